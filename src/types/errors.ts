@@ -1,0 +1,87 @@
+// One error class with a machine `code` and an HTTP `status`; every transport turns it into
+// the one error shape `{ error: { code, message, details } }`.
+
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  SESSION_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  VERSION_CONFLICT: 409,
+  INVALID_STATE: 409,
+  SESSION_EXISTS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  STORE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Where a validation failure was found (`participants.1.participant_id`) and why. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export class SyncKairosError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SyncKairosError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+export function validationError(issues: ValidationIssue[]): SyncKairosError {
+  const summary = issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; ');
+  return new SyncKairosError('VALIDATION_ERROR', `Invalid request: ${summary}`, { issues });
+}
+
+export function sessionNotFound(sessionId: string): SyncKairosError {
+  return new SyncKairosError('SESSION_NOT_FOUND', `Session '${sessionId}' does not exist`, {
+    session_id: sessionId,
+  });
+}
+
+export function invalidState(message: string, details?: unknown): SyncKairosError {
+  return new SyncKairosError('INVALID_STATE', message, details);
+}
+
+export function versionConflict(expectedVersion: number, currentVersion: number): SyncKairosError {
+  return new SyncKairosError(
+    'VERSION_CONFLICT',
+    `Expected version ${expectedVersion} but the session is at version ${currentVersion}`,
+    { expected_version: expectedVersion, current_version: currentVersion },
+  );
+}
+
+/** A backing store (redis, postgres) did not answer; `store` names it. */
+export function storeUnavailable(store: string, cause?: unknown): SyncKairosError {
+  const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  return new SyncKairosError(
+    'STORE_UNAVAILABLE',
+    `The ${store} store is unavailable${reason}`,
+    { store },
+    { cause },
+  );
+}

@@ -1,0 +1,213 @@
+// The session model shared by the engine, the stores, the transports and the client SDK.
+// Every time is an integer of epoch milliseconds (`…AtMs`) or a duration (`…Ms`).
+
+export const SYNC_MODES = ['per_participant', 'per_cycle', 'per_group', 'global', 'count_up'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+export const SESSION_STATUSES = [
+  'pending',
+  'running',
+  'paused',
+  'expired',
+  'completed',
+  'cancelled',
+] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+/** Statuses from which nothing moves again. */
+export const ENDED_STATUSES: readonly SessionStatus[] = ['expired', 'completed', 'cancelled'];
+
+export const ON_EXPIRE_POLICIES = ['end_session', 'auto_advance', 'skip_participant'] as const;
+export type OnExpire = (typeof ON_EXPIRE_POLICIES)[number];
+
+export const SESSION_EVENTS = [
+  'created',
+  'started',
+  'switched',
+  'paused',
+  'resumed',
+  'adjusted',
+  'completed',
+  'cancelled',
+  /** The session ran out of time (on_expire end_session, count_up max_time_ms). */
+  'expired',
+  /** A participant (or its group) ran out and is out; the rest go on (skip_participant). */
+  'participant_expired',
+  /** A per_cycle cycle ran out and the next one started at the deadline (auto_advance). */
+  'cycle_advanced',
+] as const;
+export type SessionEventType = (typeof SESSION_EVENTS)[number];
+
+export interface ParticipantState {
+  participantId: string;
+  groupId: string | null;
+  /** per_participant: the bank as of the anchor. Unused (0) in the other modes. */
+  bankMs: number;
+  /** Time this participant has been active, as of the anchor. */
+  usedMs: number;
+  /** Turns this participant has finished (switch away, cycle advanced). */
+  cycleCount: number;
+  hasExpired: boolean;
+}
+
+export interface GroupState {
+  groupId: string;
+  /** The group's bank as of the anchor. */
+  bankMs: number;
+  usedMs: number;
+  hasExpired: boolean;
+}
+
+export interface Lap {
+  participantId: string;
+  /** Length of this lap. */
+  lapMs: number;
+  /** Session elapsed time when the lap was recorded. */
+  elapsedMs: number;
+}
+
+export interface SessionConfig {
+  /** Default bank: each participant (per_participant), group (per_group) or the session (global). */
+  totalTimeMs: number | null;
+  timePerCycleMs: number | null;
+  incrementMs: number;
+  maxTimeMs: number | null;
+  onExpire: OnExpire;
+}
+
+/**
+ * The stored state. Times are anchored, never counted: while running, the active clock has
+ * `serverNowMs - anchorAtMs` pending on top of the banks stored here.
+ */
+export interface SessionState {
+  sessionId: string;
+  syncMode: SyncMode;
+  status: SessionStatus;
+  version: number;
+  config: SessionConfig;
+  participants: ParticipantState[];
+  /** per_group only; empty otherwise. */
+  groups: GroupState[];
+  activeParticipantId: string | null;
+  /** Start of the running period (may be in the future after `start_at`); null unless running. */
+  anchorAtMs: number | null;
+  /** Start of the active participant's current turn (unchanged by pause and resume). */
+  cycleStartedAtMs: number | null;
+  /** per_cycle: what is left of the current cycle as of the anchor. */
+  cycleBankMs: number;
+  /** global: the session bank as of the anchor. */
+  sessionBankMs: number;
+  /** count_up: elapsed time as of the anchor. */
+  elapsedMs: number;
+  /** count_up: elapsed time when the current lap began. */
+  lapStartElapsedMs: number;
+  laps: Lap[];
+  startAtMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  lastEvent: SessionEventType;
+  metadata: Record<string, unknown> | null;
+}
+
+/** One version's change, as the engine reports it (the audit trail is built from these). */
+export interface SessionEvent {
+  sessionId: string;
+  version: number;
+  type: SessionEventType;
+  /** Server time at which the change took effect (a deadline for expiries). */
+  atMs: number;
+  /** The participant the change concerned (the one who switched, expired, …). */
+  participantId: string | null;
+  actor: string | null;
+}
+
+// ---- Input ----
+
+export interface ParticipantInput {
+  participant_id: string;
+  group_id?: string | undefined;
+  total_time_ms?: number | undefined;
+}
+
+export interface GroupInput {
+  group_id: string;
+  total_time_ms?: number | undefined;
+}
+
+export interface CreateSessionInput {
+  session_id?: string | undefined;
+  sync_mode: SyncMode;
+  participants: ParticipantInput[];
+  groups?: GroupInput[] | undefined;
+  total_time_ms?: number | undefined;
+  time_per_cycle_ms?: number | undefined;
+  increment_ms?: number | undefined;
+  max_time_ms?: number | undefined;
+  on_expire?: OnExpire | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export type SessionCommand =
+  | { type: 'start'; startAtMs?: number | undefined }
+  | { type: 'switch'; nextParticipantId?: string | undefined }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'complete' }
+  | { type: 'adjust'; participantId?: string | undefined; groupId?: string | undefined; deltaMs: number }
+  | { type: 'cancel' };
+
+export type SessionCommandType = SessionCommand['type'];
+
+// ---- Output: what REST and WebSocket clients receive ----
+
+export interface ParticipantView {
+  participant_id: string;
+  group_id: string | null;
+  /** As of `server_time`; null in count_up without max_time_ms. */
+  time_remaining_ms: number | null;
+  time_used_ms: number;
+  cycle_count: number;
+  is_active: boolean;
+  has_expired: boolean;
+}
+
+export interface GroupView {
+  group_id: string;
+  time_remaining_ms: number;
+  time_used_ms: number;
+  has_expired: boolean;
+}
+
+export interface LapView {
+  participant_id: string;
+  lap_ms: number;
+  elapsed_ms: number;
+}
+
+export interface SessionView {
+  session_id: string;
+  sync_mode: SyncMode;
+  status: SessionStatus;
+  version: number;
+  event: SessionEventType;
+  server_time: number;
+  active_participant_id: string | null;
+  cycle_started_at: number | null;
+  start_at: number | null;
+  /** When the running clock reaches zero (or count_up reaches max_time_ms), if it runs. */
+  deadline_at: number | null;
+  total_time_ms: number | null;
+  time_per_cycle_ms: number | null;
+  increment_ms: number;
+  max_time_ms: number | null;
+  on_expire: OnExpire;
+  participants: ParticipantView[];
+  groups?: GroupView[];
+  /** global: the session bank; count_up: what is left to max_time_ms (null without one). */
+  time_remaining_ms?: number | null;
+  elapsed_ms?: number;
+  laps?: LapView[];
+  metadata: Record<string, unknown> | null;
+  created_at: number;
+  updated_at: number;
+}

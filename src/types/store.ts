@@ -1,0 +1,37 @@
+import type { SessionState } from './session.js';
+
+/** A compare-and-set write of one session. */
+export interface SessionWrite {
+  /** The version the stored session must have; 0 means it must not exist yet. */
+  expectedVersion: number;
+  /** The new state (its `version` is the one stored). */
+  state: SessionState;
+  /** When the running clock needs the server's attention next (deadline index), or null. */
+  deadlineAtMs: number | null;
+  /** How long the session is kept after this write; null keeps it while it could be in play. */
+  ttlMs: number | null;
+}
+
+export type WriteResult =
+  | { ok: true }
+  | { ok: false; reason: 'version_conflict'; currentVersion: number }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'exists' };
+
+/**
+ * Where live session state is kept. Implementations: Redis (distributed) and an in-process
+ * map (embedded); both pass the same contract suite. Every write is one atomic
+ * compare-and-set on the version, and publishes the new state to the session's watchers.
+ */
+export interface StateStore {
+  readonly name: string;
+  get(sessionId: string): Promise<SessionState | null>;
+  save(write: SessionWrite): Promise<WriteResult>;
+  /** Removes the session (after a cancel); `state` is the final state published to watchers. */
+  remove(state: SessionState, expectedVersion: number): Promise<WriteResult>;
+  /** Session ids whose deadline is at or before `nowMs`, earliest first. */
+  dueSessionIds(nowMs: number, limit: number): Promise<string[]>;
+  /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
