@@ -1,0 +1,174 @@
+// Configuration comes from environment variables only; every bad value is refused at startup with a
+// message naming the variable, and all problems are reported at once.
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+export type RunMode = 'embedded' | 'distributed';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Set: distributed mode on this Redis. Null: embedded mode. */
+  redisUrl: string | null;
+  /** Kept for the audit trail. */
+  databaseUrl: string | null;
+  dataDir: string;
+  /** Kept for the auth work. */
+  jwtSecret: string | null;
+  jwtPublicKey: string | null;
+  logLevel: LogLevel;
+  nodeEnv: NodeEnv;
+  /** How long a session is kept after its last change, unless it is still in play. */
+  sessionTtlSeconds: number;
+  bodyLimitBytes: number;
+  mode: RunMode;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    const lines = problems.map((problem) => `  - ${problem.variable}: ${problem.message}`);
+    super(`Invalid configuration:\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const MAX_TTL_SECONDS = 30 * 24 * 3600;
+const MAX_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
+/** An unset or blank variable counts as unset (compose files often write `REDIS_URL=`). */
+function blankToUndefined(raw: string | undefined): string | undefined {
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function integerVar(min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return fallback;
+      const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be an integer from ${min} to ${max}, got '${raw}'`,
+        });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
+
+function urlVar(protocols: readonly string[], example: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return null;
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be a URL like ${example}, got '${raw}'` });
+        return z.NEVER;
+      }
+      if (!protocols.includes(url.protocol)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must use ${protocols.map((p) => `${p}//`).join(' or ')}, got '${url.protocol}//'`,
+        });
+        return z.NEVER;
+      }
+      if (url.hostname === '') {
+        ctx.addIssue({ code: 'custom', message: `must name a host, like ${example}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+
+function enumVar<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): T[number] => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return fallback;
+      if (!(values as readonly string[]).includes(value)) {
+        ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')}, got '${raw}'` });
+        return z.NEVER;
+      }
+      return value as T[number];
+    });
+}
+
+function stringVar(fallback: string) {
+  return z
+    .string()
+    .optional()
+    .transform((raw) => blankToUndefined(raw) ?? fallback);
+}
+
+function optionalStringVar() {
+  // Secrets are kept verbatim (a PEM key's line breaks matter); blank still means unset.
+  return z
+    .string()
+    .optional()
+    .transform((raw) => (raw === undefined || raw.trim() === '' ? null : raw));
+}
+
+const envSchema = z.object({
+  PORT: integerVar(0, 65535, 3000),
+  HOST: stringVar('0.0.0.0'),
+  REDIS_URL: urlVar(['redis:', 'rediss:'], 'redis://localhost:6379'),
+  DATABASE_URL: urlVar(['postgres:', 'postgresql:'], 'postgres://user:pass@localhost:5432/synckairos'),
+  DATA_DIR: stringVar('./data'),
+  JWT_SECRET: optionalStringVar(),
+  JWT_PUBLIC_KEY: optionalStringVar(),
+  LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
+  NODE_ENV: enumVar(NODE_ENVS, 'development'),
+  SESSION_TTL_SECONDS: integerVar(1, MAX_TTL_SECONDS, 3600),
+  BODY_LIMIT_BYTES: integerVar(1024, MAX_BODY_LIMIT_BYTES, 65536),
+});
+
+/** Reads the configuration; throws ConfigError listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: issue.message,
+      })),
+    );
+  }
+  const vars = result.data;
+  return {
+    port: vars.PORT,
+    host: vars.HOST,
+    redisUrl: vars.REDIS_URL,
+    databaseUrl: vars.DATABASE_URL,
+    dataDir: vars.DATA_DIR,
+    jwtSecret: vars.JWT_SECRET,
+    jwtPublicKey: vars.JWT_PUBLIC_KEY,
+    logLevel: vars.LOG_LEVEL,
+    nodeEnv: vars.NODE_ENV,
+    sessionTtlSeconds: vars.SESSION_TTL_SECONDS,
+    bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+    mode: vars.REDIS_URL === null ? 'embedded' : 'distributed',
+  };
+}

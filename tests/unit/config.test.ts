@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+function refusal(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('an empty environment gives the documented defaults and embedded mode', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      redisUrl: null,
+      databaseUrl: null,
+      dataDir: './data',
+      jwtSecret: null,
+      jwtPublicKey: null,
+      logLevel: 'info',
+      nodeEnv: 'development',
+      sessionTtlSeconds: 3600,
+      bodyLimitBytes: 65536,
+      mode: 'embedded',
+    });
+  });
+
+  it('every variable is read, and REDIS_URL selects distributed mode', () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'rediss://user:secret@redis.example:6380/2',
+      DATABASE_URL: 'postgresql://sk:pw@db:5432/synckairos',
+      DATA_DIR: '/var/lib/synckairos',
+      JWT_SECRET: 's3cret',
+      JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n',
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'production',
+      SESSION_TTL_SECONDS: '60',
+      BODY_LIMIT_BYTES: '2048',
+    });
+    expect(config).toEqual({
+      port: 0,
+      host: '127.0.0.1',
+      redisUrl: 'rediss://user:secret@redis.example:6380/2',
+      databaseUrl: 'postgresql://sk:pw@db:5432/synckairos',
+      dataDir: '/var/lib/synckairos',
+      jwtSecret: 's3cret',
+      jwtPublicKey: '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n',
+      logLevel: 'debug',
+      nodeEnv: 'production',
+      sessionTtlSeconds: 60,
+      bodyLimitBytes: 2048,
+      mode: 'distributed',
+    });
+  });
+
+  it('a blank REDIS_URL counts as unset (embedded mode)', () => {
+    expect(loadConfig({ REDIS_URL: '' }).mode).toBe('embedded');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['REDIS_URL', 'notaurl'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+    ['SESSION_TTL_SECONDS', '-1'],
+    ['SESSION_TTL_SECONDS', '0'],
+    ['SESSION_TTL_SECONDS', 'forever'],
+    ['BODY_LIMIT_BYTES', '10'],
+  ])('%s=%s is refused with a message naming the variable', (variable, value) => {
+    const error = refusal({ [variable]: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]?.variable).toBe(variable);
+    expect(error.message).toContain(`${variable}: `);
+    // URLs may carry a password, so only the offending scheme is echoed for them.
+    expect(error.message).toContain(variable.endsWith('_URL') ? value.split('/')[0] : value);
+  });
+
+  it('every problem is listed at once', () => {
+    const error = refusal({ PORT: 'abc', LOG_LEVEL: 'loud', REDIS_URL: 'notaurl' });
+    expect(error.problems.map((problem) => problem.variable).sort()).toEqual([
+      'LOG_LEVEL',
+      'PORT',
+      'REDIS_URL',
+    ]);
+    expect(error.message).toMatch(/PORT: must be an integer from 0 to 65535/);
+    expect(error.message).toMatch(/LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/);
+    expect(error.message).toMatch(/REDIS_URL: must be a URL/);
+  });
+});
