@@ -1,0 +1,131 @@
+import type { SessionState } from '../types/session.js';
+import type { SessionWrite, StateStore, WriteResult } from '../types/store.js';
+
+export interface MemoryStateStoreOptions {
+  /** Receives every write's state, as Redis PUBLISH would; it must not throw. */
+  publish?: (sessionId: string, stateJson: string) => void;
+  /** How often expired sessions are swept (they also expire lazily on access). */
+  sweepIntervalMs?: number;
+}
+
+interface Entry {
+  version: number;
+  /** Kept as JSON so no caller can mutate the store through an object it holds. */
+  stateJson: string;
+  /** Monotonic (performance.now) time the entry expires, or null for no TTL. */
+  expiresAt: number | null;
+}
+
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+
+/** TTLs are durations, so they run on the monotonic clock, immune to wall-clock steps. */
+function monotonicNowMs(): number {
+  return performance.now();
+}
+
+/**
+ * The embedded store: the Redis store's semantics in one process (CAS on the version, TTL,
+ * deadline index, publish on every write). Both pass tests/contract/stateStore.contract.ts.
+ */
+export class MemoryStateStore implements StateStore {
+  readonly name = 'memory';
+  private readonly sessions = new Map<string, Entry>();
+  /** sessionId → deadlineAtMs; scanned and sorted on read, fine for one process's sessions. */
+  private readonly deadlines = new Map<string, number>();
+  private readonly publish: (sessionId: string, stateJson: string) => void;
+  private sweepTimer: NodeJS.Timeout | null;
+
+  constructor(options: MemoryStateStoreOptions = {}) {
+    this.publish = options.publish ?? (() => {});
+    this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
+    // The sweep is housekeeping; it must not keep the process alive.
+    this.sweepTimer.unref();
+  }
+
+  async get(sessionId: string): Promise<SessionState | null> {
+    const entry = this.live(sessionId);
+    return entry === null ? null : (JSON.parse(entry.stateJson) as SessionState);
+  }
+
+  async save(write: SessionWrite): Promise<WriteResult> {
+    const { sessionId } = write.state;
+    const failure = this.check(sessionId, write.expectedVersion, true);
+    if (failure) return failure;
+
+    const stateJson = JSON.stringify(write.state);
+    // Same rule as the Lua script: a negative TTL means none.
+    const ttlMs = write.ttlMs === null || write.ttlMs < 0 ? null : write.ttlMs;
+    this.sessions.set(sessionId, {
+      version: write.state.version,
+      stateJson,
+      expiresAt: ttlMs === null ? null : monotonicNowMs() + ttlMs,
+    });
+    if (write.deadlineAtMs === null) this.deadlines.delete(sessionId);
+    else this.deadlines.set(sessionId, write.deadlineAtMs);
+    this.notify(sessionId, stateJson);
+    return { ok: true };
+  }
+
+  async remove(state: SessionState, expectedVersion: number): Promise<WriteResult> {
+    const { sessionId } = state;
+    const failure = this.check(sessionId, expectedVersion, false);
+    if (failure) return failure;
+
+    this.sessions.delete(sessionId);
+    this.deadlines.delete(sessionId);
+    this.notify(sessionId, JSON.stringify(state));
+    return { ok: true };
+  }
+
+  async dueSessionIds(nowMs: number, limit: number): Promise<string[]> {
+    const due: Array<[string, number]> = [];
+    for (const [sessionId, deadlineAtMs] of this.deadlines) {
+      if (deadlineAtMs <= nowMs) due.push([sessionId, deadlineAtMs]);
+    }
+    // Ties are ordered by id, as a Redis sorted set orders equal scores.
+    due.sort(([idA, a], [idB, b]) => a - b || (idA < idB ? -1 : idA > idB ? 1 : 0));
+    return due.slice(0, Math.max(0, limit)).map(([sessionId]) => sessionId);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /** The CAS rule of the Lua scripts; `creating` allows expectedVersion 0. */
+  private check(sessionId: string, expectedVersion: number, creating: boolean): WriteResult | null {
+    const entry = this.live(sessionId);
+    if (creating && expectedVersion === 0) return entry === null ? null : { ok: false, reason: 'exists' };
+    if (entry === null) return { ok: false, reason: 'not_found' };
+    if (entry.version !== expectedVersion) {
+      return { ok: false, reason: 'version_conflict', currentVersion: entry.version };
+    }
+    return null;
+  }
+
+  /** The entry, unless its TTL has run out (then it is dropped, as Redis does lazily). */
+  private live(sessionId: string): Entry | null {
+    const entry = this.sessions.get(sessionId);
+    if (entry === undefined) return null;
+    if (entry.expiresAt !== null && entry.expiresAt <= monotonicNowMs()) {
+      // Like a Redis key expiring: the deadline index entry, if any, stays.
+      this.sessions.delete(sessionId);
+      return null;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    for (const sessionId of this.sessions.keys()) this.live(sessionId);
+  }
+
+  private notify(sessionId: string, stateJson: string): void {
+    try {
+      this.publish(sessionId, stateJson);
+    } catch {
+      // The write is done; a failing watcher must not report it as failed (Redis PUBLISH is fire-and-forget too).
+    }
+  }
+}

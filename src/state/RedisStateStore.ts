@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+import { storeUnavailable } from '../types/errors.js';
+import type { SessionState } from '../types/session.js';
+import type { SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import { stateKeys, type StateKeys } from './keys.js';
+import { defineStateScripts, removeSessionScript, saveSessionScript } from './scripts.js';
+
+/** Every Redis failure (closed, timed out, offline) leaves the store as one STORE_UNAVAILABLE. */
+async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (err) {
+    throw storeUnavailable('redis', err);
+  }
+}
+
+/** The distributed store: one hash per session, CAS writes in Lua, a sorted-set deadline index. */
+export class RedisStateStore implements StateStore {
+  readonly name = 'redis';
+  readonly keys: StateKeys;
+  private readonly redis: Redis;
+  private readonly scripts: ReturnType<typeof defineStateScripts>;
+
+  constructor(redis: Redis, options: { keyPrefix?: string } = {}) {
+    this.redis = redis;
+    this.keys = stateKeys(options.keyPrefix);
+    this.scripts = defineStateScripts(redis);
+  }
+
+  async get(sessionId: string): Promise<SessionState | null> {
+    const json = await orUnavailable(this.redis.hget(this.keys.session(sessionId), 'state'));
+    return json === null ? null : (JSON.parse(json) as SessionState);
+  }
+
+  save(write: SessionWrite): Promise<WriteResult> {
+    return orUnavailable(saveSessionScript(this.scripts, this.keys, write));
+  }
+
+  remove(state: SessionState, expectedVersion: number): Promise<WriteResult> {
+    return orUnavailable(removeSessionScript(this.scripts, this.keys, state, expectedVersion));
+  }
+
+  dueSessionIds(nowMs: number, limit: number): Promise<string[]> {
+    return orUnavailable(this.redis.zrangebyscore(this.keys.deadlines, '-inf', nowMs, 'LIMIT', 0, limit));
+  }
+
+  async ping(): Promise<void> {
+    await orUnavailable(this.redis.ping());
+  }
+
+  /** The connection belongs to whoever passed it in, so closing the store leaves it open. */
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,26 @@
+// Every Redis key and channel name is built here, so the layout can be read (and changed) in one place.
+// A session's hash and channel share the `{sessionId}` hash tag, so they land in one Redis Cluster slot.
+
+export const DEFAULT_KEY_PREFIX = 'sk:';
+
+export interface StateKeys {
+  readonly prefix: string;
+  /** The session hash (`version`, `state`): `sk:{abc}`. */
+  session(sessionId: string): string;
+  /** Where every write of the session is published: `sk:{abc}:updates`. */
+  updatesChannel(sessionId: string): string;
+  /**
+   * Sorted set of session ids scored by deadlineAtMs: `sk:deadlines`.
+   * One key outside the sessions' slots; under Redis Cluster it would need sharding (future work).
+   */
+  readonly deadlines: string;
+}
+
+export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
+  return {
+    prefix,
+    session: (sessionId) => `${prefix}{${sessionId}}`,
+    updatesChannel: (sessionId) => `${prefix}{${sessionId}}:updates`,
+    deadlines: `${prefix}deadlines`,
+  };
+}

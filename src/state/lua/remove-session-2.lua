@@ -1,0 +1,33 @@
+--[[
+  Compare-and-set removal of one session (after a cancel), with the final state broadcast.
+
+    Input:
+      KEYS[1] session hash            ('sk:{sessionId}', fields: version, state)
+      KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
+
+      ARGV[1] expectedVersion
+      ARGV[2] finalStateJson          (published to the session's watchers)
+      ARGV[3] channel                 (the session's updates channel)
+      ARGV[4] sessionId               (the member in the deadline index)
+
+    Output:
+       1        removed and published
+      -1        not found
+      {-2, v}   version conflict, v = the stored version
+]]
+local sessionKey = KEYS[1]
+local deadlineKey = KEYS[2]
+
+local storedVersion = redis.call("HGET", sessionKey, "version")
+if not storedVersion then
+  return -1
+end
+storedVersion = tonumber(storedVersion)
+if storedVersion ~= tonumber(ARGV[1]) then
+  return {-2, storedVersion}
+end
+
+redis.call("DEL", sessionKey)
+redis.call("ZREM", deadlineKey, ARGV[4])
+redis.call("PUBLISH", ARGV[3], ARGV[2])
+return 1

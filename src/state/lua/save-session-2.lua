@@ -1,0 +1,59 @@
+--[[
+  Compare-and-set write of one session: its state, its TTL, its deadline, and its broadcast.
+
+    Input:
+      KEYS[1] session hash            ('sk:{sessionId}', fields: version, state)
+      KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
+
+      ARGV[1] expectedVersion         (0: the session must not exist yet)
+      ARGV[2] newVersion
+      ARGV[3] stateJson
+      ARGV[4] ttlMs                   (-1: no TTL, the key is persisted)
+      ARGV[5] deadlineAtMs            ('': no deadline, the session leaves the index)
+      ARGV[6] channel                 (the session's updates channel)
+      ARGV[7] sessionId               (the member in the deadline index)
+
+    Output:
+       1        saved and published
+      -1        not found (expectedVersion > 0 and no session)
+      {-2, v}   version conflict, v = the stored version
+      -3        exists (expectedVersion 0 and a session is stored)
+]]
+local sessionKey = KEYS[1]
+local deadlineKey = KEYS[2]
+
+local expectedVersion = tonumber(ARGV[1])
+local storedVersion = redis.call("HGET", sessionKey, "version")
+
+if expectedVersion == 0 then
+  if storedVersion then
+    return -3
+  end
+else
+  if not storedVersion then
+    return -1
+  end
+  storedVersion = tonumber(storedVersion)
+  if storedVersion ~= expectedVersion then
+    return {-2, storedVersion}
+  end
+end
+
+redis.call("HSET", sessionKey, "version", ARGV[2], "state", ARGV[3])
+
+-- HSET keeps an existing TTL, so "no TTL" must be said explicitly.
+local ttlMs = tonumber(ARGV[4])
+if ttlMs < 0 then
+  redis.call("PERSIST", sessionKey)
+else
+  redis.call("PEXPIRE", sessionKey, ttlMs)
+end
+
+if ARGV[5] == "" then
+  redis.call("ZREM", deadlineKey, ARGV[7])
+else
+  redis.call("ZADD", deadlineKey, ARGV[5], ARGV[7])
+end
+
+redis.call("PUBLISH", ARGV[6], ARGV[3])
+return 1

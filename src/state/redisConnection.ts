@@ -1,0 +1,65 @@
+import { Redis } from 'ioredis';
+import { storeUnavailable } from '../types/errors.js';
+
+export interface RedisConnectionOptions {
+  /** Shown in `CLIENT LIST`, so an operator can tell our connections apart. */
+  connectionName?: string;
+  /** Called with every connection error; without a listener ioredis would log them itself. */
+  onError?: (err: Error) => void;
+}
+
+const COMMAND_TIMEOUT_MS = 2000;
+const MAX_RECONNECT_DELAY_MS = 1000;
+
+/** Reconnect forever: 50 ms, 100 ms, … capped at 1 s, so Redis coming back is noticed quickly. */
+function reconnectDelayMs(attempt: number): number {
+  return Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
+}
+
+/**
+ * A connection that fails fast and loud and recovers by itself: while Redis is away every
+ * command rejects at once (no offline queue) or after the command timeout, never hangs.
+ * Created unconnected; call `connectRedis` (or send a command) to connect.
+ */
+export function createRedisConnection(url: string, options: RedisConnectionOptions = {}): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: COMMAND_TIMEOUT_MS,
+    retryStrategy: reconnectDelayMs,
+    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
+  });
+  // An 'error' listener keeps an unreachable Redis from being reported as an unhandled error.
+  redis.on('error', (err: Error) => options.onError?.(err));
+  return redis;
+}
+
+/** host:port only, never the password in the URL. */
+function describe(redis: Redis): string {
+  return `${redis.options.host ?? 'localhost'}:${redis.options.port ?? 6379}`;
+}
+
+/**
+ * Connects and waits until the connection is ready, or rejects with STORE_UNAVAILABLE after
+ * `timeoutMs`. The connection keeps retrying either way; its owner decides whether to quit it.
+ */
+export async function connectRedis(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      const reason = new Error(`Redis at ${describe(redis)} was not ready within ${timeoutMs} ms`);
+      reject(storeUnavailable('redis', reason));
+    }, timeoutMs);
+    redis.once('ready', onReady);
+    // connect() rejects on the first failed attempt although the retry strategy goes on;
+    // 'ready' (or the timeout) is what decides.
+    if (redis.status === 'wait' || redis.status === 'end') redis.connect().catch(() => {});
+  });
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { SessionState } from '../types/session.js';
+import type { SessionWrite, WriteResult } from '../types/store.js';
+import type { StateKeys } from './keys.js';
+import { toWriteResult, type ScriptReply } from './scriptResult.js';
+
+// Read at module load, next to this file (the build must copy src/state/lua/ beside the output).
+function loadLua(fileName: string): string {
+  return readFileSync(new URL(`./lua/${fileName}`, import.meta.url), 'utf8');
+}
+
+const SCRIPTS = {
+  skSaveSession: { numberOfKeys: 2, lua: loadLua('save-session-2.lua') },
+  skRemoveSession: { numberOfKeys: 2, lua: loadLua('remove-session-2.lua') },
+} as const;
+
+/** The commands defineCommand adds at runtime (ioredis cannot type them). */
+interface ScriptCommands {
+  skSaveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
+  skRemoveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
+}
+
+/**
+ * Registers the scripts on a connection. defineCommand sends EVALSHA and falls back to EVAL
+ * on NOSCRIPT, so the scripts survive a Redis restart or a SCRIPT FLUSH.
+ */
+export function defineStateScripts(redis: Redis): ScriptCommands {
+  for (const [name, definition] of Object.entries(SCRIPTS)) {
+    if (!(name in redis.scriptsSet)) redis.defineCommand(name, definition);
+  }
+  return redis as unknown as ScriptCommands;
+}
+
+export async function saveSessionScript(
+  commands: ScriptCommands,
+  keys: StateKeys,
+  write: SessionWrite,
+): Promise<WriteResult> {
+  const { sessionId, version } = write.state;
+  const reply = await commands.skSaveSession(
+    keys.session(sessionId),
+    keys.deadlines,
+    String(write.expectedVersion),
+    String(version),
+    JSON.stringify(write.state),
+    String(write.ttlMs ?? -1),
+    write.deadlineAtMs === null ? '' : String(write.deadlineAtMs),
+    keys.updatesChannel(sessionId),
+    sessionId,
+  );
+  return toWriteResult(reply);
+}
+
+export async function removeSessionScript(
+  commands: ScriptCommands,
+  keys: StateKeys,
+  state: SessionState,
+  expectedVersion: number,
+): Promise<WriteResult> {
+  const { sessionId } = state;
+  const reply = await commands.skRemoveSession(
+    keys.session(sessionId),
+    keys.deadlines,
+    String(expectedVersion),
+    JSON.stringify(state),
+    keys.updatesChannel(sessionId),
+    sessionId,
+  );
+  return toWriteResult(reply);
+}
