@@ -1,0 +1,151 @@
+// Applies the pure engine over a state store: read, apply due expiries, apply the command,
+// write back with one compare-and-set, and retry when another writer got there first.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../types/clock.js';
+import { SyncKairosError, sessionNotFound, versionConflict } from '../types/errors.js';
+import type {
+  CreateSessionInput,
+  SessionCommand,
+  SessionEvent,
+  SessionState,
+  SessionView,
+} from '../types/session.js';
+import type { StateStore, WriteResult } from '../types/store.js';
+import { deadlineAtMs } from './clocks.js';
+import { applyCommand } from './commands.js';
+import { createSessionState } from './createSession.js';
+import { applyDueExpiries } from './expiry.js';
+import { retentionMs } from './retention.js';
+import { toSessionView } from './view.js';
+
+export const DEFAULT_SESSION_TTL_MS = 60 * 60 * 1000;
+/** Writes lost to other writers before a request gives up with VERSION_CONFLICT. */
+const MAX_WRITE_ATTEMPTS = 8;
+
+export interface CommandOptions {
+  expectedVersion?: number | undefined;
+  actor?: string | undefined;
+}
+
+export interface CommandResult {
+  view: SessionView;
+  state: SessionState;
+  events: SessionEvent[];
+}
+
+export class SyncEngine {
+  private readonly store: StateStore;
+  private readonly clock: Clock;
+  private readonly sessionTtlMs: number;
+
+  constructor(deps: { store: StateStore; clock: Clock; sessionTtlMs?: number }) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+  }
+
+  serverNowMs(): number {
+    return this.clock.nowMs();
+  }
+
+  async createSession(input: CreateSessionInput, _options: { actor?: string } = {}): Promise<SessionView> {
+    const nowMs = this.clock.nowMs();
+    const state = createSessionState(input, { sessionId: input.session_id ?? randomUUID(), nowMs });
+    const result = await this.write(state, 0, nowMs);
+    if (!result.ok) {
+      throw new SyncKairosError('SESSION_EXISTS', `Session '${state.sessionId}' already exists`, {
+        session_id: state.sessionId,
+      });
+    }
+    return toSessionView(state, nowMs);
+  }
+
+  /** The session as of now; expiries that are due show in the answer even before they are stored. */
+  async getSession(sessionId: string): Promise<SessionView> {
+    const stored = await this.read(sessionId);
+    const nowMs = this.clock.nowMs();
+    return toSessionView(applyDueExpiries(stored, nowMs).state, nowMs);
+  }
+
+  async execute(
+    sessionId: string,
+    command: SessionCommand,
+    options: CommandOptions = {},
+  ): Promise<SessionView> {
+    return (await this.executeDetailed(sessionId, command, options)).view;
+  }
+
+  async executeDetailed(
+    sessionId: string,
+    command: SessionCommand,
+    options: CommandOptions = {},
+  ): Promise<CommandResult> {
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.read(sessionId);
+      const nowMs = this.clock.nowMs();
+      const due = applyDueExpiries(stored, nowMs);
+      let outcome: ReturnType<typeof applyCommand>;
+      try {
+        if (options.expectedVersion !== undefined && options.expectedVersion !== due.state.version) {
+          throw versionConflict(options.expectedVersion, due.state.version);
+        }
+        outcome = applyCommand(due.state, command, nowMs, options.actor ?? null);
+      } catch (error) {
+        // The command failed, but a flag that fell meanwhile is still a change worth keeping.
+        if (due.events.length > 0) await this.write(due.state, stored.version, nowMs);
+        throw error;
+      }
+      // A command can leave a clock at zero (an adjust); its flag falls now, not at the next read.
+      const after = applyDueExpiries(outcome.state, nowMs);
+      const result = await this.write(after.state, stored.version, nowMs);
+      if (result.ok) {
+        return {
+          view: toSessionView(after.state, nowMs),
+          state: after.state,
+          events: [...due.events, ...outcome.events, ...after.events],
+        };
+      }
+      if (result.reason === 'not_found') throw sessionNotFound(sessionId);
+      if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
+        throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
+      }
+    }
+  }
+
+  /** Cancels the session (watchers get the final state) and removes it from the store. */
+  async deleteSession(sessionId: string, options: CommandOptions = {}): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.read(sessionId);
+      const nowMs = this.clock.nowMs();
+      const { state } = applyDueExpiries(stored, nowMs);
+      if (options.expectedVersion !== undefined && options.expectedVersion !== state.version) {
+        throw versionConflict(options.expectedVersion, state.version);
+      }
+      const final =
+        state.status === 'expired' || state.status === 'completed' || state.status === 'cancelled'
+          ? state
+          : applyCommand(state, { type: 'cancel' }, nowMs, options.actor ?? null).state;
+      const result = await this.store.remove(final, stored.version);
+      if (result.ok) return;
+      if (result.reason === 'not_found') throw sessionNotFound(sessionId);
+      if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
+        throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
+      }
+    }
+  }
+
+  private async read(sessionId: string): Promise<SessionState> {
+    const state = await this.store.get(sessionId);
+    if (!state) throw sessionNotFound(sessionId);
+    return state;
+  }
+
+  private write(state: SessionState, expectedVersion: number, nowMs: number): Promise<WriteResult> {
+    return this.store.save({
+      expectedVersion,
+      state,
+      deadlineAtMs: deadlineAtMs(state),
+      ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
+    });
+  }
+}

@@ -1,0 +1,97 @@
+// Flag fall. Every deadline that has passed by `nowMs` is applied at the deadline itself, in
+// order, so the outcome depends on server time and never on when a request was processed.
+import type { SessionEvent, SessionState } from '../types/session.js';
+import {
+  activeGroup,
+  activeParticipant,
+  beginTurn,
+  chargeElapsed,
+  deadlineAtMs,
+  nextParticipantInOrder,
+} from './clocks.js';
+import { recordChange, type Transition } from './transition.js';
+
+/**
+ * Consecutive auto_advance cycles applied one version each before the rest are skipped in
+ * one step, so a session left alone for a long time costs bounded work.
+ */
+const MAX_CYCLES_ONE_BY_ONE = 64;
+
+export function applyDueExpiries(current: SessionState, nowMs: number): Transition {
+  const state = structuredClone(current);
+  const events: SessionEvent[] = [];
+  let cyclesAdvanced = 0;
+  for (
+    let deadline = deadlineAtMs(state);
+    deadline !== null && deadline <= nowMs;
+    deadline = deadlineAtMs(state)
+  ) {
+    if (state.config.onExpire === 'auto_advance' && cyclesAdvanced >= MAX_CYCLES_ONE_BY_ONE) {
+      fastForwardCycles(state, events, nowMs);
+      break;
+    }
+    expireAt(state, events, deadline);
+    cyclesAdvanced += 1;
+  }
+  return { state, events };
+}
+
+function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: number): void {
+  chargeElapsed(state, deadlineMs - (state.anchorAtMs ?? deadlineMs));
+  const expiring = activeParticipant(state);
+  const participantId = expiring?.participantId ?? null;
+
+  if (state.syncMode === 'per_cycle' && state.config.onExpire === 'auto_advance' && expiring) {
+    expiring.cycleCount += 1;
+    beginTurn(state, nextParticipantInOrder(state) ?? expiring, deadlineMs);
+    recordChange(state, events, { type: 'cycle_advanced', atMs: deadlineMs, participantId });
+    return;
+  }
+
+  markOut(state);
+  const next = state.config.onExpire === 'skip_participant' ? nextParticipantInOrder(state) : undefined;
+  if (next) {
+    beginTurn(state, next, deadlineMs);
+    recordChange(state, events, { type: 'participant_expired', atMs: deadlineMs, participantId });
+    return;
+  }
+  state.status = 'expired';
+  state.anchorAtMs = null;
+  recordChange(state, events, { type: 'expired', atMs: deadlineMs, participantId });
+}
+
+/** Marks whoever's clock ran out as out: the active participant, its group, or everyone. */
+function markOut(state: SessionState): void {
+  const active = activeParticipant(state);
+  if (state.syncMode === 'global') {
+    for (const p of state.participants) p.hasExpired = true;
+  } else if (state.syncMode === 'per_group') {
+    const group = activeGroup(state);
+    if (group) group.hasExpired = true;
+    for (const p of state.participants) if (p.groupId === group?.groupId) p.hasExpired = true;
+  } else if (active) {
+    active.hasExpired = true;
+  }
+}
+
+/** Skips whole rounds of per_cycle auto_advance in one version, then the partial round. */
+function fastForwardCycles(state: SessionState, events: SessionEvent[], nowMs: number): void {
+  const cycleMs = state.config.timePerCycleMs ?? 0;
+  const anchorAtMs = state.anchorAtMs;
+  if (cycleMs <= 0 || anchorAtMs === null) return;
+  // The current cycle is fresh here (it began at the anchor), so whole cycles follow one another.
+  const dueCycles = Math.floor((nowMs - anchorAtMs) / cycleMs);
+  const order = state.participants;
+  const startIndex = order.findIndex((p) => p.participantId === state.activeParticipantId);
+  order.forEach((p, index) => {
+    // Cycles completed by each participant: those whose turn came up within dueCycles.
+    const offset = (index - startIndex + order.length) % order.length;
+    const turns = offset < dueCycles ? Math.floor((dueCycles - 1 - offset) / order.length) + 1 : 0;
+    p.cycleCount += turns;
+    p.usedMs += turns * cycleMs;
+  });
+  const next = order[(startIndex + dueCycles) % order.length];
+  const atMs = anchorAtMs + dueCycles * cycleMs;
+  if (next) beginTurn(state, next, atMs);
+  recordChange(state, events, { type: 'cycle_advanced', atMs, participantId: null });
+}

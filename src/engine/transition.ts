@@ -1,0 +1,26 @@
+// Recording a change: each one bumps the version and yields the event that describes it.
+import type { SessionEvent, SessionEventType, SessionState } from '../types/session.js';
+
+export interface Transition {
+  state: SessionState;
+  /** One event per version the change produced, oldest first (expiries may precede a command). */
+  events: SessionEvent[];
+}
+
+export function recordChange(
+  state: SessionState,
+  events: SessionEvent[],
+  change: { type: SessionEventType; atMs: number; participantId: string | null; actor?: string | null },
+): void {
+  state.version += 1;
+  state.lastEvent = change.type;
+  state.updatedAtMs = Math.max(state.updatedAtMs, change.atMs);
+  events.push({
+    sessionId: state.sessionId,
+    version: state.version,
+    type: change.type,
+    atMs: change.atMs,
+    participantId: change.participantId,
+    actor: change.actor ?? null,
+  });
+}
