@@ -1,0 +1,80 @@
+// The HTTP transport: a thin layer over SyncEngine. Every error leaves through errorHandler.
+import { randomUUID } from 'node:crypto';
+import express, { type Application, type RequestHandler } from 'express';
+import type { SyncEngine } from '../engine/SyncEngine.js';
+import type { Logger } from '../monitoring/logger.js';
+import type { Metrics } from '../monitoring/metrics.js';
+import { SyncKairosError } from '../types/errors.js';
+import type { StateStore } from '../types/store.js';
+import { errorHandler, notFoundHandler } from './errorHandler.js';
+import { healthRouter } from './routes/health.js';
+import { sessionsRouter } from './routes/sessions.js';
+import { timeRouter } from './routes/time.js';
+
+export interface AppDeps {
+  engine: SyncEngine;
+  store: StateStore;
+  logger: Logger;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  /** How long /ready waits for the store's ping. */
+  readinessTimeoutMs?: number;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** The caller's `x-request-id` when it is sane, a fresh one otherwise; echoed in the response. */
+function requestId(): RequestHandler {
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', id);
+    next();
+  };
+}
+
+/**
+ * A body that is not declared JSON is refused with 400 rather than silently ignored (which would
+ * run a command without the caller's expected_version). 400, not 415: the error codes have no 415.
+ */
+function jsonBodiesOnly(): RequestHandler {
+  return (req, _res, next) => {
+    const length = req.headers['content-length'];
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    if (hasBody && !req.is('application/json')) {
+      next(
+        new SyncKairosError(
+          'VALIDATION_ERROR',
+          'The request body must be JSON (Content-Type: application/json)',
+          {
+            issues: [
+              { path: '', message: `content type '${req.headers['content-type'] ?? 'none'}' is not JSON` },
+            ],
+          },
+        ),
+      );
+      return;
+    }
+    next();
+  };
+}
+
+export function createApp(deps: AppDeps): Application {
+  const app = express();
+  app.disable('x-powered-by');
+  // Every state carries a fresh server_time, so ETags would only cost a hash per response.
+  app.set('etag', false);
+
+  app.use(requestId());
+  app.use(
+    healthRouter({ store: deps.store, metrics: deps.metrics, readinessTimeoutMs: deps.readinessTimeoutMs }),
+  );
+  app.use(jsonBodiesOnly());
+  app.use(express.json({ limit: deps.bodyLimitBytes, strict: true, type: 'application/json' }));
+  app.use('/v1/time', timeRouter({ engine: deps.engine }));
+  app.use('/v1/sessions', sessionsRouter({ engine: deps.engine, metrics: deps.metrics }));
+  app.use(notFoundHandler());
+  app.use(errorHandler({ logger: deps.logger, metrics: deps.metrics }));
+  return app;
+}

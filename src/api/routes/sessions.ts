@@ -1,0 +1,110 @@
+// /v1/sessions: validate, call SyncEngine, answer with its SessionView. No session logic here.
+import { Router, type Response } from 'express';
+import type { SyncEngine } from '../../engine/SyncEngine.js';
+import type { Metrics } from '../../monitoring/metrics.js';
+import type { SessionCommand, SessionCommandType, SessionView } from '../../types/session.js';
+import {
+  adjustSchema,
+  createSessionSchema,
+  deleteQuerySchema,
+  idSchema,
+  parseInput,
+  startSchema,
+  switchSchema,
+  versionOnlySchema,
+} from '../schemas.js';
+
+export interface SessionsRouteDeps {
+  engine: SyncEngine;
+  metrics: Metrics;
+}
+
+type TimedOperation = SessionCommandType | 'create' | 'get';
+
+/** A state is only true as of its server_time, so no cache may keep it. */
+function sendState(res: Response, status: number, view: SessionView): void {
+  res.status(status).setHeader('cache-control', 'no-store').json(view);
+}
+
+/** The path id, with the same rules as ids in bodies. */
+function sessionIdOf(params: Record<string, string>): string {
+  return parseInput(idSchema, params.id, ['session_id']);
+}
+
+/** A missing or empty body is an empty object. */
+function bodyOf(body: unknown): unknown {
+  return body ?? {};
+}
+
+export function sessionsRouter(deps: SessionsRouteDeps): Router {
+  const { engine, metrics } = deps;
+  const router = Router();
+
+  async function timed<T>(operation: TimedOperation, run: () => Promise<T>): Promise<T> {
+    const startedAtMs = performance.now();
+    try {
+      return await run();
+    } finally {
+      metrics.commandDuration.observe({ command: operation }, (performance.now() - startedAtMs) / 1000);
+    }
+  }
+
+  function execute(sessionId: string, command: SessionCommand, expectedVersion: number | undefined) {
+    return timed(command.type, () => engine.execute(sessionId, command, { expectedVersion }));
+  }
+
+  router.post('/', async (req, res) => {
+    const input = parseInput(createSessionSchema, bodyOf(req.body));
+    const view = await timed('create', () => engine.createSession(input));
+    res.location(`/v1/sessions/${encodeURIComponent(view.session_id)}`);
+    sendState(res, 201, view);
+  });
+
+  router.get('/:id', async (req, res) => {
+    const sessionId = sessionIdOf(req.params);
+    sendState(res, 200, await timed('get', () => engine.getSession(sessionId)));
+  });
+
+  router.post('/:id/start', async (req, res) => {
+    const sessionId = sessionIdOf(req.params);
+    const body = parseInput(startSchema, bodyOf(req.body));
+    const command: SessionCommand = { type: 'start', startAtMs: body.start_at };
+    sendState(res, 200, await execute(sessionId, command, body.expected_version));
+  });
+
+  router.post('/:id/switch', async (req, res) => {
+    const sessionId = sessionIdOf(req.params);
+    const body = parseInput(switchSchema, bodyOf(req.body));
+    const command: SessionCommand = { type: 'switch', nextParticipantId: body.next_participant_id };
+    sendState(res, 200, await execute(sessionId, command, body.expected_version));
+  });
+
+  for (const type of ['pause', 'resume', 'complete'] as const) {
+    router.post(`/:id/${type}`, async (req, res) => {
+      const sessionId = sessionIdOf(req.params);
+      const body = parseInput(versionOnlySchema, bodyOf(req.body));
+      sendState(res, 200, await execute(sessionId, { type }, body.expected_version));
+    });
+  }
+
+  router.post('/:id/adjust', async (req, res) => {
+    const sessionId = sessionIdOf(req.params);
+    const body = parseInput(adjustSchema, bodyOf(req.body));
+    const command: SessionCommand = {
+      type: 'adjust',
+      participantId: body.participant_id,
+      groupId: body.group_id,
+      deltaMs: body.delta_ms,
+    };
+    sendState(res, 200, await execute(sessionId, command, body.expected_version));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const sessionId = sessionIdOf(req.params);
+    const query = parseInput(deleteQuerySchema, req.query, ['query']);
+    await timed('cancel', () => engine.deleteSession(sessionId, { expectedVersion: query.expected_version }));
+    res.status(204).end();
+  });
+
+  return router;
+}

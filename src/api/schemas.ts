@@ -1,0 +1,159 @@
+// Request shapes, checked at the edge. Cross-field rules (duplicate ids, what a mode needs) are the
+// engine's, so REST and WebSocket refuse the same things with the same messages.
+import { z } from 'zod';
+import { validationError, type ValidationIssue } from '../types/errors.js';
+import { ON_EXPIRE_POLICIES, SYNC_MODES } from '../types/session.js';
+
+export const MAX_DURATION_MS = 30 * 24 * 3600 * 1000; // 30 days: 2_592_000_000
+export const MAX_ID_LENGTH = 128;
+export const MAX_PARTICIPANTS = 1000;
+export const MAX_GROUPS = 1000;
+export const MAX_METADATA_BYTES = 4096;
+
+export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+// `*` here so an empty id gets one message ("must not be empty"), not two.
+const ID_CHARS = /^[A-Za-z0-9_.:-]*$/;
+
+export const idSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .regex(ID_CHARS, 'may contain only letters, digits and _ . : -');
+
+const durationMs = z
+  .number()
+  .int('must be an integer number of milliseconds')
+  .min(1, 'must be greater than 0')
+  .max(MAX_DURATION_MS, `must be at most ${MAX_DURATION_MS} ms (30 days)`);
+
+const incrementMs = z
+  .number()
+  .int('must be an integer number of milliseconds')
+  .min(0, 'must not be negative')
+  .max(MAX_DURATION_MS, `must be at most ${MAX_DURATION_MS} ms (30 days)`);
+
+const expectedVersion = z.number().int('must be an integer').min(1, 'must be a positive integer').optional();
+
+const metadata = z
+  .record(z.string(), z.unknown())
+  .refine(
+    (value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_METADATA_BYTES,
+    `must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
+  );
+
+export const participantSchema = z.strictObject({
+  participant_id: idSchema,
+  group_id: idSchema.optional(),
+  total_time_ms: durationMs.optional(),
+});
+
+export const groupSchema = z.strictObject({
+  group_id: idSchema,
+  total_time_ms: durationMs.optional(),
+});
+
+export const createSessionSchema = z.strictObject({
+  session_id: idSchema.optional(),
+  sync_mode: z.enum(SYNC_MODES, { error: `must be one of ${SYNC_MODES.join(', ')}` }),
+  participants: z
+    .array(participantSchema)
+    .min(1, 'must list at least one participant')
+    .max(MAX_PARTICIPANTS, `must list at most ${MAX_PARTICIPANTS} participants`),
+  groups: z.array(groupSchema).max(MAX_GROUPS, `must list at most ${MAX_GROUPS} groups`).optional(),
+  total_time_ms: durationMs.optional(),
+  time_per_cycle_ms: durationMs.optional(),
+  increment_ms: incrementMs.optional(),
+  max_time_ms: durationMs.optional(),
+  on_expire: z
+    .enum(ON_EXPIRE_POLICIES, { error: `must be one of ${ON_EXPIRE_POLICIES.join(', ')}` })
+    .optional(),
+  metadata: metadata.optional(),
+});
+
+/** `start_at` is a server time in epoch ms; whether it is acceptable (past, too far) is the engine's call. */
+export const startSchema = z.strictObject({
+  start_at: z
+    .number()
+    .int('must be an integer epoch time in milliseconds')
+    .min(0, 'must not be negative')
+    .optional(),
+  expected_version: expectedVersion,
+});
+
+export const switchSchema = z.strictObject({
+  expected_version: expectedVersion,
+  next_participant_id: idSchema.optional(),
+});
+
+/** pause, resume and complete. */
+export const versionOnlySchema = z.strictObject({
+  expected_version: expectedVersion,
+});
+
+export const adjustSchema = z
+  .strictObject({
+    participant_id: idSchema.optional(),
+    group_id: idSchema.optional(),
+    delta_ms: z
+      .number()
+      .int('must be an integer number of milliseconds')
+      .min(-MAX_DURATION_MS, `must be at least -${MAX_DURATION_MS} ms (30 days)`)
+      .max(MAX_DURATION_MS, `must be at most ${MAX_DURATION_MS} ms (30 days)`)
+      .refine((value) => value !== 0, 'must not be 0'),
+    expected_version: expectedVersion,
+  })
+  // At most one: global, per_cycle and count_up have one bank, so naming nobody is allowed there;
+  // which target a mode needs is the engine's rule.
+  .refine((body) => body.participant_id === undefined || body.group_id === undefined, {
+    message: 'give participant_id or group_id, not both',
+    path: ['group_id'],
+  });
+
+/** Query of DELETE /v1/sessions/:id: `?expected_version=3`. */
+export const deleteQuerySchema = z.strictObject({
+  expected_version: z
+    .string()
+    .regex(/^[1-9]\d{0,14}$/, 'must be a positive integer')
+    .transform(Number)
+    .optional(),
+});
+
+function describeType(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'an array';
+  return `a ${typeof input}`;
+}
+
+/** Plain messages for the issues whose message the schemas above do not set themselves. */
+function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code !== 'invalid_type') return undefined;
+  if (issue.input === undefined) return 'is required';
+  const expected = issue.expected === 'record' ? 'object' : issue.expected;
+  return `must be ${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}, got ${describeType(issue.input)}`;
+}
+
+/** Zod's issues in the one error shape: a dotted path (`participants.1.participant_id`) and why. */
+export function toValidationIssues(error: z.ZodError, pathPrefix: readonly string[] = []): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const issue of error.issues) {
+    const path = [...pathPrefix, ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys)
+        issues.push({ path: [...path, key].join('.'), message: 'is not a known field' });
+    } else {
+      issues.push({ path: path.join('.'), message: issue.message });
+    }
+  }
+  return issues;
+}
+
+/** Parses `value` or throws VALIDATION_ERROR; `pathPrefix` names where it came from (e.g. `query`). */
+export function parseInput<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  pathPrefix: readonly string[] = [],
+): z.output<T> {
+  const result = schema.safeParse(value, { error: plainMessage });
+  if (!result.success) throw validationError(toValidationIssues(result.error, pathPrefix));
+  return result.data;
+}

@@ -1,0 +1,262 @@
+// The entry point: reads the configuration, picks the mode, wires the parts and owns their lifecycle.
+import { realpathSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { createApp } from './api/app.js';
+import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
+import { SyncEngine } from './engine/SyncEngine.js';
+import { createLogger, type Logger } from './monitoring/logger.js';
+import { createMetrics } from './monitoring/metrics.js';
+import { MemoryStateStore } from './state/MemoryStateStore.js';
+import { RedisClock } from './state/RedisClock.js';
+import { RedisStateStore } from './state/RedisStateStore.js';
+import { connectRedis, createRedisConnection } from './state/redisConnection.js';
+import { systemClock } from './state/SystemClock.js';
+import type { Clock } from './types/clock.js';
+import type { StateStore } from './types/store.js';
+
+/** How long startup waits for Redis before refusing to start. */
+const REDIS_CONNECT_TIMEOUT_MS = 5000;
+/** Open requests get this long to finish on shutdown before their connections are cut. */
+const DRAIN_TIMEOUT_MS = 5000;
+/** The process exits within this bound of SIGTERM/SIGINT, whatever hangs. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  mode: RunMode;
+  /** Stops accepting, drains, closes the stores and the clock. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+/** Startup refused for a reason the operator can fix (Redis unreachable). */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+interface StateBackend {
+  store: StateStore;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+/** host:port of a Redis URL, never its password. */
+function redisHost(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '6379'}`;
+}
+
+async function openEmbeddedBackend(): Promise<StateBackend> {
+  const store = new MemoryStateStore();
+  return { store, clock: systemClock, close: () => store.close() };
+}
+
+async function openRedisBackend(redisUrl: string, logger: Logger): Promise<StateBackend> {
+  const host = redisHost(redisUrl);
+  const redis = createRedisConnection(redisUrl, {
+    connectionName: 'synckairos',
+    // ioredis reports every failed reconnect; one line each at warn is enough to see an outage.
+    onError: (err) => logger.warn({ err: err.message, redis: host }, 'redis connection error'),
+  });
+  try {
+    await connectRedis(redis, REDIS_CONNECT_TIMEOUT_MS);
+  } catch (err) {
+    redis.disconnect();
+    throw new StartupError(
+      `Redis is unreachable at ${host} (REDIS_URL): ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const store = new RedisStateStore(redis);
+  const clock = new RedisClock(redis, {
+    onError: (err) => logger.warn({ err }, 'redis clock resync failed; keeping the last offset'),
+  });
+  try {
+    await clock.start();
+  } catch (err) {
+    redis.disconnect();
+    throw new StartupError(`Redis at ${host} did not answer TIME: ${String(err)}`, { cause: err });
+  }
+  logger.info(
+    { redis: host, clockOffsetMs: clock.offsetMs, clockRoundTripMs: clock.roundTripMs },
+    'redis clock synced',
+  );
+  return {
+    store,
+    clock,
+    async close() {
+      clock.close();
+      await store.close();
+      await quitRedis(redis);
+    },
+  };
+}
+
+async function quitRedis(redis: Redis): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    // Already closed or unreachable: nothing left to say goodbye to.
+    redis.disconnect();
+  }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** A URL a local client can call: the wildcard addresses are not addresses to connect to. */
+function localUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const forceTimer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+    forceTimer.unref();
+    server.close(() => {
+      clearTimeout(forceTimer);
+      resolve();
+    });
+    // Keep-alive connections with no request in flight would otherwise hold close() open.
+    server.closeIdleConnections();
+  });
+}
+
+/** Starts the whole service in this process; tests use it as the entry point does. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ logLevel: config.logLevel, nodeEnv: config.nodeEnv });
+  const backend =
+    config.redisUrl === null ? await openEmbeddedBackend() : await openRedisBackend(config.redisUrl, logger);
+  if (config.redisUrl === null) {
+    logger.info(
+      { mode: 'embedded', store: backend.store.name },
+      'mode: embedded (in-process store, no Redis)',
+    );
+  } else {
+    const redis = redisHost(config.redisUrl);
+    logger.info(
+      { mode: 'distributed', store: backend.store.name, redis },
+      `mode: distributed (Redis at ${redis})`,
+    );
+  }
+
+  const engine = new SyncEngine({
+    store: backend.store,
+    clock: backend.clock,
+    sessionTtlMs: config.sessionTtlSeconds * 1000,
+  });
+  const metrics = createMetrics();
+  const app = createApp({
+    engine,
+    store: backend.store,
+    logger,
+    metrics,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+
+  const server = http.createServer(app);
+  let port: number;
+  try {
+    port = await listen(server, config.port, config.host);
+  } catch (err) {
+    await backend.close();
+    throw new StartupError(`Cannot listen on ${config.host}:${config.port} (HOST/PORT): ${String(err)}`, {
+      cause: err,
+    });
+  }
+  const url = localUrl(config.host, port);
+  logger.info({ port, host: config.host, url, mode: config.mode }, `listening on ${config.host}:${port}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    mode: config.mode,
+    close() {
+      closing ??= (async () => {
+        await closeServer(server);
+        await backend.close();
+        logger.info('closed');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger({ logLevel: config.logLevel, nodeEnv: config.nodeEnv });
+
+  let running: RunningServer;
+  try {
+    running = await startServer(config, { logger });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ err }, `startup failed: ${message}`);
+    // stderr as well: the log may go to a pipe nobody reads while the process is dying.
+    process.stderr.write(`Startup failed: ${message}\n`);
+    process.exit(1);
+  }
+
+  let shuttingDown = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => {
+      logger.error(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    hardStop.unref();
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(path.resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) void main();
