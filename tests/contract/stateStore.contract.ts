@@ -1,0 +1,243 @@
+// One suite, every StateStore: the embedded store must behave exactly like the Redis one.
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SessionState } from '../../src/types/session.js';
+import type { SessionWrite, StateStore } from '../../src/types/store.js';
+import { sessionStateFixture } from '../helpers/fixtures.js';
+
+export interface PublishedMessage {
+  sessionId: string;
+  stateJson: string;
+}
+
+export interface StateStoreContext {
+  store: StateStore;
+  /** Everything published so far (Redis delivers asynchronously; the suite waits for it). */
+  published: () => PublishedMessage[];
+  cleanup(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function newState(overrides: Partial<SessionState> = {}): SessionState {
+  return sessionStateFixture({ sessionId: `s-${randomUUID()}`, ...overrides });
+}
+
+function create(state: SessionState, extra: Partial<SessionWrite> = {}): SessionWrite {
+  return { expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null, ...extra };
+}
+
+function next(state: SessionState, extra: Partial<SessionWrite> = {}): SessionWrite {
+  const bumped: SessionState = { ...state, version: state.version + 1, lastEvent: 'started' };
+  return { expectedVersion: state.version, state: bumped, deadlineAtMs: null, ttlMs: null, ...extra };
+}
+
+export function stateStoreContract(name: string, setup: () => Promise<StateStoreContext>): void {
+  describe(`StateStore contract: ${name}`, () => {
+    // A fresh store (fresh key prefix for Redis) per test, so deadline indexes never mix.
+    let ctx: StateStoreContext;
+    let store: StateStore;
+
+    beforeEach(async () => {
+      ctx = await setup();
+      store = ctx.store;
+    });
+
+    afterEach(async () => {
+      await ctx.cleanup();
+    });
+
+    function publishedFor(sessionId: string): string[] {
+      return ctx
+        .published()
+        .filter((message) => message.sessionId === sessionId)
+        .map((message) => message.stateJson);
+    }
+
+    it('a created session reads back equal', async () => {
+      const state = newState({ metadata: { table: 7, tags: ['a', 'b'] } });
+      expect(await store.save(create(state))).toEqual({ ok: true });
+      expect(await store.get(state.sessionId)).toEqual(state);
+    });
+
+    it('creating a session that exists fails with exists', async () => {
+      const state = newState();
+      await store.save(create(state));
+      expect(await store.save(create({ ...state, lastEvent: 'started' }))).toEqual({
+        ok: false,
+        reason: 'exists',
+      });
+      expect(await store.get(state.sessionId)).toEqual(state);
+    });
+
+    it('a save with the stored version succeeds and stores the new version', async () => {
+      const state = newState();
+      await store.save(create(state));
+      const write = next(state);
+      expect(await store.save(write)).toEqual({ ok: true });
+      const stored = await store.get(state.sessionId);
+      expect(stored?.version).toBe(2);
+      expect(stored).toEqual(write.state);
+    });
+
+    it('a save with a stale version is a version conflict naming the current version', async () => {
+      const state = newState();
+      await store.save(create(state));
+      const v2 = next(state);
+      await store.save(v2);
+      expect(await store.save(next(state))).toEqual({
+        ok: false,
+        reason: 'version_conflict',
+        currentVersion: 2,
+      });
+      expect(await store.save({ ...next(v2.state), expectedVersion: 5 })).toEqual({
+        ok: false,
+        reason: 'version_conflict',
+        currentVersion: 2,
+      });
+      expect(await store.get(state.sessionId)).toEqual(v2.state);
+    });
+
+    it('a save of a session that does not exist is not_found', async () => {
+      const state = newState();
+      expect(await store.save(next(state))).toEqual({ ok: false, reason: 'not_found' });
+      expect(await store.get(state.sessionId)).toBeNull();
+    });
+
+    it('get of an unknown session is null', async () => {
+      expect(await store.get(`unknown-${randomUUID()}`)).toBeNull();
+    });
+
+    it('objects handed in or out are copies: mutating them does not change the store', async () => {
+      const state = newState();
+      await store.save(create(state));
+      state.participants[0]!.bankMs = 1;
+      const read = await store.get(state.sessionId);
+      expect(read?.participants[0]?.bankMs).toBe(300_000);
+      read!.participants[1]!.usedMs = 42;
+      read!.status = 'cancelled';
+      const again = await store.get(state.sessionId);
+      expect(again?.participants[1]?.usedMs).toBe(0);
+      expect(again?.status).toBe('pending');
+    });
+
+    it('remove deletes the session and publishes the final state', async () => {
+      const state = newState();
+      await store.save(create(state));
+      const final: SessionState = { ...state, version: 2, status: 'cancelled', lastEvent: 'cancelled' };
+      expect(await store.remove(final, 2)).toEqual({
+        ok: false,
+        reason: 'version_conflict',
+        currentVersion: 1,
+      });
+      expect(await store.remove(final, 1)).toEqual({ ok: true });
+      expect(await store.get(state.sessionId)).toBeNull();
+      expect(await store.remove(final, 2)).toEqual({ ok: false, reason: 'not_found' });
+      await vi.waitFor(() =>
+        expect(publishedFor(state.sessionId)).toEqual([JSON.stringify(state), JSON.stringify(final)]),
+      );
+    });
+
+    it('dueSessionIds returns only due sessions, earliest first, at most limit', async () => {
+      const baseMs = 1_800_000_000_000;
+      const [a, b, c, d, e] = Array.from({ length: 5 }, () => newState());
+      await store.save(create(a!, { deadlineAtMs: baseMs + 3000 }));
+      await store.save(create(b!, { deadlineAtMs: baseMs + 1000 }));
+      await store.save(create(c!, { deadlineAtMs: baseMs + 2000 }));
+      await store.save(create(d!, { deadlineAtMs: baseMs + 9000 }));
+      await store.save(create(e!)); // no deadline at all
+
+      expect(await store.dueSessionIds(baseMs, 10)).toEqual([]);
+      expect(await store.dueSessionIds(baseMs + 2000, 10)).toEqual([b!.sessionId, c!.sessionId]);
+      expect(await store.dueSessionIds(baseMs + 5000, 10)).toEqual([
+        b!.sessionId,
+        c!.sessionId,
+        a!.sessionId,
+      ]);
+      expect(await store.dueSessionIds(baseMs + 5000, 2)).toEqual([b!.sessionId, c!.sessionId]);
+    });
+
+    it('a save with a null deadline takes the session out of the index; a new deadline moves it', async () => {
+      const baseMs = 1_800_000_000_000;
+      const a = newState();
+      const b = newState();
+      await store.save(create(a, { deadlineAtMs: baseMs + 1000 }));
+      await store.save(create(b, { deadlineAtMs: baseMs + 2000 }));
+
+      await store.save(next(a, { deadlineAtMs: null }));
+      expect(await store.dueSessionIds(baseMs + 5000, 10)).toEqual([b.sessionId]);
+
+      await store.save(next(b, { deadlineAtMs: baseMs + 7000 }));
+      expect(await store.dueSessionIds(baseMs + 5000, 10)).toEqual([]);
+      expect(await store.dueSessionIds(baseMs + 7000, 10)).toEqual([b.sessionId]);
+    });
+
+    it('remove takes the session out of the deadline index', async () => {
+      const baseMs = 1_800_000_000_000;
+      const a = newState();
+      await store.save(create(a, { deadlineAtMs: baseMs }));
+      await store.remove({ ...a, version: 2, status: 'cancelled' }, 1);
+      expect(await store.dueSessionIds(baseMs + 1000, 10)).toEqual([]);
+    });
+
+    it('a session with a TTL disappears after it; a later write without TTL keeps it', async () => {
+      const short = newState();
+      const kept = newState();
+      await store.save(create(short, { ttlMs: 100 }));
+      await store.save(create(kept, { ttlMs: 100 }));
+      await store.save(next(kept, { ttlMs: null }));
+      expect(await store.get(short.sessionId)).toEqual(short);
+
+      await sleep(250);
+      expect(await store.get(short.sessionId)).toBeNull();
+      expect(await store.save(next(short))).toEqual({ ok: false, reason: 'not_found' });
+      expect((await store.get(kept.sessionId))?.version).toBe(2);
+      // Gone means gone: the id can be created again.
+      expect(await store.save(create(short))).toEqual({ ok: true });
+    });
+
+    it('a session saved with ttlMs null stays', async () => {
+      const state = newState();
+      await store.save(create(state));
+      await sleep(150);
+      expect(await store.get(state.sessionId)).toEqual(state);
+    });
+
+    it('every successful write publishes its state for that session, and no failed one does', async () => {
+      const state = newState();
+      const other = newState();
+      const v2 = next(state);
+      await store.save(create(state));
+      await store.save(create(other));
+      await store.save(create(state)); // exists: not published
+      await store.save(v2);
+      await store.save(next(state)); // conflict: not published
+      await store.save(next(newState())); // not_found: not published
+      const v3 = next(v2.state, { deadlineAtMs: 1_800_000_000_000, ttlMs: 60_000 });
+      await store.save(v3);
+
+      const expected = [state, v2.state, v3.state].map((s) => JSON.stringify(s));
+      await vi.waitFor(() => expect(publishedFor(state.sessionId)).toEqual(expected));
+      expect(publishedFor(other.sessionId)).toEqual([JSON.stringify(other)]);
+      expect(JSON.parse(publishedFor(state.sessionId)[2]!)).toEqual(v3.state);
+    });
+
+    it('of 50 concurrent saves with the same expected version exactly one wins', async () => {
+      const state = newState();
+      await store.save(create(state));
+      const writes = Array.from({ length: 50 }, (_, writer) =>
+        next(state, { state: { ...state, version: 2, metadata: { writer } } }),
+      );
+      const results = await Promise.all(writes.map((write) => store.save(write)));
+
+      const winners = results.flatMap((result, writer) => (result.ok ? [writer] : []));
+      expect(winners).toHaveLength(1);
+      const losers = results.filter((result) => !result.ok);
+      expect(losers).toHaveLength(49);
+      for (const result of losers) {
+        expect(result).toEqual({ ok: false, reason: 'version_conflict', currentVersion: 2 });
+      }
+      expect((await store.get(state.sessionId))?.metadata).toEqual({ writer: winners[0] });
+    });
+  });
+}

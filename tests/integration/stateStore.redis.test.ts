@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RedisStateStore } from '../../src/state/RedisStateStore.js';
+import { stateKeys } from '../../src/state/keys.js';
+import { connectRedis, createRedisConnection } from '../../src/state/redisConnection.js';
+import { stateStoreContract, type PublishedMessage } from '../contract/stateStore.contract.js';
+import { sessionStateFixture } from '../helpers/fixtures.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+
+let server: RedisServerHandle;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+async function connect(): Promise<Redis> {
+  const redis = createRedisConnection(server.url, { connectionName: 'stateStore-test' });
+  await connectRedis(redis);
+  return redis;
+}
+
+stateStoreContract('redis', async () => {
+  const keyPrefix = `test-${randomUUID().slice(0, 8)}:`;
+  const keys = stateKeys(keyPrefix);
+  const redis = await connect();
+  const subscriber = await connect();
+  const published: PublishedMessage[] = [];
+  // Subscribed to the channel names keys.ts builds, for every session under this prefix.
+  const pattern = keys.updatesChannel('*');
+  subscriber.on('pmessage', (_pattern: string, channel: string, stateJson: string) => {
+    // The session id is the hash tag: `prefix{sessionId}:updates`.
+    const sessionId = channel.slice(channel.indexOf('{') + 1, channel.lastIndexOf('}'));
+    published.push({ sessionId, stateJson });
+  });
+  await subscriber.psubscribe(pattern);
+  const store = new RedisStateStore(redis, { keyPrefix });
+  return {
+    store,
+    published: () => published,
+    async cleanup() {
+      await store.close();
+      await store.close();
+      await subscriber.quit();
+      await redis.quit();
+    },
+  };
+});
+
+describe('RedisStateStore specifics', () => {
+  let redis: Redis;
+  let store: RedisStateStore;
+  const keyPrefix = `test-${randomUUID().slice(0, 8)}:`;
+  const keys = stateKeys(keyPrefix);
+
+  beforeEach(async () => {
+    redis = await connect();
+    store = new RedisStateStore(redis, { keyPrefix });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await redis.quit();
+  });
+
+  it('keeps a session in a hash-tagged hash with version and state fields', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
+    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
+    expect(keys.session(state.sessionId)).toBe(`${keyPrefix}{${state.sessionId}}`);
+    expect(await redis.hgetall(keys.session(state.sessionId))).toEqual({
+      version: '1',
+      state: JSON.stringify(state),
+    });
+    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
+  });
+
+  it('ttlMs null persists the key (PTTL -1); a TTL sets it and a later null clears it', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
+    const key = keys.session(state.sessionId);
+    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    expect(await redis.pttl(key)).toBe(-1);
+
+    const v2 = { ...state, version: 2 };
+    await store.save({ expectedVersion: 1, state: v2, deadlineAtMs: null, ttlMs: 60_000 });
+    const pttl = await redis.pttl(key);
+    expect(pttl).toBeGreaterThan(50_000);
+    expect(pttl).toBeLessThanOrEqual(60_000);
+
+    await store.save({ expectedVersion: 2, state: { ...v2, version: 3 }, deadlineAtMs: null, ttlMs: null });
+    expect(await redis.pttl(key)).toBe(-1);
+  });
+
+  it('a script flushed from Redis is sent again (NOSCRIPT falls back to EVAL)', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
+    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await redis.script('FLUSH');
+    expect(
+      await store.save({
+        expectedVersion: 1,
+        state: { ...state, version: 2 },
+        deadlineAtMs: null,
+        ttlMs: null,
+      }),
+    ).toEqual({ ok: true });
+    await redis.script('FLUSH');
+    expect(await store.remove({ ...state, version: 3 }, 2)).toEqual({ ok: true });
+  });
+
+  it('ping answers while Redis is up', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+});
