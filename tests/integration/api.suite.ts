@@ -1,0 +1,972 @@
+// The HTTP API, end to end over a real socket, against whichever state store `setup` wires in.
+// Time assertions are derived from the server_time values in the responses, never from sleeps.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Application } from 'express';
+import request, { type Response } from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ParticipantView, SessionView } from '../../src/types/session.js';
+
+export interface ApiSetup {
+  app: Application;
+  cleanup: () => Promise<void>;
+}
+
+/** The body limit the setups give createApp. */
+export const SUITE_BODY_LIMIT_BYTES = 65_536;
+
+const THIRTY_DAYS_MS = 2_592_000_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function uniqueId(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
+function participant(view: SessionView, id: string): ParticipantView {
+  const found = view.participants.find((p) => p.participant_id === id);
+  if (!found) throw new Error(`no participant '${id}' in ${JSON.stringify(view)}`);
+  return found;
+}
+
+function remaining(view: SessionView, id: string): number {
+  const value = participant(view, id).time_remaining_ms;
+  if (value === null) throw new Error(`participant '${id}' has no time_remaining_ms`);
+  return value;
+}
+
+interface ErrorShape {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** The one error shape, with this status and code; returns the error for further checks. */
+function expectError(res: Response, status: number, code: string): ErrorShape['error'] {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  const body = res.body as ErrorShape;
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
+  expect(body.error.message.length).toBeGreaterThan(0);
+  for (const key of Object.keys(body.error)) expect(['code', 'message', 'details']).toContain(key);
+  return body.error;
+}
+
+function issuePaths(error: ErrorShape['error']): string[] {
+  const details = error.details as { issues?: { path: string; message: string }[] } | undefined;
+  return (details?.issues ?? []).map((issue) => issue.path);
+}
+
+/** `name` is the store's name, as /ready reports it ('memory', 'redis'). */
+export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
+  describe(`REST API (${name} store)`, () => {
+    let server: http.Server;
+    let cleanup: () => Promise<void>;
+
+    beforeAll(async () => {
+      const built = await setup();
+      cleanup = built.cleanup;
+      server = http.createServer(built.app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cleanup();
+    });
+
+    const api = () => request(server);
+
+    async function create(body: Record<string, unknown>): Promise<SessionView> {
+      const res = await api().post('/v1/sessions').send(body);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body as SessionView;
+    }
+
+    async function command(sessionId: string, name: string, body: Record<string, unknown> = {}) {
+      const res = await api().post(`/v1/sessions/${sessionId}/${name}`).send(body);
+      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(200);
+      return res.body as SessionView;
+    }
+
+    async function read(sessionId: string): Promise<SessionView> {
+      const res = await api().get(`/v1/sessions/${sessionId}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body as SessionView;
+    }
+
+    /** A running chess clock: w to move, 5 minutes each, 2 s increment. */
+    async function runningChessClock(): Promise<SessionView> {
+      const created = await create({
+        session_id: uniqueId('chess'),
+        sync_mode: 'per_participant',
+        participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
+        total_time_ms: 300_000,
+        increment_ms: 2000,
+      });
+      return command(created.session_id, 'start');
+    }
+
+    /** Nothing about the session moved: same version, status, turn and last change. */
+    async function expectUnchanged(before: SessionView): Promise<void> {
+      const after = await read(before.session_id);
+      expect({
+        version: after.version,
+        status: after.status,
+        active_participant_id: after.active_participant_id,
+        updated_at: after.updated_at,
+        cycle_started_at: after.cycle_started_at,
+      }).toEqual({
+        version: before.version,
+        status: before.status,
+        active_participant_id: before.active_participant_id,
+        updated_at: before.updated_at,
+        cycle_started_at: before.cycle_started_at,
+      });
+    }
+
+    async function expectNotCreated(sessionId: string): Promise<void> {
+      expectError(await api().get(`/v1/sessions/${sessionId}`), 404, 'SESSION_NOT_FOUND');
+    }
+
+    describe('create and read', () => {
+      it('create answers 201 with version 1, status pending, server_time, a Location and every participant field', async () => {
+        const before = Date.now();
+        const sessionId = uniqueId('team');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'per_group',
+            participants: [
+              { participant_id: 'a1', group_id: 'A' },
+              { participant_id: 'b1', group_id: 'B' },
+            ],
+            groups: [{ group_id: 'B', total_time_ms: 90_000 }],
+            total_time_ms: 60_000,
+            metadata: { title: 'Quiz night', round: 1 },
+          });
+        expect(res.status).toBe(201);
+        expect(res.headers.location).toBe(`/v1/sessions/${sessionId}`);
+        const view = res.body as SessionView;
+        expect(view).toMatchObject({
+          session_id: sessionId,
+          sync_mode: 'per_group',
+          status: 'pending',
+          version: 1,
+          event: 'created',
+          active_participant_id: 'a1',
+          cycle_started_at: null,
+          start_at: null,
+          deadline_at: null,
+          total_time_ms: 60_000,
+          increment_ms: 0,
+          on_expire: 'end_session',
+          metadata: { title: 'Quiz night', round: 1 },
+        });
+        expect(Number.isInteger(view.server_time)).toBe(true);
+        // The server clock is this machine's (embedded) or the local Redis's: the same within a second.
+        expect(Math.abs(view.server_time - before)).toBeLessThan(1000);
+        expect(view.created_at).toBe(view.server_time);
+        expect(view.participants).toEqual([
+          {
+            participant_id: 'a1',
+            group_id: 'A',
+            time_remaining_ms: 60_000,
+            time_used_ms: 0,
+            cycle_count: 0,
+            is_active: true,
+            has_expired: false,
+          },
+          {
+            participant_id: 'b1',
+            group_id: 'B',
+            time_remaining_ms: 90_000,
+            time_used_ms: 0,
+            cycle_count: 0,
+            is_active: false,
+            has_expired: false,
+          },
+        ]);
+        expect(view.groups).toEqual([
+          { group_id: 'A', time_remaining_ms: 60_000, time_used_ms: 0, has_expired: false },
+          { group_id: 'B', time_remaining_ms: 90_000, time_used_ms: 0, has_expired: false },
+        ]);
+
+        const location = await api().get(res.headers.location as string);
+        expect(location.status).toBe(200);
+        expect((location.body as SessionView).version).toBe(1);
+      });
+
+      it('a session without session_id gets a generated one', async () => {
+        const view = await create({
+          sync_mode: 'global',
+          participants: [{ participant_id: 'host' }],
+          total_time_ms: 60_000,
+        });
+        expect(view.session_id).toMatch(/^[A-Za-z0-9_.:-]{1,128}$/);
+        expect((await read(view.session_id)).session_id).toBe(view.session_id);
+      });
+
+      it('creating an id that exists is refused with 409 SESSION_EXISTS and leaves the first alone', async () => {
+        const first = await runningChessClock();
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: first.session_id,
+            sync_mode: 'global',
+            participants: [{ participant_id: 'x' }],
+            total_time_ms: 1000,
+          });
+        expectError(res, 409, 'SESSION_EXISTS');
+        await expectUnchanged(first);
+      });
+
+      it('a duration of exactly 30 days is accepted', async () => {
+        const view = await create({
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'p', total_time_ms: THIRTY_DAYS_MS }],
+          increment_ms: THIRTY_DAYS_MS,
+        });
+        expect(remaining(view, 'p')).toBe(THIRTY_DAYS_MS);
+      });
+
+      it('state responses are not cacheable and carry a request id', async () => {
+        const view = await runningChessClock();
+        const res = await api().get(`/v1/sessions/${view.session_id}`).set('x-request-id', 'trace-42');
+        expect(res.headers['cache-control']).toBe('no-store');
+        expect(res.headers['x-request-id']).toBe('trace-42');
+        expect(res.headers['x-powered-by']).toBeUndefined();
+        const generated = await api().get(`/v1/sessions/${view.session_id}`);
+        expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      });
+    });
+
+    describe('the five modes over HTTP', () => {
+      it('per_participant: a switch charges the elapsed time to the mover and adds the increment; pause freezes; adjust moves a bank', async () => {
+        const created = await create({
+          session_id: uniqueId('pp'),
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'w' }, { participant_id: 'b', total_time_ms: 240_000 }],
+          total_time_ms: 300_000,
+          increment_ms: 2000,
+        });
+        const id = created.session_id;
+        expect(remaining(created, 'w')).toBe(300_000);
+        expect(remaining(created, 'b')).toBe(240_000);
+
+        const started = await command(id, 'start');
+        expect(started).toMatchObject({
+          status: 'running',
+          version: 2,
+          event: 'started',
+          active_participant_id: 'w',
+        });
+        const t0 = started.cycle_started_at as number;
+        expect(t0).toBe(started.server_time);
+        expect(started.start_at).toBe(t0);
+        expect(started.deadline_at).toBe(t0 + 300_000);
+
+        await sleep(30);
+        const switched = await command(id, 'switch', { expected_version: 2 });
+        const t1 = switched.server_time;
+        expect(t1 - t0).toBeGreaterThanOrEqual(20);
+        expect(switched).toMatchObject({ version: 3, event: 'switched', active_participant_id: 'b' });
+        expect(switched.cycle_started_at).toBe(t1);
+        expect(participant(switched, 'w')).toEqual({
+          participant_id: 'w',
+          group_id: null,
+          time_remaining_ms: 300_000 - (t1 - t0) + 2000,
+          time_used_ms: t1 - t0,
+          cycle_count: 1,
+          is_active: false,
+          has_expired: false,
+        });
+        expect(participant(switched, 'b')).toMatchObject({ time_remaining_ms: 240_000, is_active: true });
+        expect(switched.deadline_at).toBe(t1 + 240_000);
+
+        await sleep(30);
+        const paused = await command(id, 'pause');
+        const t2 = paused.server_time;
+        expect(paused).toMatchObject({ status: 'paused', version: 4, deadline_at: null });
+        const bPaused = 240_000 - (t2 - t1);
+        expect(remaining(paused, 'b')).toBe(bPaused);
+
+        await sleep(30);
+        const whilePaused = await read(id);
+        expect(whilePaused.server_time).toBeGreaterThan(t2);
+        expect(remaining(whilePaused, 'b')).toBe(bPaused);
+        expect(whilePaused.version).toBe(4);
+
+        const resumed = await command(id, 'resume');
+        const t3 = resumed.server_time;
+        expect(resumed).toMatchObject({ status: 'running', version: 5, active_participant_id: 'b' });
+        expect(remaining(resumed, 'b')).toBe(bPaused);
+        expect(resumed.cycle_started_at).toBe(t1);
+        expect(resumed.deadline_at).toBe(t3 + bPaused);
+
+        const adjusted = await command(id, 'adjust', { participant_id: 'w', delta_ms: 5000 });
+        expect(adjusted).toMatchObject({ version: 6, event: 'adjusted' });
+        expect(remaining(adjusted, 'w')).toBe(300_000 - (t1 - t0) + 2000 + 5000);
+        expect(remaining(adjusted, 'b')).toBe(bPaused - (adjusted.server_time - t3));
+
+        await sleep(20);
+        const completed = await command(id, 'complete');
+        const t5 = completed.server_time;
+        expect(completed).toMatchObject({
+          status: 'completed',
+          version: 7,
+          event: 'completed',
+          deadline_at: null,
+        });
+        const bFinal = bPaused - (t5 - t3);
+        expect(remaining(completed, 'b')).toBe(bFinal);
+        await sleep(20);
+        expect(remaining(await read(id), 'b')).toBe(bFinal);
+      });
+
+      it('per_cycle: the next participant gets a fresh cycle; pause keeps what is left of the cycle', async () => {
+        const created = await create({
+          session_id: uniqueId('cycle'),
+          sync_mode: 'per_cycle',
+          participants: [{ participant_id: 'a' }, { participant_id: 'b' }, { participant_id: 'c' }],
+          time_per_cycle_ms: 10_000,
+        });
+        const id = created.session_id;
+        expect(created.participants.map((p) => p.time_remaining_ms)).toEqual([10_000, 10_000, 10_000]);
+
+        const started = await command(id, 'start');
+        const t0 = started.server_time;
+        expect(started.deadline_at).toBe(t0 + 10_000);
+
+        await sleep(30);
+        const first = await command(id, 'switch');
+        const t1 = first.server_time;
+        expect(first.active_participant_id).toBe('b');
+        expect(remaining(first, 'b')).toBe(10_000);
+        expect(first.deadline_at).toBe(t1 + 10_000);
+        expect(participant(first, 'a')).toMatchObject({
+          cycle_count: 1,
+          time_used_ms: t1 - t0,
+          is_active: false,
+        });
+
+        await sleep(30);
+        const paused = await command(id, 'pause');
+        const t2 = paused.server_time;
+        expect(remaining(paused, 'b')).toBe(10_000 - (t2 - t1));
+
+        const resumed = await command(id, 'resume');
+        const t3 = resumed.server_time;
+        expect(remaining(resumed, 'b')).toBe(10_000 - (t2 - t1));
+
+        await sleep(30);
+        const second = await command(id, 'switch', { next_participant_id: 'c' });
+        const t4 = second.server_time;
+        expect(second.active_participant_id).toBe('c');
+        expect(remaining(second, 'c')).toBe(10_000);
+        expect(second.deadline_at).toBe(t4 + 10_000);
+        expect(participant(second, 'b').time_used_ms).toBe(t2 - t1 + (t4 - t3));
+
+        const adjusted = await command(id, 'adjust', { delta_ms: 2000 });
+        expect(remaining(adjusted, 'c')).toBe(10_000 - (adjusted.server_time - t4) + 2000);
+        expect(adjusted.deadline_at).toBe(t4 + 12_000);
+
+        const completed = await command(id, 'complete');
+        expect(completed.status).toBe('completed');
+      });
+
+      it('per_group: a switch charges the group bank that ran and adds the increment to it', async () => {
+        const created = await create({
+          session_id: uniqueId('group'),
+          sync_mode: 'per_group',
+          participants: [
+            { participant_id: 'a1', group_id: 'A' },
+            { participant_id: 'b1', group_id: 'B' },
+            { participant_id: 'a2', group_id: 'A' },
+          ],
+          groups: [{ group_id: 'B', total_time_ms: 90_000 }],
+          total_time_ms: 60_000,
+          increment_ms: 1000,
+        });
+        const id = created.session_id;
+        const started = await command(id, 'start');
+        const t0 = started.server_time;
+
+        await sleep(30);
+        const switched = await command(id, 'switch');
+        const t1 = switched.server_time;
+        const groupA = 60_000 - (t1 - t0) + 1000;
+        expect(switched.active_participant_id).toBe('b1');
+        expect(switched.groups).toEqual([
+          { group_id: 'A', time_remaining_ms: groupA, time_used_ms: t1 - t0, has_expired: false },
+          { group_id: 'B', time_remaining_ms: 90_000, time_used_ms: 0, has_expired: false },
+        ]);
+        // Every member shows the bank of its group.
+        expect(remaining(switched, 'a1')).toBe(groupA);
+        expect(remaining(switched, 'a2')).toBe(groupA);
+        expect(remaining(switched, 'b1')).toBe(90_000);
+
+        await sleep(30);
+        const paused = await command(id, 'pause');
+        const t2 = paused.server_time;
+        expect(paused.groups?.[1]?.time_remaining_ms).toBe(90_000 - (t2 - t1));
+
+        const resumed = await command(id, 'resume');
+        const t3 = resumed.server_time;
+        const adjusted = await command(id, 'adjust', { group_id: 'A', delta_ms: -5000 });
+        expect(adjusted.groups?.[0]?.time_remaining_ms).toBe(groupA - 5000);
+        expect(adjusted.groups?.[1]?.time_remaining_ms).toBe(
+          90_000 - (t2 - t1) - (adjusted.server_time - t3),
+        );
+
+        const back = await command(id, 'switch');
+        const t4 = back.server_time;
+        expect(back.active_participant_id).toBe('a2');
+        expect(back.groups?.[1]?.time_remaining_ms).toBe(90_000 - (t2 - t1) - (t4 - t3) + 1000);
+
+        expect((await command(id, 'complete')).status).toBe('completed');
+      });
+
+      it('global: a switch moves only the turn; the one session bank keeps running', async () => {
+        const created = await create({
+          session_id: uniqueId('global'),
+          sync_mode: 'global',
+          participants: [{ participant_id: 'p1' }, { participant_id: 'p2' }, { participant_id: 'p3' }],
+          total_time_ms: 120_000,
+        });
+        const id = created.session_id;
+        expect(created.time_remaining_ms).toBe(120_000);
+        const started = await command(id, 'start');
+        const t0 = started.server_time;
+        expect(started.deadline_at).toBe(t0 + 120_000);
+
+        await sleep(30);
+        const switched = await command(id, 'switch');
+        const t1 = switched.server_time;
+        expect(switched.active_participant_id).toBe('p2');
+        expect(switched.time_remaining_ms).toBe(120_000 - (t1 - t0));
+        expect(switched.deadline_at).toBe(t0 + 120_000);
+        expect(switched.cycle_started_at).toBe(t1);
+        expect(participant(switched, 'p1')).toMatchObject({ time_used_ms: t1 - t0, cycle_count: 1 });
+
+        await sleep(30);
+        const paused = await command(id, 'pause');
+        const t2 = paused.server_time;
+        expect(paused.time_remaining_ms).toBe(120_000 - (t2 - t0));
+
+        await sleep(30);
+        expect((await read(id)).time_remaining_ms).toBe(120_000 - (t2 - t0));
+
+        const resumed = await command(id, 'resume');
+        const t3 = resumed.server_time;
+        expect(resumed.deadline_at).toBe(t3 + 120_000 - (t2 - t0));
+
+        const adjusted = await command(id, 'adjust', { delta_ms: 10_000 });
+        expect(adjusted.time_remaining_ms).toBe(120_000 - (t2 - t0) - (adjusted.server_time - t3) + 10_000);
+
+        expect((await command(id, 'complete')).status).toBe('completed');
+      });
+
+      it('count_up: elapsed time counts up without pauses and a switch records a lap', async () => {
+        const created = await create({
+          session_id: uniqueId('laps'),
+          sync_mode: 'count_up',
+          participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
+          max_time_ms: 3_600_000,
+        });
+        const id = created.session_id;
+        expect(created).toMatchObject({ elapsed_ms: 0, laps: [], time_remaining_ms: 3_600_000 });
+
+        const started = await command(id, 'start');
+        const t0 = started.server_time;
+        expect(started.deadline_at).toBe(t0 + 3_600_000);
+
+        await sleep(30);
+        const lap1 = await command(id, 'switch');
+        const t1 = lap1.server_time;
+        expect(lap1.elapsed_ms).toBe(t1 - t0);
+        expect(lap1.time_remaining_ms).toBe(3_600_000 - (t1 - t0));
+        expect(lap1.laps).toEqual([{ participant_id: 'a', lap_ms: t1 - t0, elapsed_ms: t1 - t0 }]);
+
+        await sleep(30);
+        const paused = await command(id, 'pause');
+        const t2 = paused.server_time;
+        expect(paused.elapsed_ms).toBe(t2 - t0);
+        await sleep(30);
+        expect((await read(id)).elapsed_ms).toBe(t2 - t0);
+
+        const resumed = await command(id, 'resume');
+        const t3 = resumed.server_time;
+        await sleep(30);
+        const lap2 = await command(id, 'switch');
+        const t4 = lap2.server_time;
+        const elapsed = t2 - t0 + (t4 - t3);
+        expect(lap2.elapsed_ms).toBe(elapsed);
+        expect(lap2.laps).toEqual([
+          { participant_id: 'a', lap_ms: t1 - t0, elapsed_ms: t1 - t0 },
+          { participant_id: 'b', lap_ms: elapsed - (t1 - t0), elapsed_ms: elapsed },
+        ]);
+
+        const adjusted = await command(id, 'adjust', { delta_ms: 1000 });
+        expect(adjusted.elapsed_ms).toBe(elapsed + (adjusted.server_time - t4) + 1000);
+
+        const completed = await command(id, 'complete');
+        expect(completed.status).toBe('completed');
+        const final = completed.elapsed_ms;
+        await sleep(20);
+        expect((await read(id)).elapsed_ms).toBe(final);
+      });
+
+      it('a start_at in the future keeps the clock full until then and refuses a switch before it', async () => {
+        const created = await create({
+          session_id: uniqueId('later'),
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
+          total_time_ms: 60_000,
+        });
+        const startAt = created.server_time + 60_000;
+        const started = await command(created.session_id, 'start', { start_at: startAt });
+        expect(started).toMatchObject({
+          status: 'running',
+          start_at: startAt,
+          deadline_at: startAt + 60_000,
+        });
+        await sleep(20);
+        const later = await read(created.session_id);
+        expect(remaining(later, 'w')).toBe(60_000);
+        expectError(await api().post(`/v1/sessions/${created.session_id}/switch`), 409, 'INVALID_STATE');
+        await expectUnchanged(started);
+      });
+
+      it('a session whose clock ran out reads as expired', async () => {
+        const created = await create({
+          session_id: uniqueId('flag'),
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
+          total_time_ms: 50,
+        });
+        const started = await command(created.session_id, 'start');
+        await sleep(120);
+        const expired = await read(created.session_id);
+        expect(expired.status).toBe('expired');
+        expect(expired.server_time).toBeGreaterThanOrEqual(started.server_time + 50);
+        expect(participant(expired, 'w')).toMatchObject({ time_remaining_ms: 0, has_expired: true });
+      });
+    });
+
+    describe('bad input is refused in the one error shape and changes nothing', () => {
+      it('malformed JSON', async () => {
+        const before = await runningChessClock();
+        const res = await api()
+          .post(`/v1/sessions/${before.session_id}/switch`)
+          .set('content-type', 'application/json')
+          .send('{"expected_version": 2,');
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(error.message).toMatch(/not valid JSON/);
+        await expectUnchanged(before);
+
+        const create = await api()
+          .post('/v1/sessions')
+          .set('content-type', 'application/json')
+          .send('{"sync_mode": "global", participants: []}');
+        expectError(create, 400, 'VALIDATION_ERROR');
+      });
+
+      it('a body that is not JSON', async () => {
+        const before = await runningChessClock();
+        const res = await api()
+          .post(`/v1/sessions/${before.session_id}/switch`)
+          .set('content-type', 'text/plain')
+          .send('expected_version=2');
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(error.message).toMatch(/application\/json/);
+        await expectUnchanged(before);
+      });
+
+      it('unknown fields', async () => {
+        const sessionId = uniqueId('unknown');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'global',
+            participants: [{ participant_id: 'p', colour: 'red' }],
+            total_time_ms: 1000,
+            theme: 'dark',
+          });
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(issuePaths(error).sort()).toEqual(['participants.0.colour', 'theme']);
+        await expectNotCreated(sessionId);
+
+        const before = await runningChessClock();
+        const switchRes = await api().post(`/v1/sessions/${before.session_id}/switch`).send({ next: 'b' });
+        expect(issuePaths(expectError(switchRes, 400, 'VALIDATION_ERROR'))).toEqual(['next']);
+        await expectUnchanged(before);
+      });
+
+      it('wrong types', async () => {
+        const sessionId = uniqueId('types');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'per_participant',
+            participants: [{ participant_id: 42 }],
+            total_time_ms: '300000',
+          });
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(issuePaths(error).sort()).toEqual(['participants.0.participant_id', 'total_time_ms']);
+        expect(error.message).toMatch(/total_time_ms: must be a number, got a string/);
+        await expectNotCreated(sessionId);
+
+        const notAnObject = await api()
+          .post('/v1/sessions')
+          .send([{ sync_mode: 'global' }]);
+        expectError(notAnObject, 400, 'VALIDATION_ERROR');
+
+        const before = await runningChessClock();
+        const switchRes = await api()
+          .post(`/v1/sessions/${before.session_id}/switch`)
+          .send({ expected_version: 'two' });
+        expect(issuePaths(expectError(switchRes, 400, 'VALIDATION_ERROR'))).toEqual(['expected_version']);
+        const adjustRes = await api()
+          .post(`/v1/sessions/${before.session_id}/adjust`)
+          .send({ participant_id: 'w', delta_ms: 1.5 });
+        expect(issuePaths(expectError(adjustRes, 400, 'VALIDATION_ERROR'))).toEqual(['delta_ms']);
+        await expectUnchanged(before);
+      });
+
+      it('negative durations', async () => {
+        const sessionId = uniqueId('negative');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'per_participant',
+            participants: [{ participant_id: 'w', total_time_ms: -5 }, { participant_id: 'b' }],
+            total_time_ms: -1,
+            increment_ms: -1,
+          });
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(issuePaths(error).sort()).toEqual([
+          'increment_ms',
+          'participants.0.total_time_ms',
+          'total_time_ms',
+        ]);
+        await expectNotCreated(sessionId);
+      });
+
+      it('durations over 30 days', async () => {
+        const sessionId = uniqueId('long');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'per_participant',
+            participants: [{ participant_id: 'w' }],
+            total_time_ms: THIRTY_DAYS_MS + 1,
+          });
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(error.message).toMatch(/total_time_ms: must be at most 2592000000 ms \(30 days\)/);
+        await expectNotCreated(sessionId);
+
+        const before = await runningChessClock();
+        const adjust = await api()
+          .post(`/v1/sessions/${before.session_id}/adjust`)
+          .send({ participant_id: 'w', delta_ms: -(THIRTY_DAYS_MS + 1) });
+        expect(issuePaths(expectError(adjust, 400, 'VALIDATION_ERROR'))).toEqual(['delta_ms']);
+        await expectUnchanged(before);
+      });
+
+      it('an empty participant id', async () => {
+        const sessionId = uniqueId('empty');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'global',
+            participants: [{ participant_id: 'a' }, { participant_id: '' }],
+            total_time_ms: 1000,
+          });
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(error.details).toEqual({
+          issues: [{ path: 'participants.1.participant_id', message: 'must not be empty' }],
+        });
+        await expectNotCreated(sessionId);
+      });
+
+      it('no participants at all', async () => {
+        const res = await api()
+          .post('/v1/sessions')
+          .send({ sync_mode: 'global', participants: [], total_time_ms: 1000 });
+        expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['participants']);
+        const missing = await api().post('/v1/sessions');
+        expect(issuePaths(expectError(missing, 400, 'VALIDATION_ERROR')).sort()).toEqual([
+          'participants',
+          'sync_mode',
+        ]);
+      });
+
+      it('duplicate participant ids', async () => {
+        const sessionId = uniqueId('dup');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'per_participant',
+            participants: [{ participant_id: 'w' }, { participant_id: 'w' }],
+            total_time_ms: 1000,
+          });
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(issuePaths(error)).toEqual(['participants.1.participant_id']);
+        await expectNotCreated(sessionId);
+      });
+
+      it('an unknown sync_mode', async () => {
+        const sessionId = uniqueId('mode');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'sudden_death',
+            participants: [{ participant_id: 'a' }],
+          });
+        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        expect(issuePaths(error)).toEqual(['sync_mode']);
+        expect(error.message).toMatch(/per_participant, per_cycle, per_group, global, count_up/);
+        await expectNotCreated(sessionId);
+      });
+
+      it('a session id with characters outside the allowed set', async () => {
+        const res = await api().get('/v1/sessions/has%20space');
+        expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['session_id']);
+        const create = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: 'a{b}',
+            sync_mode: 'global',
+            participants: [{ participant_id: 'a' }],
+            total_time_ms: 1,
+          });
+        expect(issuePaths(expectError(create, 400, 'VALIDATION_ERROR'))).toEqual(['session_id']);
+      });
+
+      it('an unknown session is 404 SESSION_NOT_FOUND for every verb', async () => {
+        const missing = uniqueId('missing');
+        expectError(await api().get(`/v1/sessions/${missing}`), 404, 'SESSION_NOT_FOUND');
+        for (const name of ['start', 'switch', 'pause', 'resume', 'complete']) {
+          expectError(await api().post(`/v1/sessions/${missing}/${name}`), 404, 'SESSION_NOT_FOUND');
+        }
+        expectError(
+          await api().post(`/v1/sessions/${missing}/adjust`).send({ delta_ms: 5 }),
+          404,
+          'SESSION_NOT_FOUND',
+        );
+        expectError(await api().delete(`/v1/sessions/${missing}`), 404, 'SESSION_NOT_FOUND');
+        await expectNotCreated(missing);
+      });
+
+      it('an unknown route is 404 NOT_FOUND in the same shape', async () => {
+        expectError(await api().get('/v1/nothing-here'), 404, 'NOT_FOUND');
+        expectError(await api().post('/v1/sessions/abc/teleport'), 404, 'NOT_FOUND');
+        expectError(await api().put('/v1/sessions/abc'), 404, 'NOT_FOUND');
+      });
+
+      it('switch on a paused session is 409 INVALID_STATE', async () => {
+        const running = await runningChessClock();
+        const paused = await command(running.session_id, 'pause');
+        expectError(await api().post(`/v1/sessions/${paused.session_id}/switch`), 409, 'INVALID_STATE');
+        await expectUnchanged(paused);
+      });
+
+      it('switch on a completed session is 409 INVALID_STATE', async () => {
+        const running = await runningChessClock();
+        const completed = await command(running.session_id, 'complete');
+        expectError(await api().post(`/v1/sessions/${completed.session_id}/switch`), 409, 'INVALID_STATE');
+        expectError(await api().post(`/v1/sessions/${completed.session_id}/resume`), 409, 'INVALID_STATE');
+        await expectUnchanged(completed);
+      });
+
+      it('switch on an expired session is 409 INVALID_STATE: a late switch does not save the flag', async () => {
+        const created = await create({
+          session_id: uniqueId('late'),
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
+          total_time_ms: 50,
+        });
+        await command(created.session_id, 'start');
+        await sleep(120);
+        const expired = await read(created.session_id);
+        expect(expired.status).toBe('expired');
+        const error = expectError(
+          await api().post(`/v1/sessions/${created.session_id}/switch`),
+          409,
+          'INVALID_STATE',
+        );
+        expect(error.details).toMatchObject({ status: 'expired' });
+        await expectUnchanged(expired);
+        expect(participant(await read(created.session_id), 'w').has_expired).toBe(true);
+      });
+
+      it('a next_participant_id that is not in the session is 400', async () => {
+        const before = await runningChessClock();
+        const res = await api()
+          .post(`/v1/sessions/${before.session_id}/switch`)
+          .send({ next_participant_id: 'ghost' });
+        expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['next_participant_id']);
+        await expectUnchanged(before);
+      });
+
+      it('adjust refuses a zero delta and naming both a participant and a group', async () => {
+        const before = await runningChessClock();
+        const zero = await api()
+          .post(`/v1/sessions/${before.session_id}/adjust`)
+          .send({ participant_id: 'w', delta_ms: 0 });
+        expect(issuePaths(expectError(zero, 400, 'VALIDATION_ERROR'))).toEqual(['delta_ms']);
+        const both = await api()
+          .post(`/v1/sessions/${before.session_id}/adjust`)
+          .send({ participant_id: 'w', group_id: 'g', delta_ms: 5 });
+        expect(issuePaths(expectError(both, 400, 'VALIDATION_ERROR'))).toEqual(['group_id']);
+        await expectUnchanged(before);
+      });
+
+      it('a stale expected_version is 409 VERSION_CONFLICT with the current version', async () => {
+        const before = await runningChessClock();
+        const res = await api()
+          .post(`/v1/sessions/${before.session_id}/switch`)
+          .send({ expected_version: 1 });
+        const error = expectError(res, 409, 'VERSION_CONFLICT');
+        expect(error.details).toEqual({ expected_version: 1, current_version: 2 });
+        for (const name of ['pause', 'complete']) {
+          const other = await api()
+            .post(`/v1/sessions/${before.session_id}/${name}`)
+            .send({ expected_version: 7 });
+          expect(expectError(other, 409, 'VERSION_CONFLICT').details).toMatchObject({ current_version: 2 });
+        }
+        await expectUnchanged(before);
+      });
+
+      it('an oversize body is 413 PAYLOAD_TOO_LARGE', async () => {
+        const sessionId = uniqueId('big');
+        const huge = 'x'.repeat(SUITE_BODY_LIMIT_BYTES + 1);
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'global',
+            participants: [{ participant_id: 'a' }],
+            total_time_ms: 1000,
+            metadata: { huge },
+          });
+        expectError(res, 413, 'PAYLOAD_TOO_LARGE');
+        await expectNotCreated(sessionId);
+
+        const before = await runningChessClock();
+        const switchRes = await api().post(`/v1/sessions/${before.session_id}/switch`).send({ pad: huge });
+        expectError(switchRes, 413, 'PAYLOAD_TOO_LARGE');
+        await expectUnchanged(before);
+      });
+
+      it('metadata larger than 4 KB is refused even under the body limit', async () => {
+        const sessionId = uniqueId('meta');
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: sessionId,
+            sync_mode: 'global',
+            participants: [{ participant_id: 'a' }],
+            total_time_ms: 1000,
+            metadata: { note: 'y'.repeat(5000) },
+          });
+        expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['metadata']);
+        await expectNotCreated(sessionId);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('of 50 concurrent switches with the same expected_version exactly one wins', async () => {
+        const before = await runningChessClock();
+        expect(before.version).toBe(2);
+        const responses = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            api().post(`/v1/sessions/${before.session_id}/switch`).send({ expected_version: 2 }),
+          ),
+        );
+        const statuses = responses.map((res) => res.status);
+        expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+        expect(statuses.filter((status) => status === 409)).toHaveLength(49);
+        for (const res of responses.filter((r) => r.status === 409)) {
+          const error = expectError(res, 409, 'VERSION_CONFLICT');
+          expect(error.details).toEqual({ expected_version: 2, current_version: 3 });
+        }
+        const after = await read(before.session_id);
+        expect(after.version).toBe(3);
+        expect(after.active_participant_id).toBe('b');
+        expect(participant(after, 'w').cycle_count).toBe(1);
+      });
+    });
+
+    describe('delete', () => {
+      it('DELETE cancels and removes the session (204), after which it is not found', async () => {
+        const before = await runningChessClock();
+        const res = await api().delete(`/v1/sessions/${before.session_id}`).query({ expected_version: 2 });
+        expect(res.status).toBe(204);
+        expect(res.text).toBe('');
+        await expectNotCreated(before.session_id);
+      });
+
+      it('DELETE with a stale or malformed expected_version leaves the session in place', async () => {
+        const before = await runningChessClock();
+        const stale = await api().delete(`/v1/sessions/${before.session_id}`).query({ expected_version: 1 });
+        expect(expectError(stale, 409, 'VERSION_CONFLICT').details).toMatchObject({ current_version: 2 });
+        const malformed = await api().delete(`/v1/sessions/${before.session_id}?expected_version=abc`);
+        expect(issuePaths(expectError(malformed, 400, 'VALIDATION_ERROR'))).toEqual([
+          'query.expected_version',
+        ]);
+        await expectUnchanged(before);
+      });
+    });
+
+    describe('time, health, readiness and metrics', () => {
+      it('GET /v1/time answers the server time', async () => {
+        const before = Date.now();
+        const res = await api().get('/v1/time');
+        const after = Date.now();
+        expect(res.status).toBe(200);
+        expect(Object.keys(res.body as object)).toEqual(['server_time']);
+        const serverTime = (res.body as { server_time: number }).server_time;
+        expect(Number.isInteger(serverTime)).toBe(true);
+        expect(serverTime).toBeGreaterThan(before - 1000);
+        expect(serverTime).toBeLessThan(after + 1000);
+      });
+
+      it('GET /health is ok and GET /ready names the store that answered', async () => {
+        const health = await api().get('/health');
+        expect(health.status).toBe(200);
+        expect(health.body).toEqual({ status: 'ok' });
+        const ready = await api().get('/ready');
+        expect(ready.status).toBe(200);
+        expect(ready.body).toEqual({ status: 'ready', store: name });
+      });
+
+      it('GET /metrics exposes the command latency histogram and error counts in Prometheus text', async () => {
+        const before = await runningChessClock();
+        await command(before.session_id, 'switch');
+        await api().post(`/v1/sessions/${before.session_id}/switch`).send({ expected_version: 1 });
+        const res = await api().get('/metrics');
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toMatch(/^text\/plain/);
+        expect(res.text).toMatch(
+          /synckairos_command_duration_seconds_bucket\{le="0\.0001",command="switch"\} \d+/,
+        );
+        expect(res.text).toMatch(/synckairos_command_duration_seconds_count\{command="switch"\} [1-9]\d*/);
+        expect(res.text).toMatch(/synckairos_http_errors_total\{code="VERSION_CONFLICT"\} [1-9]\d*/);
+        expect(res.text).toMatch(/process_cpu_user_seconds_total/);
+      });
+    });
+  });
+}
