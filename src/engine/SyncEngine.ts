@@ -3,12 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../types/clock.js';
 import { SyncKairosError, sessionNotFound, versionConflict } from '../types/errors.js';
-import type {
-  CreateSessionInput,
-  SessionCommand,
-  SessionEvent,
-  SessionState,
-  SessionView,
+import type { SessionCommand } from '../types/session.js';
+import {
+  ENDED_STATUSES,
+  type CreateSessionInput,
+  type SessionEvent,
+  type SessionState,
+  type SessionView,
 } from '../types/session.js';
 import type { StateStore, WriteResult } from '../types/store.js';
 import { deadlineAtMs } from './clocks.js';
@@ -33,25 +34,51 @@ export interface CommandResult {
   events: SessionEvent[];
 }
 
+/** What a committed write hands to the rest of the instance (deadline timers, audit). */
+export interface Commit {
+  state: SessionState;
+  events: SessionEvent[];
+  /** True when the session left the store (cancelled and removed). */
+  removed: boolean;
+}
+
+export interface SyncEngineDeps {
+  store: StateStore;
+  clock: Clock;
+  sessionTtlMs?: number;
+  /** Called after every committed write, in commit order for one session. Must not throw. */
+  onCommit?: (commit: Commit) => void;
+}
+
 export class SyncEngine {
   private readonly store: StateStore;
   private readonly clock: Clock;
   private readonly sessionTtlMs: number;
+  private readonly onCommit: (commit: Commit) => void;
 
-  constructor(deps: { store: StateStore; clock: Clock; sessionTtlMs?: number }) {
+  constructor(deps: SyncEngineDeps) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    this.onCommit = deps.onCommit ?? (() => {});
   }
 
   serverNowMs(): number {
     return this.clock.nowMs();
   }
 
-  async createSession(input: CreateSessionInput, _options: { actor?: string } = {}): Promise<SessionView> {
+  async createSession(input: CreateSessionInput, options: { actor?: string } = {}): Promise<SessionView> {
     const nowMs = this.clock.nowMs();
     const state = createSessionState(input, { sessionId: input.session_id ?? randomUUID(), nowMs });
-    const result = await this.write(state, 0, nowMs);
+    const created: SessionEvent = {
+      sessionId: state.sessionId,
+      version: state.version,
+      type: 'created',
+      atMs: nowMs,
+      participantId: null,
+      actor: options.actor ?? null,
+    };
+    const result = await this.write(state, 0, nowMs, [created]);
     if (!result.ok) {
       throw new SyncKairosError('SESSION_EXISTS', `Session '${state.sessionId}' already exists`, {
         session_id: state.sessionId,
@@ -92,19 +119,14 @@ export class SyncEngine {
         outcome = applyCommand(due.state, command, nowMs, options.actor ?? null);
       } catch (error) {
         // The command failed, but a flag that fell meanwhile is still a change worth keeping.
-        if (due.events.length > 0) await this.write(due.state, stored.version, nowMs);
+        if (due.events.length > 0) await this.write(due.state, stored.version, nowMs, due.events);
         throw error;
       }
       // A command can leave a clock at zero (an adjust); its flag falls now, not at the next read.
       const after = applyDueExpiries(outcome.state, nowMs);
-      const result = await this.write(after.state, stored.version, nowMs);
-      if (result.ok) {
-        return {
-          view: toSessionView(after.state, nowMs),
-          state: after.state,
-          events: [...due.events, ...outcome.events, ...after.events],
-        };
-      }
+      const events = [...due.events, ...outcome.events, ...after.events];
+      const result = await this.write(after.state, stored.version, nowMs, events);
+      if (result.ok) return { view: toSessionView(after.state, nowMs), state: after.state, events };
       if (result.reason === 'not_found') throw sessionNotFound(sessionId);
       if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
         throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
@@ -121,16 +143,36 @@ export class SyncEngine {
       if (options.expectedVersion !== undefined && options.expectedVersion !== state.version) {
         throw versionConflict(options.expectedVersion, state.version);
       }
-      const final =
-        state.status === 'expired' || state.status === 'completed' || state.status === 'cancelled'
-          ? state
-          : applyCommand(state, { type: 'cancel' }, nowMs, options.actor ?? null).state;
+      const { state: final, events } = ENDED_STATUSES.includes(state.status)
+        ? { state, events: [] }
+        : applyCommand(state, { type: 'cancel' }, nowMs, options.actor ?? null);
       const result = await this.store.remove(final, stored.version);
-      if (result.ok) return;
+      if (result.ok) {
+        this.onCommit({ state: final, events, removed: true });
+        return;
+      }
       if (result.reason === 'not_found') throw sessionNotFound(sessionId);
       if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
         throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
       }
+    }
+  }
+
+  /**
+   * Stores the expiries that are due by now; the deadline scheduler's one operation. The
+   * compare-and-set makes it a claim: of several instances racing, one applies each expiry
+   * and the others find nothing left to do. Returns the events this call applied.
+   */
+  async expireDue(sessionId: string): Promise<SessionEvent[]> {
+    for (;;) {
+      const stored = await this.store.get(sessionId);
+      if (!stored) return [];
+      const nowMs = this.clock.nowMs();
+      const due = applyDueExpiries(stored, nowMs);
+      if (due.events.length === 0) return [];
+      const result = await this.write(due.state, stored.version, nowMs, due.events);
+      if (result.ok) return due.events;
+      if (result.reason === 'not_found') return [];
     }
   }
 
@@ -140,12 +182,19 @@ export class SyncEngine {
     return state;
   }
 
-  private write(state: SessionState, expectedVersion: number, nowMs: number): Promise<WriteResult> {
-    return this.store.save({
+  private async write(
+    state: SessionState,
+    expectedVersion: number,
+    nowMs: number,
+    events: SessionEvent[],
+  ): Promise<WriteResult> {
+    const result = await this.store.save({
       expectedVersion,
       state,
       deadlineAtMs: deadlineAtMs(state),
       ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
     });
+    if (result.ok) this.onCommit({ state, events, removed: false });
+    return result;
   }
 }
