@@ -1,3 +1,6 @@
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { SyncEngine } from '../../src/engine/SyncEngine.js';
 import { createLogger } from '../../src/monitoring/logger.js';
@@ -17,4 +20,41 @@ apiSuite('memory', async () => {
     bodyLimitBytes: SUITE_BODY_LIMIT_BYTES,
   });
   return { app, cleanup: () => store.close() };
+});
+
+describe('an unexpected error', () => {
+  it('is a plain 500 INTERNAL_ERROR; the cause goes to the log with the request id, never to the client', async () => {
+    class BrokenStore extends MemoryStateStore {
+      override async get(): Promise<never> {
+        throw new TypeError('secret detail: cannot read properties of undefined');
+      }
+    }
+    const store = new BrokenStore();
+    const logLines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
+    const app = createApp({
+      engine: new SyncEngine({ store, clock: systemClock }),
+      store,
+      logger: createLogger({ logLevel: 'info', nodeEnv: 'test', destination }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      bodyLimitBytes: SUITE_BODY_LIMIT_BYTES,
+    });
+    try {
+      const res = await request(app).get('/v1/sessions/anything').set('x-request-id', 'req-500');
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
+      expect(res.text).not.toContain('secret');
+      const logged = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const entry = logged.find((line) => line.requestId === 'req-500');
+      expect(entry?.level).toBe(50);
+      expect(JSON.stringify(entry?.err)).toContain('secret detail');
+    } finally {
+      await store.close();
+    }
+  });
 });
