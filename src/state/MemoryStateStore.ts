@@ -1,5 +1,5 @@
 import type { SessionState } from '../types/session.js';
-import type { SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
 
 export interface MemoryStateStoreOptions {
   /** Receives every write's state, as Redis PUBLISH would; it must not throw. */
@@ -77,14 +77,22 @@ export class MemoryStateStore implements StateStore {
     return { ok: true };
   }
 
-  async dueSessionIds(nowMs: number, limit: number): Promise<string[]> {
-    const due: Array<[string, number]> = [];
+  async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
+    const entries: DeadlineEntry[] = [];
     for (const [sessionId, deadlineAtMs] of this.deadlines) {
-      if (deadlineAtMs <= nowMs) due.push([sessionId, deadlineAtMs]);
+      if (deadlineAtMs <= untilMs) entries.push({ sessionId, deadlineAtMs });
     }
     // Ties are ordered by id, as a Redis sorted set orders equal scores.
-    due.sort(([idA, a], [idB, b]) => a - b || (idA < idB ? -1 : idA > idB ? 1 : 0));
-    return due.slice(0, Math.max(0, limit)).map(([sessionId]) => sessionId);
+    entries.sort(
+      (a, b) =>
+        a.deadlineAtMs - b.deadlineAtMs ||
+        (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0),
+    );
+    return entries.slice(0, Math.max(0, limit));
+  }
+
+  async dropStaleDeadline(sessionId: string): Promise<void> {
+    if (this.live(sessionId) === null) this.deadlines.delete(sessionId);
   }
 
   async ping(): Promise<void> {}

@@ -1,9 +1,14 @@
 import type { Redis } from 'ioredis';
 import { storeUnavailable } from '../types/errors.js';
 import type { SessionState } from '../types/session.js';
-import type { SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
 import { stateKeys, type StateKeys } from './keys.js';
-import { defineStateScripts, removeSessionScript, saveSessionScript } from './scripts.js';
+import {
+  defineStateScripts,
+  dropStaleDeadlineScript,
+  removeSessionScript,
+  saveSessionScript,
+} from './scripts.js';
 
 /** Every Redis failure (closed, timed out, offline) leaves the store as one STORE_UNAVAILABLE. */
 async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
@@ -40,8 +45,21 @@ export class RedisStateStore implements StateStore {
     return orUnavailable(removeSessionScript(this.scripts, this.keys, state, expectedVersion));
   }
 
-  dueSessionIds(nowMs: number, limit: number): Promise<string[]> {
-    return orUnavailable(this.redis.zrangebyscore(this.keys.deadlines, '-inf', nowMs, 'LIMIT', 0, limit));
+  async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
+    // A non-positive LIMIT count means "no limit" to Redis; here it means nothing.
+    if (limit <= 0) return [];
+    const flat = await orUnavailable(
+      this.redis.zrangebyscore(this.keys.deadlines, '-inf', untilMs, 'WITHSCORES', 'LIMIT', 0, limit),
+    );
+    const entries: DeadlineEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      entries.push({ sessionId: flat[i]!, deadlineAtMs: Number(flat[i + 1]) });
+    }
+    return entries;
+  }
+
+  dropStaleDeadline(sessionId: string): Promise<void> {
+    return orUnavailable(dropStaleDeadlineScript(this.scripts, this.keys, sessionId));
   }
 
   async ping(): Promise<void> {

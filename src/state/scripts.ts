@@ -13,12 +13,15 @@ function loadLua(fileName: string): string {
 const SCRIPTS = {
   skSaveSession: { numberOfKeys: 2, lua: loadLua('save-session-2.lua') },
   skRemoveSession: { numberOfKeys: 2, lua: loadLua('remove-session-2.lua') },
+  skDropStaleDeadline: { numberOfKeys: 2, lua: loadLua('drop-stale-deadline-2.lua') },
 } as const;
 
 /** The commands defineCommand adds at runtime (ioredis cannot type them). */
 interface ScriptCommands {
   skSaveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
   skRemoveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
+  /** 1: the session was gone and its index entry is dropped; 0: the session exists. */
+  skDropStaleDeadline(...keysAndArgs: string[]): Promise<0 | 1>;
 }
 
 /**
@@ -68,4 +71,12 @@ export async function removeSessionScript(
     sessionId,
   );
   return toWriteResult(reply);
+}
+
+export async function dropStaleDeadlineScript(
+  commands: ScriptCommands,
+  keys: StateKeys,
+  sessionId: string,
+): Promise<void> {
+  await commands.skDropStaleDeadline(keys.session(sessionId), keys.deadlines, sessionId);
 }

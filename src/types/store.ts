@@ -12,6 +12,12 @@ export interface SessionWrite {
   ttlMs: number | null;
 }
 
+/** One entry of the deadline index: when a running session needs the server's attention. */
+export interface DeadlineEntry {
+  sessionId: string;
+  deadlineAtMs: number;
+}
+
 export type WriteResult =
   | { ok: true }
   | { ok: false; reason: 'version_conflict'; currentVersion: number }
@@ -29,8 +35,13 @@ export interface StateStore {
   save(write: SessionWrite): Promise<WriteResult>;
   /** Removes the session (after a cancel); `state` is the final state published to watchers. */
   remove(state: SessionState, expectedVersion: number): Promise<WriteResult>;
-  /** Session ids whose deadline is at or before `nowMs`, earliest first. */
-  dueSessionIds(nowMs: number, limit: number): Promise<string[]>;
+  /** Deadline index entries at or before `untilMs` (overdue ones included), earliest first. */
+  deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]>;
+  /**
+   * Takes the session out of the deadline index only if the session no longer exists (a TTL
+   * ran out, or the key was deleted), atomically with that check; a live session is left alone.
+   */
+  dropStaleDeadline(sessionId: string): Promise<void>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -138,7 +138,7 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       );
     });
 
-    it('dueSessionIds returns only due sessions, earliest first, at most limit', async () => {
+    it('deadlinesUntil returns the entries up to untilMs, overdue included, earliest first, at most limit', async () => {
       const baseMs = 1_800_000_000_000;
       const [a, b, c, d, e] = Array.from({ length: 5 }, () => newState());
       await store.save(create(a!, { deadlineAtMs: baseMs + 3000 }));
@@ -146,15 +146,20 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       await store.save(create(c!, { deadlineAtMs: baseMs + 2000 }));
       await store.save(create(d!, { deadlineAtMs: baseMs + 9000 }));
       await store.save(create(e!)); // no deadline at all
+      const entry = (state: SessionState, offsetMs: number) => ({
+        sessionId: state.sessionId,
+        deadlineAtMs: baseMs + offsetMs,
+      });
 
-      expect(await store.dueSessionIds(baseMs, 10)).toEqual([]);
-      expect(await store.dueSessionIds(baseMs + 2000, 10)).toEqual([b!.sessionId, c!.sessionId]);
-      expect(await store.dueSessionIds(baseMs + 5000, 10)).toEqual([
-        b!.sessionId,
-        c!.sessionId,
-        a!.sessionId,
+      expect(await store.deadlinesUntil(baseMs, 10)).toEqual([]);
+      expect(await store.deadlinesUntil(baseMs + 2000, 10)).toEqual([entry(b!, 1000), entry(c!, 2000)]);
+      expect(await store.deadlinesUntil(baseMs + 5000, 10)).toEqual([
+        entry(b!, 1000),
+        entry(c!, 2000),
+        entry(a!, 3000),
       ]);
-      expect(await store.dueSessionIds(baseMs + 5000, 2)).toEqual([b!.sessionId, c!.sessionId]);
+      expect(await store.deadlinesUntil(baseMs + 5000, 2)).toEqual([entry(b!, 1000), entry(c!, 2000)]);
+      expect(await store.deadlinesUntil(baseMs + 5000, 0)).toEqual([]);
     });
 
     it('a save with a null deadline takes the session out of the index; a new deadline moves it', async () => {
@@ -165,11 +170,15 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       await store.save(create(b, { deadlineAtMs: baseMs + 2000 }));
 
       await store.save(next(a, { deadlineAtMs: null }));
-      expect(await store.dueSessionIds(baseMs + 5000, 10)).toEqual([b.sessionId]);
+      expect(await store.deadlinesUntil(baseMs + 5000, 10)).toEqual([
+        { sessionId: b.sessionId, deadlineAtMs: baseMs + 2000 },
+      ]);
 
       await store.save(next(b, { deadlineAtMs: baseMs + 7000 }));
-      expect(await store.dueSessionIds(baseMs + 5000, 10)).toEqual([]);
-      expect(await store.dueSessionIds(baseMs + 7000, 10)).toEqual([b.sessionId]);
+      expect(await store.deadlinesUntil(baseMs + 5000, 10)).toEqual([]);
+      expect(await store.deadlinesUntil(baseMs + 7000, 10)).toEqual([
+        { sessionId: b.sessionId, deadlineAtMs: baseMs + 7000 },
+      ]);
     });
 
     it('remove takes the session out of the deadline index', async () => {
@@ -177,7 +186,39 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       const a = newState();
       await store.save(create(a, { deadlineAtMs: baseMs }));
       await store.remove({ ...a, version: 2, status: 'cancelled' }, 1);
-      expect(await store.dueSessionIds(baseMs + 1000, 10)).toEqual([]);
+      expect(await store.deadlinesUntil(baseMs + 1000, 10)).toEqual([]);
+    });
+
+    it('a session whose TTL ran out leaves its deadline behind; dropStaleDeadline drops only that one', async () => {
+      const baseMs = 1_800_000_000_000;
+      const gone = newState();
+      const live = newState();
+      await store.save(create(gone, { deadlineAtMs: baseMs + 1000, ttlMs: 50 }));
+      await store.save(create(live, { deadlineAtMs: baseMs + 2000 }));
+      await sleep(150);
+      expect(await store.get(gone.sessionId)).toBeNull();
+      // Like a Redis key expiring: nothing took the id out of the index.
+      expect(await store.deadlinesUntil(baseMs + 5000, 10)).toEqual([
+        { sessionId: gone.sessionId, deadlineAtMs: baseMs + 1000 },
+        { sessionId: live.sessionId, deadlineAtMs: baseMs + 2000 },
+      ]);
+
+      await store.dropStaleDeadline(live.sessionId);
+      await store.dropStaleDeadline(gone.sessionId);
+      expect(await store.deadlinesUntil(baseMs + 5000, 10)).toEqual([
+        { sessionId: live.sessionId, deadlineAtMs: baseMs + 2000 },
+      ]);
+      expect(await store.get(live.sessionId)).toEqual(live);
+    });
+
+    it('dropStaleDeadline of an id that is in neither the store nor the index does nothing', async () => {
+      const baseMs = 1_800_000_000_000;
+      const live = newState();
+      await store.save(create(live, { deadlineAtMs: baseMs }));
+      await expect(store.dropStaleDeadline(`unknown-${randomUUID()}`)).resolves.toBeUndefined();
+      expect(await store.deadlinesUntil(baseMs, 10)).toEqual([
+        { sessionId: live.sessionId, deadlineAtMs: baseMs },
+      ]);
     });
 
     it('a session with a TTL disappears after it; a later write without TTL keeps it', async () => {

@@ -57,7 +57,8 @@ describe('Redis going away and coming back', () => {
       () =>
         store.save({ expectedVersion: 1, state: { ...state, version: 2 }, deadlineAtMs: null, ttlMs: null }),
       () => store.remove(state, 1),
-      () => store.dueSessionIds(Date.now(), 10),
+      () => store.deadlinesUntil(Date.now(), 10),
+      () => store.dropStaleDeadline(state.sessionId),
       () => store.ping(),
     ];
     for (const call of calls) {

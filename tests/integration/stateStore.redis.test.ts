@@ -108,6 +108,20 @@ describe('RedisStateStore specifics', () => {
     ).toEqual({ ok: true });
     await redis.script('FLUSH');
     expect(await store.remove({ ...state, version: 3 }, 2)).toEqual({ ok: true });
+    await redis.script('FLUSH');
+    await expect(store.dropStaleDeadline(state.sessionId)).resolves.toBeUndefined();
+  });
+
+  it('a hash deleted behind the store leaves its deadline entry, which dropStaleDeadline removes', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
+    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
+    await store.dropStaleDeadline(state.sessionId);
+    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
+
+    await redis.del(keys.session(state.sessionId));
+    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
+    await store.dropStaleDeadline(state.sessionId);
+    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBeNull();
   });
 
   it('ping answers while Redis is up', async () => {
