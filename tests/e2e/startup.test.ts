@@ -5,6 +5,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { startServer } from '../../src/index.js';
+import { createLogger } from '../../src/monitoring/logger.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -204,5 +207,21 @@ describe('starting the service', () => {
     expect(code).toBe(1);
     expect(service.stderr()).toMatch(new RegExp(`Redis is unreachable at 127\\.0\\.0\\.1:${port}`));
     expect(service.logs.some((line) => /^listening/.test(line.msg))).toBe(false);
+  });
+
+  it('startServer runs the whole service in-process on a free port, and close() is safe twice', async () => {
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisServer.url, NODE_ENV: 'test' });
+    const server = await startServer(config, {
+      logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }),
+    });
+    try {
+      expect(server.mode).toBe('distributed');
+      expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+      const ready = await fetch(`${server.url}/ready`);
+      expect(await ready.json()).toEqual({ status: 'ready', store: 'redis' });
+    } finally {
+      await Promise.all([server.close(), server.close()]);
+    }
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });
 });
