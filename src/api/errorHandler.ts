@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import { SyncKairosError, validationError } from '../types/errors.js';
 import type { Logger } from '../monitoring/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
-import { toValidationIssues } from './schemas.js';
+import { toValidationIssues } from '../schemas/requests.js';
 
 /** What body-parser attaches to the errors it throws. */
 interface BodyParserError {

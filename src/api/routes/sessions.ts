@@ -3,16 +3,8 @@ import { Router, type Response } from 'express';
 import type { SyncEngine } from '../../engine/SyncEngine.js';
 import type { Metrics } from '../../monitoring/metrics.js';
 import type { SessionCommand, SessionCommandType, SessionView } from '../../types/session.js';
-import {
-  adjustSchema,
-  createSessionSchema,
-  deleteQuerySchema,
-  idSchema,
-  parseInput,
-  startSchema,
-  switchSchema,
-  versionOnlySchema,
-} from '../schemas.js';
+import { COMMAND_BODY_SCHEMAS, COMMAND_NAMES, toSessionCommand } from '../../schemas/commands.js';
+import { createSessionSchema, deleteQuerySchema, idSchema, parseInput } from '../../schemas/requests.js';
 
 export interface SessionsRouteDeps {
   engine: SyncEngine;
@@ -65,39 +57,14 @@ export function sessionsRouter(deps: SessionsRouteDeps): Router {
     sendState(res, 200, await timed('get', () => engine.getSession(sessionId)));
   });
 
-  router.post('/:id/start', async (req, res) => {
-    const sessionId = sessionIdOf(req.params);
-    const body = parseInput(startSchema, bodyOf(req.body));
-    const command: SessionCommand = { type: 'start', startAtMs: body.start_at };
-    sendState(res, 200, await execute(sessionId, command, body.expected_version));
-  });
-
-  router.post('/:id/switch', async (req, res) => {
-    const sessionId = sessionIdOf(req.params);
-    const body = parseInput(switchSchema, bodyOf(req.body));
-    const command: SessionCommand = { type: 'switch', nextParticipantId: body.next_participant_id };
-    sendState(res, 200, await execute(sessionId, command, body.expected_version));
-  });
-
-  for (const type of ['pause', 'resume', 'complete'] as const) {
-    router.post(`/:id/${type}`, async (req, res) => {
+  for (const name of COMMAND_NAMES) {
+    router.post(`/:id/${name.toLowerCase()}`, async (req, res) => {
       const sessionId = sessionIdOf(req.params);
-      const body = parseInput(versionOnlySchema, bodyOf(req.body));
-      sendState(res, 200, await execute(sessionId, { type }, body.expected_version));
+      const body = parseInput(COMMAND_BODY_SCHEMAS[name], bodyOf(req.body));
+      const { command, expectedVersion } = toSessionCommand(name, body);
+      sendState(res, 200, await execute(sessionId, command, expectedVersion));
     });
   }
-
-  router.post('/:id/adjust', async (req, res) => {
-    const sessionId = sessionIdOf(req.params);
-    const body = parseInput(adjustSchema, bodyOf(req.body));
-    const command: SessionCommand = {
-      type: 'adjust',
-      participantId: body.participant_id,
-      groupId: body.group_id,
-      deltaMs: body.delta_ms,
-    };
-    sendState(res, 200, await execute(sessionId, command, body.expected_version));
-  });
 
   router.delete('/:id', async (req, res) => {
     const sessionId = sessionIdOf(req.params);

@@ -1,0 +1,200 @@
+// One client's socket: parses its messages, answers them over SyncEngine, and receives the
+// fan-out for the sessions it watches. Breaking a limit or the protocol closes this
+// connection alone.
+import type { WebSocket } from 'ws';
+import type { SyncEngine } from '../engine/SyncEngine.js';
+import { toSessionCommand } from '../schemas/commands.js';
+import { parseInput } from '../schemas/requests.js';
+import { SyncKairosError, type ErrorCode } from '../types/errors.js';
+import type { SessionView } from '../types/session.js';
+import { clientMessageSchemas, isClientMessageType, type ClientMessage } from './protocol.js';
+import { TokenBucket, type WebSocketLimits } from './limits.js';
+import type { SessionFanout, Watcher } from './SessionFanout.js';
+
+/** Close codes (RFC 6455): policy violation, message too big, server going away. */
+export const CLOSE_POLICY = 1008;
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_GOING_AWAY = 1001;
+
+export interface ConnectionDeps {
+  engine: SyncEngine;
+  fanout: SessionFanout;
+  limits: WebSocketLimits;
+  onError: (err: unknown, context: string) => void;
+  onCommand?: (command: string, durationMs: number) => void;
+}
+
+export class ClientConnection implements Watcher {
+  isAlive = true;
+  private readonly ws: WebSocket;
+  private readonly deps: ConnectionDeps;
+  private readonly bucket: TokenBucket;
+  /** Watched sessions and the newest version this client has been sent. */
+  private readonly versions = new Map<string, number>();
+  private closed = false;
+
+  constructor(ws: WebSocket, deps: ConnectionDeps) {
+    this.ws = ws;
+    this.deps = deps;
+    this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.burstMessages);
+  }
+
+  get subscriptionCount(): number {
+    return this.versions.size;
+  }
+
+  deliver(sessionId: string, version: number, frame: string, force = false): void {
+    const sent = this.versions.get(sessionId);
+    if (sent === undefined || version < sent || (version === sent && !force)) return;
+    this.versions.set(sessionId, version);
+    this.send(frame);
+  }
+
+  async subscribe(sessionId: string, requestId?: string): Promise<void> {
+    if (this.versions.has(sessionId)) {
+      if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
+      return;
+    }
+    if (this.versions.size >= this.deps.limits.maxSubscriptionsPerConnection) {
+      this.sendError(
+        new SyncKairosError(
+          'VALIDATION_ERROR',
+          `At most ${this.deps.limits.maxSubscriptionsPerConnection} sessions per connection`,
+        ),
+        requestId,
+      );
+      return;
+    }
+    // Version 0 so the snapshot (any version) is the first thing delivered.
+    this.versions.set(sessionId, 0);
+    try {
+      await this.deps.fanout.watch(sessionId, this);
+      if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
+    } catch (err) {
+      this.versions.delete(sessionId);
+      this.sendError(err, requestId);
+    }
+  }
+
+  async handleMessage(data: Buffer, isBinary: boolean): Promise<void> {
+    if (!this.bucket.take()) {
+      return this.fail(
+        'RATE_LIMITED',
+        `More than ${this.deps.limits.messagesPerSecond} messages per second`,
+        CLOSE_POLICY,
+      );
+    }
+    if (data.length > this.deps.limits.maxMessageBytes) {
+      return this.fail(
+        'PAYLOAD_TOO_LARGE',
+        `Messages are limited to ${this.deps.limits.maxMessageBytes} bytes`,
+        CLOSE_TOO_BIG,
+      );
+    }
+    let message: unknown;
+    try {
+      if (isBinary) throw new Error('binary frame');
+      message = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.fail('VALIDATION_ERROR', 'Messages must be JSON text frames', CLOSE_POLICY);
+    }
+    const type = (message as { type?: unknown } | null)?.type;
+    if (!isClientMessageType(type)) {
+      return this.fail(
+        'VALIDATION_ERROR',
+        `Unknown message type ${JSON.stringify(type ?? null)}`,
+        CLOSE_POLICY,
+      );
+    }
+    const requestId = requestIdOf(message);
+    try {
+      await this.dispatch(parseInput(clientMessageSchemas[type], message) as ClientMessage);
+    } catch (err) {
+      this.sendError(err, requestId);
+    }
+  }
+
+  /** Stops receiving updates; called when the socket closes. */
+  async release(): Promise<void> {
+    this.closed = true;
+    const sessions = [...this.versions.keys()];
+    this.versions.clear();
+    await Promise.all(sessions.map((id) => this.deps.fanout.unwatch(id, this)));
+  }
+
+  private async dispatch(message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case 'PING':
+        this.send(
+          JSON.stringify({
+            type: 'PONG',
+            client_time: message.client_time,
+            server_time: this.deps.engine.serverNowMs(),
+          }),
+        );
+        return;
+      case 'SUBSCRIBE':
+        return this.subscribe(message.session_id, message.request_id);
+      case 'UNSUBSCRIBE':
+        this.versions.delete(message.session_id);
+        await this.deps.fanout.unwatch(message.session_id, this);
+        if (message.request_id !== undefined)
+          this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id }));
+        return;
+      default:
+        return this.runCommand(message);
+    }
+  }
+
+  private async runCommand(message: Exclude<ClientMessage, { type: 'PING' | 'SUBSCRIBE' | 'UNSUBSCRIBE' }>) {
+    const sessionId = message.session_id ?? this.defaultSessionId();
+    const { command, expectedVersion } = toSessionCommand(message.type, message);
+    const startedAtMs = performance.now();
+    const view: SessionView = await this.deps.engine.execute(sessionId, command, { expectedVersion });
+    this.deps.onCommand?.(command.type, performance.now() - startedAtMs);
+    // The ACK carries the new state, so the same version arriving by fan-out is not sent again.
+    if (this.versions.has(sessionId))
+      this.versions.set(sessionId, Math.max(this.versions.get(sessionId) ?? 0, view.version));
+    this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id ?? null, state: view }));
+  }
+
+  private defaultSessionId(): string {
+    if (this.versions.size === 1) return this.versions.keys().next().value as string;
+    throw new SyncKairosError(
+      'VALIDATION_ERROR',
+      'session_id is required when the connection watches no session or several',
+      { issues: [{ path: 'session_id', message: 'is required' }] },
+    );
+  }
+
+  private send(frame: string): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.deps.limits.maxBufferedBytes) {
+      // A slow consumer: drop it rather than buffer without end; it reconnects and resyncs.
+      this.closed = true;
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(frame);
+  }
+
+  private sendError(err: unknown, requestId: string | undefined): void {
+    const error =
+      err instanceof SyncKairosError ? err : new SyncKairosError('INTERNAL_ERROR', 'Internal error');
+    if (!(err instanceof SyncKairosError)) this.deps.onError(err, 'websocket message');
+    this.send(JSON.stringify({ type: 'ERROR', request_id: requestId ?? null, ...error.toBody() }));
+  }
+
+  /** A protocol or limit violation: say why, then close this connection alone. */
+  private fail(code: ErrorCode, message: string, closeCode: number): void {
+    if (this.closed) return;
+    this.send(JSON.stringify({ type: 'ERROR', request_id: null, error: { code, message } }));
+    this.closed = true;
+    this.ws.close(closeCode, message.slice(0, 120));
+  }
+}
+
+function requestIdOf(message: unknown): string | undefined {
+  const requestId = (message as { request_id?: unknown }).request_id;
+  return typeof requestId === 'string' ? requestId.slice(0, 128) : undefined;
+}
