@@ -14,7 +14,12 @@ import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
 import { connectRedis, createRedisConnection } from './state/redisConnection.js';
+import { MemorySessionBus } from './state/MemorySessionBus.js';
+import { RedisSessionBus } from './state/RedisSessionBus.js';
 import { systemClock } from './state/SystemClock.js';
+import type { SessionBus } from './types/bus.js';
+import { SessionFanout } from './websocket/SessionFanout.js';
+import { SyncWebSocketServer } from './websocket/WebSocketServer.js';
 import type { Clock } from './types/clock.js';
 import type { StateStore } from './types/store.js';
 
@@ -48,6 +53,7 @@ export class StartupError extends Error {
 interface StateBackend {
   store: StateStore;
   clock: Clock;
+  bus: SessionBus;
   close(): Promise<void>;
 }
 
@@ -58,8 +64,17 @@ function redisHost(url: string): string {
 }
 
 async function openEmbeddedBackend(): Promise<StateBackend> {
-  const store = new MemoryStateStore();
-  return { store, clock: systemClock, close: () => store.close() };
+  const bus = new MemorySessionBus();
+  const store = new MemoryStateStore({ publish: bus.publish });
+  return {
+    store,
+    clock: systemClock,
+    bus,
+    async close() {
+      await bus.close();
+      await store.close();
+    },
+  };
 }
 
 async function openRedisBackend(redisUrl: string, logger: Logger): Promise<StateBackend> {
@@ -79,14 +94,25 @@ async function openRedisBackend(redisUrl: string, logger: Logger): Promise<State
     );
   }
   const store = new RedisStateStore(redis);
+  // Pub/sub needs a connection of its own: a subscribed connection can send nothing else.
+  const subscriber = createRedisConnection(redisUrl, {
+    connectionName: 'synckairos-subscriber',
+    onError: (err) => logger.warn({ err: err.message, redis: host }, 'redis subscriber connection error'),
+  });
+  const bus = new RedisSessionBus(subscriber, {
+    onError: (err) =>
+      logger.warn({ err }, 'redis pub/sub error; subscriptions are restored when redis is back'),
+  });
   const clock = new RedisClock(redis, {
     onError: (err) => logger.warn({ err }, 'redis clock resync failed; keeping the last offset'),
   });
   try {
+    await connectRedis(subscriber, REDIS_CONNECT_TIMEOUT_MS);
     await clock.start();
   } catch (err) {
     redis.disconnect();
-    throw new StartupError(`Redis at ${host} did not answer TIME: ${String(err)}`, { cause: err });
+    subscriber.disconnect();
+    throw new StartupError(`Redis at ${host} did not answer: ${String(err)}`, { cause: err });
   }
   logger.info(
     { redis: host, clockOffsetMs: clock.offsetMs, clockRoundTripMs: clock.roundTripMs },
@@ -95,8 +121,10 @@ async function openRedisBackend(redisUrl: string, logger: Logger): Promise<State
   return {
     store,
     clock,
+    bus,
     async close() {
       clock.close();
+      await bus.close();
       await store.close();
       await quitRedis(redis);
     },
@@ -175,6 +203,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
 
   const server = http.createServer(app);
+  const fanout = new SessionFanout({
+    bus: backend.bus,
+    clock: backend.clock,
+    readSession: (sessionId) => engine.getSession(sessionId),
+    onError: (err, context) => logger.warn({ err }, context),
+  });
+  const websocket = new SyncWebSocketServer({
+    server,
+    engine,
+    fanout,
+    limits: config.websocket,
+    onError: (err, context) => logger.debug({ err }, context),
+    onCommand: (command, durationMs) => metrics.commandDuration.observe({ command }, durationMs / 1000),
+  });
   let port: number;
   try {
     port = await listen(server, config.port, config.host);
@@ -194,6 +236,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     mode: config.mode,
     close() {
       closing ??= (async () => {
+        await websocket.close();
         await closeServer(server);
         await backend.close();
         logger.info('closed');

@@ -26,6 +26,13 @@ export interface Config {
   /** How long a session is kept after its last change, unless it is still in play. */
   sessionTtlSeconds: number;
   bodyLimitBytes: number;
+  websocket: {
+    heartbeatIntervalMs: number;
+    messagesPerSecond: number;
+    burstMessages: number;
+    maxMessageBytes: number;
+    maxConnectionsPerAddress: number;
+  };
   mode: RunMode;
 }
 
@@ -143,6 +150,11 @@ const envSchema = z.object({
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
   SESSION_TTL_SECONDS: integerVar(1, MAX_TTL_SECONDS, 3600),
   BODY_LIMIT_BYTES: integerVar(1024, MAX_BODY_LIMIT_BYTES, 65536),
+  WS_HEARTBEAT_INTERVAL_MS: integerVar(100, 600_000, 30_000),
+  WS_MESSAGES_PER_SECOND: integerVar(1, 1_000_000, 100),
+  WS_BURST_MESSAGES: integerVar(1, 1_000_000, 200),
+  WS_MAX_MESSAGE_BYTES: integerVar(256, 1024 * 1024, 16 * 1024),
+  WS_MAX_CONNECTIONS_PER_ADDRESS: integerVar(1, 1_000_000, 1000),
 });
 
 /** Reads the configuration; throws ConfigError listing every bad variable. */
@@ -169,6 +181,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     nodeEnv: vars.NODE_ENV,
     sessionTtlSeconds: vars.SESSION_TTL_SECONDS,
     bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+    websocket: {
+      heartbeatIntervalMs: vars.WS_HEARTBEAT_INTERVAL_MS,
+      messagesPerSecond: vars.WS_MESSAGES_PER_SECOND,
+      burstMessages: vars.WS_BURST_MESSAGES,
+      maxMessageBytes: vars.WS_MAX_MESSAGE_BYTES,
+      maxConnectionsPerAddress: vars.WS_MAX_CONNECTIONS_PER_ADDRESS,
+    },
     mode: vars.REDIS_URL === null ? 'embedded' : 'distributed',
   };
 }

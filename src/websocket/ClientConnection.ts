@@ -32,10 +32,13 @@ export class ClientConnection implements Watcher {
   /** Watched sessions and the newest version this client has been sent. */
   private readonly versions = new Map<string, number>();
   private closed = false;
+  /** The session named in the URL: commands without a session_id go to it. */
+  private readonly urlSessionId: string | undefined;
 
-  constructor(ws: WebSocket, deps: ConnectionDeps) {
+  constructor(ws: WebSocket, deps: ConnectionDeps, urlSessionId?: string) {
     this.ws = ws;
     this.deps = deps;
+    this.urlSessionId = urlSessionId;
     this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.burstMessages);
   }
 
@@ -159,10 +162,11 @@ export class ClientConnection implements Watcher {
   }
 
   private defaultSessionId(): string {
+    if (this.urlSessionId !== undefined) return this.urlSessionId;
     if (this.versions.size === 1) return this.versions.keys().next().value as string;
     throw new SyncKairosError(
       'VALIDATION_ERROR',
-      'session_id is required when the connection watches no session or several',
+      'session_id is required when the URL names no session and the connection watches none or several',
       { issues: [{ path: 'session_id', message: 'is required' }] },
     );
   }

@@ -84,13 +84,17 @@ export class SyncWebSocketServer {
 
   private accept(ws: WebSocket, address: string, sessionId: string | undefined): void {
     const onError = this.deps.onError ?? (() => {});
-    const connection = new ClientConnection(ws, {
-      engine: this.deps.engine,
-      fanout: this.deps.fanout,
-      limits: this.limits,
-      onError,
-      onCommand: this.deps.onCommand,
-    });
+    const connection = new ClientConnection(
+      ws,
+      {
+        engine: this.deps.engine,
+        fanout: this.deps.fanout,
+        limits: this.limits,
+        onError,
+        onCommand: this.deps.onCommand,
+      },
+      sessionId,
+    );
     this.connections.set(ws, connection);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
 

@@ -25,6 +25,13 @@ describe('loadConfig', () => {
       nodeEnv: 'development',
       sessionTtlSeconds: 3600,
       bodyLimitBytes: 65536,
+      websocket: {
+        heartbeatIntervalMs: 30_000,
+        messagesPerSecond: 100,
+        burstMessages: 200,
+        maxMessageBytes: 16_384,
+        maxConnectionsPerAddress: 1000,
+      },
       mode: 'embedded',
     });
   });
@@ -42,6 +49,11 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       SESSION_TTL_SECONDS: '60',
       BODY_LIMIT_BYTES: '2048',
+      WS_HEARTBEAT_INTERVAL_MS: '5000',
+      WS_MESSAGES_PER_SECOND: '10',
+      WS_BURST_MESSAGES: '20',
+      WS_MAX_MESSAGE_BYTES: '4096',
+      WS_MAX_CONNECTIONS_PER_ADDRESS: '50',
     });
     expect(config).toEqual({
       port: 0,
@@ -55,6 +67,13 @@ describe('loadConfig', () => {
       nodeEnv: 'production',
       sessionTtlSeconds: 60,
       bodyLimitBytes: 2048,
+      websocket: {
+        heartbeatIntervalMs: 5000,
+        messagesPerSecond: 10,
+        burstMessages: 20,
+        maxMessageBytes: 4096,
+        maxConnectionsPerAddress: 50,
+      },
       mode: 'distributed',
     });
   });
