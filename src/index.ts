@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { createApp } from './api/app.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
+import { deadlineAtMs } from './engine/clocks.js';
 import { SyncEngine } from './engine/SyncEngine.js';
+import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
 import { createMetrics } from './monitoring/metrics.js';
 import { MemoryStateStore } from './state/MemoryStateStore.js';
@@ -188,12 +190,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     );
   }
 
-  const engine = new SyncEngine({
+  const metrics = createMetrics();
+  // The engine tells the scheduler of every deadline it writes, so no poll is waited for.
+  const engine: SyncEngine = new SyncEngine({
     store: backend.store,
     clock: backend.clock,
     sessionTtlMs: config.sessionTtlSeconds * 1000,
+    onCommit: (commit) =>
+      scheduler.note(commit.state.sessionId, commit.removed ? null : deadlineAtMs(commit.state)),
   });
-  const metrics = createMetrics();
+  const scheduler = new DeadlineScheduler({
+    engine,
+    store: backend.store,
+    clock: backend.clock,
+    logger,
+    onExpired: (events) => {
+      for (const event of events) metrics.expiries.inc({ event: event.type });
+    },
+  });
+  scheduler.start();
   const app = createApp({
     engine,
     store: backend.store,
@@ -207,6 +222,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     bus: backend.bus,
     clock: backend.clock,
     readSession: (sessionId) => engine.getSession(sessionId),
+    onPublishedState: (state) => scheduler.note(state.sessionId, deadlineAtMs(state)),
     onError: (err, context) => logger.warn({ err }, context),
   });
   const websocket = new SyncWebSocketServer({
@@ -217,6 +233,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onError: (err, context) => logger.debug({ err }, context),
     onCommand: (command, durationMs) => metrics.commandDuration.observe({ command }, durationMs / 1000),
   });
+  metrics.gauges.websocketConnections = () => websocket.connectionCount;
+  metrics.gauges.watchedSessions = () => fanout.sessionCount;
   let port: number;
   try {
     port = await listen(server, config.port, config.host);
@@ -238,6 +256,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       closing ??= (async () => {
         await websocket.close();
         await closeServer(server);
+        await scheduler.close();
         await backend.close();
         logger.info('closed');
       })();

@@ -1,5 +1,5 @@
 // Prometheus metrics on an own registry, so several apps (tests) never share counters.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Fine at the low end: the switch target is p50 ≤ 1 ms, p99 ≤ 5 ms (DESIGN §9). */
 export const COMMAND_DURATION_BUCKETS_SECONDS = [
@@ -13,6 +13,10 @@ export interface Metrics {
   readonly commandDuration: Histogram<'command'>;
   /** Error responses by error code. */
   readonly httpErrors: Counter<'code'>;
+  /** Expiries this instance applied, by event (expired, participant_expired, cycle_advanced). */
+  readonly expiries: Counter<'event'>;
+  /** Read at each scrape: set by whoever owns the numbers once it exists. */
+  readonly gauges: { websocketConnections: () => number; watchedSessions: () => number };
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -31,5 +35,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['code'],
     registers: [registry],
   });
-  return { registry, commandDuration, httpErrors };
+  const expiries = new Counter({
+    name: 'synckairos_expiries_total',
+    help: 'Expiries applied by this instance, by event',
+    labelNames: ['event'],
+    registers: [registry],
+  });
+  const gauges = { websocketConnections: () => 0, watchedSessions: () => 0 };
+  new Gauge({
+    name: 'synckairos_websocket_connections',
+    help: 'Open WebSocket connections on this instance',
+    registers: [registry],
+    collect() {
+      this.set(gauges.websocketConnections());
+    },
+  });
+  new Gauge({
+    name: 'synckairos_watched_sessions',
+    help: 'Sessions with at least one WebSocket watcher on this instance',
+    registers: [registry],
+    collect() {
+      this.set(gauges.watchedSessions());
+    },
+  });
+  return { registry, commandDuration, httpErrors, expiries, gauges };
 }

@@ -18,6 +18,8 @@ export interface FanoutDeps {
   /** Reads the current state of a session (for snapshots on subscribe and after a resync). */
   readSession: (sessionId: string) => Promise<SessionView>;
   onError?: (err: unknown, context: string) => void;
+  /** Every state published for a watched session (the deadline scheduler learns its deadline). */
+  onPublishedState?: (state: SessionState) => void;
   /** Called with each update's committed server time, for delivery-latency metrics. */
   onDelivered?: (view: SessionView, watcherCount: number) => void;
 }
@@ -79,14 +81,17 @@ export class SessionFanout implements BusListener {
   onState(sessionId: string, stateJson: string): void {
     const set = this.watchers.get(sessionId);
     if (!set || set.size === 0) return;
+    let state: SessionState;
     let view: SessionView;
     try {
-      view = toSessionView(JSON.parse(stateJson) as SessionState, this.deps.clock.nowMs());
+      state = JSON.parse(stateJson) as SessionState;
+      view = toSessionView(state, this.deps.clock.nowMs());
     } catch (err) {
       this.deps.onError?.(err, `undecodable state published for session ${sessionId}`);
       return;
     }
     this.broadcast(sessionId, view, set, false);
+    this.deps.onPublishedState?.(state);
   }
 
   onResync(): void {
