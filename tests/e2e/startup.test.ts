@@ -1,111 +1,12 @@
 // The real entry point as a child process: mode selection, the startup log, refusal of bad
 // configuration, and a clean exit on SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const STARTUP_BOUND_MS = 15_000;
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-interface ServiceProcess {
-  proc: ChildProcess;
-  logs: LogLine[];
-  /** stdout lines that were not JSON (there should be none: logs are JSON when stdout is no TTY). */
-  otherLines: string[];
-  stderr(): string;
-  waitForLog(predicate: (line: LogLine) => boolean): Promise<LogLine>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const running: ServiceProcess[] = [];
-
-/** `src/index.ts` under tsx, with only the variables given (plus PATH/HOME to find node). */
-function startService(env: Record<string, string>): ServiceProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: LogLine[] = [];
-  const otherLines: string[] = [];
-  const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
-  let stdoutBuffer = '';
-  let stderr = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    stdoutBuffer += chunk.toString();
-    let newline = stdoutBuffer.indexOf('\n');
-    while (newline >= 0) {
-      const text = stdoutBuffer.slice(0, newline);
-      stdoutBuffer = stdoutBuffer.slice(newline + 1);
-      newline = stdoutBuffer.indexOf('\n');
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        otherLines.push(text);
-        continue;
-      }
-      logs.push(line);
-      for (const waiter of waiters.filter((w) => w.predicate(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  proc.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const service: ServiceProcess = {
-    proc,
-    logs,
-    otherLines,
-    stderr: () => stderr,
-    exit,
-    waitForLog(predicate) {
-      const seen = logs.find(predicate);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no such log line within ${STARTUP_BOUND_MS} ms; stderr: ${stderr}`)),
-          STARTUP_BOUND_MS,
-        );
-        waiters.push({
-          predicate,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exit.then(({ code }) =>
-          reject(new Error(`exited (${code}) before the log line; stderr: ${stderr}`)),
-        );
-      });
-    },
-  };
-  running.push(service);
-  return service;
-}
-
-function listeningPort(line: LogLine): number {
-  const port = line.port;
-  if (typeof port !== 'number') throw new Error(`listening line without a port: ${JSON.stringify(line)}`);
-  return port;
-}
+import { listeningPort, startService, stopAllServices } from '../helpers/serviceProcess.js';
 
 /** A loopback port nothing listens on (bound, then released). */
 function closedPort(): Promise<number> {
@@ -119,14 +20,7 @@ function closedPort(): Promise<number> {
   });
 }
 
-afterEach(async () => {
-  for (const service of running.splice(0)) {
-    if (service.proc.exitCode === null && service.proc.signalCode === null) {
-      service.proc.kill('SIGKILL');
-      await service.exit;
-    }
-  }
-});
+afterEach(stopAllServices);
 
 describe('starting the service', () => {
   let redisServer: RedisServerHandle;
