@@ -5,7 +5,6 @@ import type { Clock } from '../types/clock.js';
 import { SyncKairosError, sessionNotFound, versionConflict } from '../types/errors.js';
 import type { SessionCommand } from '../types/session.js';
 import {
-  ENDED_STATUSES,
   type CreateSessionInput,
   type SessionEvent,
   type SessionState,
@@ -17,7 +16,7 @@ import { applyCommand } from './commands.js';
 import { createSessionState } from './createSession.js';
 import { applyDueExpiries } from './expiry.js';
 import { retentionMs } from './retention.js';
-import { toSessionView } from './view.js';
+import { clockSnapshot, toSessionView } from './view.js';
 
 export const DEFAULT_SESSION_TTL_MS = 60 * 60 * 1000;
 /** Writes lost to other writers before a request gives up with VERSION_CONFLICT. */
@@ -50,6 +49,11 @@ export interface SyncEngineDeps {
   onCommit?: (commit: Commit) => void;
 }
 
+/** An event as the audit log keeps it: one JSON record per session version. */
+export function auditRecord(event: SessionEvent): string {
+  return JSON.stringify(event);
+}
+
 export class SyncEngine {
   private readonly store: StateStore;
   private readonly clock: Clock;
@@ -70,6 +74,7 @@ export class SyncEngine {
   async createSession(input: CreateSessionInput, options: { actor?: string } = {}): Promise<SessionView> {
     const nowMs = this.clock.nowMs();
     const state = createSessionState(input, { sessionId: input.session_id ?? randomUUID(), nowMs });
+    const clocks = clockSnapshot(state, nowMs);
     const created: SessionEvent = {
       sessionId: state.sessionId,
       version: state.version,
@@ -77,6 +82,9 @@ export class SyncEngine {
       atMs: nowMs,
       participantId: null,
       actor: options.actor ?? null,
+      clocksBefore: clocks,
+      clocksAfter: clocks,
+      state,
     };
     const result = await this.write(state, 0, nowMs, [created]);
     if (!result.ok) {
@@ -139,14 +147,14 @@ export class SyncEngine {
     for (let attempt = 1; ; attempt++) {
       const stored = await this.read(sessionId);
       const nowMs = this.clock.nowMs();
-      const { state } = applyDueExpiries(stored, nowMs);
-      if (options.expectedVersion !== undefined && options.expectedVersion !== state.version) {
-        throw versionConflict(options.expectedVersion, state.version);
+      const due = applyDueExpiries(stored, nowMs);
+      if (options.expectedVersion !== undefined && options.expectedVersion !== due.state.version) {
+        throw versionConflict(options.expectedVersion, due.state.version);
       }
-      const { state: final, events } = ENDED_STATUSES.includes(state.status)
-        ? { state, events: [] }
-        : applyCommand(state, { type: 'cancel' }, nowMs, options.actor ?? null);
-      const result = await this.store.remove(final, stored.version);
+      const cancelled = applyCommand(due.state, { type: 'cancel' }, nowMs, options.actor ?? null);
+      const final = cancelled.state;
+      const events = [...due.events, ...cancelled.events];
+      const result = await this.store.remove(final, stored.version, events.map(auditRecord));
       if (result.ok) {
         this.onCommit({ state: final, events, removed: true });
         return;
@@ -193,6 +201,7 @@ export class SyncEngine {
       state,
       deadlineAtMs: deadlineAtMs(state),
       ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
+      auditRecords: events.map(auditRecord),
     });
     if (result.ok) this.onCommit({ state, events, removed: false });
     return result;

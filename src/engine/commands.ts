@@ -17,6 +17,7 @@ import {
   settleRunningClock,
 } from './clocks.js';
 import { recordChange, type Transition } from './transition.js';
+import { clockSnapshot } from './view.js';
 
 /** The longest a start may be scheduled ahead. */
 export const MAX_START_DELAY_MS = 30 * 24 * 60 * 60 * 1000;
@@ -29,8 +30,9 @@ export function applyCommand(
 ): Transition {
   const state = structuredClone(current);
   const events: SessionEvent[] = [];
+  const clocksBefore = clockSnapshot(current, nowMs);
   const record = (type: SessionEvent['type'], participantId = state.activeParticipantId) =>
-    recordChange(state, events, { type, atMs: nowMs, participantId, actor });
+    recordChange(state, events, { type, atMs: nowMs, participantId, actor, clocksBefore });
 
   switch (command.type) {
     case 'start':
@@ -72,10 +74,13 @@ export function applyCommand(
       break;
     }
     case 'cancel':
-      requireStatus(state, 'cancel', ['pending', 'running', 'paused']);
-      settleRunningClock(state, nowMs);
-      state.anchorAtMs = null;
-      state.status = 'cancelled';
+      // Cancel is how a session is deleted: a session still in play becomes cancelled; one
+      // that already ended keeps its status, and the version records its removal.
+      if (!ENDED_STATUSES.includes(state.status)) {
+        settleRunningClock(state, nowMs);
+        state.anchorAtMs = null;
+        state.status = 'cancelled';
+      }
       record('cancelled');
       break;
   }

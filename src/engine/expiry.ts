@@ -10,6 +10,7 @@ import {
   nextParticipantInOrder,
 } from './clocks.js';
 import { recordChange, type Transition } from './transition.js';
+import { clockSnapshot } from './view.js';
 
 /**
  * Consecutive auto_advance cycles applied one version each before the rest are skipped in
@@ -37,6 +38,7 @@ export function applyDueExpiries(current: SessionState, nowMs: number): Transiti
 }
 
 function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: number): void {
+  const clocksBefore = clockSnapshot(state, deadlineMs);
   chargeElapsed(state, deadlineMs - (state.anchorAtMs ?? deadlineMs));
   const expiring = activeParticipant(state);
   const participantId = expiring?.participantId ?? null;
@@ -44,7 +46,7 @@ function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: numbe
   if (state.syncMode === 'per_cycle' && state.config.onExpire === 'auto_advance' && expiring) {
     expiring.cycleCount += 1;
     beginTurn(state, nextParticipantInOrder(state) ?? expiring, deadlineMs);
-    recordChange(state, events, { type: 'cycle_advanced', atMs: deadlineMs, participantId });
+    recordChange(state, events, { type: 'cycle_advanced', atMs: deadlineMs, participantId, clocksBefore });
     return;
   }
 
@@ -52,12 +54,17 @@ function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: numbe
   const next = state.config.onExpire === 'skip_participant' ? nextParticipantInOrder(state) : undefined;
   if (next) {
     beginTurn(state, next, deadlineMs);
-    recordChange(state, events, { type: 'participant_expired', atMs: deadlineMs, participantId });
+    recordChange(state, events, {
+      type: 'participant_expired',
+      atMs: deadlineMs,
+      participantId,
+      clocksBefore,
+    });
     return;
   }
   state.status = 'expired';
   state.anchorAtMs = null;
-  recordChange(state, events, { type: 'expired', atMs: deadlineMs, participantId });
+  recordChange(state, events, { type: 'expired', atMs: deadlineMs, participantId, clocksBefore });
 }
 
 /** Marks whoever's clock ran out as out: the active participant, its group, or everyone. */
@@ -81,6 +88,7 @@ function fastForwardCycles(state: SessionState, events: SessionEvent[], nowMs: n
   if (cycleMs <= 0 || anchorAtMs === null) return;
   // The current cycle is fresh here (it began at the anchor), so whole cycles follow one another.
   const dueCycles = Math.floor((nowMs - anchorAtMs) / cycleMs);
+  const clocksBefore = clockSnapshot(state, anchorAtMs + dueCycles * cycleMs);
   const order = state.participants;
   const startIndex = order.findIndex((p) => p.participantId === state.activeParticipantId);
   order.forEach((p, index) => {
@@ -93,5 +101,5 @@ function fastForwardCycles(state: SessionState, events: SessionEvent[], nowMs: n
   const next = order[(startIndex + dueCycles) % order.length];
   const atMs = anchorAtMs + dueCycles * cycleMs;
   if (next) beginTurn(state, next, atMs);
-  recordChange(state, events, { type: 'cycle_advanced', atMs, participantId: null });
+  recordChange(state, events, { type: 'cycle_advanced', atMs, participantId: null, clocksBefore });
 }

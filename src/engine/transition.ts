@@ -1,5 +1,6 @@
 // Recording a change: each one bumps the version and yields the event that describes it.
-import type { SessionEvent, SessionEventType, SessionState } from '../types/session.js';
+import type { ClockSnapshot, SessionEvent, SessionEventType, SessionState } from '../types/session.js';
+import { clockSnapshot } from './view.js';
 
 export interface Transition {
   state: SessionState;
@@ -10,7 +11,14 @@ export interface Transition {
 export function recordChange(
   state: SessionState,
   events: SessionEvent[],
-  change: { type: SessionEventType; atMs: number; participantId: string | null; actor?: string | null },
+  change: {
+    type: SessionEventType;
+    atMs: number;
+    participantId: string | null;
+    actor?: string | null;
+    /** The clocks just before the change, read at `atMs`. */
+    clocksBefore: ClockSnapshot;
+  },
 ): void {
   state.version += 1;
   state.lastEvent = change.type;
@@ -22,5 +30,8 @@ export function recordChange(
     atMs: change.atMs,
     participantId: change.participantId,
     actor: change.actor ?? null,
+    clocksBefore: change.clocksBefore,
+    clocksAfter: clockSnapshot(state, change.atMs),
+    state: structuredClone(state),
   });
 }

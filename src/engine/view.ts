@@ -1,6 +1,6 @@
 // What clients see: the state as of `nowMs`, in the API's field names. Pure: the stored
 // state is not changed; the caller applies due expiries first.
-import type { ParticipantState, SessionState, SessionView } from '../types/session.js';
+import type { ClockSnapshot, ParticipantState, SessionState, SessionView } from '../types/session.js';
 import { activeParticipant, deadlineAtMs, findGroup, isRunning } from './clocks.js';
 import { elapsedSinceMs } from './time.js';
 
@@ -86,4 +86,16 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
 
 function nonNegative(valueMs: number | null): number | null {
   return valueMs === null ? null : Math.max(0, valueMs);
+}
+
+/** Every clock's remaining time at `nowMs`, for the audit trail's before/after columns. */
+export function clockSnapshot(state: SessionState, nowMs: number): ClockSnapshot {
+  const view = toSessionView(state, nowMs);
+  const snapshot: ClockSnapshot = {
+    participants: Object.fromEntries(view.participants.map((p) => [p.participant_id, p.time_remaining_ms])),
+  };
+  if (view.groups)
+    snapshot.groups = Object.fromEntries(view.groups.map((g) => [g.group_id, g.time_remaining_ms]));
+  if (view.time_remaining_ms !== undefined) snapshot.session = view.time_remaining_ms;
+  return snapshot;
 }

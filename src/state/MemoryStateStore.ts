@@ -4,6 +4,8 @@ import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../ty
 export interface MemoryStateStoreOptions {
   /** Receives every write's state, as Redis PUBLISH would; it must not throw. */
   publish?: (sessionId: string, stateJson: string) => void;
+  /** Receives every write's audit records, in the same step as the write; it must not throw. */
+  appendAudit?: (records: readonly string[]) => void;
   /** How often expired sessions are swept (they also expire lazily on access). */
   sweepIntervalMs?: number;
 }
@@ -33,10 +35,12 @@ export class MemoryStateStore implements StateStore {
   /** sessionId → deadlineAtMs; scanned and sorted on read, fine for one process's sessions. */
   private readonly deadlines = new Map<string, number>();
   private readonly publish: (sessionId: string, stateJson: string) => void;
+  private readonly appendAudit: (records: readonly string[]) => void;
   private sweepTimer: NodeJS.Timeout | null;
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.publish = options.publish ?? (() => {});
+    this.appendAudit = options.appendAudit ?? (() => {});
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
     // The sweep is housekeeping; it must not keep the process alive.
     this.sweepTimer.unref();
@@ -62,17 +66,23 @@ export class MemoryStateStore implements StateStore {
     });
     if (write.deadlineAtMs === null) this.deadlines.delete(sessionId);
     else this.deadlines.set(sessionId, write.deadlineAtMs);
+    if (write.auditRecords?.length) this.appendAudit(write.auditRecords);
     this.notify(sessionId, stateJson);
     return { ok: true };
   }
 
-  async remove(state: SessionState, expectedVersion: number): Promise<WriteResult> {
+  async remove(
+    state: SessionState,
+    expectedVersion: number,
+    auditRecords: readonly string[] = [],
+  ): Promise<WriteResult> {
     const { sessionId } = state;
     const failure = this.check(sessionId, expectedVersion, false);
     if (failure) return failure;
 
     this.sessions.delete(sessionId);
     this.deadlines.delete(sessionId);
+    if (auditRecords.length > 0) this.appendAudit(auditRecords);
     this.notify(sessionId, JSON.stringify(state));
     return { ok: true };
   }

@@ -41,8 +41,12 @@ export class RedisStateStore implements StateStore {
     return orUnavailable(saveSessionScript(this.scripts, this.keys, write));
   }
 
-  remove(state: SessionState, expectedVersion: number): Promise<WriteResult> {
-    return orUnavailable(removeSessionScript(this.scripts, this.keys, state, expectedVersion));
+  remove(
+    state: SessionState,
+    expectedVersion: number,
+    auditRecords: readonly string[] = [],
+  ): Promise<WriteResult> {
+    return orUnavailable(removeSessionScript(this.scripts, this.keys, state, expectedVersion, auditRecords));
   }
 
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {

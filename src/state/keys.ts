@@ -14,6 +14,12 @@ export interface StateKeys {
    * One key outside the sessions' slots; under Redis Cluster it would need sharding (future work).
    */
   readonly deadlines: string;
+  /**
+   * Stream of audit records, appended by the same script that commits each change and drained
+   * into the audit queue by a relay: `sk:audit`. Like the deadline index, one key outside the
+   * sessions' slots (Redis Cluster would shard it).
+   */
+  readonly auditLog: string;
 }
 
 export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
@@ -22,5 +28,6 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
     session: (sessionId) => `${prefix}{${sessionId}}`,
     updatesChannel: (sessionId) => `${prefix}{${sessionId}}:updates`,
     deadlines: `${prefix}deadlines`,
+    auditLog: `${prefix}audit`,
   };
 }

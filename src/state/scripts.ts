@@ -11,8 +11,8 @@ function loadLua(fileName: string): string {
 }
 
 const SCRIPTS = {
-  skSaveSession: { numberOfKeys: 2, lua: loadLua('save-session-2.lua') },
-  skRemoveSession: { numberOfKeys: 2, lua: loadLua('remove-session-2.lua') },
+  skSaveSession: { numberOfKeys: 3, lua: loadLua('save-session-3.lua') },
+  skRemoveSession: { numberOfKeys: 3, lua: loadLua('remove-session-3.lua') },
   skDropStaleDeadline: { numberOfKeys: 2, lua: loadLua('drop-stale-deadline-2.lua') },
 } as const;
 
@@ -44,6 +44,7 @@ export async function saveSessionScript(
   const reply = await commands.skSaveSession(
     keys.session(sessionId),
     keys.deadlines,
+    keys.auditLog,
     String(write.expectedVersion),
     String(version),
     JSON.stringify(write.state),
@@ -51,6 +52,7 @@ export async function saveSessionScript(
     write.deadlineAtMs === null ? '' : String(write.deadlineAtMs),
     keys.updatesChannel(sessionId),
     sessionId,
+    ...(write.auditRecords ?? []),
   );
   return toWriteResult(reply);
 }
@@ -60,15 +62,18 @@ export async function removeSessionScript(
   keys: StateKeys,
   state: SessionState,
   expectedVersion: number,
+  auditRecords: readonly string[],
 ): Promise<WriteResult> {
   const { sessionId } = state;
   const reply = await commands.skRemoveSession(
     keys.session(sessionId),
     keys.deadlines,
+    keys.auditLog,
     String(expectedVersion),
     JSON.stringify(state),
     keys.updatesChannel(sessionId),
     sessionId,
+    ...auditRecords,
   );
   return toWriteResult(reply);
 }

@@ -109,7 +109,19 @@ export interface SessionState {
   metadata: Record<string, unknown> | null;
 }
 
-/** One version's change, as the engine reports it (the audit trail is built from these). */
+/** Every clock's remaining time at one instant (null: a count_up participant without a limit). */
+export interface ClockSnapshot {
+  participants: Record<string, number | null>;
+  /** per_group only. */
+  groups?: Record<string, number>;
+  /** global: the session bank; count_up: what is left to max_time_ms. */
+  session?: number | null;
+}
+
+/**
+ * One version's change, as the engine reports it; the audit trail stores one per version.
+ * `clocksBefore`/`clocksAfter` are read at `atMs`, and `state` is the state after the change.
+ */
 export interface SessionEvent {
   sessionId: string;
   version: number;
@@ -119,6 +131,9 @@ export interface SessionEvent {
   /** The participant the change concerned (the one who switched, expired, …). */
   participantId: string | null;
   actor: string | null;
+  clocksBefore: ClockSnapshot;
+  clocksAfter: ClockSnapshot;
+  state: SessionState;
 }
 
 // ---- Input ----

@@ -10,6 +10,8 @@ export interface SessionWrite {
   deadlineAtMs: number | null;
   /** How long the session is kept after this write; null keeps it while it could be in play. */
   ttlMs: number | null;
+  /** Audit records of the versions this write makes, committed with it or not at all. */
+  auditRecords?: readonly string[];
 }
 
 /** One entry of the deadline index: when a running session needs the server's attention. */
@@ -34,7 +36,11 @@ export interface StateStore {
   get(sessionId: string): Promise<SessionState | null>;
   save(write: SessionWrite): Promise<WriteResult>;
   /** Removes the session (after a cancel); `state` is the final state published to watchers. */
-  remove(state: SessionState, expectedVersion: number): Promise<WriteResult>;
+  remove(
+    state: SessionState,
+    expectedVersion: number,
+    auditRecords?: readonly string[],
+  ): Promise<WriteResult>;
   /** Deadline index entries at or before `untilMs` (overdue ones included), earliest first. */
   deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]>;
   /**

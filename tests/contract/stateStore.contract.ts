@@ -14,6 +14,8 @@ export interface StateStoreContext {
   store: StateStore;
   /** Everything published so far (Redis delivers asynchronously; the suite waits for it). */
   published: () => PublishedMessage[];
+  /** Every audit record the store has appended, oldest first. */
+  auditLog: () => Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
@@ -53,6 +55,16 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
         .filter((message) => message.sessionId === sessionId)
         .map((message) => message.stateJson);
     }
+
+    it('audit records are appended with their write, in order, and not at all when it fails', async () => {
+      const state = newState();
+      await store.save(create(state, { auditRecords: ['v1'] }));
+      await store.save(next(state, { auditRecords: ['v2-expired', 'v3-switched'] }));
+      // A losing compare-and-set appends nothing.
+      expect(await store.save(next(state, { auditRecords: ['lost'] }))).toMatchObject({ ok: false });
+      await store.remove({ ...state, version: 3 }, 2, ['v3-cancelled']);
+      expect(await ctx.auditLog()).toEqual(['v1', 'v2-expired', 'v3-switched', 'v3-cancelled']);
+    });
 
     it('a created session reads back equal', async () => {
       const state = newState({ metadata: { table: 7, tags: ['a', 'b'] } });

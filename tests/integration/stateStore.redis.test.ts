@@ -42,6 +42,10 @@ stateStoreContract('redis', async () => {
   return {
     store,
     published: () => published,
+    auditLog: async () => {
+      const entries = await redis.xrange(keys.auditLog, '-', '+');
+      return entries.map(([, fields]) => fields[1] ?? '');
+    },
     async cleanup() {
       await store.close();
       await store.close();

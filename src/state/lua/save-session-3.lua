@@ -1,9 +1,11 @@
 --[[
-  Compare-and-set write of one session: its state, its TTL, its deadline, and its broadcast.
+  Compare-and-set write of one session: its state, its TTL, its deadline, its audit records
+  and its broadcast, all or nothing.
 
     Input:
       KEYS[1] session hash            ('sk:{sessionId}', fields: version, state)
       KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
+      KEYS[3] audit log               ('sk:audit', a stream; one entry per version, field 'r')
 
       ARGV[1] expectedVersion         (0: the session must not exist yet)
       ARGV[2] newVersion
@@ -12,6 +14,7 @@
       ARGV[5] deadlineAtMs            ('': no deadline, the session leaves the index)
       ARGV[6] channel                 (the session's updates channel)
       ARGV[7] sessionId               (the member in the deadline index)
+      ARGV[8..] auditRecords          (JSON, one per version this write makes, oldest first)
 
     Output:
        1        saved and published
@@ -53,6 +56,10 @@ if ARGV[5] == "" then
   redis.call("ZREM", deadlineKey, ARGV[7])
 else
   redis.call("ZADD", deadlineKey, ARGV[5], ARGV[7])
+end
+
+for i = 8, #ARGV do
+  redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
 end
 
 redis.call("PUBLISH", ARGV[6], ARGV[3])

@@ -4,11 +4,13 @@
     Input:
       KEYS[1] session hash            ('sk:{sessionId}', fields: version, state)
       KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
+      KEYS[3] audit log               ('sk:audit', a stream; one entry per version, field 'r')
 
       ARGV[1] expectedVersion
       ARGV[2] finalStateJson          (published to the session's watchers)
       ARGV[3] channel                 (the session's updates channel)
       ARGV[4] sessionId               (the member in the deadline index)
+      ARGV[5..] auditRecords          (JSON, one per version this removal makes, oldest first)
 
     Output:
        1        removed and published
@@ -29,5 +31,8 @@ end
 
 redis.call("DEL", sessionKey)
 redis.call("ZREM", deadlineKey, ARGV[4])
+for i = 5, #ARGV do
+  redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
+end
 redis.call("PUBLISH", ARGV[3], ARGV[2])
 return 1
