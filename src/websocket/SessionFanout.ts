@@ -55,7 +55,7 @@ export class SessionFanout implements BusListener {
     await this.subscribing.get(sessionId);
     try {
       const view = await this.deps.readSession(sessionId);
-      watcher.deliver(sessionId, view.version, stateFrame(view), true);
+      watcher.deliver(sessionId, view.version, stateFrame(view));
       return view;
     } catch (err) {
       await this.unwatch(sessionId, watcher);
