@@ -1,0 +1,132 @@
+// The distributed mode's audit delivery: a BullMQ queue of audit records and the worker that
+// writes them to PostgreSQL. Writes are idempotent (one row per session version), so a job
+// run twice is harmless. A record the database rejects is retried with exponential backoff
+// and then kept as failed; an unreachable database spends no attempts: the worker pauses
+// and the backlog waits in Redis until PostgreSQL is back.
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { SessionEvent } from '../types/session.js';
+
+export const AUDIT_QUEUE_NAME = 'synckairos-audit';
+export const AUDIT_JOB_ATTEMPTS = 5;
+const BACKOFF_DELAY_MS = 1_000;
+/** How long the worker rests while the database is unreachable before it tries again. */
+const OUTAGE_PAUSE_MS = 1_000;
+
+export interface AuditJobData {
+  /** One audit record: a SessionEvent as JSON. */
+  record: string;
+}
+
+export interface AuditSink {
+  /** Writes the events idempotently; rejects when the database refuses or cannot be reached. */
+  write(events: SessionEvent[]): Promise<number>;
+  /** True for "the database is unreachable" (retry without spending attempts), false for a bad record. */
+  isOutage(err: unknown): boolean;
+}
+
+/** BullMQ job ids may not contain ':' (its key separator); session ids may, so encode them. */
+export function auditJobId(sessionId: string, version: number): string {
+  return `v${version}-${Buffer.from(sessionId).toString('base64url')}`;
+}
+
+export interface DBWriteQueueOptions {
+  connection: ConnectionOptions;
+  /** Key prefix for BullMQ's keys (default 'sk:bull'), so tests and deployments can share a Redis. */
+  prefix?: string;
+}
+
+/** The producer side: the relay adds one job per record. */
+export class AuditQueue {
+  readonly queue: Queue<AuditJobData>;
+
+  constructor(options: DBWriteQueueOptions) {
+    this.queue = new Queue<AuditJobData>(AUDIT_QUEUE_NAME, {
+      connection: options.connection,
+      prefix: options.prefix ?? 'sk:bull',
+      defaultJobOptions: {
+        attempts: AUDIT_JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
+        removeOnComplete: true,
+        // Failed jobs are kept: they are the records that still need a person's attention.
+        removeOnFail: false,
+      },
+    });
+  }
+
+  /** Queues records (JSON SessionEvents); a record already queued under its id is not queued twice. */
+  async addRecords(records: Array<{ sessionId: string; version: number; record: string }>): Promise<void> {
+    if (records.length === 0) return;
+    await this.queue.addBulk(
+      records.map(({ sessionId, version, record }) => ({
+        name: 'audit',
+        data: { record },
+        opts: { jobId: auditJobId(sessionId, version) },
+      })),
+    );
+  }
+
+  /** Waiting + delayed + active jobs: the backlog, for metrics. */
+  async depth(): Promise<{ backlog: number; failed: number }> {
+    const counts = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'failed');
+    const backlog =
+      (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
+    return { backlog, failed: counts.failed ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+export interface AuditWorkerOptions extends DBWriteQueueOptions {
+  sink: AuditSink;
+  concurrency?: number;
+  /** A job failed for good (all attempts spent); for metrics and logs. Must not throw. */
+  onFailed?: (job: Job<AuditJobData> | undefined, err: Error) => void;
+  /** The database became unreachable or reachable again. */
+  onOutage?: (down: boolean, err?: unknown) => void;
+}
+
+/** The consumer side: writes each record to the audit store. */
+export class AuditWorker {
+  readonly worker: Worker<AuditJobData>;
+  private databaseDown = false;
+
+  constructor(private readonly options: AuditWorkerOptions) {
+    this.worker = new Worker<AuditJobData>(AUDIT_QUEUE_NAME, (job) => this.process(job), {
+      connection: options.connection,
+      prefix: options.prefix ?? 'sk:bull',
+      concurrency: options.concurrency ?? 16,
+      autorun: true,
+    });
+    this.worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) options.onFailed?.(job, err);
+    });
+    // A worker without an error listener would throw into the event loop on a Redis blip.
+    this.worker.on('error', () => {});
+  }
+
+  private async process(job: Job<AuditJobData>): Promise<void> {
+    const event = JSON.parse(job.data.record) as SessionEvent;
+    try {
+      await this.options.sink.write([event]);
+    } catch (err) {
+      if (!this.options.sink.isOutage(err)) throw err;
+      if (!this.databaseDown) {
+        this.databaseDown = true;
+        this.options.onOutage?.(true, err);
+      }
+      // Not the record's fault: put it back without spending an attempt, and rest a while.
+      await this.worker.rateLimit(OUTAGE_PAUSE_MS);
+      throw Worker.RateLimitError();
+    }
+    if (this.databaseDown) {
+      this.databaseDown = false;
+      this.options.onOutage?.(false);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+  }
+}
