@@ -25,6 +25,11 @@ const MAX_WRITE_ATTEMPTS = 8;
 export interface CommandOptions {
   expectedVersion?: number | undefined;
   actor?: string | undefined;
+  /**
+   * Runs on the state the command is about to change (after due expiries) and throws to
+   * refuse it; inside the compare-and-set loop, so the check and the write see one state.
+   */
+  guard?: ((state: SessionState) => void) | undefined;
 }
 
 export interface CommandResult {
@@ -124,6 +129,7 @@ export class SyncEngine {
         if (options.expectedVersion !== undefined && options.expectedVersion !== due.state.version) {
           throw versionConflict(options.expectedVersion, due.state.version);
         }
+        options.guard?.(due.state);
         outcome = applyCommand(due.state, command, nowMs, options.actor ?? null);
       } catch (error) {
         // The command failed, but a flag that fell meanwhile is still a change worth keeping.

@@ -1,0 +1,93 @@
+// JWT bearer tokens: HS256 with JWT_SECRET or RS256 with JWT_PUBLIC_KEY, the algorithm
+// pinned so a token cannot choose its own (no `alg: none`, no HS256-signed-with-the-public-key).
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { SyncKairosError } from '../types/errors.js';
+
+export const ROLES = ['admin', 'participant', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling: the token's claims, checked. */
+export interface Principal {
+  /** The user; for a participant, its participant_id. */
+  subject: string;
+  role: Role;
+  /** Set: the token works for this session alone. */
+  sessionId: string | null;
+}
+
+/** Everyone is an admin when auth is off (no secret or key configured). */
+export const ANONYMOUS_ADMIN: Principal = { subject: 'anonymous', role: 'admin', sessionId: null };
+
+export interface TokenVerifier {
+  readonly enabled: boolean;
+  /** Resolves the token's principal, or rejects with 401 UNAUTHORIZED saying why. */
+  verify(token: string | null): Promise<Principal>;
+}
+
+export function createTokenVerifier(options: {
+  secret: string | null;
+  publicKey: string | null;
+}): TokenVerifier {
+  const key: Uint8Array | KeyObject | null =
+    options.publicKey !== null
+      ? createPublicKey(options.publicKey)
+      : options.secret !== null
+        ? new TextEncoder().encode(options.secret)
+        : null;
+  if (key === null) {
+    return { enabled: false, verify: async () => ANONYMOUS_ADMIN };
+  }
+  const algorithm = options.publicKey !== null ? 'RS256' : 'HS256';
+  return {
+    enabled: true,
+    async verify(token) {
+      if (token === null || token === '') throw unauthorized('A bearer token is required');
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(token, key, { algorithms: [algorithm] }));
+      } catch (err) {
+        throw unauthorized(describeJwtError(err), err);
+      }
+      return principalOf(payload);
+    },
+  };
+}
+
+function principalOf(payload: Record<string, unknown>): Principal {
+  const { sub, role, session_id: sessionId } = payload;
+  if (typeof sub !== 'string' || sub === '') throw unauthorized('The token has no subject (sub)');
+  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+    throw unauthorized(`The token's role must be one of ${ROLES.join(', ')}`);
+  }
+  if (sessionId !== undefined && typeof sessionId !== 'string') {
+    throw unauthorized("The token's session_id must be a string");
+  }
+  return { subject: sub, role: role as Role, sessionId: sessionId ?? null };
+}
+
+function describeJwtError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'The token has expired';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed)
+    return 'The token is signed with an algorithm this service does not accept';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is invalid';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `The token is not valid: ${err.message}`;
+  return 'The token is malformed or invalid';
+}
+
+export function unauthorized(message: string, cause?: unknown): SyncKairosError {
+  return new SyncKairosError('UNAUTHORIZED', message, undefined, { cause });
+}
+
+export function forbidden(message: string, details?: unknown): SyncKairosError {
+  return new SyncKairosError('FORBIDDEN', message, details);
+}
+
+/** `Authorization: Bearer x` → x; a `token` query parameter is the fallback for browsers' WebSockets. */
+export function tokenFrom(authorization: string | undefined, queryToken: string | null): string | null {
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    return match?.[1] ?? '';
+  }
+  return queryToken;
+}
