@@ -1,0 +1,118 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { checkAction, turnGuard } from '../../src/auth/permissions.js';
+import { ANONYMOUS_ADMIN, createTokenVerifier, tokenFrom, type Principal } from '../../src/auth/tokens.js';
+import type { SyncKairosError } from '../../src/types/errors.js';
+import { sessionStateFixture } from '../helpers/fixtures.js';
+
+const SECRET = 'a-test-secret-of-reasonable-length';
+const hs256 = createTokenVerifier({ secret: SECRET, publicKey: null });
+
+function sign(claims: Record<string, unknown>, options: { expiresIn?: string; secret?: string } = {}) {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  if (options.expiresIn) jwt.setExpirationTime(options.expiresIn);
+  return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SyncKairosError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as SyncKairosError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('token verification', () => {
+  it('accepts a valid token and reads sub, role and session_id', async () => {
+    const token = await sign(
+      { sub: 'white', role: 'participant', session_id: 'game-1' },
+      { expiresIn: '1h' },
+    );
+    expect(await hs256.verify(token)).toEqual({ subject: 'white', role: 'participant', sessionId: 'game-1' });
+  });
+
+  it.each([
+    ['no token', async () => null, 'required'],
+    [
+      'a bad signature',
+      () => sign({ sub: 'x', role: 'admin' }, { secret: 'another-secret-entirely' }),
+      'signature',
+    ],
+    ['an expired token', () => sign({ sub: 'x', role: 'admin' }, { expiresIn: '-1s' }), 'expired'],
+    ['an unknown role', () => sign({ sub: 'x', role: 'root' }), 'role'],
+    ['no subject', () => sign({ role: 'admin' }), 'subject'],
+    ['garbage', async () => 'not.a.jwt', 'malformed'],
+  ])('refuses %s with 401', async (_name, token, why) => {
+    const err = await rejection(hs256.verify(await token()));
+    expect(err).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
+    expect(err.message).toContain(why);
+  });
+
+  it('refuses alg none', async () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const unsigned = `${part({ alg: 'none', typ: 'JWT' })}.${part({ sub: 'x', role: 'admin' })}.`;
+    expect(await rejection(hs256.verify(unsigned))).toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('with RS256 pinned, refuses an HS256 token signed with the public key as its secret', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const rs256 = createTokenVerifier({ secret: null, publicKey: pem });
+    const good = await new SignJWT({ sub: 'ops', role: 'admin' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .sign(privateKey);
+    expect(await rs256.verify(good)).toMatchObject({ subject: 'ops', role: 'admin' });
+    const confused = await sign({ sub: 'ops', role: 'admin' }, { secret: pem });
+    expect(await rejection(rs256.verify(confused))).toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('without a secret or key, auth is off and everyone is an admin', async () => {
+    const off = createTokenVerifier({ secret: null, publicKey: null });
+    expect(off.enabled).toBe(false);
+    expect(await off.verify(null)).toEqual(ANONYMOUS_ADMIN);
+  });
+
+  it('reads a bearer header, or the token query parameter', () => {
+    expect(tokenFrom('Bearer abc', null)).toBe('abc');
+    expect(tokenFrom('Basic abc', null)).toBe('');
+    expect(tokenFrom(undefined, 'q')).toBe('q');
+  });
+});
+
+describe('permissions', () => {
+  const admin: Principal = { subject: 'ops', role: 'admin', sessionId: null };
+  const viewer: Principal = { subject: 'fan', role: 'viewer', sessionId: null };
+  const white: Principal = { subject: 'white', role: 'participant', sessionId: 'game-1' };
+  const code = (fn: () => void) => {
+    try {
+      fn();
+      return 'allowed';
+    } catch (err) {
+      return (err as SyncKairosError).code;
+    }
+  };
+
+  it('admins do anything; viewers only read; participants read and switch', () => {
+    expect(code(() => checkAction(admin, 'create', null))).toBe('allowed');
+    expect(code(() => checkAction(viewer, 'read', 'game-1'))).toBe('allowed');
+    expect(code(() => checkAction(viewer, 'switch', 'game-1'))).toBe('FORBIDDEN');
+    expect(code(() => checkAction(white, 'switch', 'game-1'))).toBe('allowed');
+    expect(code(() => checkAction(white, 'pause', 'game-1'))).toBe('FORBIDDEN');
+    expect(code(() => checkAction(white, 'create', null))).toBe('FORBIDDEN');
+  });
+
+  it('a token for one session does not work for another', () => {
+    expect(code(() => checkAction(white, 'read', 'game-2'))).toBe('FORBIDDEN');
+    expect(code(() => checkAction({ ...admin, sessionId: 'game-1' }, 'switch', 'game-2'))).toBe('FORBIDDEN');
+  });
+
+  it('a participant may switch only on its own turn', () => {
+    const guard = turnGuard(white)!;
+    const state = sessionStateFixture();
+    expect(code(() => guard({ ...state, activeParticipantId: 'white' }))).toBe('allowed');
+    expect(code(() => guard({ ...state, activeParticipantId: 'black' }))).toBe('FORBIDDEN');
+    expect(turnGuard(admin)).toBeUndefined();
+  });
+});
