@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { createApp } from './api/app.js';
+import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
 import { deadlineAtMs } from './engine/clocks.js';
 import { SyncEngine } from './engine/SyncEngine.js';
@@ -191,6 +192,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
 
   const metrics = createMetrics();
+  const tokenVerifier = createTokenVerifier({ secret: config.jwtSecret, publicKey: config.jwtPublicKey });
+  if (!tokenVerifier.enabled) {
+    logger.warn(
+      'AUTH IS OFF: no JWT_SECRET or JWT_PUBLIC_KEY is set, so every caller is an admin. Set one before exposing this service.',
+    );
+  }
   // The engine tells the scheduler of every deadline it writes, so no poll is waited for.
   const engine: SyncEngine = new SyncEngine({
     store: backend.store,
@@ -215,6 +222,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     metrics,
     bodyLimitBytes: config.bodyLimitBytes,
+    tokenVerifier,
   });
 
   const server = http.createServer(app);
@@ -229,6 +237,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     server,
     engine,
     fanout,
+    tokenVerifier,
     limits: config.websocket,
     onError: (err, context) => logger.debug({ err }, context),
     onCommand: (command, durationMs) => metrics.commandDuration.observe({ command }, durationMs / 1000),

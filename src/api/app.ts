@@ -6,7 +6,9 @@ import type { Logger } from '../monitoring/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
 import { SyncKairosError } from '../types/errors.js';
 import type { StateStore } from '../types/store.js';
+import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
+import { authenticate } from './middlewares/authenticate.js';
 import { healthRouter } from './routes/health.js';
 import { sessionsRouter } from './routes/sessions.js';
 import { timeRouter } from './routes/time.js';
@@ -17,6 +19,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   bodyLimitBytes: number;
+  /** Checks bearer tokens; without one every caller is an admin (auth off). */
+  tokenVerifier?: TokenVerifier;
   /** How long /ready waits for the store's ping. */
   readinessTimeoutMs?: number;
 }
@@ -73,7 +77,12 @@ export function createApp(deps: AppDeps): Application {
   app.use(jsonBodiesOnly());
   app.use(express.json({ limit: deps.bodyLimitBytes, strict: true, type: 'application/json' }));
   app.use('/v1/time', timeRouter({ engine: deps.engine }));
-  app.use('/v1/sessions', sessionsRouter({ engine: deps.engine, metrics: deps.metrics }));
+  const verifier = deps.tokenVerifier ?? createTokenVerifier({ secret: null, publicKey: null });
+  app.use(
+    '/v1/sessions',
+    authenticate(verifier),
+    sessionsRouter({ engine: deps.engine, metrics: deps.metrics }),
+  );
   app.use(notFoundHandler());
   app.use(errorHandler({ logger: deps.logger, metrics: deps.metrics }));
   return app;

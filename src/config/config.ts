@@ -1,5 +1,6 @@
 // Configuration comes from environment variables only; every bad value is refused at startup with a
 // message naming the variable, and all problems are reported at once.
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -157,6 +158,37 @@ const envSchema = z.object({
   WS_MAX_CONNECTIONS_PER_ADDRESS: integerVar(1, 1_000_000, 1000),
 });
 
+/** Auth may be off on a laptop, never in production; and one way of signing at a time. */
+function authProblems(secret: string | null, publicKey: string | null, nodeEnv: NodeEnv): ConfigProblem[] {
+  if (secret !== null && publicKey !== null) {
+    return [
+      { variable: 'JWT_SECRET', message: 'set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), not both' },
+    ];
+  }
+  if (publicKey !== null) {
+    try {
+      createPublicKey(publicKey);
+    } catch {
+      return [
+        { variable: 'JWT_PUBLIC_KEY', message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----…)' },
+      ];
+    }
+  }
+  if (secret !== null && secret.length < 16) {
+    return [{ variable: 'JWT_SECRET', message: 'must be at least 16 characters' }];
+  }
+  if (nodeEnv === 'production' && secret === null && publicKey === null) {
+    return [
+      {
+        variable: 'JWT_SECRET',
+        message:
+          'NODE_ENV=production needs JWT_SECRET or JWT_PUBLIC_KEY: without one every caller is an admin',
+      },
+    ];
+  }
+  return [];
+}
+
 /** Reads the configuration; throws ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(env);
@@ -169,6 +201,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   const vars = result.data;
+  const problems = authProblems(vars.JWT_SECRET, vars.JWT_PUBLIC_KEY, vars.NODE_ENV);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,
     host: vars.HOST,

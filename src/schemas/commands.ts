@@ -1,7 +1,7 @@
 // The session commands as both transports take them: one body schema each (REST posts it to
 // /v1/sessions/:id/<name>, WebSocket sends it as a message of type <NAME>), and the mapping
 // from a validated body to an engine command.
-import type { SessionCommand } from '../types/session.js';
+import type { SessionCommand, SessionCommandType } from '../types/session.js';
 import { adjustSchema, startSchema, switchSchema, versionOnlySchema } from './requests.js';
 
 export const COMMAND_BODY_SCHEMAS = {
@@ -15,6 +15,16 @@ export const COMMAND_BODY_SCHEMAS = {
 
 export type CommandName = keyof typeof COMMAND_BODY_SCHEMAS;
 export const COMMAND_NAMES = Object.keys(COMMAND_BODY_SCHEMAS) as CommandName[];
+
+/** The engine command each one becomes. */
+export const COMMAND_TYPES: Record<CommandName, SessionCommandType> = {
+  START: 'start',
+  SWITCH: 'switch',
+  PAUSE: 'pause',
+  RESUME: 'resume',
+  COMPLETE: 'complete',
+  ADJUST: 'adjust',
+};
 
 export interface CommandBody {
   expected_version?: number | undefined;

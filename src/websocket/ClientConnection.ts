@@ -2,6 +2,8 @@
 // fan-out for the sessions it watches. Breaking a limit or the protocol closes this
 // connection alone.
 import type { WebSocket } from 'ws';
+import { checkAction, turnGuard } from '../auth/permissions.js';
+import type { Principal } from '../auth/tokens.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import { toSessionCommand } from '../schemas/commands.js';
 import { parseInput } from '../schemas/requests.js';
@@ -18,6 +20,8 @@ export const CLOSE_GOING_AWAY = 1001;
 
 export interface ConnectionDeps {
   engine: SyncEngine;
+  /** Who opened this connection (from its token; an admin when auth is off). */
+  principal: Principal;
   fanout: SessionFanout;
   limits: WebSocketLimits;
   onError: (err: unknown, context: string) => void;
@@ -71,6 +75,7 @@ export class ClientConnection implements Watcher {
     // Version 0 so the snapshot (any version) is the first thing delivered.
     this.versions.set(sessionId, 0);
     try {
+      checkAction(this.deps.principal, 'read', sessionId);
       await this.deps.fanout.watch(sessionId, this);
       if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
     } catch (err) {
@@ -152,8 +157,14 @@ export class ClientConnection implements Watcher {
   private async runCommand(message: Exclude<ClientMessage, { type: 'PING' | 'SUBSCRIBE' | 'UNSUBSCRIBE' }>) {
     const sessionId = message.session_id ?? this.defaultSessionId();
     const { command, expectedVersion } = toSessionCommand(message.type, message);
+    const { principal } = this.deps;
+    checkAction(principal, command.type, sessionId);
     const startedAtMs = performance.now();
-    const view: SessionView = await this.deps.engine.execute(sessionId, command, { expectedVersion });
+    const view: SessionView = await this.deps.engine.execute(sessionId, command, {
+      expectedVersion,
+      actor: principal.subject,
+      guard: turnGuard(principal),
+    });
     this.deps.onCommand?.(command.type, performance.now() - startedAtMs);
     // The ACK carries the new state, so the same version arriving by fan-out is not sent again.
     if (this.versions.has(sessionId))

@@ -1,11 +1,13 @@
 // /v1/ws on the HTTP server's port: accepts connections, enforces per-address limits, and
 // sweeps dead connections with protocol pings.
-import type http from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer as WsServer, type WebSocket } from 'ws';
+import { checkAction } from '../auth/permissions.js';
+import { createTokenVerifier, tokenFrom, type Principal, type TokenVerifier } from '../auth/tokens.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import { idSchema, parseInput } from '../schemas/requests.js';
-import type { SyncKairosError } from '../types/errors.js';
+import { SyncKairosError } from '../types/errors.js';
 import { CLOSE_GOING_AWAY, ClientConnection } from './ClientConnection.js';
 import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits } from './limits.js';
 import type { SessionFanout } from './SessionFanout.js';
@@ -15,9 +17,11 @@ export const WEBSOCKET_PATH = '/v1/ws';
 const HARD_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 export interface WebSocketServerDeps {
-  server: http.Server;
+  server: Server;
   engine: SyncEngine;
   fanout: SessionFanout;
+  /** Checks the token of each upgrade (bearer header, or `token` query parameter for browsers). */
+  tokenVerifier?: TokenVerifier;
   limits?: Partial<WebSocketLimits>;
   onError?: (err: unknown, context: string) => void;
   onCommand?: (command: string, durationMs: number) => void;
@@ -27,6 +31,7 @@ export class SyncWebSocketServer {
   private readonly wss: WsServer;
   private readonly deps: WebSocketServerDeps;
   private readonly limits: WebSocketLimits;
+  private readonly verifier: TokenVerifier;
   private readonly connections = new Map<WebSocket, ClientConnection>();
   private readonly perAddress = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
@@ -35,6 +40,7 @@ export class SyncWebSocketServer {
   constructor(deps: WebSocketServerDeps) {
     this.deps = deps;
     this.limits = { ...DEFAULT_WEBSOCKET_LIMITS, ...deps.limits };
+    this.verifier = deps.tokenVerifier ?? createTokenVerifier({ secret: null, publicKey: null });
     // Per-message compression costs more CPU than small JSON frames save.
     this.wss = new WsServer({ noServer: true, perMessageDeflate: false, maxPayload: HARD_MAX_PAYLOAD_BYTES });
     deps.server.on('upgrade', this.handleUpgrade);
@@ -58,7 +64,7 @@ export class SyncWebSocketServer {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private readonly handleUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+  private readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== WEBSOCKET_PATH)
       return rejectUpgrade(socket, 404, 'NOT_FOUND', `No WebSocket endpoint at ${url.pathname}`);
@@ -79,15 +85,27 @@ export class SyncWebSocketServer {
     } catch (err) {
       return rejectUpgrade(socket, 400, 'VALIDATION_ERROR', (err as SyncKairosError).message);
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, address, sessionId));
+    const token = tokenFrom(request.headers.authorization, url.searchParams.get('token'));
+    this.verifier
+      .verify(token)
+      .then((principal) => {
+        if (sessionId !== undefined) checkAction(principal, 'read', sessionId);
+        this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, address, sessionId, principal));
+      })
+      .catch((err: unknown) => {
+        const error =
+          err instanceof SyncKairosError ? err : new SyncKairosError('INTERNAL_ERROR', 'Internal error');
+        rejectUpgrade(socket, error.status, error.code, error.message);
+      });
   };
 
-  private accept(ws: WebSocket, address: string, sessionId: string | undefined): void {
+  private accept(ws: WebSocket, address: string, sessionId: string | undefined, principal: Principal): void {
     const onError = this.deps.onError ?? (() => {});
     const connection = new ClientConnection(
       ws,
       {
         engine: this.deps.engine,
+        principal,
         fanout: this.deps.fanout,
         limits: this.limits,
         onError,
@@ -127,13 +145,6 @@ export class SyncWebSocketServer {
 function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
   socket.end(
-    `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-function statusText(status: number): string {
-  return (
-    { 400: 'Bad Request', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ??
-    'Error'
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

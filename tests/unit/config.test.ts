@@ -43,8 +43,7 @@ describe('loadConfig', () => {
       REDIS_URL: 'rediss://user:secret@redis.example:6380/2',
       DATABASE_URL: 'postgresql://sk:pw@db:5432/synckairos',
       DATA_DIR: '/var/lib/synckairos',
-      JWT_SECRET: 's3cret',
-      JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n',
+      JWT_SECRET: 'a-secret-of-16-chars-or-more',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'production',
       SESSION_TTL_SECONDS: '60',
@@ -61,8 +60,8 @@ describe('loadConfig', () => {
       redisUrl: 'rediss://user:secret@redis.example:6380/2',
       databaseUrl: 'postgresql://sk:pw@db:5432/synckairos',
       dataDir: '/var/lib/synckairos',
-      jwtSecret: 's3cret',
-      jwtPublicKey: '-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n',
+      jwtSecret: 'a-secret-of-16-chars-or-more',
+      jwtPublicKey: null,
       logLevel: 'debug',
       nodeEnv: 'production',
       sessionTtlSeconds: 60,
@@ -76,6 +75,21 @@ describe('loadConfig', () => {
       },
       mode: 'distributed',
     });
+  });
+
+  it('production refuses to start without a secret or key, saying why', () => {
+    expect(refusal({ NODE_ENV: 'production' }).problems).toEqual([
+      expect.objectContaining({ variable: 'JWT_SECRET', message: expect.stringContaining('production') }),
+    ]);
+    const withSecret = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-secret-of-16-chars-or-more' });
+    expect(withSecret.nodeEnv).toBe('production');
+  });
+
+  it('refuses a short secret, an unreadable public key, and both at once', () => {
+    expect(refusal({ JWT_SECRET: 'short' }).problems[0]?.variable).toBe('JWT_SECRET');
+    expect(refusal({ JWT_PUBLIC_KEY: 'not a pem' }).problems[0]?.variable).toBe('JWT_PUBLIC_KEY');
+    const both = refusal({ JWT_SECRET: 'a-secret-of-16-chars-or-more', JWT_PUBLIC_KEY: 'x' });
+    expect(both.problems[0]?.message).toContain('not both');
   });
 
   it('a blank REDIS_URL counts as unset (embedded mode)', () => {

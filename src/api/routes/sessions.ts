@@ -2,13 +2,27 @@
 import { Router, type Response } from 'express';
 import type { SyncEngine } from '../../engine/SyncEngine.js';
 import type { Metrics } from '../../monitoring/metrics.js';
-import type { SessionCommand, SessionCommandType, SessionView } from '../../types/session.js';
-import { COMMAND_BODY_SCHEMAS, COMMAND_NAMES, toSessionCommand } from '../../schemas/commands.js';
+import { checkAction, turnGuard, type Action } from '../../auth/permissions.js';
+import {
+  COMMAND_BODY_SCHEMAS,
+  COMMAND_NAMES,
+  COMMAND_TYPES,
+  toSessionCommand,
+} from '../../schemas/commands.js';
+import type { SessionCommandType, SessionView } from '../../types/session.js';
+import { principalOf } from '../middlewares/authenticate.js';
 import { createSessionSchema, deleteQuerySchema, idSchema, parseInput } from '../../schemas/requests.js';
 
 export interface SessionsRouteDeps {
   engine: SyncEngine;
   metrics: Metrics;
+}
+
+/** Checks the caller may do `action` here; returns what the engine needs to record and guard it. */
+function authorize(res: Response, action: Action, sessionId: string | null) {
+  const principal = principalOf(res);
+  checkAction(principal, action, sessionId);
+  return { actor: principal.subject, guard: turnGuard(principal) };
 }
 
 type TimedOperation = SessionCommandType | 'create' | 'get';
@@ -41,35 +55,40 @@ export function sessionsRouter(deps: SessionsRouteDeps): Router {
     }
   }
 
-  function execute(sessionId: string, command: SessionCommand, expectedVersion: number | undefined) {
-    return timed(command.type, () => engine.execute(sessionId, command, { expectedVersion }));
-  }
-
   router.post('/', async (req, res) => {
+    const { actor } = authorize(res, 'create', null);
     const input = parseInput(createSessionSchema, bodyOf(req.body));
-    const view = await timed('create', () => engine.createSession(input));
+    const view = await timed('create', () => engine.createSession(input, { actor }));
     res.location(`/v1/sessions/${encodeURIComponent(view.session_id)}`);
     sendState(res, 201, view);
   });
 
   router.get('/:id', async (req, res) => {
     const sessionId = sessionIdOf(req.params);
+    authorize(res, 'read', sessionId);
     sendState(res, 200, await timed('get', () => engine.getSession(sessionId)));
   });
 
   for (const name of COMMAND_NAMES) {
     router.post(`/:id/${name.toLowerCase()}`, async (req, res) => {
       const sessionId = sessionIdOf(req.params);
+      const { actor, guard } = authorize(res, COMMAND_TYPES[name], sessionId);
       const body = parseInput(COMMAND_BODY_SCHEMAS[name], bodyOf(req.body));
       const { command, expectedVersion } = toSessionCommand(name, body);
-      sendState(res, 200, await execute(sessionId, command, expectedVersion));
+      const view = await timed(command.type, () =>
+        engine.execute(sessionId, command, { expectedVersion, actor, guard }),
+      );
+      sendState(res, 200, view);
     });
   }
 
   router.delete('/:id', async (req, res) => {
     const sessionId = sessionIdOf(req.params);
+    const { actor } = authorize(res, 'delete', sessionId);
     const query = parseInput(deleteQuerySchema, req.query, ['query']);
-    await timed('cancel', () => engine.deleteSession(sessionId, { expectedVersion: query.expected_version }));
+    await timed('cancel', () =>
+      engine.deleteSession(sessionId, { expectedVersion: query.expected_version, actor }),
+    );
     res.status(204).end();
   });
 
