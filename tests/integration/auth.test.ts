@@ -1,0 +1,129 @@
+// Auth over the real transports: every refused token or role answers 401/403 in the error
+// shape and leaves the session as it was.
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/index.js';
+import { createLogger } from '../../src/monitoring/logger.js';
+import type { SessionView } from '../../src/types/session.js';
+import { openSocket, UpgradeRefusedError } from '../helpers/wsClient.js';
+
+const SECRET = 'integration-test-secret-0123456789';
+
+function token(claims: Record<string, unknown>, options: { expiresIn?: string; secret?: string } = {}) {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  jwt.setExpirationTime(options.expiresIn ?? '1h');
+  return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
+}
+
+describe('auth', () => {
+  let server: RunningServer;
+  let admin: string;
+
+  async function call(method: string, path: string, bearer: string | null, body?: unknown) {
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? null : JSON.parse(text) };
+  }
+
+  async function newGame(id: string): Promise<SessionView> {
+    await call('POST', '/v1/sessions', admin, {
+      session_id: id,
+      sync_mode: 'per_participant',
+      participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
+      total_time_ms: 60_000,
+    });
+    return (await call('POST', `/v1/sessions/${id}/start`, admin)).body as SessionView;
+  }
+
+  beforeAll(async () => {
+    server = await startServer(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, LOG_LEVEL: 'silent' }),
+      { logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) },
+    );
+    admin = await token({ sub: 'ops', role: 'admin' });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it.each([
+    ['no token', async () => null],
+    [
+      'a bad signature',
+      () => token({ sub: 'ops', role: 'admin' }, { secret: 'someone-elses-secret-entirely' }),
+    ],
+    ['an expired token', () => token({ sub: 'ops', role: 'admin' }, { expiresIn: '-10s' })],
+    [
+      'alg none',
+      async () => {
+        const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        return `${part({ alg: 'none' })}.${part({ sub: 'ops', role: 'admin' })}.`;
+      },
+    ],
+  ])('%s: 401 in the error shape, and the session unchanged', async (_name, make) => {
+    const game = await newGame(`g-401-${_name.replace(/\W/g, '')}`);
+    const refused = await call('POST', `/v1/sessions/${game.session_id}/switch`, await make());
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.any(String) });
+    expect((await call('GET', `/v1/sessions/${game.session_id}`, admin)).body.version).toBe(game.version);
+  });
+
+  it('the wrong role, another session, and a participant out of turn: 403, nothing changes', async () => {
+    const game = await newGame('g-403');
+    const viewer = await token({ sub: 'fan', role: 'viewer' });
+    const otherSession = await token({ sub: 'white', role: 'participant', session_id: 'another-game' });
+    const black = await token({ sub: 'black', role: 'participant', session_id: 'g-403' });
+
+    for (const [bearer, path] of [
+      [viewer, '/switch'],
+      [otherSession, '/switch'],
+      [black, '/switch'],
+      [black, '/pause'],
+    ] as const) {
+      const refused = await call('POST', `/v1/sessions/g-403${path}`, bearer);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('FORBIDDEN');
+    }
+    expect((await call('POST', '/v1/sessions', viewer, { sync_mode: 'global' })).status).toBe(403);
+    expect((await call('GET', '/v1/sessions/g-403', viewer)).body.version).toBe(game.version);
+  });
+
+  it('a participant switches on its own turn, and only then', async () => {
+    await newGame('g-turn');
+    const white = await token({ sub: 'white', role: 'participant', session_id: 'g-turn' });
+    const moved = await call('POST', '/v1/sessions/g-turn/switch', white);
+    expect(moved.status).toBe(200);
+    expect(moved.body.active_participant_id).toBe('black');
+    // Now it is black's turn: white's second switch is refused.
+    expect((await call('POST', '/v1/sessions/g-turn/switch', white)).status).toBe(403);
+  });
+
+  it('the WebSocket upgrade needs a token, and a viewer may watch but not switch', async () => {
+    await newGame('g-ws');
+    const ws = `${server.url.replace('http', 'ws')}/v1/ws?session_id=g-ws`;
+    const refused = await openSocket(ws).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(UpgradeRefusedError);
+    expect((refused as UpgradeRefusedError).status).toBe(401);
+
+    const viewer = await openSocket(`${ws}&token=${await token({ sub: 'fan', role: 'viewer' })}`);
+    const snapshot = await viewer.next((m) => m.type === 'STATE');
+    const answer = await viewer.request({ type: 'SWITCH' });
+    expect(answer).toMatchObject({ type: 'ERROR', error: { code: 'FORBIDDEN' } });
+    expect((await call('GET', '/v1/sessions/g-ws', admin)).body.version).toBe(snapshot.state?.version);
+    await viewer.close();
+
+    const wrongSession = await openSocket(
+      `${ws}&token=${await token({ sub: 'x', role: 'viewer', session_id: 'nope' })}`,
+    ).catch((err: unknown) => err);
+    expect((wrongSession as UpgradeRefusedError).status).toBe(403);
+  });
+});
