@@ -34,6 +34,12 @@ export interface Config {
     maxMessageBytes: number;
     maxConnectionsPerAddress: number;
   };
+  /** Requests to /v1/sessions per client address per window; `max` 0 turns the limiter off. */
+  rateLimit: { windowMs: number; max: number };
+  /** Origins a browser may call the REST API from: '*' for any, [] for same-origin only. */
+  corsOrigins: string[] | '*';
+  /** How many proxies in front are trusted to say the client's address (X-Forwarded-For); 0: none. */
+  trustProxyHops: number;
   mode: RunMode;
 }
 
@@ -139,6 +145,40 @@ function optionalStringVar() {
     .transform((raw) => (raw === undefined || raw.trim() === '' ? null : raw));
 }
 
+/** `*`, or a comma-separated list of origins (`https://app.example.com`); blank: none. */
+function originsVar() {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): string[] | '*' => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return [];
+      if (value === '*') return '*';
+      const origins = value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+      const bad = origins.filter((origin) => !isOrigin(origin));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be * or a comma-separated list of origins like https://app.example.com (scheme, host and port only), got '${bad.join(', ')}'`,
+        });
+        return z.NEVER;
+      }
+      return origins;
+    });
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   PORT: integerVar(0, 65535, 3000),
   HOST: stringVar('0.0.0.0'),
@@ -156,6 +196,10 @@ const envSchema = z.object({
   WS_BURST_MESSAGES: integerVar(1, 1_000_000, 200),
   WS_MAX_MESSAGE_BYTES: integerVar(256, 1024 * 1024, 16 * 1024),
   WS_MAX_CONNECTIONS_PER_ADDRESS: integerVar(1, 1_000_000, 1000),
+  RATE_LIMIT_WINDOW_MS: integerVar(1000, 24 * 3600 * 1000, 60_000),
+  RATE_LIMIT_MAX: integerVar(0, 1_000_000, 1200),
+  CORS_ORIGINS: originsVar(),
+  TRUST_PROXY: integerVar(0, 10, 0),
 });
 
 /** Auth may be off on a laptop, never in production; and one way of signing at a time. */
@@ -222,6 +266,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxMessageBytes: vars.WS_MAX_MESSAGE_BYTES,
       maxConnectionsPerAddress: vars.WS_MAX_CONNECTIONS_PER_ADDRESS,
     },
+    rateLimit: { windowMs: vars.RATE_LIMIT_WINDOW_MS, max: vars.RATE_LIMIT_MAX },
+    corsOrigins: vars.CORS_ORIGINS,
+    trustProxyHops: vars.TRUST_PROXY,
     mode: vars.REDIS_URL === null ? 'embedded' : 'distributed',
   };
 }

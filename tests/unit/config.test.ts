@@ -32,6 +32,9 @@ describe('loadConfig', () => {
         maxMessageBytes: 16_384,
         maxConnectionsPerAddress: 1000,
       },
+      rateLimit: { windowMs: 60_000, max: 1200 },
+      corsOrigins: [],
+      trustProxyHops: 0,
       mode: 'embedded',
     });
   });
@@ -53,6 +56,10 @@ describe('loadConfig', () => {
       WS_BURST_MESSAGES: '20',
       WS_MAX_MESSAGE_BYTES: '4096',
       WS_MAX_CONNECTIONS_PER_ADDRESS: '50',
+      RATE_LIMIT_WINDOW_MS: '10000',
+      RATE_LIMIT_MAX: '0',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      TRUST_PROXY: '1',
     });
     expect(config).toEqual({
       port: 0,
@@ -73,6 +80,9 @@ describe('loadConfig', () => {
         maxMessageBytes: 4096,
         maxConnectionsPerAddress: 50,
       },
+      rateLimit: { windowMs: 10_000, max: 0 },
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      trustProxyHops: 1,
       mode: 'distributed',
     });
   });
@@ -90,6 +100,10 @@ describe('loadConfig', () => {
     expect(refusal({ JWT_PUBLIC_KEY: 'not a pem' }).problems[0]?.variable).toBe('JWT_PUBLIC_KEY');
     const both = refusal({ JWT_SECRET: 'a-secret-of-16-chars-or-more', JWT_PUBLIC_KEY: 'x' });
     expect(both.problems[0]?.message).toContain('not both');
+  });
+
+  it('CORS_ORIGINS=* allows any origin', () => {
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
   });
 
   it('a blank REDIS_URL counts as unset (embedded mode)', () => {
@@ -110,6 +124,11 @@ describe('loadConfig', () => {
     ['SESSION_TTL_SECONDS', '0'],
     ['SESSION_TTL_SECONDS', 'forever'],
     ['BODY_LIMIT_BYTES', '10'],
+    ['RATE_LIMIT_WINDOW_MS', '10'],
+    ['RATE_LIMIT_MAX', '-1'],
+    ['CORS_ORIGINS', 'https://app.example.com/path'],
+    ['CORS_ORIGINS', 'app.example.com'],
+    ['TRUST_PROXY', 'yes'],
   ])('%s=%s is refused with a message naming the variable', (variable, value) => {
     const error = refusal({ [variable]: value });
     expect(error.problems).toHaveLength(1);
