@@ -1,0 +1,254 @@
+// A private PostgreSQL per test file, on a free loopback port, that a failure test can stop and
+// start again on the same port with its data intact. Never the machine's own server on 5432.
+// initdb refuses to run as root, so under root the server runs as the `postgres` user.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface PostgresServerHandle {
+  /** The `postgres` database as superuser `postgres` (trust auth). */
+  url: string;
+  port: number;
+  /** Fast shutdown; the data directory and the port are kept for start(). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  start(): Promise<void>;
+  /** Stops it and removes its directory; safe to call twice. */
+  close(): Promise<void>;
+  /** Creates a fresh database (a random name unless given) and returns its URL. */
+  createDatabase(name?: string): Promise<string>;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+const EXIT_TIMEOUT_MS = 10_000;
+const SUPERUSER = 'postgres';
+
+/** Debian keeps the server binaries off PATH, one folder per major version; take the newest. */
+function binDir(): string {
+  const root = '/usr/lib/postgresql';
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(root).filter((name) => /^\d+$/.test(name));
+  } catch {
+    // Not Debian: hope the binaries are on PATH.
+    return '';
+  }
+  versions.sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? '' : path.join(root, versions[0], 'bin');
+}
+
+function binary(name: string): string {
+  const dir = binDir();
+  return dir === '' ? name : path.join(dir, name);
+}
+
+/** uid/gid of the `postgres` user when we are root (initdb and postgres refuse to run as root). */
+function serverUser(): { uid: number; gid: number } | null {
+  if (process.getuid?.() !== 0) return null;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('postgres:'));
+  if (line === undefined) throw new Error('running as root but there is no postgres user to run PostgreSQL');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Runs a command to completion; rejects with its output when it fails. */
+function run(command: string, args: string[], options: SpawnOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${path.basename(command)} failed (${signal ?? code}):\n${output}`));
+    });
+  });
+}
+
+/** One connection and `SELECT 1`; false while the server is down or still starting up. */
+async function acceptsQueries(port: number): Promise<boolean> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: SUPERUSER,
+    database: 'postgres',
+    connectionTimeoutMillis: 1000,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export async function startPostgresServer(): Promise<PostgresServerHandle> {
+  const user = serverUser();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'synckairos-postgres-'));
+  const dataDir = path.join(dir, 'data');
+  const spawnOptions: SpawnOptions = {
+    cwd: dir,
+    env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    ...(user ?? {}),
+  };
+  let port = 0;
+  let child: ChildProcess | null = null;
+  let closed = false;
+
+  // If the test process dies without close(), take the server down with it.
+  const onExit = (): void => {
+    child?.kill('SIGQUIT');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+
+  try {
+    if (user !== null) await chown(dir, user.uid, user.gid);
+    await run(
+      binary('initdb'),
+      ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
+      spawnOptions,
+    );
+  } catch (err) {
+    process.removeListener('exit', onExit);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  async function spawnServer(): Promise<void> {
+    const proc = spawn(
+      binary('postgres'),
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${dir}`,
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=50',
+      ],
+      { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    // Keep the tail of the log for error messages; reading it also keeps the pipe from filling.
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-4000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    proc.once('error', (err) => {
+      output += `\n${err.message}`;
+    });
+    child = proc;
+
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`postgres on port ${port} exited early:\n${output}`);
+      }
+      if (await acceptsQueries(port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`postgres on port ${port} was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`);
+  }
+
+  async function stop(): Promise<void> {
+    const proc = child;
+    child = null;
+    if (proc === null) return;
+    // SIGINT is PostgreSQL's fast shutdown: clients are cut, the data is checkpointed.
+    proc.kill('SIGINT');
+    const killer = setTimeout(() => proc.kill('SIGQUIT'), EXIT_TIMEOUT_MS);
+    await waitForExit(proc);
+    clearTimeout(killer);
+  }
+
+  // Another process may take the free port before postgres binds it; try a fresh one then.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      await spawnServer();
+      break;
+    } catch (err) {
+      await stop();
+      if (attempt >= 3) {
+        process.removeListener('exit', onExit);
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+
+  const urlFor = (database: string): string =>
+    `postgres://${SUPERUSER}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+
+  return {
+    url: urlFor('postgres'),
+    port,
+    stop,
+    async start() {
+      if (closed) throw new Error('postgres handle is closed');
+      if (child !== null) return;
+      await spawnServer();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await stop();
+      process.removeListener('exit', onExit);
+      await rm(dir, { recursive: true, force: true });
+    },
+    async createDatabase(name = `test_${randomUUID().replaceAll('-', '').slice(0, 16)}`) {
+      const client = new pg.Client({ connectionString: urlFor('postgres') });
+      client.on('error', () => {});
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      } finally {
+        await client.end();
+      }
+      return urlFor(name);
+    },
+  };
+}
