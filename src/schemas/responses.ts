@@ -1,0 +1,109 @@
+// Response shapes as zod schemas, for the OpenAPI document. A unit test parses real engine views
+// with them (strict objects: an added or dropped field fails), and the types must equal
+// SessionView's, so the document cannot drift from what the server sends.
+import { z } from 'zod';
+import { ERROR_STATUS, type ErrorCode } from '../types/errors.js';
+import { ON_EXPIRE_POLICIES, SESSION_EVENTS, SESSION_STATUSES, SYNC_MODES } from '../types/session.js';
+
+const epochMs = z.number().int().describe('An instant: epoch milliseconds of the server clock');
+const durationMs = z.number().int().min(0).describe('A duration in milliseconds');
+
+export const participantViewSchema = z.strictObject({
+  participant_id: z.string(),
+  group_id: z.string().nullable(),
+  time_remaining_ms: durationMs
+    .nullable()
+    .describe('As of server_time; null in count_up without max_time_ms'),
+  time_used_ms: durationMs,
+  cycle_count: z.number().int().min(0).describe('Turns this participant has finished'),
+  is_active: z.boolean(),
+  has_expired: z.boolean(),
+});
+
+export const groupViewSchema = z.strictObject({
+  group_id: z.string(),
+  time_remaining_ms: durationMs,
+  time_used_ms: durationMs,
+  has_expired: z.boolean(),
+});
+
+export const lapViewSchema = z.strictObject({
+  participant_id: z.string(),
+  lap_ms: durationMs,
+  elapsed_ms: durationMs.describe('Session elapsed time when the lap was recorded'),
+});
+
+export const sessionViewSchema = z
+  .strictObject({
+    session_id: z.string(),
+    sync_mode: z.enum(SYNC_MODES),
+    status: z.enum(SESSION_STATUSES),
+    version: z.number().int().min(1).describe('1 at creation, +1 with every change (expiries included)'),
+    event: z.enum(SESSION_EVENTS).describe('What made this version'),
+    server_time: epochMs.describe('When this answer was computed; every *_remaining_ms is as of it'),
+    active_participant_id: z.string().nullable(),
+    cycle_started_at: epochMs.nullable().describe('Start of the current turn'),
+    start_at: epochMs.nullable(),
+    deadline_at: epochMs.nullable().describe('When the running clock reaches zero, or null'),
+    total_time_ms: durationMs.nullable(),
+    time_per_cycle_ms: durationMs.nullable(),
+    increment_ms: durationMs,
+    max_time_ms: durationMs.nullable(),
+    on_expire: z.enum(ON_EXPIRE_POLICIES),
+    participants: z.array(participantViewSchema),
+    groups: z.array(groupViewSchema).optional().describe('per_group only'),
+    time_remaining_ms: durationMs
+      .nullable()
+      .optional()
+      .describe('global: the session bank; count_up: left to max_time_ms (null without one)'),
+    elapsed_ms: durationMs.optional().describe('count_up only'),
+    laps: z.array(lapViewSchema).optional().describe('count_up only'),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    created_at: epochMs,
+    updated_at: epochMs,
+  })
+  .describe('The state of a session as of server_time');
+
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+export const errorBodySchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      details: z
+        .unknown()
+        .optional()
+        .describe(
+          'VALIDATION_ERROR: { issues: [{ path, message }] }; VERSION_CONFLICT: { expected_version, current_version }; RATE_LIMITED: { retry_after_s }; STORE_UNAVAILABLE: { store }',
+        ),
+    }),
+  })
+  .describe('The one error shape of every endpoint');
+
+export const timeResponseSchema = z.strictObject({ server_time: epochMs });
+
+export const healthResponseSchema = z.strictObject({ status: z.literal('ok') });
+
+export const readyResponseSchema = z.strictObject({
+  status: z.literal('ready'),
+  store: z.string().describe('memory or redis'),
+});
+
+/**
+ * One audit record of GET /v1/sessions/:id/events: one per session version. Loose on purpose
+ * until the events endpoint's own schema replaces it here.
+ */
+export const sessionEventViewSchema = z.looseObject({
+  session_id: z.string(),
+  version: z.number().int().min(1),
+  type: z.enum(SESSION_EVENTS),
+  at: epochMs.describe('Server time at which the change took effect (the deadline, for expiries)'),
+  participant_id: z.string().nullable(),
+  actor: z.string().nullable(),
+});
+
+export const sessionEventsResponseSchema = z.strictObject({
+  events: z.array(sessionEventViewSchema),
+  next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+});
