@@ -1,0 +1,626 @@
+// connect(): one session over one WebSocket, kept in sync by itself — the state, the server's
+// clock, reconnection — with the session's commands on the low-latency path.
+import type { SessionView } from '../types/session.js';
+import { estimateOffset, SlewedOffset, type OffsetEstimate, type PingSample } from './clockSync.js';
+import { Emitter } from './emitter.js';
+import { fromErrorBody, SyncKairosApiError } from './errors.js';
+import { elapsedMs, groupRemainingMs, participantRemainingMs, sessionRemainingMs } from './localTime.js';
+import {
+  resolveWebSocket,
+  SOCKET_CLOSED,
+  SOCKET_OPEN,
+  webSocketUrl,
+  type ClientSocket,
+  type SocketCloseEvent,
+  type SocketMessageEvent,
+  type WebSocketConstructor,
+} from './socket.js';
+
+export type ConnectionStatus = 'connected' | 'reconnecting' | 'disconnected';
+
+/** A local clock in epoch milliseconds. */
+export interface LocalClock {
+  nowMs(): number;
+}
+
+export interface ConnectOptions {
+  /** The service's base URL, e.g. `https://timers.example.com` (ws/wss URLs are accepted too). */
+  url: string;
+  sessionId: string;
+  /** A JWT, sent as the `token` query parameter. */
+  token?: string;
+  /**
+   * The clock PING `client_time` is read from and `offsetMs` refers to; default
+   * `performance.timeOrigin + performance.now()`. Tests inject a skewed one.
+   */
+  clock?: LocalClock;
+  /** A WebSocket constructor; default the global one, or `ws` in Node. */
+  WebSocket?: WebSocketConstructor;
+  /** PING round trips per clock sync (default 12). */
+  syncSamples?: number;
+  /** Re-sync the clock this often (default 30 s). */
+  resyncIntervalMs?: number;
+  /** A command with no ACK or ERROR within this rejects with TIMEOUT (default 10 s). */
+  commandTimeoutMs?: number;
+  /** connect() rejects if the first state and sync are not in within this (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Reconnect delays: full jitter over `baseDelayMs · 2^attempt`, at most `maxDelayMs` (250 ms, 10 s). */
+  reconnect?: { baseDelayMs?: number; maxDelayMs?: number };
+}
+
+export interface ClockSyncInfo {
+  /** Server time minus the local clock's time. */
+  offsetMs: number;
+  /** The offset is right within ± this. */
+  uncertaintyMs: number;
+  /** The best round trip of the sync. */
+  roundTripMs: number;
+}
+
+export interface SyncKairosEvents {
+  /** Every state applied (a newer version): from STATE, or from a command's ACK. */
+  state: (state: SessionView) => void;
+  /** A state whose event is `expired` or `participant_expired`. */
+  expired: (state: SessionView) => void;
+  /** `disconnected` is final: close() was called (no error) or the session is gone (error). */
+  connection: (status: ConnectionStatus, error?: SyncKairosApiError) => void;
+  /** A clock sync finished. */
+  sync: (sync: ClockSyncInfo) => void;
+}
+
+export interface CommandOptions {
+  /** Refused with VERSION_CONFLICT unless the session is at this version. */
+  expectedVersion?: number;
+}
+
+export interface SyncKairosHandle {
+  readonly sessionId: string;
+  /** The last applied state. */
+  readonly state: SessionView;
+  /** Server time minus local clock time, from the last sync. */
+  readonly offsetMs: number;
+  readonly uncertaintyMs: number;
+  readonly roundTripMs: number;
+  readonly connectionStatus: ConnectionStatus;
+  /** The server's time now, as estimated here (epoch ms, fractional); never goes back by less than 250 ms. */
+  now(): number;
+  /** A participant's remaining time now (or at a server time); null if unknown or unlimited. */
+  remaining(participantId: string, atServerMs?: number): number | null;
+  /** per_group: a group's remaining time. */
+  groupRemaining(groupId: string, atServerMs?: number): number | null;
+  /** global: the session bank; count_up: what is left to max_time_ms. */
+  sessionRemaining(atServerMs?: number): number | null;
+  /** count_up: elapsed time, pauses excluded. */
+  elapsed(atServerMs?: number): number | null;
+  start(options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
+  switch(options?: CommandOptions & { nextParticipantId?: string }): Promise<SessionView>;
+  pause(options?: CommandOptions): Promise<SessionView>;
+  resume(options?: CommandOptions): Promise<SessionView>;
+  complete(options?: CommandOptions): Promise<SessionView>;
+  adjust(
+    options: CommandOptions & { deltaMs: number; participantId?: string; groupId?: string },
+  ): Promise<SessionView>;
+  /** Re-syncs the clock now (it also does so every 30 s, after a reconnect and when a tab comes back). */
+  sync(): Promise<ClockSyncInfo>;
+  on<K extends keyof SyncKairosEvents>(event: K, listener: SyncKairosEvents[K]): () => void;
+  /** Stops for good: closes the socket, stops reconnecting, rejects pending commands. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_SYNC_SAMPLES = 12;
+const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_BASE_DELAY_MS = 250;
+const DEFAULT_MAX_DELAY_MS = 10_000;
+/** A PONG that has not come back within this means the connection is dead. */
+const PING_TIMEOUT_MS = 5_000;
+/** close() waits at most this long for the socket's close handshake. */
+const CLOSE_WAIT_MS = 1_000;
+const CLOSE_GOING_AWAY = 1001;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+function defaultClock(): LocalClock {
+  return { nowMs: () => performance.timeOrigin + performance.now() };
+}
+
+/** Counting between syncs is always on this clock, whatever clock was injected: it never steps. */
+function monotonicMs(): number {
+  return performance.now();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function unref(timer: Timer): void {
+  (timer as { unref?: () => void }).unref?.();
+}
+
+function hasDocument(): boolean {
+  return typeof document !== 'undefined' && typeof document.addEventListener === 'function';
+}
+
+interface PendingCommand {
+  resolve: (state: SessionView) => void;
+  reject: (err: SyncKairosApiError) => void;
+  timer: Timer;
+}
+
+interface PendingPing {
+  clientTime: number;
+  resolve: (serverMs: number, receivedClockMs: number, receivedMonoMs: number) => void;
+  reject: (err: SyncKairosApiError) => void;
+}
+
+/** Connects to a session; resolves once its first state and a clock sync are in. */
+export async function connect(options: ConnectOptions): Promise<SyncKairosHandle> {
+  const WebSocketImpl = options.WebSocket ?? (await resolveWebSocket());
+  const connection = new SessionConnection(options, WebSocketImpl);
+  await connection.ready;
+  return connection;
+}
+
+class SessionConnection implements SyncKairosHandle {
+  readonly sessionId: string;
+  readonly ready: Promise<void>;
+  private readonly url: string;
+  private readonly clock: LocalClock;
+  private readonly WebSocketImpl: WebSocketConstructor;
+  private readonly syncSamples: number;
+  private readonly resyncIntervalMs: number;
+  private readonly commandTimeoutMs: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly emitter = new Emitter<SyncKairosEvents>();
+  /** Server-minus-monotonic offset, slewed: what now() adds to the monotonic clock. */
+  private readonly slew = new SlewedOffset();
+  private lastNowMs = Number.NEGATIVE_INFINITY;
+  private readonly requestIdPrefix = `sdk-${Math.random().toString(36).slice(2, 8)}-`;
+  private phase: 'connecting' | 'connected' | 'reconnecting' | 'closed' = 'connecting';
+  private current: SessionView | null = null;
+  private estimate: OffsetEstimate | null = null;
+  private socket: ClientSocket | null = null;
+  /** The socket the last sync ran on; a socket is ready when it has synced and sent a state. */
+  private syncedSocket: ClientSocket | null = null;
+  private stateSocket: ClientSocket | null = null;
+  private syncing: Promise<ClockSyncInfo> | null = null;
+  private pendingPing: PendingPing | null = null;
+  private readonly pending = new Map<string, PendingCommand>();
+  private requestSeq = 0;
+  private attempt = 0;
+  private reconnectTimer: Timer | null = null;
+  private resyncTimer: Timer | null = null;
+  private connectTimer: Timer | null = null;
+  private closing: Promise<void> | null = null;
+  private settleReady: { resolve: () => void; reject: (err: SyncKairosApiError) => void } | null = null;
+
+  constructor(options: ConnectOptions, WebSocketImpl: WebSocketConstructor) {
+    this.sessionId = options.sessionId;
+    this.url = webSocketUrl(options.url, options.sessionId, options.token);
+    this.clock = options.clock ?? defaultClock();
+    this.WebSocketImpl = WebSocketImpl;
+    this.syncSamples = Math.max(1, options.syncSamples ?? DEFAULT_SYNC_SAMPLES);
+    this.resyncIntervalMs = options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.baseDelayMs = options.reconnect?.baseDelayMs ?? DEFAULT_BASE_DELAY_MS;
+    this.maxDelayMs = options.reconnect?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+    this.ready = new Promise((resolve, reject) => (this.settleReady = { resolve, reject }));
+    this.connectTimer = setTimeout(
+      () =>
+        void this.shutdown(
+          new SyncKairosApiError('TIMEOUT', `No state and clock sync from ${this.url} in time`),
+        ),
+      options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    );
+    if (hasDocument()) document.addEventListener('visibilitychange', this.handleVisibility);
+    this.open();
+  }
+
+  // ---- Reading the time ----
+
+  get state(): SessionView {
+    return this.current as SessionView;
+  }
+
+  get offsetMs(): number {
+    return this.estimate?.offsetMs ?? Number.NaN;
+  }
+
+  get uncertaintyMs(): number {
+    return this.estimate?.uncertaintyMs ?? Number.NaN;
+  }
+
+  get roundTripMs(): number {
+    return this.estimate?.roundTripMs ?? Number.NaN;
+  }
+
+  get connectionStatus(): ConnectionStatus {
+    if (this.phase === 'closed') return 'disconnected';
+    return this.phase === 'connected' ? 'connected' : 'reconnecting';
+  }
+
+  now(): number {
+    const monoMs = monotonicMs();
+    // The slew alone never goes back; this max absorbs float rounding (an ulp is ~0.2 µs at
+    // epoch magnitude). Only a jump (a correction of 250 ms or more) resets it.
+    this.lastNowMs = Math.max(this.lastNowMs, monoMs + this.slew.at(monoMs));
+    return this.lastNowMs;
+  }
+
+  remaining(participantId: string, atServerMs: number = this.now()): number | null {
+    return this.current === null ? null : participantRemainingMs(this.current, participantId, atServerMs);
+  }
+
+  groupRemaining(groupId: string, atServerMs: number = this.now()): number | null {
+    return this.current === null ? null : groupRemainingMs(this.current, groupId, atServerMs);
+  }
+
+  sessionRemaining(atServerMs: number = this.now()): number | null {
+    return this.current === null ? null : sessionRemainingMs(this.current, atServerMs);
+  }
+
+  elapsed(atServerMs: number = this.now()): number | null {
+    return this.current === null ? null : elapsedMs(this.current, atServerMs);
+  }
+
+  on<K extends keyof SyncKairosEvents>(event: K, listener: SyncKairosEvents[K]): () => void {
+    return this.emitter.on(event, listener);
+  }
+
+  // ---- Commands ----
+
+  start(options: CommandOptions & { startAt?: number } = {}): Promise<SessionView> {
+    return this.command('START', { expected_version: options.expectedVersion, start_at: options.startAt });
+  }
+
+  switch(options: CommandOptions & { nextParticipantId?: string } = {}): Promise<SessionView> {
+    return this.command('SWITCH', {
+      expected_version: options.expectedVersion,
+      next_participant_id: options.nextParticipantId,
+    });
+  }
+
+  pause(options: CommandOptions = {}): Promise<SessionView> {
+    return this.command('PAUSE', { expected_version: options.expectedVersion });
+  }
+
+  resume(options: CommandOptions = {}): Promise<SessionView> {
+    return this.command('RESUME', { expected_version: options.expectedVersion });
+  }
+
+  complete(options: CommandOptions = {}): Promise<SessionView> {
+    return this.command('COMPLETE', { expected_version: options.expectedVersion });
+  }
+
+  adjust(
+    options: CommandOptions & { deltaMs: number; participantId?: string; groupId?: string },
+  ): Promise<SessionView> {
+    return this.command('ADJUST', {
+      expected_version: options.expectedVersion,
+      delta_ms: options.deltaMs,
+      participant_id: options.participantId,
+      group_id: options.groupId,
+    });
+  }
+
+  private command(type: string, body: Record<string, unknown>): Promise<SessionView> {
+    if (this.phase === 'closed')
+      return Promise.reject(new SyncKairosApiError('CLOSED', 'The handle is closed'));
+    const socket = this.socket;
+    // Not queued for later: a clock tap sent after a reconnect would land at the wrong time.
+    if (this.phase !== 'connected' || socket === null || socket.readyState !== SOCKET_OPEN) {
+      return Promise.reject(
+        new SyncKairosApiError('DISCONNECTED', `${type} not sent: the connection is down, reconnecting`),
+      );
+    }
+    const requestId = `${this.requestIdPrefix}${++this.requestSeq}`;
+    return new Promise<SessionView>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new SyncKairosApiError('TIMEOUT', `${type} got no answer within ${this.commandTimeoutMs} ms`));
+      }, this.commandTimeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+      // JSON.stringify leaves out the undefined fields, which the server would refuse.
+      socket.send(JSON.stringify({ type, request_id: requestId, ...body }));
+    });
+  }
+
+  private settleCommand(requestId: string, outcome: SessionView | SyncKairosApiError): void {
+    const command = this.pending.get(requestId);
+    if (command === undefined) return;
+    this.pending.delete(requestId);
+    clearTimeout(command.timer);
+    if (outcome instanceof SyncKairosApiError) command.reject(outcome);
+    else command.resolve(outcome);
+  }
+
+  private rejectAllCommands(err: SyncKairosApiError): void {
+    for (const requestId of [...this.pending.keys()]) this.settleCommand(requestId, err);
+  }
+
+  // ---- Clock sync ----
+
+  sync(): Promise<ClockSyncInfo> {
+    this.syncing ??= this.runSync().finally(() => (this.syncing = null));
+    return this.syncing;
+  }
+
+  private async runSync(): Promise<ClockSyncInfo> {
+    const socket = this.socket;
+    if (socket === null || socket.readyState !== SOCKET_OPEN)
+      throw new SyncKairosApiError('DISCONNECTED', 'Cannot sync the clock: the connection is down');
+    const onClock: PingSample[] = [];
+    const onMonotonic: PingSample[] = [];
+    for (let i = 0; i < this.syncSamples; i++) {
+      // Spaced a little and irregularly, so the samples meet the server's millisecond at different phases.
+      if (i > 0) await sleep(1 + Math.random() * 3);
+      if (socket !== this.socket)
+        throw new SyncKairosApiError('DISCONNECTED', 'The connection dropped during the clock sync');
+      const sample = await this.ping(socket);
+      onClock.push(sample.clock);
+      onMonotonic.push(sample.monotonic);
+    }
+    this.estimate = estimateOffset(onClock);
+    if (this.slew.set(estimateOffset(onMonotonic).offsetMs, monotonicMs()) === 'jump')
+      this.lastNowMs = Number.NEGATIVE_INFINITY;
+    this.syncedSocket = socket;
+    const info: ClockSyncInfo = {
+      offsetMs: this.estimate.offsetMs,
+      uncertaintyMs: this.estimate.uncertaintyMs,
+      roundTripMs: this.estimate.roundTripMs,
+    };
+    this.emitter.emit('sync', info);
+    this.checkReady(socket);
+    return info;
+  }
+
+  /** One PING, timed on both the injected clock and the monotonic one. */
+  private ping(socket: ClientSocket): Promise<{ clock: PingSample; monotonic: PingSample }> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingPing = null;
+        reject(new SyncKairosApiError('TIMEOUT', `No PONG within ${PING_TIMEOUT_MS} ms`));
+      }, PING_TIMEOUT_MS);
+      const sentClockMs = this.clock.nowMs();
+      const sentMonoMs = monotonicMs();
+      this.pendingPing = {
+        clientTime: sentClockMs,
+        resolve: (serverMs, receivedClockMs, receivedMonoMs) => {
+          clearTimeout(timer);
+          resolve({
+            clock: { sentMs: sentClockMs, receivedMs: receivedClockMs, serverMs },
+            monotonic: { sentMs: sentMonoMs, receivedMs: receivedMonoMs, serverMs },
+          });
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      socket.send(JSON.stringify({ type: 'PING', client_time: sentClockMs }));
+    });
+  }
+
+  /** A sync started by the SDK itself: a dead connection (no PONG) is dropped and reconnected. */
+  private syncInBackground(): void {
+    const socket = this.socket;
+    this.sync().catch((err: unknown) => {
+      if (err instanceof SyncKairosApiError && err.code === 'TIMEOUT' && socket === this.socket && socket)
+        this.dropSocket(socket);
+    });
+  }
+
+  // ---- Connection ----
+
+  private open(): void {
+    this.reconnectTimer = null;
+    let socket: ClientSocket;
+    try {
+      socket = new this.WebSocketImpl(this.url);
+    } catch (err) {
+      void this.shutdown(new SyncKairosApiError('NETWORK_ERROR', `Cannot open ${this.url}`, { cause: err }));
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      if (socket === this.socket) this.syncInBackground();
+    };
+    socket.onmessage = (event: SocketMessageEvent) => this.handleMessage(socket, event);
+    socket.onclose = (event: SocketCloseEvent) => this.handleClose(socket, event.code);
+    // Every socket gets an error listener (`ws` throws without one); the close event follows.
+    socket.onerror = () => {};
+  }
+
+  private handleMessage(socket: ClientSocket, event: SocketMessageEvent): void {
+    // Read first: the PONG's arrival time is what the sync is made of.
+    const receivedMonoMs = monotonicMs();
+    const receivedClockMs = this.clock.nowMs();
+    if (socket !== this.socket || typeof event.data !== 'string') return;
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(event.data) as Record<string, unknown>;
+    } catch {
+      return; // Not ours to fix: a bad frame is dropped.
+    }
+    if (typeof message !== 'object' || message === null) return;
+    switch (message.type) {
+      case 'STATE': {
+        const state = message.state as SessionView | undefined;
+        if (state?.session_id !== this.sessionId) return;
+        this.applyState(state);
+        this.stateSocket = socket;
+        this.checkReady(socket);
+        return;
+      }
+      case 'PONG': {
+        const ping = this.pendingPing;
+        if (
+          ping === null ||
+          message.client_time !== ping.clientTime ||
+          typeof message.server_time !== 'number'
+        )
+          return;
+        this.pendingPing = null;
+        ping.resolve(message.server_time, receivedClockMs, receivedMonoMs);
+        return;
+      }
+      case 'ACK': {
+        const state = message.state as SessionView | undefined;
+        if (state?.session_id === this.sessionId) this.applyState(state);
+        if (typeof message.request_id === 'string' && state !== undefined)
+          this.settleCommand(message.request_id, state);
+        return;
+      }
+      case 'ERROR': {
+        const error =
+          fromErrorBody(message) ?? new SyncKairosApiError('BAD_RESPONSE', 'ERROR without an error body');
+        if (typeof message.request_id === 'string') return this.settleCommand(message.request_id, error);
+        // The session is gone (deleted, or lost with an embedded server): nothing to reconnect to.
+        if (error.code === 'SESSION_NOT_FOUND') void this.shutdown(error);
+        // Other connection errors (a broken limit) come with a close, which reconnects.
+        return;
+      }
+    }
+  }
+
+  /** Versions only move forward: a STATE older than (or as old as) the applied one is dropped. */
+  private applyState(state: SessionView): void {
+    if (this.current !== null && state.version <= this.current.version) return;
+    this.current = state;
+    this.emitter.emit('state', state);
+    if (state.event === 'expired' || state.event === 'participant_expired')
+      this.emitter.emit('expired', state);
+  }
+
+  private checkReady(socket: ClientSocket): void {
+    if (socket !== this.socket || this.syncedSocket !== socket || this.stateSocket !== socket) return;
+    if (this.phase === 'connected' || this.phase === 'closed') return;
+    this.phase = 'connected';
+    this.attempt = 0;
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    if (this.resyncTimer === null) {
+      this.resyncTimer = setInterval(() => {
+        // A hidden tab's timers are throttled; it re-syncs when it is shown again.
+        if (this.phase === 'connected' && !(hasDocument() && document.visibilityState === 'hidden'))
+          this.syncInBackground();
+      }, this.resyncIntervalMs);
+      unref(this.resyncTimer);
+    }
+    this.settleReady?.resolve();
+    this.settleReady = null;
+    this.emitter.emit('connection', 'connected');
+  }
+
+  private handleClose(socket: ClientSocket, code: number): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.syncedSocket = null;
+    this.stateSocket = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    const lost = new SyncKairosApiError('DISCONNECTED', `The connection closed (code ${code})`);
+    this.pendingPing?.reject(lost);
+    this.pendingPing = null;
+    this.rejectAllCommands(lost);
+    if (this.phase === 'closed') return;
+    if (this.phase === 'connecting') {
+      // The first connection failed: connect() rejects, the caller decides whether to retry.
+      void this.shutdown(
+        new SyncKairosApiError('NETWORK_ERROR', `Could not connect to ${this.url} (code ${code})`),
+      );
+      return;
+    }
+    if (this.phase === 'connected') {
+      this.phase = 'reconnecting';
+      this.emitter.emit('connection', 'reconnecting');
+    }
+    this.scheduleReconnect(code === CLOSE_GOING_AWAY);
+  }
+
+  /** Gives up on a socket at once, without waiting for a close handshake a dead peer never answers. */
+  private dropSocket(socket: ClientSocket): void {
+    socket.onerror = () => {};
+    try {
+      socket.close();
+    } catch {
+      // Closing a socket that is already failing.
+    }
+    this.handleClose(socket, 1006);
+  }
+
+  /**
+   * Full jitter (a random delay up to base · 2^attempt, capped), so clients that lost the same
+   * server do not all come back at once. A server going away (1001) asked us to reconnect
+   * elsewhere: that is not a failure, so it does not back off.
+   */
+  private scheduleReconnect(goingAway: boolean): void {
+    const ceilingMs = goingAway
+      ? this.baseDelayMs
+      : Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** this.attempt);
+    if (!goingAway) this.attempt++;
+    this.reconnectTimer = setTimeout(() => this.open(), Math.random() * ceilingMs);
+  }
+
+  private readonly handleVisibility = (): void => {
+    if (document.visibilityState !== 'visible') return;
+    // The tab may have slept: the monotonic clock may have stopped, the socket may be dead.
+    if (this.phase === 'connected') this.syncInBackground();
+    else if (this.phase === 'reconnecting' && this.reconnectTimer !== null) {
+      clearTimeout(this.reconnectTimer);
+      this.open();
+    }
+  };
+
+  // ---- Closing ----
+
+  close(): Promise<void> {
+    return this.shutdown();
+  }
+
+  /** Stops for good; with an error when it was not asked for (the session is gone, connect failed). */
+  private shutdown(error?: SyncKairosApiError): Promise<void> {
+    this.closing ??= this.runShutdown(error);
+    return this.closing;
+  }
+
+  private async runShutdown(error: SyncKairosApiError | undefined): Promise<void> {
+    const wasUp = this.phase === 'connected' || this.phase === 'reconnecting';
+    this.phase = 'closed';
+    for (const timer of [this.reconnectTimer, this.connectTimer]) if (timer !== null) clearTimeout(timer);
+    if (this.resyncTimer !== null) clearInterval(this.resyncTimer);
+    this.reconnectTimer = this.connectTimer = this.resyncTimer = null;
+    if (hasDocument()) document.removeEventListener('visibilitychange', this.handleVisibility);
+    const reason = error ?? new SyncKairosApiError('CLOSED', 'The handle was closed');
+    this.pendingPing?.reject(reason);
+    this.pendingPing = null;
+    this.rejectAllCommands(reason);
+    this.settleReady?.reject(reason);
+    this.settleReady = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (wasUp) this.emitter.emit('connection', 'disconnected', error);
+    if (socket !== null) await closeSocket(socket);
+  }
+}
+
+/** Closes a socket and waits (a little) for it to be closed. */
+function closeSocket(socket: ClientSocket): Promise<void> {
+  if (socket.readyState === SOCKET_CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    socket.onopen = socket.onmessage = null;
+    socket.onerror = () => {};
+    socket.onclose = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    try {
+      socket.close(1000, 'client closed');
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}
