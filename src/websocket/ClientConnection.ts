@@ -205,8 +205,17 @@ export class ClientConnection implements Watcher {
     if (this.closed) return;
     this.send(JSON.stringify({ type: 'ERROR', request_id: null, error: { code, message } }));
     this.closed = true;
-    this.ws.close(closeCode, message.slice(0, 120));
+    this.ws.close(closeCode, closeReason(message));
   }
+}
+
+/** RFC 6455 allows 123 bytes of reason, and `ws.close` throws beyond; messages may echo client text. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+function closeReason(message: string): string {
+  let reason = message.slice(0, MAX_CLOSE_REASON_BYTES);
+  while (Buffer.byteLength(reason, 'utf8') > MAX_CLOSE_REASON_BYTES) reason = reason.slice(0, -1);
+  return reason;
 }
 
 function requestIdOf(message: unknown): string | undefined {
