@@ -9,7 +9,12 @@ import { toSessionCommand } from '../schemas/commands.js';
 import { parseInput } from '../schemas/requests.js';
 import { SyncKairosError, type ErrorCode } from '../types/errors.js';
 import type { SessionView } from '../types/session.js';
-import { clientMessageSchemas, isClientMessageType, type ClientMessage } from './protocol.js';
+import {
+  clientMessageSchemas,
+  isClientMessageType,
+  type ClientMessage,
+  type ClientMessageType,
+} from './protocol.js';
 import { TokenBucket, type WebSocketLimits } from './limits.js';
 import type { SessionFanout, Watcher } from './SessionFanout.js';
 
@@ -36,6 +41,8 @@ export class ClientConnection implements Watcher {
   /** Watched sessions and the newest version this client has been sent. */
   private readonly versions = new Map<string, number>();
   private closed = false;
+  /** The tail of this client's queue: its messages are handled one at a time, in the order sent. */
+  private pending: Promise<void> = Promise.resolve();
   /** The session named in the URL: commands without a session_id go to it. */
   private readonly urlSessionId: string | undefined;
 
@@ -58,6 +65,8 @@ export class ClientConnection implements Watcher {
   }
 
   async subscribe(sessionId: string, requestId?: string): Promise<void> {
+    // A SUBSCRIBE queued behind a command may run after release(): it must not watch again.
+    if (this.closed) return;
     if (this.versions.has(sessionId)) {
       if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
       return;
@@ -114,11 +123,19 @@ export class ClientConnection implements Watcher {
         CLOSE_POLICY,
       );
     }
-    const requestId = requestIdOf(message);
+    // A PONG held behind a command would skew the client's clock estimate, so it goes at once.
+    if (type === 'PING') return this.handle(type, message);
+    // In order: a SWITCH sent after a START must not read the state from before it.
+    this.pending = this.pending.then(() => this.handle(type, message));
+    return this.pending;
+  }
+
+  /** Validates and runs one message; never rejects. */
+  private async handle(type: ClientMessageType, message: unknown): Promise<void> {
     try {
       await this.dispatch(parseInput(clientMessageSchemas[type], message) as ClientMessage);
     } catch (err) {
-      this.sendError(err, requestId);
+      this.sendError(err, requestIdOf(message));
     }
   }
 
