@@ -1,6 +1,7 @@
 // The HTTP transport: a thin layer over SyncEngine. Every error leaves through errorHandler.
 import { randomUUID } from 'node:crypto';
 import express, { type Application, type RequestHandler } from 'express';
+import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Logger } from '../monitoring/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
@@ -9,6 +10,10 @@ import type { StateStore } from '../types/store.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { authenticate } from './middlewares/authenticate.js';
+import { createRateLimiter } from './middlewares/rateLimit.js';
+import { corsFor, securityHeaders } from './middlewares/security.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { docsRouter } from './routes/docs.js';
 import { healthRouter } from './routes/health.js';
 import { sessionsRouter } from './routes/sessions.js';
 import { timeRouter } from './routes/time.js';
@@ -23,6 +28,12 @@ export interface AppDeps {
   tokenVerifier?: TokenVerifier;
   /** How long /ready waits for the store's ping. */
   readinessTimeoutMs?: number;
+  /** Requests per client address on /v1/sessions (in `store`, else in memory); none when absent or max 0. */
+  rateLimit?: { windowMs: number; max: number; store?: RateLimitStore };
+  /** Origins a browser may call the REST API from ('*': any); same-origin only when absent. */
+  corsOrigins?: readonly string[] | '*';
+  /** Proxies in front whose X-Forwarded-For names the client (for rate limits); none when absent. */
+  trustProxyHops?: number;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -69,15 +80,29 @@ export function createApp(deps: AppDeps): Application {
   app.disable('x-powered-by');
   // Every state carries a fresh server_time, so ETags would only cost a hash per response.
   app.set('etag', false);
+  if (deps.trustProxyHops !== undefined && deps.trustProxyHops > 0)
+    app.set('trust proxy', deps.trustProxyHops);
+  const verifier = deps.tokenVerifier ?? createTokenVerifier({ secret: null, publicKey: null });
 
   app.use(requestId());
+  app.use(securityHeaders());
   app.use(
     healthRouter({ store: deps.store, metrics: deps.metrics, readinessTimeoutMs: deps.readinessTimeoutMs }),
   );
+  const cors = corsFor(deps.corsOrigins ?? []);
+  if (cors !== null) app.use(['/v1', '/openapi.json'], cors);
+  const document = buildOpenApiDocument({
+    bodyLimitBytes: deps.bodyLimitBytes,
+    rateLimit: deps.rateLimit,
+    authEnabled: verifier.enabled,
+  });
+  app.use(docsRouter({ document }));
+  // Before the body is read: a flood is turned away without parsing it.
+  const limiter = deps.rateLimit && createRateLimiter({ ...deps.rateLimit, logger: deps.logger });
+  if (limiter) app.use('/v1/sessions', limiter);
   app.use(jsonBodiesOnly());
   app.use(express.json({ limit: deps.bodyLimitBytes, strict: true, type: 'application/json' }));
   app.use('/v1/time', timeRouter({ engine: deps.engine }));
-  const verifier = deps.tokenVerifier ?? createTokenVerifier({ secret: null, publicKey: null });
   app.use(
     '/v1/sessions',
     authenticate(verifier),

@@ -1,0 +1,429 @@
+// The OpenAPI 3.1 document, generated from the same zod schemas that validate requests and
+// describe responses, so it cannot say something the server does not do. Built once at startup.
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+import { COMMAND_BODY_SCHEMAS, COMMAND_NAMES, type CommandName } from '../schemas/commands.js';
+import {
+  createSessionSchema,
+  deleteQuerySchema,
+  groupSchema,
+  idSchema,
+  participantSchema,
+} from '../schemas/requests.js';
+import {
+  errorBodySchema,
+  groupViewSchema,
+  healthResponseSchema,
+  lapViewSchema,
+  participantViewSchema,
+  readyResponseSchema,
+  sessionEventsResponseSchema,
+  sessionEventViewSchema,
+  sessionViewSchema,
+  timeResponseSchema,
+} from '../schemas/responses.js';
+import type { ErrorCode } from '../types/errors.js';
+
+type JsonSchema = Record<string, unknown>;
+type HttpMethod = 'get' | 'post' | 'delete';
+
+export interface OpenApiOptions {
+  bodyLimitBytes: number;
+  rateLimit?: { windowMs: number; max: number };
+  authEnabled?: boolean;
+}
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  paths: Record<string, Partial<Record<HttpMethod, Record<string, unknown>>>>;
+  components: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+const SCHEMA_REF = '#/components/schemas/';
+const ref = (id: string) => ({ $ref: `${SCHEMA_REF}${id}` });
+
+/** Page size of GET /v1/sessions/:id/events. */
+export const EVENTS_PAGE_LIMIT = { min: 1, max: 500 } as const;
+
+/** Every schema with a name in the document; nested named schemas become $refs. */
+function componentSchemas(): Record<string, JsonSchema> {
+  const requests = z.registry<{ id: string }>();
+  requests.add(createSessionSchema, { id: 'CreateSessionRequest' });
+  requests.add(participantSchema, { id: 'ParticipantInput' });
+  requests.add(groupSchema, { id: 'GroupInput' });
+  for (const name of COMMAND_NAMES) {
+    const schema = COMMAND_BODY_SCHEMAS[name];
+    // pause, resume and complete share one schema: it gets one name.
+    if (!requests.has(schema)) requests.add(schema, { id: commandSchemaId(name) });
+  }
+  const responses = z.registry<{ id: string }>();
+  responses.add(sessionViewSchema, { id: 'SessionView' });
+  responses.add(participantViewSchema, { id: 'ParticipantView' });
+  responses.add(groupViewSchema, { id: 'GroupView' });
+  responses.add(lapViewSchema, { id: 'LapView' });
+  responses.add(errorBodySchema, { id: 'Error' });
+  responses.add(timeResponseSchema, { id: 'ServerTime' });
+  responses.add(healthResponseSchema, { id: 'Health' });
+  responses.add(readyResponseSchema, { id: 'Ready' });
+  responses.add(sessionEventViewSchema, { id: 'SessionEvent' });
+  responses.add(sessionEventsResponseSchema, { id: 'SessionEvents' });
+
+  const uri = (id: string) => `${SCHEMA_REF}${id}`;
+  const all = {
+    ...z.toJSONSchema(requests, { uri, io: 'input', unrepresentable: 'any' }).schemas,
+    ...z.toJSONSchema(responses, { uri, io: 'output', unrepresentable: 'any' }).schemas,
+  };
+  return Object.fromEntries(Object.entries(all).map(([id, schema]) => [id, stripDialect(schema)]));
+}
+
+function commandSchemaId(name: CommandName): string {
+  const shared = COMMAND_NAMES.filter((other) => COMMAND_BODY_SCHEMAS[other] === COMMAND_BODY_SCHEMAS[name]);
+  if (shared.length > 1) return 'VersionOnlyCommand';
+  return `${name.charAt(0)}${name.slice(1).toLowerCase()}Command`;
+}
+
+/** OpenAPI 3.1 schemas are JSON Schema 2020-12 already; the per-schema `$schema`/`$id` are noise. */
+function stripDialect(schema: JsonSchema): JsonSchema {
+  const { $schema: _dialect, $id: _id, ...rest } = schema;
+  return rest;
+}
+
+function inlineSchema(schema: z.ZodType): JsonSchema {
+  return stripDialect(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of range (details.issues says which and why); or the body is not JSON',
+  401: 'UNAUTHORIZED: no bearer token, or one that is invalid or expired',
+  403: "FORBIDDEN: the token's role may not do this, is bound to another session, or it is not this participant's turn",
+  404: 'SESSION_NOT_FOUND: no session with this id',
+  409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now) or SESSION_EXISTS',
+  413: 'PAYLOAD_TOO_LARGE: the body is larger than BODY_LIMIT_BYTES',
+  429: 'RATE_LIMITED: too many requests from this address; Retry-After and details.retry_after_s say when to try again',
+  500: 'INTERNAL_ERROR: a bug; the cause is logged, never sent',
+  503: 'STORE_UNAVAILABLE: the state store does not answer; details.store names it',
+};
+
+const ERROR_CODES_BY_STATUS: Record<number, ErrorCode[]> = {
+  400: ['VALIDATION_ERROR'],
+  401: ['UNAUTHORIZED'],
+  403: ['FORBIDDEN'],
+  404: ['SESSION_NOT_FOUND', 'NOT_FOUND'],
+  409: ['VERSION_CONFLICT', 'INVALID_STATE', 'SESSION_EXISTS'],
+  413: ['PAYLOAD_TOO_LARGE'],
+  429: ['RATE_LIMITED'],
+  500: ['INTERNAL_ERROR'],
+  503: ['STORE_UNAVAILABLE'],
+};
+
+function errorResponse(status: number): Record<string, unknown> {
+  return { $ref: `#/components/responses/Error${status}` };
+}
+
+function errorResponses(statuses: number[]): Record<string, unknown> {
+  return Object.fromEntries(statuses.map((status) => [String(status), errorResponse(status)]));
+}
+
+function jsonContent(schema: unknown) {
+  return { 'application/json': { schema } };
+}
+
+const RATE_LIMIT_HEADERS = {
+  RateLimit: { $ref: '#/components/headers/RateLimit' },
+  'RateLimit-Policy': { $ref: '#/components/headers/RateLimitPolicy' },
+};
+
+function stateResponse(description: string, extraHeaders: Record<string, unknown> = {}) {
+  return {
+    description,
+    headers: { ...RATE_LIMIT_HEADERS, ...extraHeaders },
+    content: jsonContent(ref('SessionView')),
+  };
+}
+
+const SESSION_ID_PARAMETER = { $ref: '#/components/parameters/SessionId' };
+/** What every /v1/sessions operation may answer besides its own outcome. */
+const SESSIONS_ERRORS = [400, 401, 403, 429, 500, 503];
+
+function commandOperation(name: CommandName): Record<string, unknown> {
+  const lower = name.toLowerCase();
+  const summaries: Record<string, string> = {
+    START: 'Start the clock, now or at start_at (a future server time)',
+    SWITCH: 'Pass the turn to the next participant (or next_participant_id)',
+    PAUSE: 'Freeze all time',
+    RESUME: 'Continue exactly where the pause stopped',
+    COMPLETE: 'End the session as completed',
+    ADJUST: "Add delta_ms (positive or negative) to a participant's, a group's or the session's bank",
+  };
+  return {
+    operationId: `${lower}Session`,
+    tags: ['sessions'],
+    summary: summaries[name] ?? name,
+    security: [{ bearerAuth: [] }],
+    parameters: [SESSION_ID_PARAMETER],
+    requestBody: {
+      required: false,
+      description: 'May be empty. Must be application/json when present.',
+      content: jsonContent(ref(commandSchemaId(name))),
+    },
+    responses: {
+      '200': stateResponse('The new state'),
+      ...errorResponses([...SESSIONS_ERRORS, 404, 409, 413]),
+    },
+  };
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
+  const rateLimit = options.rateLimit;
+  const rateLimitText =
+    rateLimit === undefined || rateLimit.max === 0
+      ? 'This deployment sets no request limit.'
+      : `This deployment allows ${rateLimit.max} requests per ${Math.ceil(rateLimit.windowMs / 1000)} s per client address to /v1/sessions.`;
+  const authText =
+    options.authEnabled === false
+      ? 'Auth is OFF on this deployment: every caller acts as an admin and no token is needed.'
+      : 'Send `Authorization: Bearer <JWT>`; roles: admin (create and control), participant (switch on its own turn), viewer (read).';
+
+  const paths: OpenApiDocument['paths'] = {
+    '/v1/time': {
+      get: {
+        operationId: 'getServerTime',
+        tags: ['time'],
+        summary: "The server's clock, for clock sync; touches no store and is never rate-limited",
+        responses: { '200': { description: 'Server time', content: jsonContent(ref('ServerTime')) } },
+      },
+    },
+    '/v1/sessions': {
+      post: {
+        operationId: 'createSession',
+        tags: ['sessions'],
+        summary: 'Create a session',
+        security: [{ bearerAuth: [] }],
+        requestBody: { required: true, content: jsonContent(ref('CreateSessionRequest')) },
+        responses: {
+          '201': stateResponse('Created: the state, version 1', {
+            Location: { description: '/v1/sessions/<id>', schema: { type: 'string' } },
+          }),
+          ...errorResponses([...SESSIONS_ERRORS, 409, 413]),
+        },
+      },
+    },
+    '/v1/sessions/{id}': {
+      get: {
+        operationId: 'getSession',
+        tags: ['sessions'],
+        summary: 'The current state',
+        security: [{ bearerAuth: [] }],
+        parameters: [SESSION_ID_PARAMETER],
+        responses: { '200': stateResponse('The state'), ...errorResponses([...SESSIONS_ERRORS, 404]) },
+      },
+      delete: {
+        operationId: 'deleteSession',
+        tags: ['sessions'],
+        summary: 'Cancel and remove the session (one last version, event `cancelled`)',
+        security: [{ bearerAuth: [] }],
+        parameters: [
+          SESSION_ID_PARAMETER,
+          {
+            name: 'expected_version',
+            in: 'query',
+            required: false,
+            schema: inlineSchema(deleteQuerySchema.shape.expected_version),
+            description: 'Refuse with 409 unless the session is at this version',
+          },
+        ],
+        responses: {
+          '204': { description: 'Cancelled and removed', headers: RATE_LIMIT_HEADERS },
+          ...errorResponses([...SESSIONS_ERRORS, 404, 409]),
+        },
+      },
+    },
+    '/v1/sessions/{id}/events': {
+      get: {
+        operationId: 'listSessionEvents',
+        tags: ['sessions'],
+        summary: 'The audit history of the session, one record per version, oldest first',
+        security: [{ bearerAuth: [] }],
+        parameters: [
+          SESSION_ID_PARAMETER,
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: EVENTS_PAGE_LIMIT.min, maximum: EVENTS_PAGE_LIMIT.max },
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'next_cursor of the previous page',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'A page of records',
+            headers: RATE_LIMIT_HEADERS,
+            content: jsonContent(ref('SessionEvents')),
+          },
+          ...errorResponses([...SESSIONS_ERRORS, 404]),
+        },
+      },
+    },
+    '/health': {
+      get: {
+        operationId: 'health',
+        tags: ['operations'],
+        summary: 'Liveness: 200 while the process answers (a store outage is readiness business)',
+        responses: { '200': { description: 'Alive', content: jsonContent(ref('Health')) } },
+      },
+    },
+    '/ready': {
+      get: {
+        operationId: 'ready',
+        tags: ['operations'],
+        summary: 'Readiness: the state store answers a ping within 2 s',
+        responses: {
+          '200': { description: 'Ready', content: jsonContent(ref('Ready')) },
+          '503': errorResponse(503),
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        responses: {
+          '200': {
+            description: 'Prometheus text format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openApiDocument',
+        tags: ['operations'],
+        summary: 'This document',
+        responses: { '200': { description: 'OpenAPI 3.1', content: jsonContent({ type: 'object' }) } },
+      },
+    },
+    '/docs': {
+      get: {
+        operationId: 'docsPage',
+        tags: ['operations'],
+        summary: 'This document, rendered (Swagger UI, served from this service)',
+        responses: {
+          '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
+      },
+    },
+  };
+  for (const name of COMMAND_NAMES) {
+    paths[`/v1/sessions/{id}/${name.toLowerCase()}`] = { post: commandOperation(name) };
+  }
+
+  const responses = Object.fromEntries(
+    Object.entries(ERROR_DESCRIPTIONS).map(([status, description]) => {
+      const codes = ERROR_CODES_BY_STATUS[Number(status)] ?? [];
+      const body = {
+        description: status === '413' ? `${description} (${options.bodyLimitBytes} bytes here)` : description,
+        content: jsonContent({
+          allOf: [
+            ref('Error'),
+            {
+              type: 'object',
+              properties: { error: { type: 'object', properties: { code: { enum: codes } } } },
+            },
+          ],
+        }),
+      };
+      if (status === '429') {
+        return [
+          `Error${status}`,
+          {
+            ...body,
+            headers: {
+              'Retry-After': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
+              ...RATE_LIMIT_HEADERS,
+            },
+          },
+        ];
+      }
+      return [`Error${status}`, body];
+    }),
+  );
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'SyncKairos',
+      version: packageVersion(),
+      description: [
+        'Synchronized timers: the server owns the timestamps, every client calculates the time.',
+        'Times are integers of milliseconds: instants are epoch ms of the server clock, durations end in `_ms`.',
+        'Errors have one shape everywhere (`Error`). Unknown fields are refused.',
+        'WebSocket: `/v1/ws?session_id=…` (not describable in OpenAPI; see the README).',
+        authText,
+        rateLimitText,
+      ].join('\n\n'),
+    },
+    servers: [{ url: '/' }],
+    tags: [
+      { name: 'sessions', description: 'Create, read and control timer sessions' },
+      { name: 'time', description: 'Clock sync' },
+      { name: 'operations', description: 'For the platform: health, readiness, metrics, this document' },
+    ],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      parameters: {
+        SessionId: {
+          name: 'id',
+          in: 'path',
+          required: true,
+          description: 'The session id',
+          schema: inlineSchema(idSchema),
+        },
+      },
+      headers: {
+        RateLimit: {
+          description: 'IETF draft 8: `"sessions"; r=<requests left>; t=<seconds until the window resets>`',
+          schema: { type: 'string' },
+        },
+        RateLimitPolicy: {
+          description: 'IETF draft 8: `"sessions"; q=<limit>; w=<window seconds>; pk=:<partition key>:`',
+          schema: { type: 'string' },
+        },
+      },
+      responses,
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: authText },
+      },
+    },
+  };
+}
+
+/** Method and Express-style path (`/v1/sessions/:id`) of every documented operation. */
+export function documentedRoutes(document: OpenApiDocument): string[] {
+  const routes: string[] = [];
+  for (const [path, operations] of Object.entries(document.paths)) {
+    for (const method of Object.keys(operations)) {
+      routes.push(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
+    }
+  }
+  return routes.sort();
+}
