@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Application, type RequestHandler } from 'express';
 import type { Store as RateLimitStore } from 'express-rate-limit';
+import type { AuditStore } from '../audit/AuditStore.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Logger } from '../monitoring/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
@@ -14,6 +15,7 @@ import { createRateLimiter } from './middlewares/rateLimit.js';
 import { corsFor, securityHeaders } from './middlewares/security.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { docsRouter } from './routes/docs.js';
+import { eventsRouter } from './routes/events.js';
 import { healthRouter } from './routes/health.js';
 import { sessionsRouter } from './routes/sessions.js';
 import { timeRouter } from './routes/time.js';
@@ -34,6 +36,8 @@ export interface AppDeps {
   corsOrigins?: readonly string[] | '*';
   /** Proxies in front whose X-Forwarded-For names the client (for rate limits); none when absent. */
   trustProxyHops?: number;
+  /** Serves GET /v1/sessions/:id/events; without one that endpoint answers 503 naming 'audit'. */
+  auditStore?: AuditStore;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -106,6 +110,7 @@ export function createApp(deps: AppDeps): Application {
   app.use(
     '/v1/sessions',
     authenticate(verifier),
+    eventsRouter({ auditStore: deps.auditStore }),
     sessionsRouter({ engine: deps.engine, metrics: deps.metrics }),
   );
   app.use(notFoundHandler());
