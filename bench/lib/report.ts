@@ -1,0 +1,91 @@
+// The run's results as JSON and as the Markdown table in BENCHMARKS.md. The table of each mode
+// (full, quick) sits between markers and is rewritten by that mode's runs; the prose around
+// the markers is written by people and left alone.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { LatencySummary } from './hdr.js';
+import type { ProfileSummary } from '../profileSummary.js';
+
+export interface RowResult {
+  id: string;
+  what: string;
+  target: string;
+  measured: string;
+  floor: string;
+  ratio: string;
+  met: boolean;
+  /** Cores other processes on the machine used while the row ran (null: not measured). */
+  otherLoadCores?: number | null;
+  data: Record<string, unknown>;
+  notes: string[];
+}
+
+export interface RunResult {
+  date: string;
+  mode: 'quick' | 'full';
+  profiled: boolean;
+  command: string;
+  durationS: number;
+  machine: { cores: number; cpu: string; memoryGiB: number; node: string; redis: string; os: string };
+  floors: { redisEvalsha: LatencySummary; httpKeepAlive: LatencySummary; wsEcho: LatencySummary };
+  rows: RowResult[];
+  floorsOtherLoadCores: number | null;
+  profiles: Record<string, ProfileSummary[]>;
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function markdownTable(run: RunResult): string {
+  const f = run.floors;
+  const floor = (name: string, s: LatencySummary): string =>
+    `${name} p50 ${s.p50Ms} · p99 ${s.p99Ms} · max ${s.maxMs} ms`;
+  const lines = [
+    `**${run.mode === 'quick' ? 'Quick run (smaller counts, shorter runs: not the reference figures)' : 'Full run'}** — ${run.date.slice(0, 16).replace('T', ' ')} UTC, \`${run.command}\`, ${run.durationS} s${run.profiled ? ', profiled' : ''}.`,
+    '',
+    `Machine: ${run.machine.cores} cores (${run.machine.cpu}), ${run.machine.memoryGiB} GiB, Node ${run.machine.node}, Redis ${run.machine.redis}, ${run.machine.os}; everything on loopback.`,
+    '',
+    `Floors measured in this run (sequential round trips from a load process): ${floor('bare Redis EVALSHA (trivial script, ioredis)', f.redisEvalsha)}; ${floor('bare HTTP keep-alive (node:http doing nothing)', f.httpKeepAlive)}; ${floor('bare `ws` echo', f.wsEcho)}.`,
+    '',
+    '| what | target | measured | floor (same run) | ratio | met | other load |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...run.rows.map(
+      (row) =>
+        `| ${cell(row.what)} | ${cell(row.target)} | ${cell(row.measured)} | ${cell(row.floor)} | ${cell(row.ratio)} | ${row.met ? '**yes**' : '**no**'} | ${row.otherLoadCores ?? '?'} |`,
+    ),
+    '',
+    `"other load": cores that processes other than this benchmark's used while the row ran (the floors: ${run.floorsOtherLoadCores ?? '?'}); the machine has ${run.machine.cores}. Each row first waits (bounded) for that to fall under 0.25.`,
+    '',
+    'How each row was measured:',
+    '',
+    ...run.rows.flatMap((row) => row.notes.map((note) => `- ${row.id}: ${note}`)),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+const SKELETON = `# Benchmarks
+
+\`npm run bench\` measures every target of DESIGN §9 on this machine; \`npm run bench -- --quick\` is a
+smaller, shorter run. The tables below are rewritten by those runs (the full run's and the quick run's
+each between their markers); the rest of this page is written by hand.
+
+<!-- bench:full:start -->
+<!-- bench:full:end -->
+
+<!-- bench:quick:start -->
+<!-- bench:quick:end -->
+`;
+
+/** Rewrites the block of this run's mode in BENCHMARKS.md (created if missing). */
+export function rewriteBenchmarksMd(file: string, run: RunResult): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : SKELETON;
+  const start = `<!-- bench:${run.mode}:start -->`;
+  const end = `<!-- bench:${run.mode}:end -->`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  const block = `${start}\n${markdownTable(run)}${end}`;
+  const next =
+    from >= 0 && to > from
+      ? text.slice(0, from) + block + text.slice(to + end.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+}
