@@ -4,15 +4,17 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { createApp } from './api/app.js';
+import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
 import { deadlineAtMs } from './engine/clocks.js';
 import { SyncEngine } from './engine/SyncEngine.js';
 import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
-import { createMetrics } from './monitoring/metrics.js';
+import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
@@ -24,6 +26,7 @@ import type { SessionBus } from './types/bus.js';
 import { SessionFanout } from './websocket/SessionFanout.js';
 import { SyncWebSocketServer } from './websocket/WebSocketServer.js';
 import type { Clock } from './types/clock.js';
+import type { SessionEventType } from './types/session.js';
 import type { StateStore } from './types/store.js';
 
 /** How long startup waits for Redis before refusing to start. */
@@ -32,6 +35,12 @@ const REDIS_CONNECT_TIMEOUT_MS = 5000;
 const DRAIN_TIMEOUT_MS = 5000;
 /** The process exits within this bound of SIGTERM/SIGINT, whatever hangs. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Stamped at the deadline, not at their commit: their delivery lag would count the scheduler's lateness. */
+const EXPIRY_EVENTS: ReadonlySet<SessionEventType> = new Set([
+  'expired',
+  'participant_expired',
+  'cycle_advanced',
+]);
 
 export interface RunningServer {
   url: string;
@@ -57,6 +66,8 @@ interface StateBackend {
   store: StateStore;
   clock: Clock;
   bus: SessionBus;
+  /** Rate-limit counts shared by every instance; absent: each process counts in memory. */
+  rateLimitStore?: RateLimitStore;
   close(): Promise<void>;
 }
 
@@ -80,12 +91,15 @@ async function openEmbeddedBackend(): Promise<StateBackend> {
   };
 }
 
-async function openRedisBackend(redisUrl: string, logger: Logger): Promise<StateBackend> {
+async function openRedisBackend(redisUrl: string, logger: Logger, metrics: Metrics): Promise<StateBackend> {
   const host = redisHost(redisUrl);
   const redis = createRedisConnection(redisUrl, {
     connectionName: 'synckairos',
     // ioredis reports every failed reconnect; one line each at warn is enough to see an outage.
-    onError: (err) => logger.warn({ err: err.message, redis: host }, 'redis connection error'),
+    onError: (err) => {
+      metrics.redisErrors.inc({ connection: 'commands' });
+      logger.warn({ err: err.message, redis: host }, 'redis connection error');
+    },
   });
   try {
     await connectRedis(redis, REDIS_CONNECT_TIMEOUT_MS);
@@ -100,7 +114,10 @@ async function openRedisBackend(redisUrl: string, logger: Logger): Promise<State
   // Pub/sub needs a connection of its own: a subscribed connection can send nothing else.
   const subscriber = createRedisConnection(redisUrl, {
     connectionName: 'synckairos-subscriber',
-    onError: (err) => logger.warn({ err: err.message, redis: host }, 'redis subscriber connection error'),
+    onError: (err) => {
+      metrics.redisErrors.inc({ connection: 'subscriber' });
+      logger.warn({ err: err.message, redis: host }, 'redis subscriber connection error');
+    },
   });
   const bus = new RedisSessionBus(subscriber, {
     onError: (err) =>
@@ -125,6 +142,7 @@ async function openRedisBackend(redisUrl: string, logger: Logger): Promise<State
     store,
     clock,
     bus,
+    rateLimitStore: redisRateLimitStore(redis),
     async close() {
       clock.close();
       await bus.close();
@@ -176,8 +194,11 @@ function closeServer(server: http.Server): Promise<void> {
 /** Starts the whole service in this process; tests use it as the entry point does. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ logLevel: config.logLevel, nodeEnv: config.nodeEnv });
+  const metrics = createMetrics();
   const backend =
-    config.redisUrl === null ? await openEmbeddedBackend() : await openRedisBackend(config.redisUrl, logger);
+    config.redisUrl === null
+      ? await openEmbeddedBackend()
+      : await openRedisBackend(config.redisUrl, logger, metrics);
   if (config.redisUrl === null) {
     logger.info(
       { mode: 'embedded', store: backend.store.name },
@@ -191,7 +212,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     );
   }
 
-  const metrics = createMetrics();
   const tokenVerifier = createTokenVerifier({ secret: config.jwtSecret, publicKey: config.jwtPublicKey });
   if (!tokenVerifier.enabled) {
     logger.warn(
@@ -223,15 +243,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metrics,
     bodyLimitBytes: config.bodyLimitBytes,
     tokenVerifier,
+    rateLimit: { ...config.rateLimit, store: backend.rateLimitStore },
+    corsOrigins: config.corsOrigins,
+    trustProxyHops: config.trustProxyHops,
   });
 
   const server = http.createServer(app);
+  let draining = false;
+  // Once shutdown begins every response closes its connection: a keep-alive client moves on
+  // after its current request instead of holding the drain open until it is cut mid-request.
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (draining) res.setHeader('connection', 'close');
+  });
   const fanout = new SessionFanout({
     bus: backend.bus,
     clock: backend.clock,
     readSession: (sessionId) => engine.getSession(sessionId),
     onPublishedState: (state) => scheduler.note(state.sessionId, deadlineAtMs(state)),
     onError: (err, context) => logger.warn({ err }, context),
+    // A command's updated_at is its server time (the shared clock in distributed mode), so this is
+    // commit → frame handed to every watcher here, whichever instance committed it.
+    onDelivered: (view) => {
+      if (EXPIRY_EVENTS.has(view.event)) return;
+      metrics.deliveryLag.observe(Math.max(0, backend.clock.nowMs() - view.updated_at) / 1000);
+    },
   });
   const websocket = new SyncWebSocketServer({
     server,
@@ -263,6 +298,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     mode: config.mode,
     close() {
       closing ??= (async () => {
+        draining = true;
         await websocket.close();
         await closeServer(server);
         await scheduler.close();

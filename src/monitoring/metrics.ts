@@ -15,6 +15,10 @@ export interface Metrics {
   readonly httpErrors: Counter<'code'>;
   /** Expiries this instance applied, by event (expired, participant_expired, cycle_advanced). */
   readonly expiries: Counter<'event'>;
+  /** Redis connection errors (every failed connect or reconnect attempt), by connection. */
+  readonly redisErrors: Counter<'connection'>;
+  /** From a command's server time to its STATE frame handed to every watcher's socket on this instance. */
+  readonly deliveryLag: Histogram;
   /** Read at each scrape: set by whoever owns the numbers once it exists. */
   readonly gauges: { websocketConnections: () => number; watchedSessions: () => number };
 }
@@ -41,6 +45,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['event'],
     registers: [registry],
   });
+  const redisErrors = new Counter({
+    name: 'synckairos_redis_errors_total',
+    help: 'Redis connection errors (each failed connect or reconnect attempt), by connection',
+    labelNames: ['connection'],
+    registers: [registry],
+  });
+  const deliveryLag = new Histogram({
+    name: 'synckairos_delivery_lag_seconds',
+    help: "Time from a command's server time to its STATE frame being handed to every watcher on this instance (commands only, not expiries or resyncs)",
+    buckets: COMMAND_DURATION_BUCKETS_SECONDS,
+    registers: [registry],
+  });
   const gauges = { websocketConnections: () => 0, watchedSessions: () => 0 };
   new Gauge({
     name: 'synckairos_websocket_connections',
@@ -58,5 +74,5 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set(gauges.watchedSessions());
     },
   });
-  return { registry, commandDuration, httpErrors, expiries, gauges };
+  return { registry, commandDuration, httpErrors, expiries, redisErrors, deliveryLag, gauges };
 }

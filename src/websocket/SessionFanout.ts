@@ -20,7 +20,7 @@ export interface FanoutDeps {
   onError?: (err: unknown, context: string) => void;
   /** Every state published for a watched session (the deadline scheduler learns its deadline). */
   onPublishedState?: (state: SessionState) => void;
-  /** Called with each update's committed server time, for delivery-latency metrics. */
+  /** Called after each published update reached every watcher (not after resyncs), for delivery-latency metrics. */
   onDelivered?: (view: SessionView, watcherCount: number) => void;
 }
 
@@ -106,6 +106,7 @@ export class SessionFanout implements BusListener {
   private broadcast(sessionId: string, view: SessionView, set: Set<Watcher>, force: boolean): void {
     const frame = stateFrame(view);
     for (const watcher of set) watcher.deliver(sessionId, view.version, frame, force);
-    this.deps.onDelivered?.(view, set.size);
+    // A resync re-sends a state committed long ago: no delivery to measure.
+    if (!force) this.deps.onDelivered?.(view, set.size);
   }
 }
