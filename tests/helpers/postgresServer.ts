@@ -1,10 +1,11 @@
 // A private PostgreSQL per test file, on a free loopback port, that a failure test can stop and
 // start again on the same port with its data intact. Never the machine's own server on 5432.
 // initdb refuses to run as root, so under root the server runs as the `postgres` user.
+// Also fresh PGlite data folders, copied from one initialized template.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chown, cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -251,4 +252,49 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
       return urlFor(name);
     },
   };
+}
+
+// ---- PGlite ----
+
+/**
+ * PGlite runs initdb in WASM the first time a folder is opened, which takes many seconds on a
+ * busy machine; a copy of an initialized, cleanly closed folder opens in the time of a restart.
+ * The template is built once per PGlite version and shared by test processes.
+ */
+const PGLITE_VERSION = (
+  JSON.parse(
+    readFileSync(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8'),
+  ) as { version: string }
+).version;
+const PGLITE_TEMPLATE = path.join(os.tmpdir(), `synckairos-pglite-template-${PGLITE_VERSION}`);
+let pgliteTemplate: Promise<string> | null = null;
+
+async function buildPgliteTemplate(): Promise<string> {
+  if (existsSync(path.join(PGLITE_TEMPLATE, 'PG_VERSION'))) return PGLITE_TEMPLATE;
+  const building = await mkdtemp(`${PGLITE_TEMPLATE}-building-`);
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = await PGlite.create(building);
+  await db.close();
+  // Renamed into place only when complete; if another process got there first, keep theirs.
+  await rename(building, PGLITE_TEMPLATE).catch(() => rm(building, { recursive: true, force: true }));
+  return PGLITE_TEMPLATE;
+}
+
+export interface PgliteDataDir {
+  dir: string;
+  /** Deletes the folder; safe to call twice. */
+  remove(): Promise<void>;
+}
+
+/** A fresh, empty (no tables) PGlite data folder in a temp folder of its own. */
+export async function freshPgliteDataDir(): Promise<PgliteDataDir> {
+  pgliteTemplate ??= buildPgliteTemplate().catch((err: unknown) => {
+    pgliteTemplate = null;
+    throw err;
+  });
+  const template = await pgliteTemplate;
+  const root = await mkdtemp(path.join(os.tmpdir(), 'synckairos-pglite-'));
+  const dir = path.join(root, 'data');
+  await cp(template, dir, { recursive: true });
+  return { dir, remove: () => rm(root, { recursive: true, force: true }) };
 }
