@@ -16,14 +16,19 @@ export interface WebSocketSuiteSetup {
   cleanup: () => Promise<void>;
 }
 
-const HEARTBEAT_INTERVAL_MS = 200;
+/**
+ * The shared servers' heartbeat is long enough that a client on a loaded machine (client and
+ * server share this event loop) always answers in time; the heartbeat test uses a short one.
+ */
+const SHARED_HEARTBEAT_INTERVAL_MS = 2000;
+const SHORT_HEARTBEAT_INTERVAL_MS = 200;
 
 const BASE_ENV = {
   PORT: '0',
   HOST: '127.0.0.1',
   LOG_LEVEL: 'silent',
   NODE_ENV: 'test',
-  WS_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
+  WS_HEARTBEAT_INTERVAL_MS: String(SHARED_HEARTBEAT_INTERVAL_MS),
 } as const;
 
 const silentLogger = createLogger({ logLevel: 'silent', nodeEnv: 'test' });
@@ -150,6 +155,23 @@ function expectNeverBackwards(socket: TestSocket, sessionId: string): void {
     else expect(version, `${message.type} ${version} after ${newest}`).toBeGreaterThanOrEqual(newest);
     newest = Math.max(newest, version);
   }
+}
+
+/** Polls `condition` (a server-side fact no client can see yet) until it holds. */
+async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The server's open WebSocket connections, from its metrics. */
+async function openConnections(server: TestServer): Promise<number> {
+  const text = await (await fetch(`${server.http}/metrics`)).text();
+  const match = /^synckairos_websocket_connections (\d+)$/m.exec(text);
+  if (!match) throw new Error('no synckairos_websocket_connections in /metrics');
+  return Number(match[1]);
 }
 
 function isStrictlyIncreasing(values: number[]): boolean {
@@ -621,26 +643,28 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
 
     describe('dead and slow connections', () => {
       it('a client that stops answering protocol pings is terminated within a few heartbeats; a live one stays', async () => {
-        const running = await createRunningClock(server);
-        const live = await watch(running.session_id);
-        const silent = await connect(watchUrl(server, running.session_id), { autoPong: false });
-        await silent.nextState(running.session_id);
+        const target = await startExtraServer({
+          WS_HEARTBEAT_INTERVAL_MS: String(SHORT_HEARTBEAT_INTERVAL_MS),
+        });
+        const running = await createRunningClock(target);
+        const live = await watch(running.session_id, target);
+        const silent = await connect(watchUrl(target, running.session_id), { autoPong: false });
 
         const closed = await within(
           silent.closed,
-          25 * HEARTBEAT_INTERVAL_MS,
+          25 * SHORT_HEARTBEAT_INTERVAL_MS,
           'the termination of the silent client',
         );
         // Terminated, not closed politely: no close frame, so the client reports 1006.
         expect(closed.code).toBe(1006);
-        await new Promise((resolve) => setTimeout(resolve, 3 * HEARTBEAT_INTERVAL_MS));
+        await new Promise((resolve) => setTimeout(resolve, 3 * SHORT_HEARTBEAT_INTERVAL_MS));
         expect(live.isOpen).toBe(true);
         await live.ping();
-        const switched = await restOk(server, 'POST', `/v1/sessions/${running.session_id}/switch`);
+        const switched = await restOk(target, 'POST', `/v1/sessions/${running.session_id}/switch`);
         await live.nextState(running.session_id, (s) => s.version === switched.version);
       }, 10_000);
 
-      it('a client that leaves over 1 MiB unread is dropped, not buffered without end; others get every update', async () => {
+      it('a client that leaves over 1 MiB unread is dropped, not buffered without end; others are unaffected', async () => {
         // A long heartbeat, so only the unread data can drop the paused client.
         const target = await startExtraServer({
           WS_HEARTBEAT_INTERVAL_MS: '600000',
@@ -655,24 +679,35 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
         const reader = await watch(created.session_id, target);
         const slow = await watch(created.session_id, target);
         slow.ws.pause();
+        // Each SUBSCRIBE after an UNSUBSCRIBE is answered with a snapshot: 20 MB the client leaves
+        // unread, more than the kernel buffers take, made with reads rather than 80 commits.
+        const resubscribes = 80;
+        for (let i = 0; i < resubscribes; i++) {
+          slow.send({ type: 'UNSUBSCRIBE', session_id: created.session_id });
+          slow.send({ type: 'SUBSCRIBE', session_id: created.session_id });
+        }
+        // The server drops it while it is still paused; the client cannot see that until it reads.
+        await until(
+          async () => (await openConnections(target)) === 1,
+          20_000,
+          'the server to drop the slow client',
+        );
+
+        slow.ws.resume();
+        const closed = await within(slow.closed, 10_000, 'the close seen by the slow client');
+        expect(closed.code).toBe(1006);
+        const received = slow.states(created.session_id);
+        expect(received.length).toBeLessThan(resubscribes + 1);
 
         let last = created;
-        const adjustments = 120;
-        for (let i = 0; i < adjustments; i++) {
+        for (let i = 0; i < 3; i++) {
           last = await restOk(target, 'POST', `/v1/sessions/${created.session_id}/adjust`, {
             participant_id: ids[0],
             delta_ms: 1000,
           });
         }
-        await reader.nextState(created.session_id, (s) => s.version === last.version, 20_000);
-        expect(reader.states(created.session_id)).toHaveLength(adjustments + 1);
-
-        slow.ws.resume();
-        const closed = await within(slow.closed, 10_000, 'the drop of the slow client');
-        expect(closed.code).toBe(1006);
-        const received = slow.states(created.session_id);
-        expect(received.at(-1)).toBeLessThan(last.version);
-        expect(isStrictlyIncreasing(received)).toBe(true);
+        await reader.nextState(created.session_id, (s) => s.version === last.version);
+        expect(reader.states(created.session_id)).toEqual([1, 2, 3, 4]);
       }, 40_000);
     });
 
