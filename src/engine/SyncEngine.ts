@@ -50,6 +50,8 @@ export interface SyncEngineDeps {
   store: StateStore;
   clock: Clock;
   sessionTtlMs?: number;
+  /** False: no audit records are written (distributed mode without an audit database). */
+  recordAudit?: boolean;
   /** Called after every committed write, in commit order for one session. Must not throw. */
   onCommit?: (commit: Commit) => void;
 }
@@ -64,12 +66,14 @@ export class SyncEngine {
   private readonly clock: Clock;
   private readonly sessionTtlMs: number;
   private readonly onCommit: (commit: Commit) => void;
+  private readonly recordAudit: boolean;
 
   constructor(deps: SyncEngineDeps) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.onCommit = deps.onCommit ?? (() => {});
+    this.recordAudit = deps.recordAudit ?? true;
   }
 
   serverNowMs(): number {
@@ -160,7 +164,7 @@ export class SyncEngine {
       const cancelled = applyCommand(due.state, { type: 'cancel' }, nowMs, options.actor ?? null);
       const final = cancelled.state;
       const events = [...due.events, ...cancelled.events];
-      const result = await this.store.remove(final, stored.version, events.map(auditRecord));
+      const result = await this.store.remove(final, stored.version, this.auditRecords(events));
       if (result.ok) {
         this.onCommit({ state: final, events, removed: true });
         return;
@@ -190,6 +194,10 @@ export class SyncEngine {
     }
   }
 
+  private auditRecords(events: SessionEvent[]): string[] {
+    return this.recordAudit ? events.map(auditRecord) : [];
+  }
+
   private async read(sessionId: string): Promise<SessionState> {
     const state = await this.store.get(sessionId);
     if (!state) throw sessionNotFound(sessionId);
@@ -207,7 +215,7 @@ export class SyncEngine {
       state,
       deadlineAtMs: deadlineAtMs(state),
       ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
-      auditRecords: events.map(auditRecord),
+      auditRecords: this.auditRecords(events),
     });
     if (result.ok) this.onCommit({ state, events, removed: false });
     return result;

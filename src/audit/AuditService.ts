@@ -1,0 +1,230 @@
+// The audit trail as the instance runs it. Embedded mode: records go from the memory store
+// straight to an in-process writer (PGlite in DATA_DIR, or PostgreSQL). Distributed mode:
+// the state scripts append records to a Redis stream, a relay moves them into a BullMQ
+// queue, and a worker writes them to PostgreSQL. Either way PostgreSQL is never awaited on
+// a request, and its migrations run in the background until it answers, so an audit
+// outage at startup delays the trail instead of keeping the service down.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import type { Logger } from '../monitoring/logger.js';
+import type { StateKeys } from '../state/keys.js';
+import { connectRedis, createRedisConnection } from '../state/redisConnection.js';
+import { AuditRelay } from './AuditRelay.js';
+import { AuditStore } from './AuditStore.js';
+import { AuditQueue, AuditWorker } from './DBWriteQueue.js';
+import { EmbeddedAuditWriter } from './EmbeddedAuditWriter.js';
+import { pgliteClient, pgliteDataDir, postgresClient } from './sqlClient.js';
+
+const MIGRATE_RETRY_MS = 2_000;
+
+export interface AuditCounters {
+  /** A record failed for good (all attempts spent). */
+  onFailed(): void;
+}
+
+export interface AuditServiceOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  logger: Logger;
+  counters?: AuditCounters;
+}
+
+export interface AuditStatus {
+  /** Records written, waiting or being written, and failed for good (kept for a person). */
+  backlog: number;
+  failed: number;
+}
+
+export abstract class AuditService {
+  /** Where GET /v1/sessions/:id/events reads; null when the trail is off. */
+  abstract readonly store: AuditStore | null;
+  abstract status(): Promise<AuditStatus>;
+  abstract close(): Promise<void>;
+}
+
+/** Runs `store.migrate()` until it succeeds or `isClosed()`; resolves true once migrated. */
+async function migrateWhenReachable(
+  store: AuditStore,
+  logger: Logger,
+  isClosed: () => boolean,
+): Promise<boolean> {
+  for (let attempt = 1; !isClosed(); attempt++) {
+    try {
+      const applied = await store.migrate();
+      logger.info({ store: store.name, applied }, 'audit store ready');
+      return true;
+    } catch (err) {
+      if (attempt === 1)
+        logger.error({ err }, `audit store unreachable; retrying every ${MIGRATE_RETRY_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, MIGRATE_RETRY_MS));
+    }
+  }
+  return false;
+}
+
+/** Embedded mode: the memory store hands its records to `appendAudit`. */
+export class EmbeddedAuditService extends AuditService {
+  readonly store: AuditStore;
+  private readonly writer: EmbeddedAuditWriter;
+  /** Records that arrived before the schema was ready. */
+  private pending: string[] | null = [];
+  private closed = false;
+  private readonly ready: Promise<boolean>;
+
+  private constructor(store: AuditStore, options: AuditServiceOptions) {
+    super();
+    this.store = store;
+    this.writer = new EmbeddedAuditWriter(store, {
+      logger: options.logger,
+      onFailed: () => options.counters?.onFailed(),
+    });
+    this.ready = migrateWhenReachable(store, options.logger, () => this.closed).then((migrated) => {
+      const pending = this.pending ?? [];
+      this.pending = null;
+      if (migrated && pending.length > 0) this.writer.append(pending);
+      return migrated;
+    });
+  }
+
+  static async start(options: AuditServiceOptions): Promise<EmbeddedAuditService> {
+    const client =
+      options.databaseUrl !== null
+        ? postgresClient(options.databaseUrl, {
+            onError: (err) => options.logger.warn({ err: err.message }, 'audit database connection error'),
+          })
+        : await pgliteClient(pgliteDataDir(options.dataDir));
+    const store = new AuditStore(client, { name: options.databaseUrl !== null ? 'postgres' : 'pglite' });
+    const service = new EmbeddedAuditService(store, options);
+    // PGlite is local: wait for its schema so the first records go straight in.
+    if (options.databaseUrl === null) await service.ready;
+    return service;
+  }
+
+  /** Hand this to MemoryStateStore as its `appendAudit` option. */
+  readonly appendAudit = (records: readonly string[]): void => {
+    if (this.pending !== null) this.pending.push(...records);
+    else this.writer.append(records);
+  };
+
+  /** Resolves when every record appended so far is written (or failed for good). */
+  async drain(): Promise<void> {
+    await this.ready;
+    await this.writer.drain();
+  }
+
+  async status(): Promise<AuditStatus> {
+    return {
+      backlog: (this.pending?.length ?? 0) + this.writer.pendingCount,
+      failed: this.writer.failedCount,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ready;
+    await this.writer.close();
+    await this.store.close();
+  }
+}
+
+/** BullMQ's connections: it requires maxRetriesPerRequest null, unlike the fail-fast state connections. */
+function bullConnection(redisUrl: string, name: string): Redis {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** Distributed mode: the relay and the worker; the records come from the state scripts. */
+export class DistributedAuditService extends AuditService {
+  readonly store: AuditStore;
+  private readonly relay: AuditRelay;
+  private readonly queue: AuditQueue;
+  private worker: AuditWorker | null = null;
+  private readonly connections: Redis[];
+  private closed = false;
+  private readonly ready: Promise<boolean>;
+
+  private constructor(
+    store: AuditStore,
+    relay: AuditRelay,
+    queue: AuditQueue,
+    connections: Redis[],
+    private readonly options: AuditServiceOptions & { redisUrl: string; bullPrefix: string },
+  ) {
+    super();
+    this.store = store;
+    this.relay = relay;
+    this.queue = queue;
+    this.connections = connections;
+    relay.start();
+    this.ready = migrateWhenReachable(store, options.logger, () => this.closed).then((migrated) => {
+      if (migrated && !this.closed) this.startWorker(connections[1]!);
+      return migrated;
+    });
+  }
+
+  static async start(
+    options: AuditServiceOptions & { redisUrl: string; keys: StateKeys; databaseUrl: string },
+  ): Promise<DistributedAuditService> {
+    const { logger } = options;
+    const store = new AuditStore(
+      postgresClient(options.databaseUrl, {
+        onError: (err) => logger.warn({ err: err.message }, 'audit database connection error'),
+      }),
+      { name: 'postgres' },
+    );
+    const relayConnection = createRedisConnection(options.redisUrl, {
+      connectionName: 'synckairos-audit-relay',
+    });
+    await connectRedis(relayConnection);
+    const bullPrefix = `${options.keys.prefix}bull`;
+    const producer = bullConnection(options.redisUrl, 'synckairos-audit-queue');
+    const consumer = bullConnection(options.redisUrl, 'synckairos-audit-worker');
+    const queue = new AuditQueue({ connection: producer, prefix: bullPrefix });
+    const relay = new AuditRelay({
+      redis: relayConnection,
+      keys: options.keys,
+      queue,
+      consumerName: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      onError: (err, context) => logger.warn({ err }, context),
+    });
+    return new DistributedAuditService(store, relay, queue, [producer, consumer], {
+      ...options,
+      bullPrefix,
+    });
+  }
+
+  private startWorker(connection: Redis): void {
+    const { logger, counters } = this.options;
+    this.worker = new AuditWorker({
+      connection,
+      prefix: this.options.bullPrefix,
+      sink: { write: (events) => this.store.write(events), isOutage: (err) => this.store.isOutage(err) },
+      onFailed: (job, err) => {
+        counters?.onFailed();
+        logger.error({ err, jobId: job?.id }, 'audit record failed for good; kept in the failed set');
+      },
+      onOutage: (down, err) =>
+        down
+          ? logger.error({ err }, 'audit database unreachable; records wait in the queue')
+          : logger.info('audit database reachable again; draining the queue'),
+    });
+  }
+
+  async status(): Promise<AuditStatus> {
+    return this.queue.depth();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.relay.close();
+    await this.ready;
+    await this.worker?.close();
+    await this.queue.close();
+    for (const connection of this.connections) connection.disconnect();
+    await this.store.close();
+  }
+}
