@@ -19,8 +19,14 @@ export interface Metrics {
   readonly redisErrors: Counter<'connection'>;
   /** From a command's server time to its STATE frame handed to every watcher's socket on this instance. */
   readonly deliveryLag: Histogram;
+  /** Audit records that failed for good (all attempts spent), kept for a person to look at. */
+  readonly auditFailures: Counter;
   /** Read at each scrape: set by whoever owns the numbers once it exists. */
-  readonly gauges: { websocketConnections: () => number; watchedSessions: () => number };
+  readonly gauges: {
+    websocketConnections: () => number;
+    watchedSessions: () => number;
+    auditStatus: () => Promise<{ backlog: number; failed: number }>;
+  };
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -57,7 +63,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     buckets: COMMAND_DURATION_BUCKETS_SECONDS,
     registers: [registry],
   });
-  const gauges = { websocketConnections: () => 0, watchedSessions: () => 0 };
+  const auditFailures = new Counter({
+    name: 'synckairos_audit_failures_total',
+    help: 'Audit records that failed for good on this instance (kept as failed jobs / records)',
+    registers: [registry],
+  });
+  const gauges: Metrics['gauges'] = {
+    websocketConnections: () => 0,
+    watchedSessions: () => 0,
+    auditStatus: async () => ({ backlog: 0, failed: 0 }),
+  };
+  new Gauge({
+    name: 'synckairos_audit_queue_depth',
+    help: 'Audit records waiting to be written to the audit store',
+    registers: [registry],
+    async collect() {
+      this.set((await gauges.auditStatus().catch(() => ({ backlog: Number.NaN }))).backlog);
+    },
+  });
+  new Gauge({
+    name: 'synckairos_audit_failed_records',
+    help: 'Audit records kept as failed (all attempts spent); they need a person',
+    registers: [registry],
+    async collect() {
+      this.set((await gauges.auditStatus().catch(() => ({ failed: Number.NaN }))).failed);
+    },
+  });
   new Gauge({
     name: 'synckairos_websocket_connections',
     help: 'Open WebSocket connections on this instance',
@@ -74,5 +105,5 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set(gauges.watchedSessions());
     },
   });
-  return { registry, commandDuration, httpErrors, expiries, redisErrors, deliveryLag, gauges };
+  return { registry, commandDuration, httpErrors, expiries, redisErrors, deliveryLag, auditFailures, gauges };
 }
