@@ -147,6 +147,9 @@ export class EmbeddedAuditWriter {
   }
 
   private async run(): Promise<void> {
+    // Start on the next turn of the event loop: append stays a plain enqueue inside the state
+    // store's write, and the records of writes made meanwhile join the first batch.
+    await new Promise((resolve) => setImmediate(resolve));
     while (this.queue.length > 0 && !this.closed) {
       const batch = this.queue.slice(0, this.isolating > 0 ? 1 : MAX_BATCH);
       try {
