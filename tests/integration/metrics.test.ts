@@ -1,0 +1,90 @@
+// /metrics carries what DESIGN §8 asks for, fed by the running service: command latency,
+// delivery lag to WebSocket watchers, connections, watched sessions, Redis connection errors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { startServer, type RunningServer } from '../../src/index.js';
+import { createLogger } from '../../src/monitoring/logger.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { openSocket } from '../helpers/wsClient.js';
+
+async function metricsText(server: RunningServer): Promise<string> {
+  const response = await fetch(`${server.url}/metrics`);
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+/** The value of one sample line (`name{labels} value`), or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+async function post(server: RunningServer, path: string, body?: unknown): Promise<void> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBeLessThan(300);
+}
+
+describe('/metrics', () => {
+  let redis: RedisServerHandle;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    server = await startServer(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', REDIS_URL: redis.url, NODE_ENV: 'test' }),
+      { logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) },
+    );
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await redis?.close();
+  });
+
+  it('a switch watched over WebSocket shows in command latency, delivery lag, connections and watched sessions', async () => {
+    await post(server, '/v1/sessions', {
+      session_id: 'm-1',
+      sync_mode: 'per_participant',
+      participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
+      total_time_ms: 60_000,
+    });
+    const socket = await openSocket(`${server.url.replace('http', 'ws')}/v1/ws?session_id=m-1`);
+    try {
+      await socket.nextState('m-1');
+      await post(server, '/v1/sessions/m-1/start');
+      await post(server, '/v1/sessions/m-1/switch');
+      await socket.nextState('m-1', (state) => state.version === 3);
+      const text = await metricsText(server);
+      expect(sample(text, 'synckairos_command_duration_seconds_count{command="switch"}')).toBe(1);
+      expect(sample(text, 'synckairos_delivery_lag_seconds_count')).toBeGreaterThanOrEqual(2);
+      const lagSum = sample(text, 'synckairos_delivery_lag_seconds_sum') ?? -1;
+      expect(lagSum).toBeGreaterThanOrEqual(0);
+      expect(lagSum).toBeLessThan(1);
+      expect(sample(text, 'synckairos_websocket_connections')).toBe(1);
+      expect(sample(text, 'synckairos_watched_sessions')).toBe(1);
+      expect(text).toContain('# TYPE synckairos_redis_errors_total counter');
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('a Redis outage counts Redis connection errors', async () => {
+    await redis.stop();
+    try {
+      const deadline = Date.now() + 5_000;
+      let errors = 0;
+      while (errors === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        errors =
+          sample(await metricsText(server), 'synckairos_redis_errors_total{connection="commands"}') ?? 0;
+      }
+      expect(errors).toBeGreaterThan(0);
+    } finally {
+      await redis.start();
+    }
+  });
+});
