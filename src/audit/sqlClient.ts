@@ -1,6 +1,6 @@
 // The one small SQL interface the audit store and the migrations use, with two adapters: a
 // PostgreSQL pool (DATABASE_URL) and PGlite persisted in a local folder (embedded mode).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -116,15 +116,68 @@ export interface PgliteSqlClient extends SqlClient {
   readonly db: PGlite;
 }
 
+/** Lock files this process holds: PGlite opened twice in one process corrupts the folder just the same. */
+const heldLocks = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * PGlite persisted in `dataDir` (created if missing). PGlite runs in this process and serializes
- * every statement, so there is one "connection" and nothing to pool.
+ * PGlite does not lock its folder, and two processes writing one folder corrupt it: take
+ * `<dataDir>.lock` (holding our pid) or refuse. A lock left by a dead process is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = `${path.resolve(dataDir)}.lock`;
+  if (heldLocks.has(lockPath))
+    throw new Error(`The PGlite folder ${dataDir} is already open in this process`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      heldLocks.add(lockPath);
+      return async () => {
+        heldLocks.delete(lockPath);
+        await unlink(lockPath).catch(() => {});
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
+    }
+    const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+    // Our own pid here is a lock from before a restart (a container's pid 1), not ours: we hold none.
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw new Error(
+        `The PGlite folder ${dataDir} is in use by process ${pid} (${lockPath}); ` +
+          'give each instance its own DATA_DIR, or use DATABASE_URL',
+      );
+    }
+    await unlink(lockPath).catch(() => {});
+  }
+}
+
+/**
+ * PGlite persisted in `dataDir` (created if missing), locked to this process. PGlite runs in this
+ * process and serializes every statement, so there is one "connection" and nothing to pool.
  */
 export async function pgliteClient(dataDir: string): Promise<PgliteSqlClient> {
   await mkdir(dataDir, { recursive: true });
-  // Imported on demand: distributed instances with DATABASE_URL never load the WASM build.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create(dataDir);
+  const unlock = await lockDataDir(dataDir);
+  let db: PGlite;
+  try {
+    // Imported on demand: distributed instances with DATABASE_URL never load the WASM build.
+    const { PGlite } = await import('@electric-sql/pglite');
+    db = await PGlite.create(dataDir);
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+  let closed = false;
   return {
     db,
     async query<T>(text: string, params?: unknown[]) {
@@ -136,8 +189,13 @@ export async function pgliteClient(dataDir: string): Promise<PgliteSqlClient> {
     },
     transaction: (fn) => db.transaction((tx) => fn(pgliteTransactionClient(tx))),
     async close() {
-      if (db.closed) return;
-      await db.close();
+      if (closed) return;
+      closed = true;
+      try {
+        if (!db.closed) await db.close();
+      } finally {
+        await unlock();
+      }
     },
   };
 }

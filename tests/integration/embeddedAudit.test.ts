@@ -1,5 +1,7 @@
 // Embedded mode's audit trail end to end: SyncEngine on MemoryStateStore → appendAudit →
 // EmbeddedAuditWriter → AuditStore on PGlite in a data folder, read back over GET /events.
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import type { Application } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -255,12 +257,26 @@ describe('embedded audit trail on PGlite', () => {
     });
   });
 
+  it('refuses to open a folder that is already open, here or in another live process', async () => {
+    await expect(pgliteClient(data.dir)).rejects.toThrow(/already open in this process/);
+    const other = await freshPgliteDataDir();
+    try {
+      // The parent process is alive: its lock must be respected.
+      await writeFile(`${other.dir}.lock`, String(process.ppid));
+      await expect(pgliteClient(other.dir)).rejects.toThrow(`in use by process ${process.ppid}`);
+    } finally {
+      await other.remove();
+    }
+  });
+
   // Last: it closes the database the tests above use.
   it('survives a restart: reopened from the same folder, the history is all there', async () => {
     const before = await versions('embedded-chess');
     expect(before.length).toBeGreaterThan(10);
     await writer.close();
     await auditStore.close();
+    // As if the process had been killed: a lock left behind by a process that is gone.
+    await writeFile(`${data.dir}.lock`, String(spawnSync('true').pid));
 
     const reopenedAtMs = performance.now();
     const reopened = new AuditStore(await pgliteClient(data.dir), { name: 'pglite' });
