@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Application, type RequestHandler } from 'express';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { AuditStore } from '../audit/AuditStore.js';
+import { demoRouter } from '../demo/router.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Logger } from '../monitoring/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
@@ -113,6 +114,7 @@ export function createApp(deps: AppDeps): Application {
     eventsRouter({ auditStore: deps.auditStore }),
     sessionsRouter({ engine: deps.engine, metrics: deps.metrics }),
   );
+  app.use(demoRouter({ logger: deps.logger }));
   app.use(notFoundHandler());
   app.use(errorHandler({ logger: deps.logger, metrics: deps.metrics }));
   return app;

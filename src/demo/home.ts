@@ -1,0 +1,133 @@
+// The home page: choose a chess clock or a stage countdown, create it, go to its shareable page.
+import { createClient, SyncKairosApiError, type CreateSessionInput } from '../client/index.js';
+import { byId } from './dom.js';
+import { newSessionId } from './links.js';
+
+export type ClockKind = 'chess' | 'countdown';
+
+const MINUTE_MS = 60_000;
+
+/** The session a form's choice makes. Chess: white and black, white to move first. */
+export function sessionInput(kind: ClockKind, minutes: number, incrementSeconds: number): CreateSessionInput {
+  const totalMs = Math.round(minutes * MINUTE_MS);
+  if (kind === 'chess') {
+    return {
+      session_id: newSessionId('chess'),
+      sync_mode: 'per_participant',
+      participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
+      total_time_ms: totalMs,
+      increment_ms: Math.round(incrementSeconds * 1000),
+      metadata: { demo: 'chess' },
+    };
+  }
+  return {
+    session_id: newSessionId('stage'),
+    sync_mode: 'global',
+    participants: [{ participant_id: 'stage' }],
+    total_time_ms: totalMs,
+    metadata: { demo: 'countdown' },
+  };
+}
+
+/** Wires the form; `onCreated` opens the new session. */
+export function initHome(options: { token?: string; onCreated: (sessionId: string) => void }): void {
+  const form = byId<HTMLFormElement>('create-form');
+  if (form.dataset.ready === 'true') return;
+  form.dataset.ready = 'true';
+  const errorBox = byId('create-error');
+  const submit = byId<HTMLButtonElement>('create-button');
+  const client = createClient({ url: location.origin, ...(options.token ? { token: options.token } : {}) });
+
+  const kind = (): ClockKind =>
+    (form.elements.namedItem('kind') as RadioNodeList).value === 'countdown' ? 'countdown' : 'chess';
+  const presets = form.querySelectorAll<HTMLButtonElement>('.presets button');
+  const input = (name: string): HTMLInputElement => form.elements.namedItem(name) as HTMLInputElement;
+
+  const showKind = (): void => {
+    form.querySelectorAll<HTMLFieldSetElement>('fieldset[data-kind]').forEach((fieldset) => {
+      fieldset.hidden = fieldset.dataset.kind !== kind();
+    });
+    markPreset();
+  };
+  // The preset matching the fields is highlighted, so the form says what it will create.
+  const markPreset = (): void => {
+    presets.forEach((preset) => {
+      const fieldset = preset.closest('fieldset');
+      const matches =
+        fieldset?.dataset.kind === 'chess'
+          ? preset.dataset.minutes === input('minutes').value &&
+            preset.dataset.increment === input('increment').value
+          : preset.dataset.minutes === input('countdown-minutes').value;
+      preset.setAttribute('aria-pressed', String(matches));
+    });
+  };
+
+  form.addEventListener('change', showKind);
+  form.addEventListener('input', markPreset);
+  presets.forEach((preset) => {
+    preset.addEventListener('click', () => {
+      if (preset.closest('fieldset')?.dataset.kind === 'chess') {
+        input('minutes').value = preset.dataset.minutes ?? '5';
+        input('increment').value = preset.dataset.increment ?? '0';
+      } else {
+        input('countdown-minutes').value = preset.dataset.minutes ?? '10';
+      }
+      markPreset();
+    });
+  });
+  showKind();
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    errorBox.hidden = true;
+    const chosen = kind();
+    const minutes = Number(input(chosen === 'chess' ? 'minutes' : 'countdown-minutes').value);
+    const increment = chosen === 'chess' ? Number(input('increment').value) : 0;
+    const problem = checkSettings(chosen, minutes, increment);
+    if (problem !== null) {
+      showError(problem);
+      return;
+    }
+    submit.disabled = true;
+    void create(chosen, minutes, increment).finally(() => (submit.disabled = false));
+  });
+
+  function showError(message: string): void {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+  }
+
+  async function create(chosen: ClockKind, minutes: number, increment: number): Promise<void> {
+    // A random id can be taken (rarely); a fresh one is tried then.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const created = await client.createSession(sessionInput(chosen, minutes, increment));
+        options.onCreated(created.session_id);
+        return;
+      } catch (err) {
+        if (err instanceof SyncKairosApiError && err.code === 'SESSION_EXISTS') continue;
+        showError(describeCreateError(err));
+        return;
+      }
+    }
+    showError('Could not find a free session id; please try again.');
+  }
+}
+
+function checkSettings(kind: ClockKind, minutes: number, incrementSeconds: number): string | null {
+  const maxMinutes = kind === 'chess' ? 600 : 1440;
+  if (!Number.isFinite(minutes) || minutes < 0.1 || minutes > maxMinutes)
+    return `Minutes must be between 0.1 and ${maxMinutes}.`;
+  if (!Number.isInteger(incrementSeconds) || incrementSeconds < 0 || incrementSeconds > 600)
+    return 'The increment must be a whole number of seconds from 0 to 600.';
+  return null;
+}
+
+function describeCreateError(err: unknown): string {
+  if (!(err instanceof SyncKairosApiError)) return `Could not create the clock: ${String(err)}`;
+  if (err.status === 401 || err.status === 403)
+    return 'This server requires a token (auth is on). Open the page as /#token=<your JWT>.';
+  if (err.status === 429) return 'Too many clocks created from here; wait a minute and try again.';
+  if (err.code === 'NETWORK_ERROR') return 'The server cannot be reached.';
+  return `Could not create the clock: ${err.message}`;
+}

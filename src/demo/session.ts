@@ -1,0 +1,525 @@
+// The clock page of one session. Every frame draws the digits from the SDK — remaining() at the
+// server time now() — so the page never counts down on its own: the server's timestamps and the
+// synced clock say what every screen shows. Status, flags and whose turn it is come from the
+// server's STATE only.
+import {
+  connect,
+  SyncKairosApiError,
+  type ConnectionStatus,
+  type SessionView,
+  type SyncKairosHandle,
+} from '../client/index.js';
+import { byId, element, setText, showView, toast } from './dom.js';
+import { formatClock, formatCountdown, formatOffset, formatSmallDuration } from './format.js';
+import { shareUrl } from './links.js';
+
+/** How the session is drawn: a clock per participant, or one big clock for the room. */
+type Layout = 'players' | 'stage';
+
+/** Under this a player's clock turns red. */
+const PLAYER_LOW_MS = 10_000;
+const ADJUST_STEP_MS = 60_000;
+const FACING_KEY = 'synckairos.faceToFace';
+
+interface ClockPanel {
+  /** A participant id, or 'session' for the stage clock. */
+  id: string;
+  root: HTMLElement;
+  time: HTMLElement;
+  badge: HTMLElement;
+  meta: HTMLElement;
+  /** Stage countdown: the bar of time left. */
+  progress: HTMLElement | null;
+}
+
+export interface OpenSession {
+  close(): void;
+}
+
+/** Opens a session's page: connects, draws, wires the controls. */
+export async function openSession(sessionId: string, token?: string): Promise<OpenSession> {
+  showView('session');
+  const clocks = byId('clocks');
+  clocks.replaceChildren();
+  clocks.removeAttribute('data-layout');
+  setConnection('connecting');
+  setText(byId('banner'), 'Connecting…');
+  let handle: SyncKairosHandle;
+  try {
+    handle = await connect({ url: location.origin, sessionId, ...(token ? { token } : {}) });
+  } catch (err) {
+    showConnectProblem(sessionId, err, token);
+    return { close() {} };
+  }
+  const screen = new SessionScreen(handle);
+  return { close: () => screen.close() };
+}
+
+function showConnectProblem(sessionId: string, err: unknown, token: string | undefined): void {
+  showView('problem');
+  const code = err instanceof SyncKairosApiError ? err.code : null;
+  const retry = byId<HTMLButtonElement>('problem-retry');
+  if (code === 'SESSION_NOT_FOUND') {
+    setText(byId('problem-title'), 'Clock not found');
+    setText(
+      byId('problem-text'),
+      `There is no clock “${sessionId}” here. It may have ended more than an hour ago, or the link is mistyped.`,
+    );
+    retry.hidden = true;
+    return;
+  }
+  setText(byId('problem-title'), 'Cannot reach the clock');
+  setText(
+    byId('problem-text'),
+    code === 'UNAUTHORIZED' || code === 'FORBIDDEN'
+      ? 'This server requires a token (auth is on). Open the link with #token=<your JWT> at the end.'
+      : 'The server did not answer. Check the connection and try again.',
+  );
+  retry.hidden = false;
+  retry.onclick = () => void openSession(sessionId, token);
+}
+
+function setConnection(status: ConnectionStatus | 'connecting'): void {
+  const badge = byId('connection');
+  badge.dataset.connection = status;
+  const text: Record<typeof status, string> = {
+    connecting: 'Connecting…',
+    connected: 'Live',
+    reconnecting: 'Reconnecting…',
+    disconnected: 'Offline',
+  };
+  setText(byId('connection-text'), text[status]);
+}
+
+function displayName(participantId: string): string {
+  return participantId.charAt(0).toUpperCase() + participantId.slice(1);
+}
+
+/** When a stage clock turns amber: the last minute of a long countdown, the last fifth of a short one. */
+function stageWarningMs(totalMs: number): number {
+  return totalMs >= 5 * 60_000 ? 60_000 : totalMs / 5;
+}
+
+class SessionScreen {
+  private readonly handle: SyncKairosHandle;
+  private readonly layout: Layout;
+  private readonly panels: ClockPanel[] = [];
+  private readonly clocks = byId('clocks');
+  private readonly unsubscribe: (() => void)[] = [];
+  private frameId = 0;
+  /** One command at a time: a second tap while the first is on its way would act on a stale turn. */
+  private busy = false;
+  private wakeLock: WakeLockSentinel | null = null;
+  private lastTitle = '';
+
+  constructor(handle: SyncKairosHandle) {
+    this.handle = handle;
+    const mode = handle.state.sync_mode;
+    this.layout = mode === 'global' || mode === 'count_up' ? 'stage' : 'players';
+    this.build();
+    this.bindControls();
+    this.unsubscribe.push(
+      handle.on('state', (state) => this.render(state)),
+      handle.on('expired', () => navigator.vibrate?.([200, 100, 200])),
+      handle.on('sync', () => this.renderSync()),
+      handle.on('connection', (status, error) => {
+        setConnection(status);
+        if (status === 'disconnected' && error !== undefined)
+          setText(byId('banner'), 'This clock was removed from the server.');
+      }),
+    );
+    setConnection(handle.connectionStatus);
+    this.render(handle.state);
+    this.renderSync();
+    this.frameId = requestAnimationFrame(this.frame);
+  }
+
+  close(): void {
+    cancelAnimationFrame(this.frameId);
+    for (const off of this.unsubscribe) off();
+    document.removeEventListener('keydown', this.onKey);
+    document.removeEventListener('keyup', this.onKeyUp);
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    void this.wakeLock?.release();
+    void this.handle.close();
+  }
+
+  // ---- Building ----
+
+  private build(): void {
+    const state = this.handle.state;
+    this.clocks.dataset.layout = this.layout;
+    this.clocks.replaceChildren();
+    if (this.layout === 'stage') {
+      this.panels.push(this.buildPanel('session', 'div', stageLabel(state)));
+    } else {
+      for (const participant of state.participants)
+        this.panels.push(
+          this.buildPanel(participant.participant_id, 'button', displayName(participant.participant_id)),
+        );
+    }
+    this.clocks.dataset.count = String(this.panels.length);
+  }
+
+  private buildPanel(id: string, tag: 'button' | 'div', name: string): ClockPanel {
+    const root = element(tag, 'clock');
+    root.dataset.clock = id;
+    if (root instanceof HTMLButtonElement) {
+      root.type = 'button';
+      root.addEventListener('pointerdown', (event) => {
+        if (event.button === 0) this.tap(id);
+      });
+      // Keyboard activation (Enter) arrives as a click with no pointer behind it.
+      root.addEventListener('click', (event) => {
+        if (event.detail === 0) this.tap(id);
+      });
+    }
+    const head = element('span', 'clock-head');
+    head.append(element('span', 'clock-name', name));
+    const badge = element('span', 'clock-badge');
+    head.append(badge);
+    const time = element('span', 'clock-time');
+    const meta = element('span', 'clock-meta');
+    root.append(head, time, meta);
+    let progress: HTMLElement | null = null;
+    if (id === 'session' && this.handle.state.sync_mode === 'global') {
+      const track = element('span', 'clock-progress');
+      progress = element('i', '');
+      track.append(progress);
+      root.append(track);
+    }
+    this.clocks.append(root);
+    return { id, root, time, badge, meta, progress };
+  }
+
+  private bindControls(): void {
+    const on = (id: string, action: () => Promise<unknown>): void => {
+      const button = byId<HTMLButtonElement>(id);
+      button.onclick = () => {
+        button.blur();
+        this.run(action);
+      };
+    };
+    on('btn-start', () => this.handle.start({ expectedVersion: this.handle.state.version }));
+    on('btn-pause', () => this.handle.pause({ expectedVersion: this.handle.state.version }));
+    on('btn-resume', () => this.handle.resume({ expectedVersion: this.handle.state.version }));
+    on('btn-plus', () => this.handle.adjust({ deltaMs: ADJUST_STEP_MS }));
+    on('btn-minus', () => this.handle.adjust({ deltaMs: -Math.min(ADJUST_STEP_MS, this.adjustableMs()) }));
+    on('btn-share', () => this.share());
+    on('btn-flip', async () => this.setFacing(this.clocks.dataset.facing !== 'true'));
+    byId('btn-flip').hidden = !(this.layout === 'players' && this.panels.length === 2);
+    this.setFacing(readFlag(FACING_KEY));
+    setText(
+      byId('key-hint'),
+      this.layout === 'players' ? 'Space: switch · P: pause' : 'Space: start, pause, resume',
+    );
+    document.addEventListener('keydown', this.onKey);
+    document.addEventListener('keyup', this.onKeyUp);
+    document.addEventListener('visibilitychange', this.onVisibility);
+  }
+
+  // ---- Acting ----
+
+  /** A tap on a player's clock: the player to move taps their own clock when done. */
+  private tap(participantId: string): void {
+    const state = this.handle.state;
+    if (state.status === 'pending') {
+      this.run(() => this.handle.start({ expectedVersion: state.version }));
+    } else if (state.status === 'running' && state.active_participant_id === participantId) {
+      this.run(() => this.handle.switch({ expectedVersion: state.version }));
+    }
+  }
+
+  private readonly onKey = (event: KeyboardEvent): void => {
+    if (event.target instanceof HTMLInputElement || event.metaKey || event.ctrlKey || event.altKey) return;
+    const state = this.handle.state;
+    if (event.code === 'Space') {
+      // The default would also click whatever button has the focus.
+      event.preventDefault();
+      if (event.repeat) return;
+      if (state.status === 'pending') this.run(() => this.handle.start({ expectedVersion: state.version }));
+      else if (this.layout === 'players' && state.status === 'running')
+        this.run(() => this.handle.switch({ expectedVersion: state.version }));
+      else this.togglePause(state);
+    } else if (event.key === 'p' || event.key === 'P') {
+      this.togglePause(state);
+    }
+  };
+
+  private readonly onKeyUp = (event: KeyboardEvent): void => {
+    if (event.code === 'Space' && !(event.target instanceof HTMLInputElement)) event.preventDefault();
+  };
+
+  private readonly onVisibility = (): void => {
+    if (document.visibilityState === 'visible') void this.updateWakeLock(this.handle.state);
+  };
+
+  /** Face to face: the first clock is turned to the player across the table (portrait only). */
+  private setFacing(facing: boolean): void {
+    this.clocks.dataset.facing = String(facing);
+    byId('btn-flip').setAttribute('aria-pressed', String(facing));
+    try {
+      localStorage.setItem(FACING_KEY, String(facing));
+    } catch {
+      // Private mode: the choice lasts for this page only.
+    }
+  }
+
+  private togglePause(state: SessionView): void {
+    if (state.status === 'running') this.run(() => this.handle.pause({ expectedVersion: state.version }));
+    else if (state.status === 'paused')
+      this.run(() => this.handle.resume({ expectedVersion: state.version }));
+  }
+
+  private run(action: () => Promise<unknown>): void {
+    if (this.busy) return;
+    this.busy = true;
+    action()
+      .catch((err: unknown) => this.reportCommandError(err))
+      .finally(() => (this.busy = false));
+  }
+
+  private reportCommandError(err: unknown): void {
+    if (!(err instanceof SyncKairosApiError)) {
+      toast(String(err));
+      return;
+    }
+    // Somebody else acted first: their change arrives as a STATE, nothing to say.
+    if (err.code === 'VERSION_CONFLICT') return;
+    if (err.code === 'DISCONNECTED') toast('Not sent: the connection is down, reconnecting…');
+    else toast(err.message);
+  }
+
+  private adjustableMs(): number {
+    return Math.max(0, Math.floor(this.handle.sessionRemaining() ?? 0));
+  }
+
+  private async share(): Promise<void> {
+    const url = shareUrl(location.origin, this.handle.sessionId);
+    const nav = navigator as Navigator & { share?: (data: ShareData) => Promise<void> };
+    // The share sheet on phones; the clipboard elsewhere; the link itself if neither is allowed.
+    if (typeof nav.share === 'function' && matchMedia('(pointer: coarse)').matches) {
+      try {
+        await nav.share({ title: 'SyncKairos clock', url });
+        return;
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'AbortError') return;
+      }
+    }
+    try {
+      await navigator.clipboard.writeText(url);
+      toast(`Link copied: ${url}`);
+    } catch {
+      toast(url, 10_000);
+    }
+  }
+
+  // ---- Drawing ----
+
+  /** Everything that changes with a STATE: whose turn, status, flags, buttons, the banner. */
+  private render(state: SessionView): void {
+    const clocks = this.clocks;
+    clocks.dataset.status = state.status;
+    clocks.dataset.version = String(state.version);
+    clocks.dataset.active = state.active_participant_id ?? '';
+    const running = state.status === 'running';
+    for (const panel of this.panels) {
+      const participant = state.participants.find((p) => p.participant_id === panel.id);
+      const isActive =
+        this.layout === 'stage' ? state.status !== 'pending' : (participant?.is_active ?? false);
+      const expired =
+        this.layout === 'stage'
+          ? state.status === 'expired' || state.participants.every((p) => p.has_expired)
+          : (participant?.has_expired ?? false);
+      panel.root.dataset.active = String(isActive);
+      panel.root.dataset.running = String(isActive && running);
+      panel.root.dataset.expired = String(expired);
+      setText(panel.badge, this.badgeText(state, isActive, expired));
+      setText(panel.meta, this.metaText(state, panel.id));
+      if (panel.root instanceof HTMLButtonElement) {
+        panel.root.setAttribute(
+          'aria-label',
+          `${displayName(panel.id)}${isActive && running ? ', running: tap when your move is done' : ''}`,
+        );
+      }
+    }
+    this.renderControls(state);
+    setText(byId('banner'), this.bannerText(state));
+    void this.updateWakeLock(state);
+    this.drawTimes();
+  }
+
+  private badgeText(state: SessionView, isActive: boolean, expired: boolean): string {
+    if (expired) return this.layout === 'stage' ? 'Time' : 'Flag';
+    if (!isActive) return '';
+    switch (state.status) {
+      case 'pending':
+        return this.layout === 'stage' ? '' : 'First to move';
+      case 'running':
+        return this.layout === 'stage' ? 'Running' : 'To move';
+      case 'paused':
+        return 'Paused';
+      default:
+        return '';
+    }
+  }
+
+  private metaText(state: SessionView, id: string): string {
+    if (this.layout === 'stage') {
+      if (state.sync_mode === 'count_up')
+        return state.max_time_ms === null ? 'Stopwatch' : `Up to ${formatCountdown(state.max_time_ms)}`;
+      return state.total_time_ms === null ? '' : `of ${formatCountdown(state.total_time_ms)}`;
+    }
+    const participant = state.participants.find((p) => p.participant_id === id);
+    const moves = participant?.cycle_count ?? 0;
+    const parts = [`${moves} ${moves === 1 ? 'move' : 'moves'}`];
+    if (state.increment_ms > 0) parts.push(`+${state.increment_ms / 1000} s`);
+    return parts.join(' · ');
+  }
+
+  private bannerText(state: SessionView): string {
+    const active = state.active_participant_id === null ? '' : displayName(state.active_participant_id);
+    const stage = this.layout === 'stage';
+    switch (state.status) {
+      case 'pending':
+        return stage
+          ? 'Ready. Start runs the clock on every screen.'
+          : `Ready. Start runs ${active}'s clock; after each move, tap your own clock.`;
+      case 'running':
+        return stage ? '' : `${active} to move`;
+      case 'paused':
+        return 'Paused';
+      case 'expired': {
+        if (stage) return "Time's up";
+        const flagged = state.participants.find((p) => p.has_expired);
+        const others = state.participants.filter((p) => !p.has_expired);
+        const name = displayName(flagged?.participant_id ?? '');
+        return others.length === 1
+          ? `${name}'s flag fell: ${displayName(others[0]?.participant_id ?? '')} wins on time`
+          : `${name}'s flag fell`;
+      }
+      case 'completed':
+        return 'Finished';
+      case 'cancelled':
+        return 'This clock was cancelled';
+    }
+  }
+
+  private renderControls(state: SessionView): void {
+    const show = (id: string, visible: boolean): void => {
+      byId(id).hidden = !visible;
+    };
+    const ended = state.status === 'expired' || state.status === 'completed' || state.status === 'cancelled';
+    const adjustable = this.layout === 'stage' && state.sync_mode === 'global' && !ended;
+    show('btn-start', state.status === 'pending');
+    show('btn-pause', state.status === 'running');
+    show('btn-resume', state.status === 'paused');
+    show('btn-plus', adjustable);
+    show('btn-minus', adjustable);
+    show('btn-new', ended);
+  }
+
+  private renderSync(): void {
+    setText(byId('sync-offset'), formatOffset(this.handle.offsetMs));
+    setText(byId('sync-uncertainty'), formatSmallDuration(this.handle.uncertaintyMs));
+    setText(byId('sync-rtt'), formatSmallDuration(this.handle.roundTripMs));
+  }
+
+  private readonly frame = (): void => {
+    this.drawTimes();
+    this.frameId = requestAnimationFrame(this.frame);
+  };
+
+  /**
+   * The digits at this instant of server time. The exact values drawn are kept in data
+   * attributes with the server time and the local time of the frame, so a test can compare
+   * two screens at one instant.
+   */
+  private drawTimes(): void {
+    const state = this.handle.state;
+    const serverNowMs = this.handle.now();
+    const drawnAtMs = performance.timeOrigin + performance.now();
+    let title = '';
+    let longest = 0;
+    for (const panel of this.panels) {
+      const remainingMs = this.remainingOf(panel.id, serverNowMs);
+      if (remainingMs === null) {
+        setText(panel.time, '—');
+        continue;
+      }
+      const text = this.layout === 'stage' ? this.stageText(state, remainingMs) : formatClock(remainingMs);
+      setText(panel.time, text);
+      longest = Math.max(longest, text.length);
+      panel.root.dataset.remainingMs = remainingMs.toFixed(1);
+      panel.root.dataset.phase = this.phase(state, remainingMs);
+      if (panel.progress !== null) {
+        const totalMs = state.total_time_ms ?? remainingMs;
+        const left = totalMs > 0 ? Math.min(1, remainingMs / totalMs) : 0;
+        panel.progress.style.transform = `scaleX(${left.toFixed(4)})`;
+      }
+      if (panel.root.dataset.active === 'true') title = text;
+    }
+    // Every clock gets the size that fits the longest one, so two players' digits match.
+    const digits = longest >= 8 ? '8' : longest >= 6 ? '7' : longest === 5 ? '5' : '4';
+    if (this.clocks.dataset.digits !== digits) this.clocks.dataset.digits = digits;
+    this.clocks.dataset.serverMs = serverNowMs.toFixed(1);
+    this.clocks.dataset.drawnAtMs = drawnAtMs.toFixed(1);
+    if (title !== this.lastTitle) {
+      this.lastTitle = title;
+      document.title = title === '' ? 'SyncKairos' : `${title} · SyncKairos`;
+    }
+  }
+
+  private remainingOf(id: string, serverNowMs: number): number | null {
+    if (id !== 'session') return this.handle.remaining(id, serverNowMs);
+    return this.handle.state.sync_mode === 'count_up'
+      ? this.handle.elapsed(serverNowMs)
+      : this.handle.sessionRemaining(serverNowMs);
+  }
+
+  private stageText(state: SessionView, ms: number): string {
+    // A stopwatch shows whole seconds gone; a countdown, whole seconds left.
+    return state.sync_mode === 'count_up'
+      ? formatCountdown(Math.floor(ms / 1000) * 1000)
+      : formatCountdown(ms);
+  }
+
+  /** Colour phase of a clock: drawn from the same synced time on every screen. */
+  private phase(state: SessionView, remainingMs: number): 'normal' | 'warning' | 'critical' {
+    // Colours tell what is at stake now; after the end only the flag speaks.
+    if (state.sync_mode === 'count_up' || (state.status !== 'running' && state.status !== 'paused'))
+      return 'normal';
+    if (this.layout === 'players') return remainingMs < PLAYER_LOW_MS ? 'critical' : 'normal';
+    const totalMs = state.total_time_ms ?? 0;
+    if (remainingMs <= Math.min(10_000, totalMs / 5)) return 'critical';
+    return remainingMs <= stageWarningMs(totalMs) ? 'warning' : 'normal';
+  }
+
+  /** Keeps a phone's screen on while a clock runs. */
+  private async updateWakeLock(state: SessionView): Promise<void> {
+    const wakeLock = (navigator as Navigator & { wakeLock?: WakeLock }).wakeLock;
+    if (wakeLock === undefined) return;
+    try {
+      if (state.status === 'running' && this.wakeLock === null && document.visibilityState === 'visible') {
+        this.wakeLock = await wakeLock.request('screen');
+        this.wakeLock.addEventListener('release', () => (this.wakeLock = null));
+      } else if (state.status !== 'running' && this.wakeLock !== null) {
+        await this.wakeLock.release();
+      }
+    } catch {
+      // Refused (battery saver, no user gesture yet): the clock works without it.
+    }
+  }
+}
+
+function stageLabel(state: SessionView): string {
+  return state.sync_mode === 'count_up' ? 'Stopwatch' : 'Countdown';
+}
+
+function readFlag(key: string): boolean {
+  try {
+    return localStorage.getItem(key) === 'true';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,378 @@
+// The demo page in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core),
+// against the whole service started in this process. Screenshots land in test-artifacts/.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type SessionView, type SyncKairosClient } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config/config.js';
+import { formatClock, formatCountdown } from '../../src/demo/format.js';
+import { startServer, type RunningServer } from '../../src/index.js';
+
+const CHROMIUM_PATH = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--headless',
+];
+const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** Two screens showing the same clock may differ by at most this, at the same instant. */
+const AGREEMENT_MS = 100;
+const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 760 } };
+const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+};
+
+async function launchChromium(): Promise<{ browser: Browser } | { reason: string }> {
+  try {
+    return {
+      browser: await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true }),
+    };
+  } catch (err) {
+    const firstLine = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    return { reason: `chromium cannot be launched from ${CHROMIUM_PATH} (${firstLine})` };
+  }
+}
+
+// Launched while the file is collected, so that the skip can say why before any test runs.
+const launched = await launchChromium();
+const browser = 'browser' in launched ? launched.browser : null;
+if (!('browser' in launched))
+  console.warn(
+    `SKIPPING the demo page browser tests: ${launched.reason}. Debian: apt-get install -y chromium`,
+  );
+
+describe('formatClock (what the demo draws)', () => {
+  it('rounds up, so a clock shows 0 only when no time is left', () => {
+    expect(formatClock(300_000)).toBe('5:00');
+    expect(formatClock(299_001)).toBe('5:00');
+    expect(formatClock(299_000)).toBe('4:59');
+    expect(formatClock(3_725_000)).toBe('1:02:05');
+    expect(formatClock(10_000)).toBe('0:10');
+    expect(formatClock(9_901)).toBe('0:10');
+    expect(formatClock(9_900)).toBe('9.9');
+    expect(formatClock(1)).toBe('0.1');
+    expect(formatClock(0)).toBe('0.0');
+    expect(formatClock(-5)).toBe('0.0');
+    expect(formatCountdown(600_000)).toBe('10:00');
+    expect(formatCountdown(59_001)).toBe('1:00');
+    expect(formatCountdown(400)).toBe('0:01');
+  });
+});
+
+/** What a page drew in its last animation frame. */
+interface Drawn {
+  /** Local epoch ms (performance.timeOrigin + performance.now()) of the frame. */
+  drawnAtMs: number;
+  /** The page's estimate of server time, now(), used for the frame. */
+  serverMs: number;
+  status: string;
+  active: string;
+  clocks: Record<string, { remainingMs: number; text: string; running: boolean; expired: boolean }>;
+}
+
+function readDrawn(page: Page): Promise<Drawn> {
+  return page.evaluate(() => {
+    const root = document.getElementById('clocks') as HTMLElement;
+    const clocks: Drawn['clocks'] = {};
+    root.querySelectorAll<HTMLElement>('.clock').forEach((clock) => {
+      clocks[clock.dataset.clock ?? ''] = {
+        remainingMs: Number(clock.dataset.remainingMs),
+        text: clock.querySelector('.clock-time')?.textContent ?? '',
+        running: clock.dataset.running === 'true',
+        expired: clock.dataset.expired === 'true',
+      };
+    });
+    return {
+      drawnAtMs: Number(root.dataset.drawnAtMs),
+      serverMs: Number(root.dataset.serverMs),
+      status: root.dataset.status ?? '',
+      active: root.dataset.active ?? '',
+      clocks,
+    };
+  });
+}
+
+/** A running clock's drawn value carried to local instant `atMs` (it loses 1 ms per ms). */
+function runningAt(drawn: Drawn, clock: string, atMs: number): number {
+  return (drawn.clocks[clock]?.remainingMs ?? Number.NaN) - (atMs - drawn.drawnAtMs);
+}
+
+/** Every console error, page error and CSP violation of a page, to assert there were none. */
+function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  return problems;
+}
+
+describe.skipIf(browser === null)(
+  `the demo page in Chromium${browser === null ? ` (skipped: ${'reason' in launched ? launched.reason : ''})` : ''}`,
+  // A browser on a busy two-core machine: generous, and still far from a hang.
+  { timeout: 60_000 },
+  () => {
+    let server: RunningServer;
+    let api: SyncKairosClient;
+    let dataDir: string;
+    const contexts: BrowserContext[] = [];
+
+    async function newPage(options: BrowserContextOptions): Promise<{ page: Page; problems: string[] }> {
+      const context = await (browser as Browser).newContext(options);
+      contexts.push(context);
+      const page = await context.newPage();
+      return { page, problems: watchProblems(page) };
+    }
+
+    const screenshot = (page: Page, name: string) =>
+      page.screenshot({ path: path.join(ARTIFACTS_DIR, name), animations: 'disabled' });
+
+    beforeAll(async () => {
+      mkdirSync(ARTIFACTS_DIR, { recursive: true });
+      dataDir = mkdtempSync(path.join(tmpdir(), 'synckairos-demo-'));
+      server = await startServer(
+        loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir }),
+      );
+      api = createClient({ url: server.url });
+      // The embedded service opens its audit database (PGlite) at startup: slow on a busy machine.
+    }, 120_000);
+
+    afterAll(async () => {
+      for (const context of contexts) await context.close();
+      await browser?.close();
+      await server?.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('a chess clock created on one page and opened from its link on another shows the same time on both', async () => {
+      const a = await newPage(DESKTOP);
+      const b = await newPage(DESKTOP);
+
+      await a.page.goto(`${server.url}/`);
+      await screenshot(a.page, 'demo-home.png');
+      await a.page.click('.presets button[data-minutes="5"][data-increment="3"]');
+      await a.page.click('#create-button');
+      await a.page.waitForURL(/\/s\/chess-[a-z0-9]+$/);
+      const sessionId = decodeURIComponent(new URL(a.page.url()).pathname.split('/')[2] ?? '');
+      // The other screen opens the link's second form.
+      await b.page.goto(`${server.url}/?session=${sessionId}`);
+      for (const { page } of [a, b]) {
+        await page.waitForSelector('#connection[data-connection="connected"]');
+        await page.waitForSelector(
+          '#clocks[data-status="pending"] .clock[data-clock="white"][data-active="true"]',
+        );
+      }
+
+      await a.page.click('#btn-start');
+      for (const { page } of [a, b])
+        await page.waitForSelector('.clock[data-clock="white"][data-running="true"]');
+      await a.page.waitForTimeout(400);
+      // White taps their own clock when the move is done: the turn passes to black.
+      await a.page.click('.clock[data-clock="white"]');
+      for (const { page } of [a, b]) {
+        await page.waitForSelector('.clock[data-clock="black"][data-running="true"]');
+        await page.waitForSelector('.clock[data-clock="white"][data-running="false"]');
+      }
+      await a.page.waitForTimeout(300);
+
+      const truth: SessionView = await api.getSession(sessionId);
+      const whiteTruthMs = truth.participants.find((p) => p.participant_id === 'white')?.time_remaining_ms;
+      const blackTruthMs = truth.participants.find((p) => p.participant_id === 'black')
+        ?.time_remaining_ms as number;
+      expect(truth.active_participant_id).toBe('black');
+
+      /*
+       * How the two screens are compared: each page keeps, with the exact remaining ms it drew in
+       * its last frame, the local time of that frame (performance.timeOrigin + now(): the machine's
+       * clock, which both pages and this process share). Both pages are read in parallel, and each
+       * running value is carried to one common local instant (a running clock loses exactly 1 ms
+       * per ms), which is what the two screens showed at the same moment. The server's own answer
+       * is carried to that instant the same way (the embedded server's clock is this machine's),
+       * so each page is also checked against the truth, not only against the other page.
+       */
+      for (let round = 0; round < 5; round++) {
+        const [drawnA, drawnB] = await Promise.all([readDrawn(a.page), readDrawn(b.page)]);
+        const atMs = Math.max(drawnA.drawnAtMs, drawnB.drawnAtMs);
+        const blackA = runningAt(drawnA, 'black', atMs);
+        const blackB = runningAt(drawnB, 'black', atMs);
+        const blackTruth = blackTruthMs - (atMs - truth.server_time);
+        expect(Math.abs(blackA - blackB)).toBeLessThanOrEqual(AGREEMENT_MS);
+        expect(Math.abs(blackA - blackTruth)).toBeLessThanOrEqual(AGREEMENT_MS);
+        expect(Math.abs(blackB - blackTruth)).toBeLessThanOrEqual(AGREEMENT_MS);
+        for (const drawn of [drawnA, drawnB]) {
+          expect(drawn.active).toBe('black');
+          expect(drawn.clocks.black?.running).toBe(true);
+          // The stopped clock is the server's number exactly: 300 000 − used + 3 000 increment.
+          expect(drawn.clocks.white?.remainingMs).toBe(whiteTruthMs);
+          expect(drawn.clocks.white?.text).toBe(formatClock(whiteTruthMs as number));
+          expect(drawn.clocks.black?.text).toBe(formatClock(drawn.clocks.black?.remainingMs ?? Number.NaN));
+        }
+        await a.page.waitForTimeout(60);
+      }
+      // Black's clock runs on both screens: each one's drawn value keeps falling.
+      const [before] = await Promise.all([readDrawn(b.page)]);
+      await b.page.waitForTimeout(250);
+      const after = await readDrawn(b.page);
+      const fellMs = (before.clocks.black?.remainingMs ?? 0) - (after.clocks.black?.remainingMs ?? 0);
+      expect(fellMs).toBeGreaterThan(150);
+      expect(fellMs).toBeLessThan(500);
+
+      await Promise.all([screenshot(a.page, 'demo-chess-a.png'), screenshot(b.page, 'demo-chess-b.png')]);
+      // The sync readout shows real numbers, not placeholders.
+      expect(await a.page.textContent('#sync-rtt')).toMatch(/ms$/);
+      expect(a.problems).toEqual([]);
+      expect(b.problems).toEqual([]);
+    });
+
+    it('pause and resume on one screen stop and restart the clock on the other', async () => {
+      const id = await createChess(600_000);
+      await api.start(id);
+      const a = await newPage(DESKTOP);
+      const b = await newPage(DESKTOP);
+      await Promise.all([a.page.goto(`${server.url}/s/${id}`), b.page.goto(`${server.url}/s/${id}`)]);
+      for (const { page } of [a, b]) await page.waitForSelector('#clocks[data-status="running"]');
+      await a.page.keyboard.press('p');
+      await b.page.waitForSelector('#clocks[data-status="paused"]');
+      const paused = await readDrawn(b.page);
+      await b.page.waitForTimeout(200);
+      expect((await readDrawn(b.page)).clocks.white?.remainingMs).toBe(paused.clocks.white?.remainingMs);
+      await b.page.click('#btn-resume');
+      await a.page.waitForSelector('#clocks[data-status="running"]');
+      // Space passes the turn, as tapping the running clock does.
+      await b.page.keyboard.press('Space');
+      await a.page.waitForSelector('.clock[data-clock="black"][data-running="true"]');
+      expect(a.problems).toEqual([]);
+      expect(b.problems).toEqual([]);
+    });
+
+    it('a flag fall is shown from the server’s expired state', async () => {
+      const id = await createChess(1_500);
+      const { page, problems } = await newPage(DESKTOP);
+      await page.goto(`${server.url}/s/${id}`);
+      await page.waitForSelector('#clocks[data-status="pending"]');
+      await page.keyboard.press('Space');
+      await page.waitForSelector('.clock[data-clock="white"][data-expired="true"]', { timeout: 5_000 });
+      const drawn = await readDrawn(page);
+      expect(drawn.status).toBe('expired');
+      expect(drawn.clocks.white?.text).toBe('0.0');
+      expect(drawn.clocks.black?.expired).toBe(false);
+      expect(await page.textContent('#banner')).toBe("White's flag fell: Black wins on time");
+      expect(await page.isVisible('#btn-new')).toBe(true);
+      await screenshot(page, 'demo-flag.png');
+      expect(problems).toEqual([]);
+    });
+
+    it('on a phone, the clocks fill the screen, a tap switches, and a stage countdown can be made', async () => {
+      const { page, problems } = await newPage(PHONE);
+      await page.goto(`${server.url}/`);
+      await screenshot(page, 'demo-phone-home.png');
+
+      const id = await createChess(180_000, 2_000);
+      await page.goto(`${server.url}/s/${id}`);
+      await page.waitForSelector('#connection[data-connection="connected"]');
+      await page.tap('.clock[data-clock="white"]'); // pending: a tap starts white's clock
+      await page.waitForSelector('.clock[data-clock="white"][data-running="true"]');
+      await page.waitForTimeout(300);
+      await page.tap('.clock[data-clock="white"]');
+      await page.waitForSelector('.clock[data-clock="black"][data-running="true"]');
+      await page.waitForTimeout(200);
+      await expectDigitsFit(page);
+      await screenshot(page, 'demo-phone-chess.png');
+
+      await page.goto(`${server.url}/`);
+      await page.tap('label.kind:has(input[value="countdown"])');
+      await page.tap('fieldset[data-kind="countdown"] .presets button[data-minutes="10"]');
+      await page.tap('#create-button');
+      await page.waitForURL(/\/s\/stage-[a-z0-9]+$/);
+      await page.waitForSelector('#clocks[data-layout="stage"][data-status="pending"]');
+      expect((await readDrawn(page)).clocks.session?.text).toBe('10:00');
+      await page.tap('#btn-start');
+      await page.waitForSelector('#clocks[data-status="running"]');
+      await page.tap('#btn-minus');
+      await page.waitForFunction(() =>
+        document.querySelector('#clocks .clock-time')?.textContent?.startsWith('8:'),
+      );
+      await expectDigitsFit(page);
+      await screenshot(page, 'demo-phone-countdown.png');
+      expect(problems).toEqual([]);
+    });
+
+    it('a stage countdown on a wide screen', async () => {
+      const { page, problems } = await newPage(DESKTOP);
+      const created = await api.createSession({
+        sync_mode: 'global',
+        participants: [{ participant_id: 'stage' }],
+        total_time_ms: 45 * 60_000,
+      });
+      await api.start(created.session_id);
+      await page.goto(`${server.url}/s/${created.session_id}`);
+      await page.waitForSelector('#clocks[data-layout="stage"][data-status="running"]');
+      await page.waitForTimeout(300);
+      await expectDigitsFit(page);
+      await screenshot(page, 'demo-countdown.png');
+      expect(problems).toEqual([]);
+    });
+
+    it('a link to a clock that does not exist says so', async () => {
+      const { page } = await newPage(PHONE);
+      await page.goto(`${server.url}/s/no-such-clock`);
+      await page.waitForSelector('#problem:not([hidden])');
+      expect(await page.textContent('#problem-title')).toBe('Clock not found');
+    });
+
+    let seq = 0;
+    async function createChess(totalTimeMs: number, incrementMs = 0): Promise<string> {
+      const created = await api.createSession({
+        session_id: `demo-test-${process.pid}-${++seq}`,
+        sync_mode: 'per_participant',
+        participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
+        total_time_ms: totalTimeMs,
+        increment_ms: incrementMs,
+      });
+      return created.session_id;
+    }
+  },
+);
+
+/** Every clock's digits lie inside their panel, and the panels inside the screen. */
+async function expectDigitsFit(page: Page): Promise<void> {
+  const boxes = await page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLElement>('#clocks .clock')).map((clock) => {
+      const panel = clock.getBoundingClientRect();
+      const digits = (clock.querySelector('.clock-time') as HTMLElement).getBoundingClientRect();
+      return {
+        panel: { left: panel.left, right: panel.right, top: panel.top, bottom: panel.bottom },
+        digits: { left: digits.left, right: digits.right, top: digits.top, bottom: digits.bottom },
+        fontPx: parseFloat(getComputedStyle(clock.querySelector('.clock-time') as HTMLElement).fontSize),
+        screen: { width: innerWidth, height: innerHeight },
+      };
+    }),
+  );
+  expect(boxes.length).toBeGreaterThan(0);
+  for (const { panel, digits, fontPx, screen } of boxes) {
+    expect(digits.left).toBeGreaterThanOrEqual(panel.left);
+    expect(digits.right).toBeLessThanOrEqual(panel.right);
+    expect(digits.top).toBeGreaterThanOrEqual(panel.top);
+    expect(digits.bottom).toBeLessThanOrEqual(panel.bottom);
+    expect(panel.right).toBeLessThanOrEqual(screen.width);
+    expect(panel.bottom).toBeLessThanOrEqual(screen.height);
+    // Readable across a table: digits at least 64 CSS px tall.
+    expect(fontPx).toBeGreaterThanOrEqual(64);
+  }
+}
