@@ -185,7 +185,7 @@ class SessionConnection implements SyncKairosHandle {
   /** The socket the last sync ran on; a socket is ready when it has synced and sent a state. */
   private syncedSocket: ClientSocket | null = null;
   private stateSocket: ClientSocket | null = null;
-  private syncing: Promise<ClockSyncInfo> | null = null;
+  private syncing: { socket: ClientSocket | null; promise: Promise<ClockSyncInfo> } | null = null;
   private pendingPing: PendingPing | null = null;
   private readonly pending = new Map<string, PendingCommand>();
   private requestSeq = 0;
@@ -343,8 +343,14 @@ class SessionConnection implements SyncKairosHandle {
   // ---- Clock sync ----
 
   sync(): Promise<ClockSyncInfo> {
-    this.syncing ??= this.runSync().finally(() => (this.syncing = null));
-    return this.syncing;
+    // One sync per socket at a time; one still winding down on a dropped socket does not count.
+    if (this.syncing === null || this.syncing.socket !== this.socket) {
+      const promise: Promise<ClockSyncInfo> = this.runSync().finally(() => {
+        if (this.syncing?.promise === promise) this.syncing = null;
+      });
+      this.syncing = { socket: this.socket, promise };
+    }
+    return this.syncing.promise;
   }
 
   private async runSync(): Promise<ClockSyncInfo> {

@@ -1,0 +1,157 @@
+// Connection edge cases that a real server hits only by chance, played against a scripted
+// socket passed as the `WebSocket` option.
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  connect,
+  type ClientSocket,
+  type SessionView,
+  type SyncKairosHandle,
+} from '../../src/client/index.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function state(version: number): SessionView {
+  return {
+    session_id: 's',
+    sync_mode: 'global',
+    status: 'running',
+    version,
+    event: 'switched',
+    server_time: Date.now(),
+    active_participant_id: 'a',
+    cycle_started_at: Date.now(),
+    start_at: null,
+    deadline_at: null,
+    total_time_ms: 60_000,
+    time_per_cycle_ms: null,
+    increment_ms: 0,
+    max_time_ms: null,
+    on_expire: 'end_session',
+    participants: [],
+    time_remaining_ms: 60_000,
+    metadata: null,
+    created_at: 0,
+    updated_at: 0,
+  };
+}
+
+/** A socket whose server answers PINGs and sends `version` on open; tests reach in to script the rest. */
+class ScriptedSocket implements ClientSocket {
+  static opened: ScriptedSocket[] = [];
+  static version = 1;
+  /** Called after each PONG is delivered. */
+  static afterPong: ((socket: ScriptedSocket) => void) | null = null;
+  readyState = 0;
+  onopen: ((event: never) => void) | null = null;
+  onmessage: ((event: never) => void) | null = null;
+  onclose: ((event: never) => void) | null = null;
+  onerror: ((event: never) => void) | null = null;
+  readonly sent: Record<string, unknown>[] = [];
+
+  constructor(readonly url: string) {
+    ScriptedSocket.opened.push(this);
+    queueMicrotask(() => {
+      this.readyState = 1;
+      (this.onopen as (() => void) | null)?.();
+      this.deliver({ type: 'STATE', state: state(ScriptedSocket.version) });
+    });
+  }
+
+  deliver(message: unknown): void {
+    (this.onmessage as ((event: { data: string }) => void) | null)?.({ data: JSON.stringify(message) });
+  }
+
+  send(data: string): void {
+    const message = JSON.parse(data) as Record<string, unknown>;
+    this.sent.push(message);
+    if (message.type !== 'PING') return;
+    setImmediate(() => {
+      if (this.readyState !== 1) return;
+      this.deliver({ type: 'PONG', client_time: message.client_time, server_time: Date.now() });
+      ScriptedSocket.afterPong?.(this);
+    });
+  }
+
+  /** The server drops the connection. */
+  drop(code = 1006): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    (this.onclose as ((event: { code: number; reason: string }) => void) | null)?.({ code, reason: '' });
+  }
+
+  close(): void {
+    this.drop(1000);
+  }
+}
+
+describe('client SDK against a scripted server', () => {
+  let handle: SyncKairosHandle | null = null;
+
+  afterEach(async () => {
+    await handle?.close();
+    ScriptedSocket.opened = [];
+    ScriptedSocket.version = 1;
+    ScriptedSocket.afterPong = null;
+  });
+
+  async function open(): Promise<SyncKairosHandle> {
+    handle = await connect({
+      url: 'http://scripted.test',
+      sessionId: 's',
+      WebSocket: ScriptedSocket,
+      reconnect: { baseDelayMs: 0 },
+    });
+    return handle;
+  }
+
+  it('a connection dropped in the middle of a clock sync syncs afresh on the next one and comes back', async () => {
+    const h = await open();
+    const events: string[] = [];
+    h.on('connection', (status) => events.push(status));
+    ScriptedSocket.afterPong = (socket) => {
+      ScriptedSocket.afterPong = null;
+      socket.drop(); // between two PINGs of the sync
+    };
+    await expect(h.sync()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    await sleep(200);
+    expect(events).toEqual(['reconnecting', 'connected']);
+    expect(ScriptedSocket.opened).toHaveLength(2);
+  });
+
+  it('drops a STATE older than or as old as the applied one', async () => {
+    ScriptedSocket.version = 5;
+    const h = await open();
+    const seen: number[] = [];
+    h.on('state', (s) => seen.push(s.version));
+    const socket = ScriptedSocket.opened[0]!;
+    for (const version of [4, 5, 7, 6, 8]) socket.deliver({ type: 'STATE', state: state(version) });
+    expect(seen).toEqual([7, 8]);
+    expect(h.state.version).toBe(8);
+  });
+
+  it('a command waiting for its answer rejects when the connection drops', async () => {
+    const h = await open();
+    const pending = h.switch();
+    ScriptedSocket.opened[0]!.drop(1001);
+    await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED', status: 0 });
+    expect(ScriptedSocket.opened[0]!.sent.at(-1)).toMatchObject({ type: 'SWITCH' });
+  });
+
+  it('rejects a command with the code and details of its ERROR', async () => {
+    const h = await open();
+    const pending = h.adjust({ participantId: 'a', deltaMs: -1 });
+    const socket = ScriptedSocket.opened[0]!;
+    const sent = socket.sent.at(-1)!;
+    expect(sent).toEqual({ type: 'ADJUST', request_id: sent.request_id, participant_id: 'a', delta_ms: -1 });
+    socket.deliver({
+      type: 'ERROR',
+      request_id: sent.request_id,
+      error: { code: 'VALIDATION_ERROR', message: 'no', details: { issues: [] } },
+    });
+    await expect(pending).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      status: 400,
+      details: { issues: [] },
+    });
+  });
+});
