@@ -16,13 +16,15 @@ interface Asset {
   etag: string;
 }
 
-/**
- * Where page.html and demo.ts are: beside this file when run from source (tsx), in src/demo when
- * run from a tsc build (dist/ has no HTML or CSS).
- */
+/** Where page.html, styles.css and icon.svg are: beside this file (`npm run build` copies them to dist/). */
 function sourceDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return existsSync(path.join(here, 'page.html')) ? here : path.resolve(here, '../../src/demo');
+  return path.dirname(fileURLToPath(import.meta.url));
+}
+
+/** The script's entry: demo.ts when run from source (tsx), tsc's demo.js when run from dist/. */
+function entryPoint(): string {
+  const source = path.join(sourceDir(), 'demo.ts');
+  return existsSync(source) ? source : path.join(sourceDir(), 'demo.js');
 }
 
 function asset(body: Buffer | string, contentType: string): Asset {
@@ -40,7 +42,7 @@ let bundling: Promise<Asset> | null = null;
 /** demo.ts and everything it imports (the SDK), as one browser module. Built once per process. */
 export function demoBundle(): Promise<Asset> {
   bundling ??= build({
-    entryPoints: [path.join(sourceDir(), 'demo.ts')],
+    entryPoints: [entryPoint()],
     bundle: true,
     format: 'esm',
     platform: 'browser',
