@@ -286,15 +286,29 @@ export interface PgliteDataDir {
   remove(): Promise<void>;
 }
 
-/** A fresh, empty (no tables) PGlite data folder in a temp folder of its own. */
-export async function freshPgliteDataDir(): Promise<PgliteDataDir> {
+async function copyOfTemplate(root: string, folder: string): Promise<string> {
   pgliteTemplate ??= buildPgliteTemplate().catch((err: unknown) => {
     pgliteTemplate = null;
     throw err;
   });
-  const template = await pgliteTemplate;
+  const dir = path.join(root, folder);
+  await cp(await pgliteTemplate, dir, { recursive: true });
+  return dir;
+}
+
+/** A fresh, empty (no tables) PGlite data folder in a temp folder of its own. */
+export async function freshPgliteDataDir(): Promise<PgliteDataDir> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'synckairos-pglite-'));
-  const dir = path.join(root, 'data');
-  await cp(template, dir, { recursive: true });
+  const dir = await copyOfTemplate(root, 'data');
   return { dir, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh DATA_DIR for an embedded server whose audit database (`<DATA_DIR>/audit`) is already
+ * initialized, so startServer opens PGlite in the time of a restart instead of running initdb.
+ */
+export async function freshEmbeddedDataDir(): Promise<PgliteDataDir> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'synckairos-data-'));
+  await copyOfTemplate(dir, 'audit');
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
