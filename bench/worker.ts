@@ -354,7 +354,7 @@ task('delivery', async (p: DeliveryParams) => {
     p.senders,
     async () => new CommandSocket(await openSocket(p.senderWsUrl, { token: p.token })),
   );
-  const deadline = monoMs() + 10_000;
+  const deadline = monoMs() + 30_000;
   while (nextVersion.size < p.sessionIds.length && monoMs() < deadline) await sleep(20);
   if (nextVersion.size < p.sessionIds.length) throw new Error('receivers did not all get their snapshot');
   measureFromMs = monoMs() + p.warmupMs;

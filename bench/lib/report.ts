@@ -23,6 +23,8 @@ export interface RunResult {
   date: string;
   mode: 'quick' | 'full';
   profiled: boolean;
+  /** The benchmark's processes ran at nice -10. */
+  priority: boolean;
   command: string;
   durationS: number;
   machine: { cores: number; cpu: string; memoryGiB: number; node: string; redis: string; os: string };
@@ -39,7 +41,7 @@ export function markdownTable(run: RunResult): string {
   const floor = (name: string, s: LatencySummary): string =>
     `${name} p50 ${s.p50Ms} · p99 ${s.p99Ms} · max ${s.maxMs} ms`;
   const lines = [
-    `**${run.mode === 'quick' ? 'Quick run (smaller counts, shorter runs: not the reference figures)' : 'Full run'}** — ${run.date.slice(0, 16).replace('T', ' ')} UTC, \`${run.command}\`, ${run.durationS} s${run.profiled ? ', profiled' : ''}.`,
+    `**${run.mode === 'quick' ? 'Quick run (smaller counts, shorter runs: not the reference figures)' : 'Full run'}** — ${run.date.slice(0, 16).replace('T', ' ')} UTC, \`${run.command}\`, ${run.durationS} s${run.profiled ? ', profiled' : ''}${run.priority ? ', every benchmark process at nice −10 (other work on the machine gets less of the CPU)' : ''}.`,
     '',
     `Machine: ${run.machine.cores} cores (${run.machine.cpu}), ${run.machine.memoryGiB} GiB, Node ${run.machine.node}, Redis ${run.machine.redis}, ${run.machine.os}; everything on loopback.`,
     '',
