@@ -11,7 +11,7 @@ import {
   type BrowserContextOptions,
   type Page,
 } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient, type SessionView, type SyncKairosClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/config.js';
 import { formatClock, formatCountdown } from '../../src/demo/format.js';
@@ -113,6 +113,11 @@ function runningAt(drawn: Drawn, clock: string, atMs: number): number {
   return (drawn.clocks[clock]?.remainingMs ?? Number.NaN) - (atMs - drawn.drawnAtMs);
 }
 
+interface Screen {
+  page: Page;
+  problems: string[];
+}
+
 /** Every console error, page error and CSP violation of a page, to assert there were none. */
 function watchProblems(page: Page): string[] {
   const problems: string[] = [];
@@ -126,14 +131,19 @@ function watchProblems(page: Page): string[] {
 describe.skipIf(browser === null)(
   `the demo page in Chromium${browser === null ? ` (skipped: ${'reason' in launched ? launched.reason : ''})` : ''}`,
   // A browser on a busy two-core machine: generous, and still far from a hang.
-  { timeout: 60_000 },
+  { timeout: 120_000 },
   () => {
     let server: RunningServer;
     let api: SyncKairosClient;
     let dataDir: string;
     const contexts: BrowserContext[] = [];
+    // Three screens, each its own browser context (no shared storage), reused by the tests:
+    // opening a page costs seconds on a loaded machine, navigating it much less.
+    let a: Screen;
+    let b: Screen;
+    let phone: Screen;
 
-    async function newPage(options: BrowserContextOptions): Promise<{ page: Page; problems: string[] }> {
+    async function newScreen(options: BrowserContextOptions): Promise<Screen> {
       const context = await (browser as Browser).newContext(options);
       contexts.push(context);
       const page = await context.newPage();
@@ -150,8 +160,13 @@ describe.skipIf(browser === null)(
         loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir }),
       );
       api = createClient({ url: server.url });
+      [a, b, phone] = await Promise.all([newScreen(DESKTOP), newScreen(DESKTOP), newScreen(PHONE)]);
       // The embedded service opens its audit database (PGlite) at startup: slow on a busy machine.
     }, 120_000);
+
+    beforeEach(() => {
+      for (const screen of [a, b, phone]) screen.problems.length = 0;
+    });
 
     afterAll(async () => {
       for (const context of contexts) await context.close();
@@ -161,9 +176,6 @@ describe.skipIf(browser === null)(
     });
 
     it('a chess clock created on one page and opened from its link on another shows the same time on both', async () => {
-      const a = await newPage(DESKTOP);
-      const b = await newPage(DESKTOP);
-
       await a.page.goto(`${server.url}/`);
       await screenshot(a.page, 'demo-home.png');
       await a.page.click('.presets button[data-minutes="5"][data-increment="3"]');
@@ -243,8 +255,6 @@ describe.skipIf(browser === null)(
     it('pause and resume on one screen stop and restart the clock on the other', async () => {
       const id = await createChess(600_000);
       await api.start(id);
-      const a = await newPage(DESKTOP);
-      const b = await newPage(DESKTOP);
       await Promise.all([a.page.goto(`${server.url}/s/${id}`), b.page.goto(`${server.url}/s/${id}`)]);
       for (const { page } of [a, b]) await page.waitForSelector('#clocks[data-status="running"]');
       await a.page.keyboard.press('p');
@@ -263,11 +273,11 @@ describe.skipIf(browser === null)(
 
     it('a flag fall is shown from the server’s expired state', async () => {
       const id = await createChess(1_500);
-      const { page, problems } = await newPage(DESKTOP);
+      const { page, problems } = a;
       await page.goto(`${server.url}/s/${id}`);
       await page.waitForSelector('#clocks[data-status="pending"]');
       await page.keyboard.press('Space');
-      await page.waitForSelector('.clock[data-clock="white"][data-expired="true"]', { timeout: 5_000 });
+      await page.waitForSelector('.clock[data-clock="white"][data-expired="true"]', { timeout: 15_000 });
       const drawn = await readDrawn(page);
       expect(drawn.status).toBe('expired');
       expect(drawn.clocks.white?.text).toBe('0.0');
@@ -279,7 +289,7 @@ describe.skipIf(browser === null)(
     });
 
     it('on a phone, the clocks fill the screen, a tap switches, and a stage countdown can be made', async () => {
-      const { page, problems } = await newPage(PHONE);
+      const { page, problems } = phone;
       await page.goto(`${server.url}/`);
       await screenshot(page, 'demo-phone-home.png');
 
@@ -314,7 +324,7 @@ describe.skipIf(browser === null)(
     });
 
     it('a stage countdown on a wide screen', async () => {
-      const { page, problems } = await newPage(DESKTOP);
+      const { page, problems } = b;
       const created = await api.createSession({
         sync_mode: 'global',
         participants: [{ participant_id: 'stage' }],
@@ -330,7 +340,7 @@ describe.skipIf(browser === null)(
     });
 
     it('a link to a clock that does not exist says so', async () => {
-      const { page } = await newPage(PHONE);
+      const { page } = phone;
       await page.goto(`${server.url}/s/no-such-clock`);
       await page.waitForSelector('#problem:not([hidden])');
       expect(await page.textContent('#problem-title')).toBe('Clock not found');
