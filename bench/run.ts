@@ -382,11 +382,13 @@ async function main(): Promise<void> {
           const sessionIds = ids('hs', SIZE.switchSessions);
           await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
           const cpu0 = cpuMs(a.pid);
+          const wall0 = monoMs();
           const r = await w0.run<{
             histogram: string;
             lag: string;
             statuses: Record<string, number>;
             completed: number;
+            total: number;
             achievedPerSec: number;
             maxInFlight: number;
           }>('httpSwitch', {
@@ -398,7 +400,9 @@ async function main(): Promise<void> {
             durationMs: SIZE.durationMs,
             sockets: 64,
           });
-          const serverCpu = (cpuMs(a.pid) - cpu0) / (SIZE.warmupMs + SIZE.durationMs);
+          const cpuUsedMs = cpuMs(a.pid) - cpu0;
+          const serverCpu = cpuUsedMs / (monoMs() - wall0);
+          const cpuPerSwitchMs = cpuUsedMs / r.total;
           const s = summarize(mergeEncoded([r.histogram]));
           const lag = summarize(mergeEncoded([r.lag]));
           httpSwitchP99 = s.p99Ms;
@@ -423,10 +427,11 @@ async function main(): Promise<void> {
               generatorLag: lag,
               maxInFlight: r.maxInFlight,
               serverCpuCores: Math.round(serverCpu * 100) / 100,
+              serverCpuMsPerSwitch: Math.round(cpuPerSwitchMs * 1000) / 1000,
             },
             notes: [
               `open loop: requests are sent on schedule whatever the answers do; latency from send to the end of the response; generator lag p99 ${fmt(lag.p99Ms)} ms`,
-              `server process CPU: ${(serverCpu * 100).toFixed(0)}% of one core`,
+              `server process CPU: ${(serverCpu * 100).toFixed(0)}% of one core, ${cpuPerSwitchMs.toFixed(3)} ms of CPU per switch (all its threads; other load on the machine hardly changes this one)`,
             ],
           });
         });
@@ -458,11 +463,14 @@ async function main(): Promise<void> {
             3_600_000,
             true,
           );
+          const rateCpu0 = cpuMs(a.pid);
           const r = await w0.run<{
             histogram: string;
             lag: string;
             replies: Record<string, number>;
             achievedPerSec: number;
+            total: number;
+            unanswered: number;
           }>('wsSwitchRate', {
             wsUrl: a.wsUrl,
             token,
@@ -472,13 +480,17 @@ async function main(): Promise<void> {
             durationMs: SIZE.durationMs,
           });
           const s = summarize(mergeEncoded([r.histogram]));
-          log(`  at ${SIZE.switchRate}/s: ${lat(s)}; replies ${JSON.stringify(r.replies)}`);
+          const rateCpuPerSwitchMs = (cpuMs(a.pid) - rateCpu0) / r.total;
+          log(
+            `  at ${SIZE.switchRate}/s: ${lat(s)}; replies ${JSON.stringify(r.replies)}, unanswered ${r.unanswered}; server CPU ${rateCpuPerSwitchMs.toFixed(3)} ms/switch`,
+          );
           const closed: {
             concurrency: number;
             perSec: number;
             latency: LatencySummary;
             replies: Record<string, number>;
             serverCpuCores: number;
+            serverCpuMsPerSwitch: number;
           }[] = [];
           for (const concurrency of SIZE.closedConcurrency) {
             const cpu0 = cpuMs(a.pid);
@@ -487,6 +499,7 @@ async function main(): Promise<void> {
               histogram: string;
               replies: Record<string, number>;
               achievedPerSec: number;
+              total: number;
             }>('wsSwitchClosed', {
               wsUrl: a.wsUrl,
               token,
@@ -495,6 +508,7 @@ async function main(): Promise<void> {
               durationMs: SIZE.closedDurationMs,
             });
             const serverCpuCores = (cpuMs(a.pid) - cpu0) / (monoMs() - t0);
+            const serverCpuMsPerSwitch = Math.round(((cpuMs(a.pid) - cpu0) / c.total) * 1000) / 1000;
             const cs = summarize(mergeEncoded([c.histogram]));
             closed.push({
               concurrency,
@@ -502,6 +516,7 @@ async function main(): Promise<void> {
               latency: cs,
               replies: c.replies,
               serverCpuCores: Math.round(serverCpuCores * 100) / 100,
+              serverCpuMsPerSwitch,
             });
             log(
               `  closed loop, ${concurrency} sockets: ${c.achievedPerSec.toFixed(0)}/s, ${lat(cs)}, server CPU ${(serverCpuCores * 100).toFixed(0)}%`,
@@ -517,10 +532,17 @@ async function main(): Promise<void> {
             floor: `ws echo p50 ${fmt(wsFloor.p50Ms)} · p99 ${fmt(wsFloor.p99Ms)} ms; Redis EVALSHA p50 ${fmt(redisFloor.p50Ms)} ms`,
             ratio: `p50 ×${ratio(s.p50Ms, wsFloor.p50Ms)} · p99 ×${ratio(s.p99Ms, wsFloor.p99Ms)}`,
             met: s.p50Ms <= 0.5 && s.p99Ms <= 2 && best.perSec >= 10_000 && errors.length === 0,
-            data: { latency: s, replies: r.replies, closedLoop: closed },
+            data: {
+              latency: s,
+              replies: r.replies,
+              unanswered: r.unanswered,
+              serverCpuMsPerSwitch: Math.round(rateCpuPerSwitchMs * 1000) / 1000,
+              closedLoop: closed,
+            },
             notes: [
               `each socket watches its session (the URL's session_id), so every switch also goes through pub/sub and the fan-out, as for a real clock`,
-              `closed loop: each socket keeps one SWITCH outstanding; ${closed.map((c) => `${c.concurrency} sockets → ${c.perSec}/s (p99 ${fmt(c.latency.p99Ms)} ms, server CPU ${Math.round(c.serverCpuCores * 100)}%)`).join('; ')}`,
+              `closed loop: each socket keeps one SWITCH outstanding; ${closed.map((c) => `${c.concurrency} sockets → ${c.perSec}/s (p99 ${fmt(c.latency.p99Ms)} ms, server CPU ${Math.round(c.serverCpuCores * 100)}%, ${c.serverCpuMsPerSwitch} ms CPU/switch)`).join('; ')}`,
+              `server CPU per switch at ${SIZE.switchRate}/s: ${rateCpuPerSwitchMs.toFixed(3)} ms${r.unanswered > 0 ? `; ${r.unanswered} switches unanswered within 10 s of the last send (not in the histogram)` : ''}`,
             ],
           });
         });

@@ -139,6 +139,8 @@ task('httpSwitch', async (p: HttpSwitchParams) => {
   let firstMs = 0;
   let lastMs = 0;
   let completed = 0;
+  /** Every answer, warm-up included (for the server's CPU per switch). */
+  let total = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   const pending: Promise<void>[] = [];
@@ -150,6 +152,7 @@ task('httpSwitch', async (p: HttpSwitchParams) => {
       (reply) => {
         const t1 = monoMs();
         inFlight--;
+        total++;
         if (t0 < measureFromMs) return;
         countInto(statuses, String(reply.status));
         if (reply.status !== 200) return;
@@ -172,6 +175,7 @@ task('httpSwitch', async (p: HttpSwitchParams) => {
     lag: encodeHistogram(pacing.lag),
     statuses,
     completed,
+    total,
     maxInFlight,
     achievedPerSec: completed / ((lastMs - firstMs) / 1000),
   };
@@ -246,6 +250,7 @@ task('wsSwitchRate', async (p: WsSwitchParams) => {
   const replies: Record<string, number> = {};
   const measureFromMs = monoMs() + p.warmupMs;
   let completed = 0;
+  let total = 0;
   let firstMs = 0;
   let lastMs = 0;
   const pending: Promise<void>[] = [];
@@ -253,6 +258,7 @@ task('wsSwitchRate', async (p: WsSwitchParams) => {
     const socket = sockets[i % sockets.length]!;
     pending.push(
       socket.command({ type: 'SWITCH' }).then(({ frame, sentMs, rttMs }) => {
+        total++;
         if (sentMs < measureFromMs) return;
         const type = fieldOf(frame, 'type') ?? '?';
         countInto(replies, type === 'ERROR' ? `ERROR ${fieldOf(frame, 'code')}` : type);
@@ -271,6 +277,9 @@ task('wsSwitchRate', async (p: WsSwitchParams) => {
     lag: encodeHistogram(pacing.lag),
     replies,
     completed,
+    total,
+    /** Sent but not answered within 10 s of the last send: not in the histogram. */
+    unanswered: pacing.sent - total,
     achievedPerSec: completed / ((lastMs - firstMs) / 1000),
   };
 });
@@ -285,10 +294,12 @@ task('wsSwitchClosed', async (p: Omit<WsSwitchParams, 'ratePerSec'>) => {
   const measureFromMs = startMs + p.warmupMs;
   const endMs = measureFromMs + p.durationMs;
   let completed = 0;
+  let total = 0;
   await Promise.all(
     sockets.map(async (socket) => {
       while (monoMs() < endMs) {
         const { frame, sentMs, rttMs } = await socket.command({ type: 'SWITCH' });
+        total++;
         if (sentMs < measureFromMs || sentMs + rttMs > endMs) continue;
         const type = fieldOf(frame, 'type') ?? '?';
         countInto(replies, type === 'ERROR' ? `ERROR ${fieldOf(frame, 'code')}` : type);
@@ -303,6 +314,7 @@ task('wsSwitchClosed', async (p: Omit<WsSwitchParams, 'ratePerSec'>) => {
     histogram: encodeHistogram(histogram),
     replies,
     completed,
+    total,
     achievedPerSec: completed / (p.durationMs / 1000),
   };
 });
