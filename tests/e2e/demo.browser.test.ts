@@ -304,6 +304,14 @@ describe.skipIf(browser === null)(
       await page.waitForTimeout(200);
       await expectDigitsFit(page);
       await screenshot(page, 'demo-phone-chess.png');
+      // One phone between two players: the far clock turns to face its player.
+      await page.tap('#btn-flip');
+      await page.waitForSelector('#clocks[data-facing="true"]');
+      expect(
+        await page.$eval('.clock[data-clock="white"]', (clock) => getComputedStyle(clock).transform),
+      ).toBe('matrix(-1, 0, 0, -1, 0, 0)');
+      await screenshot(page, 'demo-phone-face-to-face.png');
+      await page.tap('#btn-flip');
 
       await page.goto(`${server.url}/`);
       await page.tap('label.kind:has(input[value="countdown"])');
