@@ -23,6 +23,7 @@ import {
   timeResponseSchema,
 } from '../schemas/responses.js';
 import type { ErrorCode } from '../types/errors.js';
+import { DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT } from './routes/events.js';
 
 type JsonSchema = Record<string, unknown>;
 type HttpMethod = 'get' | 'post' | 'delete';
@@ -43,9 +44,6 @@ export interface OpenApiDocument {
 
 const SCHEMA_REF = '#/components/schemas/';
 const ref = (id: string) => ({ $ref: `${SCHEMA_REF}${id}` });
-
-/** Page size of GET /v1/sessions/:id/events. */
-export const EVENTS_PAGE_LIMIT = { min: 1, max: 500 } as const;
 
 /** Every schema with a name in the document; nested named schemas become $refs. */
 function componentSchemas(): Record<string, JsonSchema> {
@@ -253,7 +251,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
       get: {
         operationId: 'listSessionEvents',
         tags: ['sessions'],
-        summary: 'The audit history of the session, one record per version, oldest first',
+        summary:
+          'The audit history of the session, one record per version, oldest first (503 naming `audit` when no audit store is configured or reachable)',
         security: [{ bearerAuth: [] }],
         parameters: [
           SESSION_ID_PARAMETER,
@@ -261,7 +260,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
             name: 'limit',
             in: 'query',
             required: false,
-            schema: { type: 'integer', minimum: EVENTS_PAGE_LIMIT.min, maximum: EVENTS_PAGE_LIMIT.max },
+            schema: { type: 'integer', minimum: 1, maximum: MAX_EVENTS_LIMIT, default: DEFAULT_EVENTS_LIMIT },
           },
           {
             name: 'cursor',
@@ -278,6 +277,27 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
             content: jsonContent(ref('SessionEvents')),
           },
           ...errorResponses([...SESSIONS_ERRORS, 404]),
+        },
+      },
+    },
+    '/': {
+      get: {
+        operationId: 'demoHome',
+        tags: ['demo'],
+        summary: 'The demo page: start a chess clock or a stage countdown',
+        responses: {
+          '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
+      },
+    },
+    '/s/{sessionId}': {
+      get: {
+        operationId: 'demoSession',
+        tags: ['demo'],
+        summary: 'The demo page showing one session; any number of browsers see it in sync',
+        parameters: [{ name: 'sessionId', in: 'path', required: true, schema: inlineSchema(idSchema) }],
+        responses: {
+          '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
         },
       },
     },
@@ -386,6 +406,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
       { name: 'sessions', description: 'Create, read and control timer sessions' },
       { name: 'time', description: 'Clock sync' },
       { name: 'operations', description: 'For the platform: health, readiness, metrics, this document' },
+      { name: 'demo', description: 'The demo web page served by the service' },
     ],
     paths,
     components: {

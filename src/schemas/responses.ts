@@ -90,17 +90,32 @@ export const readyResponseSchema = z.strictObject({
   store: z.string().describe('memory or redis'),
 });
 
-/**
- * One audit record of GET /v1/sessions/:id/events: one per session version. Loose on purpose
- * until the events endpoint's own schema replaces it here.
- */
-export const sessionEventViewSchema = z.looseObject({
+const clockSnapshotSchema = z
+  .strictObject({
+    participants: z.record(z.string(), durationMs.nullable()).describe('Remaining time per participant'),
+    groups: z.record(z.string(), durationMs).optional().describe('per_group only'),
+    session: durationMs
+      .nullable()
+      .optional()
+      .describe('global: the session bank; count_up: left to max_time_ms'),
+  })
+  .describe("Every clock's remaining time at one instant");
+
+/** One audit record of GET /v1/sessions/:id/events: one per session version (AuditEventView). */
+export const sessionEventViewSchema = z.strictObject({
   session_id: z.string(),
   version: z.number().int().min(1),
-  type: z.enum(SESSION_EVENTS),
+  event: z.enum(SESSION_EVENTS),
+  actor: z
+    .string()
+    .nullable()
+    .describe("The token's subject that made the change; null for the server (expiries)"),
+  participant_id: z.string().nullable().describe('The participant the change concerned'),
   at: epochMs.describe('Server time at which the change took effect (the deadline, for expiries)'),
-  participant_id: z.string().nullable(),
-  actor: z.string().nullable(),
+  clocks_before: clockSnapshotSchema,
+  clocks_after: clockSnapshotSchema,
+  state: sessionViewSchema.describe('The state right after the change, as of `at`'),
+  recorded_at: epochMs.describe('When the audit store wrote the record'),
 });
 
 export const sessionEventsResponseSchema = z.strictObject({

@@ -3,6 +3,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import { SyncEngine } from '../../src/engine/SyncEngine.js';
+import type { AuditEventView } from '../../src/audit/AuditStore.js';
+import type { sessionEventViewSchema } from '../../src/schemas/responses.js';
 import { sessionViewSchema } from '../../src/schemas/responses.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import type { CreateSessionInput, SessionView } from '../../src/types/session.js';
@@ -103,6 +105,10 @@ describe('the SessionView response schema', () => {
 
   it('has exactly the SessionView type', () => {
     expectTypeOf<z.output<typeof sessionViewSchema>>().toEqualTypeOf<SessionView>();
+  });
+
+  it('the audit record schema has exactly the type the events endpoint sends', () => {
+    expectTypeOf<z.output<typeof sessionEventViewSchema>>().toEqualTypeOf<AuditEventView>();
   });
 });
 
