@@ -471,6 +471,7 @@ async function main(): Promise<void> {
             achievedPerSec: number;
             total: number;
             unanswered: number;
+            echoedStates: number;
           }>('wsSwitchRate', {
             wsUrl: a.wsUrl,
             token,
@@ -536,12 +537,14 @@ async function main(): Promise<void> {
               latency: s,
               replies: r.replies,
               unanswered: r.unanswered,
+              echoedStatesPerSwitch: Math.round((r.echoedStates / r.total) * 100) / 100,
               serverCpuMsPerSwitch: Math.round(rateCpuPerSwitchMs * 1000) / 1000,
               closedLoop: closed,
             },
             notes: [
               `each socket watches its session (the URL's session_id), so every switch also goes through pub/sub and the fan-out, as for a real clock`,
               `closed loop: each socket keeps one SWITCH outstanding; ${closed.map((c) => `${c.concurrency} sockets → ${c.perSec}/s (p99 ${fmt(c.latency.p99Ms)} ms, server CPU ${Math.round(c.serverCpuCores * 100)}%, ${c.serverCpuMsPerSwitch} ms CPU/switch)`).join('; ')}`,
+              `the switching socket also got its own change as a STATE after the ACK for ${Math.round((r.echoedStates / r.total) * 100)}% of switches`,
               `server CPU per switch at ${SIZE.switchRate}/s: ${rateCpuPerSwitchMs.toFixed(3)} ms${r.unanswered > 0 ? `; ${r.unanswered} switches unanswered within 10 s of the last send (not in the histogram)` : ''}`,
             ],
           });

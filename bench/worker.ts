@@ -244,8 +244,13 @@ interface WsSwitchParams {
 }
 
 task('wsSwitchRate', async (p: WsSwitchParams) => {
-  const sockets = await openCommandSockets(p.wsUrl, p.token, p.sessionIds);
+  /** STATE frames besides the ACKs: a switching client that also gets its own change as STATE pays twice. */
+  let stateFrames = 0;
+  const sockets = await openCommandSockets(p.wsUrl, p.token, p.sessionIds, (frame) => {
+    if (frame.startsWith('{"type":"STATE"')) stateFrames++;
+  });
   await sleep(300);
+  const snapshots = stateFrames;
   const histogram = newHistogram();
   const replies: Record<string, number> = {};
   const measureFromMs = monoMs() + p.warmupMs;
@@ -278,6 +283,7 @@ task('wsSwitchRate', async (p: WsSwitchParams) => {
     replies,
     completed,
     total,
+    echoedStates: stateFrames - snapshots,
     /** Sent but not answered within 10 s of the last send: not in the histogram. */
     unanswered: pacing.sent - total,
     achievedPerSec: completed / ((lastMs - firstMs) / 1000),
