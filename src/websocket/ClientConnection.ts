@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import { checkAction, turnGuard } from '../auth/permissions.js';
 import type { Principal } from '../auth/tokens.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
-import { toSessionCommand } from '../schemas/commands.js';
+import { COMMAND_BODY_SCHEMAS, toSessionCommand } from '../schemas/commands.js';
 import { parseInput } from '../schemas/requests.js';
 import { SyncKairosError, type ErrorCode } from '../types/errors.js';
 import type { SessionView } from '../types/session.js';
@@ -41,7 +41,7 @@ export class ClientConnection implements Watcher {
   /** Watched sessions and the newest version this client has been sent. */
   private readonly versions = new Map<string, number>();
   private closed = false;
-  /** The tail of this client's queue: its messages are handled one at a time, in the order sent. */
+  /** The tail of this client's command queue: its commands run one at a time, in the order sent. */
   private pending: Promise<void> = Promise.resolve();
   /** The session named in the URL: commands without a session_id go to it. */
   private readonly urlSessionId: string | undefined;
@@ -65,8 +65,6 @@ export class ClientConnection implements Watcher {
   }
 
   async subscribe(sessionId: string, requestId?: string): Promise<void> {
-    // A SUBSCRIBE queued behind a command may run after release(): it must not watch again.
-    if (this.closed) return;
     if (this.versions.has(sessionId)) {
       if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
       return;
@@ -123,9 +121,11 @@ export class ClientConnection implements Watcher {
         CLOSE_POLICY,
       );
     }
-    // A PONG held behind a command would skew the client's clock estimate, so it goes at once.
-    if (type === 'PING') return this.handle(type, message);
-    // In order: a SWITCH sent after a START must not read the state from before it.
+    // PING, SUBSCRIBE and UNSUBSCRIBE change no session and go at once: a PONG held behind a
+    // command would skew the client's clock estimate, and a reconnecting client's subscriptions
+    // should not wait on one another.
+    if (!Object.hasOwn(COMMAND_BODY_SCHEMAS, type)) return this.handle(type, message);
+    // Commands in order: a SWITCH sent after a START must not read the state from before it.
     this.pending = this.pending.then(() => this.handle(type, message));
     return this.pending;
   }
