@@ -5,7 +5,16 @@ import { Redis } from 'ioredis';
 import type WebSocket from 'ws';
 import { connect } from '../src/client/index.js';
 import { encodeHistogram, newHistogram, recordMs, type Histogram } from './lib/hdr.js';
-import { fieldOf, httpRequest, inBatches, monoMs, openSocket, paced, sleep } from './lib/load.js';
+import {
+  fieldOf,
+  httpRequest,
+  inBatches,
+  monoMs,
+  openSocket,
+  paced,
+  sleep,
+  type OpenOptions,
+} from './lib/load.js';
 
 type Task = (params: never) => Promise<unknown>;
 
@@ -187,26 +196,36 @@ task('httpSwitch', async (p: HttpSwitchParams) => {
 class CommandSocket {
   readonly waiting = new Map<string, { sentMs: number; done: (frame: string, atMs: number) => void }>();
   private nextId = 1;
-  constructor(
-    readonly ws: WebSocket,
+  ws!: WebSocket;
+
+  private constructor(private readonly onOther?: (frame: string, atMs: number) => void) {}
+
+  /** Opens the socket with its listener in place from the start (no frame can be missed). */
+  static async open(
+    url: string,
+    options: Omit<OpenOptions, 'onMessage'>,
     onOther?: (frame: string, atMs: number) => void,
-  ) {
-    ws.on('message', (data: Buffer) => {
-      const atMs = monoMs();
-      const frame = data.toString('utf8');
-      const type = fieldOf(frame, 'type');
-      if (type === 'ACK' || type === 'ERROR') {
-        const id = fieldOf(frame, 'request_id');
-        const waiter = id === undefined ? undefined : this.waiting.get(id);
-        if (waiter && id !== undefined) {
-          this.waiting.delete(id);
-          waiter.done(frame, atMs);
-          return;
-        }
-      }
-      onOther?.(frame, atMs);
-    });
+  ): Promise<CommandSocket> {
+    const socket = new CommandSocket(onOther);
+    socket.ws = await openSocket(url, { ...options, onMessage: socket.handleMessage });
+    return socket;
   }
+
+  private readonly handleMessage = (data: Buffer): void => {
+    const atMs = monoMs();
+    const frame = data.toString('utf8');
+    const type = fieldOf(frame, 'type');
+    if (type === 'ACK' || type === 'ERROR') {
+      const id = fieldOf(frame, 'request_id');
+      const waiter = id === undefined ? undefined : this.waiting.get(id);
+      if (waiter && id !== undefined) {
+        this.waiting.delete(id);
+        waiter.done(frame, atMs);
+        return;
+      }
+    }
+    this.onOther?.(frame, atMs);
+  };
 
   /** Sends a command; resolves with the reply frame and the round trip in ms. */
   command(message: Record<string, unknown>): Promise<{ frame: string; sentMs: number; rttMs: number }> {
@@ -229,8 +248,7 @@ function openCommandSockets(
   onOther?: (frame: string, atMs: number) => void,
 ): Promise<CommandSocket[]> {
   return inBatches(sessionIds.length, 100, async (i) => {
-    const ws = await openSocket(`${wsUrl}?session_id=${sessionIds[i]}`, { token });
-    return new CommandSocket(ws, onOther);
+    return CommandSocket.open(`${wsUrl}?session_id=${sessionIds[i]}`, { token }, onOther);
   });
 }
 
@@ -367,14 +385,13 @@ task('delivery', async (p: DeliveryParams) => {
     matched++;
   };
   const receivers = await openCommandSockets(p.receiverWsUrl, p.token, p.sessionIds, onState);
-  const senders = await inBatches(
-    p.senders,
-    p.senders,
-    async () => new CommandSocket(await openSocket(p.senderWsUrl, { token: p.token })),
+  const senders = await inBatches(p.senders, p.senders, () =>
+    CommandSocket.open(p.senderWsUrl, { token: p.token }),
   );
   const deadline = monoMs() + 30_000;
   while (nextVersion.size < p.sessionIds.length && monoMs() < deadline) await sleep(20);
-  if (nextVersion.size < p.sessionIds.length) throw new Error('receivers did not all get their snapshot');
+  if (nextVersion.size < p.sessionIds.length)
+    throw new Error(`only ${nextVersion.size} of ${p.sessionIds.length} receivers got their snapshot`);
   measureFromMs = monoMs() + p.warmupMs;
   const replies: Record<string, number> = {};
   const pending: Promise<void>[] = [];
@@ -441,8 +458,8 @@ task(
       const ws = await openSocket(`${p.wsUrl}?session_id=${p.sessionId}`, {
         token: p.token,
         localAddress: p.localAddresses[i % p.localAddresses.length],
+        onMessage,
       });
-      ws.on('message', onMessage);
       ws.once('close', () => group.closedEarly++);
       return ws;
     });
@@ -473,7 +490,7 @@ task('viewersClose', async (p: { name: string }) => {
 });
 
 task('controlOpen', async (p: { name: string; wsUrl: string; token?: string }) => {
-  controls.set(p.name, new CommandSocket(await openSocket(p.wsUrl, { token: p.token })));
+  controls.set(p.name, await CommandSocket.open(p.wsUrl, { token: p.token }));
   return {};
 });
 
@@ -553,10 +570,8 @@ task('expiry', async (p: ExpiryParams) => {
     });
   };
   const socketCount = Math.ceil(p.sessionIds.length / p.perSocket);
-  const sockets = await inBatches(
-    socketCount,
-    50,
-    async () => new CommandSocket(await openSocket(p.wsUrl, { token: p.token }), onFrame),
+  const sockets = await inBatches(socketCount, 50, () =>
+    CommandSocket.open(p.wsUrl, { token: p.token }, onFrame),
   );
   const subscribeFailures: Record<string, number> = {};
   await inBatches(p.sessionIds.length, 200, async (i) => {
@@ -656,9 +671,7 @@ task('offsetRaw', async (p: OffsetParams) => {
   let signedMin = Number.POSITIVE_INFINITY;
   let signedMax = Number.NEGATIVE_INFINITY;
   for (let trial = 0; trial < p.trials; trial++) {
-    const socket = new CommandSocket(
-      await openSocket(`${p.wsUrl}?session_id=${p.sessionId}`, { token: p.token }),
-    );
+    const socket = await CommandSocket.open(`${p.wsUrl}?session_id=${p.sessionId}`, { token: p.token });
     await sleep(20);
     let best = { offsetMs: 0, rttMs: Number.POSITIVE_INFINITY };
     for (let i = 0; i < p.samples; i++) {

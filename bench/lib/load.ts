@@ -52,6 +52,11 @@ export function httpRequest(
 export interface OpenOptions {
   token?: string | undefined;
   localAddress?: string | undefined;
+  /**
+   * Attached before the handshake ends: a frame the server sends right after the upgrade can
+   * arrive with it, and ws emits it on the next tick, before an awaiting caller could listen.
+   */
+  onMessage?: ((data: Buffer) => void) | undefined;
 }
 
 /** Opens a WebSocket as the benchmark's clients do: no compression, bearer token in the header. */
@@ -62,6 +67,7 @@ export function openSocket(url: string, options: OpenOptions = {}): Promise<WebS
       headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
+    if (options.onMessage) ws.on('message', options.onMessage);
     const fail = (err: Error): void => {
       ws.terminate();
       reject(err);
