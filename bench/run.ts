@@ -990,7 +990,7 @@ async function main(): Promise<void> {
               switchP99AtSmallSize: small,
             },
             notes: [
-              `sessions created and started over REST (${Math.round(createdPerSec)}/s, each a create and a start); every version also appends an audit record to the \`sk:audit\` stream (${auditEntries} entries, ${(auditBytes / 1048576).toFixed(1)} MiB) that nothing drains in this run`,
+              `sessions created and started over REST (${Math.round(createdPerSec)}/s, each a create and a start); the instances run without DATABASE_URL, so the audit trail is off and appends nothing (\`sk:audit\`: ${auditEntries} entries, ${(auditBytes / 1048576).toFixed(1)} MiB); the deadline index holds ${(deadlineIndex / n).toFixed(0)} B per session`,
               `"unchanged" here: p99 ≤ 5 ms and ≤ max(1.5 × the small-size p99, +0.5 ms)`,
               ...(QUICK
                 ? ['quick mode holds fewer sessions than the target names, so it cannot meet it']
@@ -1147,7 +1147,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(RESULTS_DIR, `${runId}-profile.md`), md);
     log(`profiles summarized in bench/results/${runId}-profile.md`);
   }
-  if (only === null) rewriteBenchmarksMd(path.join(ROOT, 'BENCHMARKS.md'), result);
+  if (only === null) await rewriteBenchmarksMd(path.join(ROOT, 'BENCHMARKS.md'), result);
   log(
     `results: ${path.relative(ROOT, jsonPath)}${only === null ? '; BENCHMARKS.md rewritten' : ' (--only: BENCHMARKS.md left alone)'}`,
   );

@@ -2,6 +2,7 @@
 // (full, quick) sits between markers and is rewritten by that mode's runs; the prose around
 // the markers is written by people and left alone.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as prettier from 'prettier';
 import type { LatencySummary } from './hdr.js';
 import type { ProfileSummary } from '../profileSummary.js';
 
@@ -77,8 +78,8 @@ each between their markers); the rest of this page is written by hand.
 <!-- bench:quick:end -->
 `;
 
-/** Rewrites the block of this run's mode in BENCHMARKS.md (created if missing). */
-export function rewriteBenchmarksMd(file: string, run: RunResult): void {
+/** Rewrites the block of this run's mode in BENCHMARKS.md (created if missing), formatted as `npm run lint` wants it. */
+export async function rewriteBenchmarksMd(file: string, run: RunResult): Promise<void> {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : SKELETON;
   const start = `<!-- bench:${run.mode}:start -->`;
   const end = `<!-- bench:${run.mode}:end -->`;
@@ -89,5 +90,6 @@ export function rewriteBenchmarksMd(file: string, run: RunResult): void {
     from >= 0 && to > from
       ? text.slice(0, from) + block + text.slice(to + end.length)
       : `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(file, next);
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(next, { ...options, filepath: file }));
 }
