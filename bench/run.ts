@@ -707,7 +707,8 @@ async function main(): Promise<void> {
           measured: `last viewer ${lat(measured.last)}; first viewer p50 ${fmt(measured.first.p50Ms)} ms${measured.incomplete ? `; ${measured.incomplete} switches not seen by every viewer` : ''}`,
           floor: `bare \`ws\` broadcast of a ${frameBytes}-byte frame to as many sockets: last p50 ${fmt(floor.last.p50Ms)} · p99 ${fmt(floor.last.p99Ms)} ms`,
           ratio: `p99 ×${ratio(measured.last.p99Ms, floor.last.p99Ms)}`,
-          met: measured.last.p99Ms <= 100 && measured.incomplete === 0,
+          // Fewer viewers than the target names (quick mode) cannot meet it.
+          met: measured.last.p99Ms <= 100 && measured.incomplete === 0 && SIZE.viewers >= 10_000,
           data: { last: measured.last, first: measured.first, incomplete: measured.incomplete, floor },
           notes: [
             `viewers in two load processes; send and receive times on CLOCK_MONOTONIC (process.hrtime), which all processes on one machine share`,
@@ -809,7 +810,7 @@ async function main(): Promise<void> {
             measured: `received ${lat(received)} late; ${neverEarly ? 'never early' : `${sum('earlyReceived') + sum('earlyStamped')} early`}; ${exactlyOnce ? 'exactly once' : `missing ${sum('missing')}, duplicates ${sum('duplicates')}, applied ${totalApplied}`}`,
             floor: `Redis EVALSHA p50 ${fmt(redisFloor.p50Ms)} · p99 ${fmt(redisFloor.p99Ms)} ms`,
             ratio: `p99 ×${ratio(received.p99Ms, redisFloor.p99Ms)}`,
-            met: received.p99Ms <= 5 && neverEarly && exactlyOnce && failures.length === 0,
+            met: received.p99Ms <= 5 && neverEarly && exactlyOnce && failures.length === 0 && n >= 10_000,
             data: {
               received,
               stamped,
