@@ -14,12 +14,15 @@ import {
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { testDataDir } from '../helpers/testDataDir.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const performanceEpochMs = (): number => performance.timeOrigin + performance.now();
 
 function start(env: Record<string, string> = {}): Promise<RunningServer> {
-  return startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env }));
+  return startServer(
+    loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: testDataDir(), ...env }),
+  );
 }
 
 /**

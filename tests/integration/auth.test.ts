@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
 import type { SessionView } from '../../src/types/session.js';
+import { testDataDir } from '../helpers/testDataDir.js';
 import { openSocket, UpgradeRefusedError } from '../helpers/wsClient.js';
 
 const SECRET = 'integration-test-secret-0123456789';
@@ -45,7 +46,13 @@ describe('auth', () => {
 
   beforeAll(async () => {
     server = await startServer(
-      loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: SECRET, LOG_LEVEL: 'silent' }),
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        JWT_SECRET: SECRET,
+        LOG_LEVEL: 'silent',
+        DATA_DIR: testDataDir(),
+      }),
       { logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) },
     );
     admin = await token({ sub: 'ops', role: 'admin' });
