@@ -1,24 +1,12 @@
 // The real entry point as a child process: mode selection, the startup log, refusal of bad
 // configuration, and a clean exit on SIGTERM.
-import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { freePort } from '../helpers/freePort.js';
 import { listeningPort, startService, stopAllServices } from '../helpers/serviceProcess.js';
-
-/** A loopback port nothing listens on (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 afterEach(stopAllServices);
 
@@ -95,7 +83,7 @@ describe('starting the service', () => {
   });
 
   it('a REDIS_URL nobody answers on is refused: exit code 1 saying Redis is unreachable', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const service = startService({ PORT: '0', REDIS_URL: `redis://127.0.0.1:${port}` });
     const { code } = await service.exit;
     expect(code).toBe(1);

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { chown, cp, mkdtemp, rename, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from './freePort.js';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -57,17 +57,6 @@ function serverUser(): { uid: number; gid: number } | null {
   if (line === undefined) throw new Error('running as root but there is no postgres user to run PostgreSQL');
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function waitForExit(child: ChildProcess): Promise<void> {

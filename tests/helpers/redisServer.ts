@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { freePort } from './freePort.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -19,17 +20,6 @@ export interface RedisServerHandle {
 
 const READY_TIMEOUT_MS = 10_000;
 const EXIT_TIMEOUT_MS = 5_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One raw `PING` over TCP; resolves true on `+PONG`. */
 function pingOnce(port: number): Promise<boolean> {
