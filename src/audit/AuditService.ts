@@ -95,10 +95,8 @@ export class EmbeddedAuditService extends AuditService {
           })
         : await pgliteClient(pgliteDataDir(options.dataDir));
     const store = new AuditStore(client, { name: options.databaseUrl !== null ? 'postgres' : 'pglite' });
-    const service = new EmbeddedAuditService(store, options);
-    // PGlite is local: wait for its schema so the first records go straight in.
-    if (options.databaseUrl === null) await service.ready;
-    return service;
+    // Not awaiting the schema: records buffer until it is ready, and startup never waits on it.
+    return new EmbeddedAuditService(store, options);
   }
 
   /** Hand this to MemoryStateStore as its `appendAudit` option. */

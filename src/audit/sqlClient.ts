@@ -111,11 +111,6 @@ export function pgliteDataDir(dataDir: string): string {
   return path.join(dataDir, 'audit');
 }
 
-/** The database object, for tests and tools that need PGlite itself. */
-export interface PgliteSqlClient extends SqlClient {
-  readonly db: PGlite;
-}
-
 /** Lock files this process holds: PGlite opened twice in one process corrupts the folder just the same. */
 const heldLocks = new Set<string>();
 
@@ -164,33 +159,41 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
 /**
  * PGlite persisted in `dataDir` (created if missing), locked to this process. PGlite runs in this
  * process and serializes every statement, so there is one "connection" and nothing to pool.
+ * The lock is taken before this resolves (a folder in use is refused at once); the database
+ * itself opens in the background, because a first open runs initdb in WASM for seconds, and
+ * statements wait for it.
  */
-export async function pgliteClient(dataDir: string): Promise<PgliteSqlClient> {
+export async function pgliteClient(dataDir: string): Promise<SqlClient> {
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
-  let db: PGlite;
-  try {
-    // Imported on demand: distributed instances with DATABASE_URL never load the WASM build.
-    const { PGlite } = await import('@electric-sql/pglite');
-    db = await PGlite.create(dataDir);
-  } catch (err) {
-    await unlock();
-    throw err;
-  }
+  // Imported on demand: distributed instances with DATABASE_URL never load the WASM build.
+  const opening: Promise<PGlite> = import('@electric-sql/pglite')
+    .then(({ PGlite }) => PGlite.create(dataDir))
+    .catch(async (err: unknown) => {
+      await unlock();
+      throw err;
+    });
+  // Rejections reach whoever runs a statement; this only keeps an unawaited one from crashing.
+  opening.catch(() => {});
   let closed = false;
   return {
-    db,
     async query<T>(text: string, params?: unknown[]) {
-      const result = await db.query<T>(text, params);
+      const result = await (await opening).query<T>(text, params);
       return { rows: result.rows };
     },
     async exec(text: string) {
-      await db.exec(text);
+      await (await opening).exec(text);
     },
-    transaction: (fn) => db.transaction((tx) => fn(pgliteTransactionClient(tx))),
+    transaction: async (fn) => (await opening).transaction((tx) => fn(pgliteTransactionClient(tx))),
     async close() {
       if (closed) return;
       closed = true;
+      let db: PGlite;
+      try {
+        db = await opening;
+      } catch {
+        return; // Never opened; the lock is already released.
+      }
       try {
         if (!db.closed) await db.close();
       } finally {

@@ -1,7 +1,6 @@
 // The demo page in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core),
 // against the whole service started in this process. Screenshots land in test-artifacts/.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,6 +15,7 @@ import { createClient, type SessionView, type SyncKairosClient } from '../../src
 import { loadConfig } from '../../src/config/config.js';
 import { formatClock, formatCountdown } from '../../src/demo/format.js';
 import { startServer, type RunningServer } from '../../src/index.js';
+import { testDataDir } from '../helpers/testDataDir.js';
 
 const CHROMIUM_PATH = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -155,13 +155,12 @@ describe.skipIf(browser === null)(
 
     beforeAll(async () => {
       mkdirSync(ARTIFACTS_DIR, { recursive: true });
-      dataDir = mkdtempSync(path.join(tmpdir(), 'synckairos-demo-'));
+      dataDir = testDataDir();
       server = await startServer(
         loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir }),
       );
       api = createClient({ url: server.url });
       [a, b, phone] = await Promise.all([newScreen(DESKTOP), newScreen(DESKTOP), newScreen(PHONE)]);
-      // The embedded service opens its audit database (PGlite) at startup: slow on a busy machine.
     }, 120_000);
 
     beforeEach(() => {

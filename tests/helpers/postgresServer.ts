@@ -255,10 +255,11 @@ const PGLITE_VERSION = (
     readFileSync(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8'),
   ) as { version: string }
 ).version;
-const PGLITE_TEMPLATE = path.join(os.tmpdir(), `synckairos-pglite-template-${PGLITE_VERSION}`);
+export const PGLITE_TEMPLATE = path.join(os.tmpdir(), `synckairos-pglite-template-${PGLITE_VERSION}`);
 let pgliteTemplate: Promise<string> | null = null;
 
-async function buildPgliteTemplate(): Promise<string> {
+/** Builds the template if it is missing; vitest's global setup calls it before any test file. */
+export async function buildPgliteTemplate(): Promise<string> {
   if (existsSync(path.join(PGLITE_TEMPLATE, 'PG_VERSION'))) return PGLITE_TEMPLATE;
   const building = await mkdtemp(`${PGLITE_TEMPLATE}-building-`);
   const { PGlite } = await import('@electric-sql/pglite');

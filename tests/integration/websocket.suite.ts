@@ -2,15 +2,14 @@
 // whichever store the setup chooses, clients over real sockets, changes made over REST and
 // WebSocket. Tests wait for the messages they expect; timeouts are only generous bounds.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientOptions } from 'ws';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
+import { testDataDir } from '../helpers/testDataDir.js';
 import { openSocket, UpgradeRefusedError, type TestSocket } from '../helpers/wsClient.js';
 
 export interface WebSocketSuiteSetup {
@@ -76,7 +75,7 @@ export interface TestServer {
 /** The whole service in this process, on a free port, with a data directory of its own. */
 export async function startTestServer(env: Record<string, string>): Promise<TestServer> {
   // Embedded mode keeps its audit trail under DATA_DIR; two servers must never share one.
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'synckairos-ws-'));
+  const dataDir = testDataDir();
   let running: RunningServer;
   try {
     running = await startServer(loadConfig({ ...BASE_ENV, DATA_DIR: dataDir, ...env }), {
