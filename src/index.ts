@@ -8,6 +8,7 @@ import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { createApp } from './api/app.js';
 import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
+import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
 import { deadlineAtMs } from './engine/clocks.js';
@@ -18,6 +19,7 @@ import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
+import { stateKeys } from './state/keys.js';
 import { connectRedis, createRedisConnection } from './state/redisConnection.js';
 import { MemorySessionBus } from './state/MemorySessionBus.js';
 import { RedisSessionBus } from './state/RedisSessionBus.js';
@@ -77,9 +79,9 @@ function redisHost(url: string): string {
   return `${parsed.hostname}:${parsed.port || '6379'}`;
 }
 
-async function openEmbeddedBackend(): Promise<StateBackend> {
+async function openEmbeddedBackend(appendAudit: (records: readonly string[]) => void): Promise<StateBackend> {
   const bus = new MemorySessionBus();
-  const store = new MemoryStateStore({ publish: bus.publish });
+  const store = new MemoryStateStore({ publish: bus.publish, appendAudit });
   return {
     store,
     clock: systemClock,
@@ -161,6 +163,18 @@ async function quitRedis(redis: Redis): Promise<void> {
   }
 }
 
+/** The audit trail's own startup failures (a PGlite folder in use, Redis gone) are the operator's to fix. */
+async function startAudit<T extends AuditService>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw new StartupError(
+      `The audit trail could not start: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -195,10 +209,48 @@ function closeServer(server: http.Server): Promise<void> {
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ logLevel: config.logLevel, nodeEnv: config.nodeEnv });
   const metrics = createMetrics();
-  const backend =
-    config.redisUrl === null
-      ? await openEmbeddedBackend()
-      : await openRedisBackend(config.redisUrl, logger, metrics);
+  const counters = { onFailed: () => metrics.auditFailures.inc() };
+  let audit: AuditService | null = null;
+  let backend: StateBackend;
+  if (config.redisUrl === null) {
+    const embeddedAudit = await startAudit(() =>
+      EmbeddedAuditService.start({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        logger,
+        counters,
+      }),
+    );
+    audit = embeddedAudit;
+    backend = await openEmbeddedBackend(embeddedAudit.appendAudit);
+  } else {
+    backend = await openRedisBackend(config.redisUrl, logger, metrics);
+    if (config.databaseUrl !== null) {
+      const { databaseUrl, redisUrl } = config;
+      audit = await startAudit(() =>
+        DistributedAuditService.start({
+          databaseUrl,
+          dataDir: config.dataDir,
+          redisUrl,
+          keys: stateKeys(),
+          logger,
+          counters,
+        }),
+      ).catch(async (err: unknown) => {
+        await backend.close();
+        throw err;
+      });
+    }
+  }
+  if (audit === null) {
+    logger.warn(
+      'AUDIT TRAIL IS OFF: distributed mode without DATABASE_URL records no history. Set DATABASE_URL to keep one.',
+    );
+  } else {
+    const service = audit;
+    metrics.gauges.auditStatus = () => service.status();
+    logger.info({ audit: service.store?.name }, `audit trail: ${service.store?.name ?? 'off'}`);
+  }
   if (config.redisUrl === null) {
     logger.info(
       { mode: 'embedded', store: backend.store.name },
@@ -223,6 +275,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     store: backend.store,
     clock: backend.clock,
     sessionTtlMs: config.sessionTtlSeconds * 1000,
+    recordAudit: audit !== null,
     onCommit: (commit) =>
       scheduler.note(commit.state.sessionId, commit.removed ? null : deadlineAtMs(commit.state)),
   });
@@ -246,6 +299,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     rateLimit: { ...config.rateLimit, store: backend.rateLimitStore },
     corsOrigins: config.corsOrigins,
     trustProxyHops: config.trustProxyHops,
+    ...(audit?.store ? { auditStore: audit.store } : {}),
   });
 
   const server = http.createServer(app);
@@ -283,6 +337,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     port = await listen(server, config.port, config.host);
   } catch (err) {
+    await scheduler.close();
+    await audit?.close();
     await backend.close();
     throw new StartupError(`Cannot listen on ${config.host}:${config.port} (HOST/PORT): ${String(err)}`, {
       cause: err,
@@ -302,6 +358,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await websocket.close();
         await closeServer(server);
         await scheduler.close();
+        // After the last write (the scheduler's), before the store: the embedded writer drains.
+        await audit?.close();
         await backend.close();
         logger.info('closed');
       })();

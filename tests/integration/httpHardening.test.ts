@@ -392,8 +392,7 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  // Needs the embedded audit trail wired into startServer (pending: PGlite's first start is too slow to await).
-  it.skip('describes the events page the server really sends (embedded audit trail)', async () => {
+  it('describes the events page the server really sends (embedded audit trail)', async () => {
     const dataDir = await freshEmbeddedDataDir();
     const server = await startServer(
       loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir.dir, NODE_ENV: 'test' }),
