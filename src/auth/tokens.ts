@@ -1,6 +1,6 @@
 // JWT bearer tokens: HS256 with JWT_SECRET or RS256 with JWT_PUBLIC_KEY, the algorithm
 // pinned so a token cannot choose its own (no `alg: none`, no HS256-signed-with-the-public-key).
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { SyncKairosError } from '../types/errors.js';
 
@@ -25,33 +25,70 @@ export interface TokenVerifier {
   verify(token: string | null): Promise<Principal>;
 }
 
+/** How many verified tokens a verifier remembers; the oldest goes first. */
+const CACHED_TOKENS = 10_000;
+
 export function createTokenVerifier(options: {
   secret: string | null;
   publicKey: string | null;
+  /** For tests: the clock that `exp` is checked against. */
+  nowMs?: () => number;
 }): TokenVerifier {
-  const key: Uint8Array | KeyObject | null =
+  const key: Promise<webcrypto.CryptoKey> | KeyObject | null =
     options.publicKey !== null
       ? createPublicKey(options.publicKey)
       : options.secret !== null
-        ? new TextEncoder().encode(options.secret)
+        ? importHmacKey(options.secret)
         : null;
   if (key === null) {
     return { enabled: false, verify: async () => ANONYMOUS_ADMIN };
   }
   const algorithm = options.publicKey !== null ? 'RS256' : 'HS256';
+  const nowMs = options.nowMs ?? Date.now;
+  // A client sends the same token on every request: once verified, it is a lookup until its exp.
+  const verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
   return {
     enabled: true,
     async verify(token) {
       if (token === null || token === '') throw unauthorized('A bearer token is required');
+      const now = nowMs();
+      const cached = verified.get(token);
+      if (cached !== undefined) {
+        if (now < cached.expiresAtMs) return cached.principal;
+        verified.delete(token);
+      }
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(token, key, { algorithms: [algorithm] }));
+        ({ payload } = await jwtVerify(token, await key, {
+          algorithms: [algorithm],
+          currentDate: new Date(now),
+        }));
       } catch (err) {
         throw unauthorized(describeJwtError(err), err);
       }
-      return principalOf(payload);
+      const principal = principalOf(payload);
+      if (verified.size >= CACHED_TOKENS) verified.delete(verified.keys().next().value!);
+      // jose refuses a token once the whole seconds of now reach exp, i.e. from exp * 1000 ms on.
+      const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
+      verified.set(token, { principal: Object.freeze(principal), expiresAtMs });
+      return principal;
     },
   };
+}
+
+// jose 6 uses a CryptoKey as it is, but exports a secret KeyObject (or takes bytes) and imports it
+// again on every call; so the HMAC key is imported once. (A public KeyObject jose caches itself.)
+function importHmacKey(secret: string): Promise<webcrypto.CryptoKey> {
+  const imported = webcrypto.subtle.importKey(
+    'raw',
+    Buffer.from(secret, 'utf8'),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
+  // An unusable secret (empty) fails each verify with a 401, as before, rather than the process.
+  imported.catch(() => undefined);
+  return imported;
 }
 
 function principalOf(payload: Record<string, unknown>): Principal {

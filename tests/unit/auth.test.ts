@@ -74,6 +74,27 @@ describe('token verification', () => {
     expect(await off.verify(null)).toEqual(ANONYMOUS_ADMIN);
   });
 
+  it('refuses a token it has verified before once the clock reaches its exp', async () => {
+    let nowMs = Date.now();
+    const verifier = createTokenVerifier({ secret: SECRET, publicKey: null, nowMs: () => nowMs });
+    const expSeconds = Math.floor(nowMs / 1000) + 60;
+    const token = await sign({ sub: 'white', role: 'participant', exp: expSeconds });
+    expect(await verifier.verify(token)).toMatchObject({ subject: 'white' });
+    nowMs = expSeconds * 1000 - 1;
+    expect(await verifier.verify(token)).toMatchObject({ subject: 'white' });
+    nowMs = expSeconds * 1000;
+    expect((await rejection(verifier.verify(token))).message).toContain('expired');
+  });
+
+  it('does not remember a refusal: a token refused before its nbf is accepted after it', async () => {
+    let nowMs = Date.now();
+    const verifier = createTokenVerifier({ secret: SECRET, publicKey: null, nowMs: () => nowMs });
+    const token = await sign({ sub: 'ops', role: 'admin', nbf: Math.floor(nowMs / 1000) + 30 });
+    expect(await rejection(verifier.verify(token))).toMatchObject({ code: 'UNAUTHORIZED' });
+    nowMs += 31_000;
+    expect(await verifier.verify(token)).toMatchObject({ subject: 'ops', role: 'admin' });
+  });
+
   it('reads a bearer header, or the token query parameter', () => {
     expect(tokenFrom('Bearer abc', null)).toBe('abc');
     expect(tokenFrom('Basic abc', null)).toBe('');
