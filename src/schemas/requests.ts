@@ -34,12 +34,17 @@ const incrementMs = z
 
 const expectedVersion = z.number().int('must be an integer').min(1, 'must be a positive integer').optional();
 
-const metadata = z
-  .record(z.string(), z.unknown())
-  .refine(
-    (value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= MAX_METADATA_BYTES,
-    `must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
-  );
+const metadata = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  let hasNul = false;
+  const json = JSON.stringify(value, (key, field: unknown) => {
+    if (key.includes('\0') || (typeof field === 'string' && field.includes('\0'))) hasNul = true;
+    return field;
+  });
+  if (Buffer.byteLength(json, 'utf8') > MAX_METADATA_BYTES)
+    ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
+  // PostgreSQL's text and jsonb cannot hold U+0000: such a session could never enter the audit trail.
+  if (hasNul) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (U+0000)' });
+});
 
 export const participantSchema = z.strictObject({
   participant_id: idSchema,

@@ -885,6 +885,34 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['metadata']);
         await expectNotCreated(sessionId);
       });
+
+      it('metadata holding a NUL character (which the audit database cannot store) is refused', async () => {
+        for (const metadata of [{ note: 'a\u0000b' }, { 'k\u0000': 1 }, { deep: [{ x: '\u0000' }] }]) {
+          const sessionId = uniqueId('nul');
+          const res = await api()
+            .post('/v1/sessions')
+            .send({
+              session_id: sessionId,
+              sync_mode: 'global',
+              participants: [{ participant_id: 'a' }],
+              total_time_ms: 1000,
+              metadata,
+            });
+          expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['metadata']);
+          await expectNotCreated(sessionId);
+        }
+        // A backslash followed by "u0000" is ordinary text.
+        const res = await api()
+          .post('/v1/sessions')
+          .send({
+            session_id: uniqueId('text'),
+            sync_mode: 'global',
+            participants: [{ participant_id: 'a' }],
+            total_time_ms: 1000,
+            metadata: { note: '\\u0000' },
+          });
+        expect(res.status).toBe(201);
+      });
     });
 
     describe('concurrency', () => {
