@@ -23,6 +23,9 @@ export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_GOING_AWAY = 1001;
 
+/** Every frame is JSON text, including the fan-out's frames that arrive already encoded. */
+const TEXT_FRAME = { binary: false } as const;
+
 export interface ConnectionDeps {
   engine: SyncEngine;
   /** Who opened this connection (from its token; an admin when auth is off). */
@@ -57,7 +60,7 @@ export class ClientConnection implements Watcher {
     return this.versions.size;
   }
 
-  deliver(sessionId: string, version: number, frame: string, force = false): void {
+  deliver(sessionId: string, version: number, frame: Buffer, force = false): void {
     const sent = this.versions.get(sessionId);
     if (sent === undefined || version < sent || (version === sent && !force)) return;
     this.versions.set(sessionId, version);
@@ -199,7 +202,7 @@ export class ClientConnection implements Watcher {
     );
   }
 
-  private send(frame: string): void {
+  private send(frame: string | Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.deps.limits.maxBufferedBytes) {
       // A slow consumer: drop it rather than buffer without end; it reconnects and resyncs.
@@ -207,7 +210,7 @@ export class ClientConnection implements Watcher {
       this.ws.terminate();
       return;
     }
-    this.ws.send(frame);
+    this.ws.send(frame, TEXT_FRAME);
   }
 
   private sendError(err: unknown, requestId: string | undefined): void {

@@ -8,8 +8,11 @@ import type { SessionState, SessionView } from '../types/session.js';
 
 /** One receiver of frames; a WebSocket connection in practice. */
 export interface Watcher {
-  /** Sends the frame unless it already has this version or a newer one (`force`: equal is sent too). */
-  deliver(sessionId: string, version: number, frame: string, force?: boolean): void;
+  /**
+   * Sends the frame (UTF-8 JSON, to go out as a text frame) unless it already has this version
+   * or a newer one (`force`: equal is sent too).
+   */
+  deliver(sessionId: string, version: number, frame: Buffer, force?: boolean): void;
 }
 
 export interface FanoutDeps {
@@ -24,8 +27,9 @@ export interface FanoutDeps {
   onDelivered?: (view: SessionView, watcherCount: number) => void;
 }
 
-export function stateFrame(view: SessionView): string {
-  return JSON.stringify({ type: 'STATE', state: view });
+/** Encoded once as UTF-8, so `ws` need not measure and encode the text again for each socket. */
+export function stateFrame(view: SessionView): Buffer {
+  return Buffer.from(JSON.stringify({ type: 'STATE', state: view }), 'utf8');
 }
 
 export class SessionFanout implements BusListener {
@@ -47,7 +51,10 @@ export class SessionFanout implements BusListener {
       this.watchers.set(sessionId, set);
       const subscribed = this.deps.bus.subscribe(sessionId);
       this.subscribing.set(sessionId, subscribed);
-      const settled = () => void this.subscribing.delete(sessionId);
+      // A later subscription (after the last watcher left and another came) is not this one's to clear.
+      const settled = () => {
+        if (this.subscribing.get(sessionId) === subscribed) this.subscribing.delete(sessionId);
+      };
       subscribed.then(settled, settled);
     }
     set.add(watcher);
