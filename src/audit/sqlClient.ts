@@ -68,6 +68,13 @@ export function postgresClient(url: string, options: PostgresClientOptions = {})
     async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
       const conn = await pool.connect();
       let broken: Error | undefined;
+      // The pool listens for errors only on idle connections: one that breaks while checked out
+      // (the server shut down between two statements) would otherwise throw into the event loop.
+      const onConnectionError = (err: Error): void => {
+        broken = err;
+        options.onError?.(err);
+      };
+      conn.on('error', onConnectionError);
       try {
         await conn.query('BEGIN');
         const result = await fn(connectionClient(conn));
@@ -80,6 +87,7 @@ export function postgresClient(url: string, options: PostgresClientOptions = {})
         });
         throw err;
       } finally {
+        conn.off('error', onConnectionError);
         conn.release(broken);
       }
     },

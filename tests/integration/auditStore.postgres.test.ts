@@ -117,6 +117,30 @@ describe('AuditStore on PostgreSQL', () => {
   });
 });
 
+describe('the PostgreSQL client', () => {
+  it('survives the server shutting down while a transaction holds a connection between statements', async () => {
+    const errors: Error[] = [];
+    const client = postgresClient(await server.createDatabase(), { onError: (err) => errors.push(err) });
+    try {
+      const outcome = client.transaction(async (tx) => {
+        await tx.query('SELECT 1');
+        // The connection is checked out and idle here when the server goes away.
+        await server.stop();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await tx.query('SELECT 1');
+      });
+      await expect(outcome).rejects.toSatisfy(isConnectionError);
+      // The broken connection was reported, not thrown into the event loop (which fails this test).
+      expect(errors.some((err) => isConnectionError(err))).toBe(true);
+      await server.start();
+      expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await server.start();
+      await client.close();
+    }
+  });
+});
+
 describe('isConnectionError', () => {
   const withCode = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code });
 
