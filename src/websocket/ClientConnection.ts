@@ -43,6 +43,12 @@ export class ClientConnection implements Watcher {
   private readonly bucket: TokenBucket;
   /** Watched sessions and the newest version this client has been sent. */
   private readonly versions = new Map<string, number>();
+  /**
+   * Sessions on which this client's own command is running, with the newest fan-out frame held
+   * meanwhile: the pub/sub message often beats the command's reply, and the client would get the
+   * version its ACK carries twice.
+   */
+  private readonly holding = new Map<string, HeldFrame | null>();
   private closed = false;
   /** The tail of this client's command queue: its commands run one at a time, in the order sent. */
   private pending: Promise<void> = Promise.resolve();
@@ -63,6 +69,13 @@ export class ClientConnection implements Watcher {
   deliver(sessionId: string, version: number, frame: Buffer, force = false): void {
     const sent = this.versions.get(sessionId);
     if (sent === undefined || version < sent || (version === sent && !force)) return;
+    if (this.holding.has(sessionId)) {
+      const held = this.holding.get(sessionId);
+      if (!held || version > held.version || (version === held.version && force)) {
+        this.holding.set(sessionId, { version, frame, force });
+      }
+      return;
+    }
     this.versions.set(sessionId, version);
     this.send(frame);
   }
@@ -180,16 +193,35 @@ export class ClientConnection implements Watcher {
     const { principal } = this.deps;
     checkAction(principal, command.type, sessionId);
     const startedAtMs = performance.now();
-    const view: SessionView = await this.deps.engine.execute(sessionId, command, {
-      expectedVersion,
-      actor: principal.subject,
-      guard: turnGuard(principal),
-    });
+    const holds = this.versions.has(sessionId);
+    if (holds) this.holding.set(sessionId, null);
+    let view: SessionView;
+    try {
+      view = await this.deps.engine.execute(sessionId, command, {
+        expectedVersion,
+        actor: principal.subject,
+        guard: turnGuard(principal),
+      });
+    } catch (err) {
+      if (holds) this.releaseHeld(sessionId, true);
+      throw err;
+    }
     this.deps.onCommand?.(command.type, performance.now() - startedAtMs);
     // The ACK carries the new state, so the same version arriving by fan-out is not sent again.
     if (this.versions.has(sessionId))
       this.versions.set(sessionId, Math.max(this.versions.get(sessionId) ?? 0, view.version));
     this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id ?? null, state: view }));
+    if (holds) this.releaseHeld(sessionId, false);
+  }
+
+  /**
+   * Sends what fan-out held during this client's command, if it is newer than what the client
+   * has; after an ACK, its state counts as had (`force` only applies when no ACK went out).
+   */
+  private releaseHeld(sessionId: string, force: boolean): void {
+    const held = this.holding.get(sessionId);
+    this.holding.delete(sessionId);
+    if (held) this.deliver(sessionId, held.version, held.frame, force && held.force);
   }
 
   private defaultSessionId(): string {
@@ -227,6 +259,12 @@ export class ClientConnection implements Watcher {
     this.closed = true;
     this.ws.close(closeCode, closeReason(message));
   }
+}
+
+interface HeldFrame {
+  version: number;
+  frame: Buffer;
+  force: boolean;
 }
 
 /** RFC 6455 allows 123 bytes of reason, and `ws.close` throws beyond; messages may echo client text. */

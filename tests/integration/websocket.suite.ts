@@ -390,6 +390,24 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
         expect(read.active_participant_id).toBe('b');
       });
 
+      it('the sender of a SWITCH gets its ACK and no STATE of that version again; other watchers get the STATE', async () => {
+        const running = await createRunningClock(server);
+        const player = await watch(running.session_id);
+        const other = await watch(running.session_id);
+        const acked: number[] = [];
+        for (let move = 0; move < 10; move++) {
+          const ack = await player.request({ type: 'SWITCH' });
+          expect(ack.type).toBe('ACK');
+          acked.push((ack.state as SessionView).version);
+        }
+        // Fan-out reaches both clients in one pass: once the other has the last version, so has
+        // the player, and its PONG comes after anything sent to it before.
+        await other.nextState(running.session_id, (s) => s.version === acked.at(-1));
+        await player.ping();
+        expect(other.states(running.session_id)).toEqual([running.version, ...acked]);
+        expect(player.states(running.session_id)).toEqual([running.version]);
+      });
+
       it('a deadline reached by the scheduler reaches watchers as STATE expired', async () => {
         const created = await createChessClock(server, ['w', 'b'], { total_time_ms: 150 });
         const socket = await watch(created.session_id);
