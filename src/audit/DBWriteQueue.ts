@@ -8,7 +8,15 @@ import type { SessionEvent } from '../types/session.js';
 
 export const AUDIT_QUEUE_NAME = 'synckairos-audit';
 export const AUDIT_JOB_ATTEMPTS = 5;
+/** The first retry's delay; each further one doubles it (1 s, 2 s, 4 s, 8 s). */
 const BACKOFF_DELAY_MS = 1_000;
+/**
+ * A killed worker stops renewing its jobs' locks; another worker's stalled check puts them back
+ * within about lockDuration + stalledInterval, 10 s instead of BullMQ's default minute. A
+ * write takes milliseconds, so a live worker renews (every lockDuration / 2) long before expiry.
+ */
+const LOCK_DURATION_MS = 5_000;
+const STALLED_INTERVAL_MS = 5_000;
 /** How long the worker rests while the database is unreachable before it tries again. */
 const OUTAGE_PAUSE_MS = 1_000;
 
@@ -35,17 +43,22 @@ export interface DBWriteQueueOptions {
   prefix?: string;
 }
 
+export interface AuditQueueOptions extends DBWriteQueueOptions {
+  /** The first retry's delay of a record the database rejects (default 1 s); tests shorten it. */
+  backoffDelayMs?: number;
+}
+
 /** The producer side: the relay adds one job per record. */
 export class AuditQueue {
   readonly queue: Queue<AuditJobData>;
 
-  constructor(options: DBWriteQueueOptions) {
+  constructor(options: AuditQueueOptions) {
     this.queue = new Queue<AuditJobData>(AUDIT_QUEUE_NAME, {
       connection: options.connection,
       prefix: options.prefix ?? 'sk:bull',
       defaultJobOptions: {
         attempts: AUDIT_JOB_ATTEMPTS,
-        backoff: { type: 'exponential', delay: BACKOFF_DELAY_MS },
+        backoff: { type: 'exponential', delay: options.backoffDelayMs ?? BACKOFF_DELAY_MS },
         removeOnComplete: true,
         // Failed jobs are kept: they are the records that still need a person's attention.
         removeOnFail: false,
@@ -97,6 +110,8 @@ export class AuditWorker {
       connection: options.connection,
       prefix: options.prefix ?? 'sk:bull',
       concurrency: options.concurrency ?? 16,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
       autorun: true,
     });
     this.worker.on('failed', (job, err) => {

@@ -1,0 +1,376 @@
+// The distributed audit trail end to end on a private redis-server and PostgreSQL: the stream
+// the state scripts append to, the relay, the BullMQ queue and the worker that writes each
+// record to PostgreSQL exactly once — through duplicates, a database outage, a record the
+// database refuses, a relay and a worker that die mid-way.
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AUDIT_RELAY_GROUP, AuditRelay, type AuditRelayOptions } from '../../src/audit/AuditRelay.js';
+import { AuditStore } from '../../src/audit/AuditStore.js';
+import {
+  AUDIT_JOB_ATTEMPTS,
+  AuditQueue,
+  AuditWorker,
+  auditJobId,
+  type AuditJobData,
+  type AuditSink,
+  type AuditWorkerOptions,
+} from '../../src/audit/DBWriteQueue.js';
+import { postgresClient } from '../../src/audit/sqlClient.js';
+import { SyncEngine, auditRecord } from '../../src/engine/SyncEngine.js';
+import { RedisStateStore } from '../../src/state/RedisStateStore.js';
+import { systemClock } from '../../src/state/SystemClock.js';
+import { stateKeys, type StateKeys } from '../../src/state/keys.js';
+import { connectRedis, createRedisConnection } from '../../src/state/redisConnection.js';
+import type { SessionEvent } from '../../src/types/session.js';
+import { auditEvent } from '../contract/auditStore.contract.js';
+import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+
+let redisServer: RedisServerHandle;
+let postgres: PostgresServerHandle;
+let store: AuditStore;
+/** Everything a test opened, closed after it in reverse order. */
+let opened: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  [redisServer, postgres] = await Promise.all([startRedisServer(), startPostgresServer()]);
+  store = new AuditStore(postgresClient(await postgres.createDatabase(), { onError: () => {} }));
+  await store.migrate();
+});
+
+afterEach(async () => {
+  const closers = opened.reverse();
+  opened = [];
+  for (const close of closers) await close();
+});
+
+afterAll(async () => {
+  await store?.close();
+  await Promise.all([redisServer?.close(), postgres?.close()]);
+});
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+const newSessionId = (): string => `pipeline:${randomUUID()}`;
+
+/** What the relay hands the queue for one record. */
+function queued(event: SessionEvent): { sessionId: string; version: number; record: string } {
+  return { sessionId: event.sessionId, version: event.version, record: auditRecord(event) };
+}
+
+/** Polls until `condition` holds; fails naming `what` after `timeoutMs`. */
+async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The versions PostgreSQL holds for the session, in order (the primary key allows each once). */
+async function versionsOf(sessionId: string): Promise<number[]> {
+  return (await store.history(sessionId, { limit: 1000 })).events.map((e) => e.version);
+}
+
+async function connectionTo(name: string): Promise<Redis> {
+  const redis = createRedisConnection(redisServer.url, { connectionName: name });
+  await connectRedis(redis);
+  return redis;
+}
+
+/** One test's pipeline: its own key prefix for the stream, its own BullMQ prefix for the queue. */
+interface Pipeline {
+  keys: StateKeys;
+  queue: AuditQueue;
+  /** For XADD, XREADGROUP and the like, as the state scripts and a dead relay would. */
+  redis: Redis;
+  startWorker(options?: Partial<AuditWorkerOptions>): AuditWorker;
+  startRelay(options?: Partial<AuditRelayOptions>): Promise<AuditRelay>;
+  backlog(): Promise<number>;
+}
+
+async function newPipeline(options: { backoffDelayMs?: number; keyPrefix?: string } = {}): Promise<Pipeline> {
+  const tag = randomUUID().slice(0, 8);
+  const keys = stateKeys(options.keyPrefix ?? `test-${tag}:`);
+  const bull = { connection: { host: '127.0.0.1', port: redisServer.port }, prefix: `test-${tag}:bull` };
+  const queue = new AuditQueue({ ...bull, backoffDelayMs: options.backoffDelayMs });
+  opened.push(() => queue.close());
+  const redis = await connectionTo('audit-pipeline-test');
+  opened.push(async () => void (await redis.quit()));
+  return {
+    keys,
+    queue,
+    redis,
+    startWorker(overrides = {}) {
+      const worker = new AuditWorker({ ...bull, sink: store, ...overrides });
+      opened.push(() => worker.close());
+      return worker;
+    },
+    async startRelay(overrides = {}) {
+      const relay = new AuditRelay({
+        redis: await connectionTo('audit-relay-test'),
+        keys,
+        queue,
+        consumerName: `relay-${randomUUID().slice(0, 8)}`,
+        ...overrides,
+      });
+      opened.push(() => relay.close());
+      relay.start();
+      return relay;
+    },
+    backlog: async () => (await queue.depth()).backlog,
+  };
+}
+
+/** Entries in the stream and entries read but not acknowledged. */
+async function streamState(p: Pipeline): Promise<{ length: number; pending: number }> {
+  const [length, summary] = await Promise.all([
+    p.redis.xlen(p.keys.auditLog),
+    p.redis.xpending(p.keys.auditLog, AUDIT_RELAY_GROUP) as Promise<[number, ...unknown[]]>,
+  ]);
+  return { length, pending: summary[0] };
+}
+
+const drained = (p: Pipeline) => async (): Promise<boolean> => (await p.backlog()) === 0;
+
+describe('AuditQueue and AuditWorker', () => {
+  it('write each record exactly once: duplicates queued together collapse, a completed job queued again changes nothing', async () => {
+    const p = await newPipeline();
+    const sessions = [newSessionId(), newSessionId(), newSessionId()];
+    const records = sessions.flatMap((id) => range(1, 5).map((v) => queued(auditEvent(id, v))));
+    await p.queue.addRecords(records);
+    // The same records again, one of them twice in one batch: each id is already taken.
+    await p.queue.addRecords([...records.slice(0, 4), records[0]!]);
+    expect(await p.queue.depth()).toEqual({ backlog: 15, failed: 0 });
+
+    const worker = p.startWorker();
+    let completed = 0;
+    worker.worker.on('completed', () => completed++);
+    await waitFor('the backlog to drain', drained(p));
+    for (const id of sessions) expect(await versionsOf(id)).toEqual(range(1, 5));
+    const firstRow = (await store.history(sessions[0]!, { limit: 1 })).events[0]!;
+
+    // Completed jobs are removed, so the same record queued again is a new job that runs again.
+    const runsBefore = completed;
+    await p.queue.addRecords([records[0]!]);
+    await waitFor('the re-queued record to run', async () => completed === runsBefore + 1);
+    expect(await versionsOf(sessions[0]!)).toEqual(range(1, 5));
+    // The row is the one written first, untouched.
+    expect((await store.history(sessions[0]!, { limit: 1 })).events[0]).toEqual(firstRow);
+    expect(await p.queue.depth()).toEqual({ backlog: 0, failed: 0 });
+  });
+
+  it('with PostgreSQL stopped the worker spends no attempts; the backlog waits and drains after it starts', async () => {
+    const p = await newPipeline();
+    const outages: boolean[] = [];
+    const onFailed = vi.fn();
+    p.startWorker({ onOutage: (down) => outages.push(down), onFailed });
+    const sessions = [newSessionId(), newSessionId()];
+    const records = sessions.flatMap((id) => range(1, 10).map((v) => queued(auditEvent(id, v))));
+
+    await postgres.stop();
+    try {
+      await p.queue.addRecords(records);
+      await waitFor('the worker to see the outage', async () => outages.includes(true));
+      // A job taken and put back more often than it has attempts, and still not failed.
+      await waitFor(
+        `a job to be tried more than ${AUDIT_JOB_ATTEMPTS} times`,
+        async () => {
+          const jobs = await p.queue.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+          return jobs.some((job) => job.attemptsStarted > AUDIT_JOB_ATTEMPTS);
+        },
+        15_000,
+      );
+      const jobs = await p.queue.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'failed']);
+      expect(jobs.map((job) => job.attemptsMade)).toEqual(jobs.map(() => 0));
+      expect(await p.queue.depth()).toEqual({ backlog: 20, failed: 0 });
+    } finally {
+      await postgres.start();
+    }
+
+    await waitFor('the backlog to drain', drained(p), 15_000);
+    for (const id of sessions) expect(await versionsOf(id)).toEqual(range(1, 10));
+    expect(await p.queue.depth()).toEqual({ backlog: 0, failed: 0 });
+    expect(outages).toEqual([true, false]);
+    expect(onFailed).not.toHaveBeenCalled();
+  });
+
+  it('a record PostgreSQL refuses is tried AUDIT_JOB_ATTEMPTS times, then kept as failed; the records after it are written', async () => {
+    const sessionId = newSessionId();
+    // A NUL byte: valid JSON, valid in Redis, refused by PostgreSQL's text columns.
+    const poison: SessionEvent = { ...auditEvent(sessionId, 1), actor: 'admin\u0000' };
+    const refusal = await store.write([poison]).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refusal).toMatchObject({ code: '22021' });
+    expect(store.isOutage(refusal)).toBe(false);
+
+    const p = await newPipeline({ backoffDelayMs: 10 });
+    const failures: Array<[Job<AuditJobData> | undefined, Error]> = [];
+    const worker = p.startWorker({ onFailed: (job, err) => failures.push([job, err]) });
+    let failedEvents = 0;
+    worker.worker.on('failed', () => failedEvents++);
+    const other = newSessionId();
+    await p.queue.addRecords([
+      queued(poison),
+      ...range(2, 6).map((v) => queued(auditEvent(sessionId, v))),
+      ...range(1, 3).map((v) => queued(auditEvent(other, v))),
+    ]);
+
+    await waitFor('the poison record to fail for good', async () => (await p.queue.depth()).failed === 1);
+    await waitFor('the backlog to drain', drained(p));
+    expect(await versionsOf(sessionId)).toEqual(range(2, 6));
+    expect(await versionsOf(other)).toEqual(range(1, 3));
+
+    const [kept] = await p.queue.queue.getJobs(['failed']);
+    expect(kept?.id).toBe(auditJobId(sessionId, 1));
+    expect(kept?.attemptsMade).toBe(AUDIT_JOB_ATTEMPTS);
+    expect(kept?.failedReason).toMatch(/0x00/);
+    expect(failedEvents).toBe(AUDIT_JOB_ATTEMPTS);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.[0]?.id).toBe(auditJobId(sessionId, 1));
+  });
+
+  it('a worker killed mid-write: another worker takes its job once the lock runs out', async () => {
+    const p = await newPipeline();
+    let markTaken = (): void => {};
+    const taken = new Promise<void>((resolve) => (markTaken = resolve));
+    const hanging: AuditSink = {
+      write: () => {
+        markTaken();
+        return new Promise<number>(() => {});
+      },
+      isOutage: () => false,
+    };
+    const dying = p.startWorker({ sink: hanging });
+    const sessionId = newSessionId();
+    await p.queue.addRecords([queued(auditEvent(sessionId, 1))]);
+    await taken;
+    // Closed by force, as a killed process would leave it: the job active, its lock no longer renewed.
+    await dying.worker.close(true);
+    expect(await p.queue.queue.getJobCounts('active')).toEqual({ active: 1 });
+
+    p.startWorker();
+    await waitFor(
+      'the abandoned job to be written',
+      async () => (await versionsOf(sessionId)).length > 0,
+      15_000,
+    );
+    expect(await versionsOf(sessionId)).toEqual([1]);
+    await waitFor('the backlog to drain', drained(p));
+    expect(await p.queue.depth()).toEqual({ backlog: 0, failed: 0 });
+  }, 30_000);
+});
+
+describe('AuditRelay', () => {
+  it('queues what the state scripts append, then acknowledges and deletes it', async () => {
+    const p = await newPipeline();
+    const sessionId = newSessionId();
+    const events = range(1, 8).map((v) => auditEvent(sessionId, v));
+    // As save-session-3.lua appends them: one entry per version, the record in field 'r'.
+    for (const event of events.slice(0, 4)) await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(event));
+    await p.startRelay();
+    await waitFor('the first entries to be queued', async () => (await p.backlog()) === 4);
+    for (const event of events.slice(4)) await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(event));
+    await waitFor('all entries to be queued', async () => (await p.backlog()) === 8);
+    await waitFor('the stream to empty', async () => {
+      const { length, pending } = await streamState(p);
+      return length === 0 && pending === 0;
+    });
+    const ids = (await p.queue.queue.getJobs(['waiting'])).map((job) => job.id).sort();
+    expect(ids).toEqual(events.map((e) => auditJobId(e.sessionId, e.version)).sort());
+
+    p.startWorker();
+    await waitFor('the backlog to drain', drained(p));
+    expect(await versionsOf(sessionId)).toEqual(range(1, 8));
+  });
+
+  it('a relay that read entries and died before queueing them: another claims them; nothing lost, nothing twice', async () => {
+    const p = await newPipeline();
+    const sessionId = newSessionId();
+    await p.redis.xgroup('CREATE', p.keys.auditLog, AUDIT_RELAY_GROUP, '0', 'MKSTREAM');
+    for (const v of range(1, 6))
+      await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(auditEvent(sessionId, v)));
+    // The dead relay took the first four and never acknowledged them.
+    const read = (await p.redis.xreadgroup(
+      'GROUP',
+      AUDIT_RELAY_GROUP,
+      'dead-relay',
+      'COUNT',
+      4,
+      'STREAMS',
+      p.keys.auditLog,
+      '>',
+    )) as Array<[string, unknown[]]>;
+    expect(read[0]?.[1]).toHaveLength(4);
+
+    const worker = p.startWorker();
+    let writes = 0;
+    worker.worker.on('completed', () => writes++);
+    await p.startRelay({ claimIdleMs: 200 });
+    await waitFor('every version to be written', async () => (await versionsOf(sessionId)).length === 6);
+    await waitFor('the stream to empty', async () => {
+      const { length, pending } = await streamState(p);
+      return length === 0 && pending === 0;
+    });
+    await waitFor('the backlog to drain', drained(p));
+    expect(await versionsOf(sessionId)).toEqual(range(1, 6));
+    // Each entry was queued once: one job each.
+    expect(writes).toBe(6);
+  });
+});
+
+describe('the whole pipeline', () => {
+  it('changes made through SyncEngine on Redis reach PostgreSQL as versions 1..N, each once', async () => {
+    const keyPrefix = `test-${randomUUID().slice(0, 8)}:`;
+    const p = await newPipeline({ keyPrefix });
+    const redis = await connectionTo('audit-pipeline-state');
+    const stateStore = new RedisStateStore(redis, { keyPrefix });
+    opened.push(async () => {
+      await stateStore.close();
+      await redis.quit();
+    });
+    const committed: SessionEvent[] = [];
+    const engine = new SyncEngine({
+      store: stateStore,
+      clock: systemClock,
+      onCommit: (commit) => committed.push(...commit.events),
+    });
+    p.startWorker();
+    await p.startRelay();
+
+    const sessionId = newSessionId();
+    await engine.createSession({
+      session_id: sessionId,
+      sync_mode: 'per_participant',
+      participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
+      total_time_ms: 600_000,
+    });
+    await engine.execute(sessionId, { type: 'start' }, { actor: 'arbiter' });
+    for (let i = 0; i < 6; i++) await engine.execute(sessionId, { type: 'switch' });
+    await engine.execute(sessionId, { type: 'pause' });
+    await engine.execute(sessionId, { type: 'adjust', participantId: 'w', deltaMs: 5_000 });
+    await engine.execute(sessionId, { type: 'resume' });
+    await engine.deleteSession(sessionId);
+
+    const lastVersion = committed.at(-1)!.version;
+    expect(committed.map((e) => e.version)).toEqual(range(1, lastVersion));
+    await waitFor(
+      'every version to be written',
+      async () => (await versionsOf(sessionId)).length === lastVersion,
+    );
+    await waitFor('the stream to empty', async () => (await streamState(p)).length === 0);
+    await waitFor('the backlog to drain', drained(p));
+
+    const rows = (await store.history(sessionId, { limit: 1000 })).events;
+    expect(rows.map((r) => [r.version, r.event, r.at, r.actor])).toEqual(
+      committed.map((e) => [e.version, e.type, e.atMs, e.actor]),
+    );
+    expect(rows.at(-1)?.event).toBe('cancelled');
+    expect((await store.sessionSummary(sessionId))?.last_version).toBe(lastVersion);
+  });
+});
