@@ -1,10 +1,12 @@
 // The distributed mode's audit delivery: a BullMQ queue of audit records and the worker that
 // writes them to PostgreSQL. Writes are idempotent (one row per session version), so a job
 // run twice is harmless. A record the database rejects is retried with exponential backoff
-// and then kept as failed; an unreachable database spends no attempts: the worker pauses
-// and the backlog waits in Redis until PostgreSQL is back.
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+// and then kept as failed (one that is not a SessionEvent at all, at once); an unreachable
+// database spends no attempts: the worker pauses and the backlog waits in Redis until
+// PostgreSQL is back.
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { SessionEvent } from '../types/session.js';
+import { AuditRecordError } from './AuditStore.js';
 
 export const AUDIT_QUEUE_NAME = 'synckairos-audit';
 export const AUDIT_JOB_ATTEMPTS = 5;
@@ -26,7 +28,10 @@ export interface AuditJobData {
 }
 
 export interface AuditSink {
-  /** Writes the events idempotently; rejects when the database refuses or cannot be reached. */
+  /**
+   * Writes the events idempotently; rejects when the database refuses or cannot be reached,
+   * and with an AuditRecordError when a record is not a SessionEvent at all.
+   */
   write(events: SessionEvent[]): Promise<number>;
   /** True for "the database is unreachable" (retry without spending attempts), false for a bad record. */
   isOutage(err: unknown): boolean;
@@ -115,17 +120,26 @@ export class AuditWorker {
       autorun: true,
     });
     this.worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) options.onFailed?.(job, err);
+      // BullMQ stamps finishedOn only on a job failed for good: attempts spent, unrecoverable,
+      // or stalled too often (these last two with attempts to spare).
+      if (job !== undefined && typeof job.finishedOn === 'number') options.onFailed?.(job, err);
     });
     // A worker without an error listener would throw into the event loop on a Redis blip.
     this.worker.on('error', () => {});
   }
 
   private async process(job: Job<AuditJobData>): Promise<void> {
-    const event = JSON.parse(job.data.record) as SessionEvent;
+    let event: SessionEvent;
+    try {
+      event = JSON.parse(job.data.record) as SessionEvent;
+    } catch (err) {
+      throw new UnrecoverableError(`audit record is not JSON: ${(err as Error).message}`);
+    }
     try {
       await this.options.sink.write([event]);
     } catch (err) {
+      // Retrying cannot turn it into a SessionEvent: straight to the failed set.
+      if (err instanceof AuditRecordError) throw new UnrecoverableError(err.message);
       if (!this.options.sink.isOutage(err)) throw err;
       if (!this.databaseDown) {
         this.databaseDown = true;

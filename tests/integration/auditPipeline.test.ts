@@ -264,6 +264,29 @@ describe('AuditQueue and AuditWorker', () => {
     await waitFor('the backlog to drain', drained(p));
     expect(await p.queue.depth()).toEqual({ backlog: 0, failed: 0 });
   }, 30_000);
+
+  it('a record that is not a SessionEvent fails at once, is kept as failed and counted', async () => {
+    const p = await newPipeline({ backoffDelayMs: 10 });
+    const failures: Array<Job<AuditJobData> | undefined> = [];
+    p.startWorker({ onFailed: (job) => failures.push(job) });
+    const sessionId = newSessionId();
+    const { state: _state, ...stateless } = auditEvent(sessionId, 1);
+    await p.queue.addRecords([
+      { sessionId, version: 1, record: JSON.stringify(stateless) },
+      { sessionId, version: 2, record: '{"sessionId": "cut off' },
+      queued(auditEvent(sessionId, 3)),
+    ]);
+
+    await waitFor('both bad records to fail for good', async () => (await p.queue.depth()).failed === 2);
+    await waitFor('the backlog to drain', drained(p));
+    expect(await versionsOf(sessionId)).toEqual([3]);
+    const kept = await p.queue.queue.getJobs(['failed']);
+    // Retrying cannot make them writable: one attempt each.
+    expect(kept.map((job) => job.attemptsMade)).toEqual([1, 1]);
+    expect(failures.map((job) => job?.id).sort()).toEqual(
+      [auditJobId(sessionId, 1), auditJobId(sessionId, 2)].sort(),
+    );
+  });
 });
 
 describe('AuditRelay', () => {
