@@ -14,7 +14,32 @@ const RETRY_DELAY_MS = 1_000;
 /** Entries read but not acknowledged for this long belong to a consumer presumed dead. */
 const DEFAULT_CLAIM_IDLE_MS = 15_000;
 
-type StreamEntry = [id: string, fields: string[]];
+/** Fields are null for an entry deleted while it was pending. */
+type StreamEntry = [id: string, fields: string[] | null];
+
+interface RelayedRecord {
+  sessionId: string;
+  version: number;
+  record: string;
+}
+
+/** The record in an entry's field 'r' and the ids its job is keyed by, or what is wrong with it. */
+function readEntry(fields: string[]): RelayedRecord | string {
+  let record: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'r') record = fields[i + 1];
+  if (record === undefined) return "no field 'r'";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(record);
+  } catch {
+    return 'not JSON';
+  }
+  const { sessionId, version } = (parsed ?? {}) as { sessionId?: unknown; version?: unknown };
+  if (typeof sessionId !== 'string' || !Number.isSafeInteger(version) || (version as number) < 1) {
+    return 'no sessionId and version';
+  }
+  return { sessionId, version: version as number, record };
+}
 
 export interface AuditRelayOptions {
   /** A connection of its own: the relay blocks on it. The relay owns and closes it. */
@@ -29,20 +54,22 @@ export interface AuditRelayOptions {
 
 export class AuditRelay {
   private running = false;
+  private closed = false;
   private loop: Promise<void> | null = null;
   private lastClaimAtMs = 0;
 
   constructor(private readonly options: AuditRelayOptions) {}
 
   start(): void {
-    if (this.running) return;
+    if (this.running || this.closed) return;
     this.running = true;
     this.loop = this.run();
   }
 
   /** Stops reading; entries not yet queued stay in the stream for the next relay. Safe twice. */
   async close(): Promise<void> {
-    if (!this.running) return;
+    if (this.closed) return;
+    this.closed = true;
     this.running = false;
     // Interrupts a blocked XREADGROUP; the loop then sees running = false.
     this.options.redis.disconnect();
@@ -129,23 +156,28 @@ export class AuditRelay {
 
   private async queueAndAcknowledge(entries: StreamEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const records: Array<{ sessionId: string; version: number; record: string }> = [];
+    const records: RelayedRecord[] = [];
+    /** Queued, or already deleted: acknowledged and deleted. */
+    const done: string[] = [];
+    /** Acknowledged but left in the stream: only our own scripts write here, so a person should look. */
+    const unreadable: string[] = [];
     for (const [id, fields] of entries) {
-      const record = fields[fields.indexOf('r') + 1];
-      try {
-        const { sessionId, version } = JSON.parse(record ?? '') as { sessionId: string; version: number };
-        records.push({ sessionId, version, record: record ?? '' });
-      } catch (err) {
-        // Only our own scripts write here; an unreadable entry is logged and left for a person.
-        this.options.onError?.(err, `unreadable audit log entry ${id}`);
+      const entry = fields === null ? null : readEntry(fields);
+      if (typeof entry === 'string') {
+        unreadable.push(id);
+        this.options.onError?.(
+          new Error(`audit log entry ${id}: ${entry}`),
+          `unreadable audit log entry ${id}`,
+        );
+      } else {
+        if (entry !== null) records.push(entry);
+        done.push(id);
       }
     }
     await this.options.queue.addRecords(records);
-    const ids = entries.map(([id]) => id);
-    await this.options.redis
-      .multi()
-      .xack(this.options.keys.auditLog, AUDIT_RELAY_GROUP, ...ids)
-      .xdel(this.options.keys.auditLog, ...ids)
-      .exec();
+    const log = this.options.keys.auditLog;
+    const acknowledge = this.options.redis.multi().xack(log, AUDIT_RELAY_GROUP, ...done, ...unreadable);
+    if (done.length > 0) acknowledge.xdel(log, ...done);
+    await acknowledge.exec();
   }
 }

@@ -345,6 +345,48 @@ describe('AuditRelay', () => {
     // Each entry was queued once: one job each.
     expect(writes).toBe(6);
   });
+  it('an entry it cannot read is logged and left in the stream, and does not hold up the others', async () => {
+    const p = await newPipeline();
+    const sessionId = newSessionId();
+    const errors: string[] = [];
+    p.startWorker();
+    await p.startRelay({ onError: (_err, context) => errors.push(context) });
+    const add = (field: string, value: string): Promise<string | null> =>
+      p.redis.xadd(p.keys.auditLog, '*', field, value);
+    await add('r', auditRecord(auditEvent(sessionId, 1)));
+    const unreadable = [
+      await add('r', 'not json'),
+      await add('r', '{"version": 2}'),
+      await add('x', auditRecord(auditEvent(sessionId, 2))),
+    ];
+    await add('r', auditRecord(auditEvent(sessionId, 3)));
+
+    await waitFor(
+      'the readable entries to be written',
+      async () => (await versionsOf(sessionId)).length === 2,
+    );
+    await waitFor('no entry left pending', async () => (await streamState(p)).pending === 0);
+    expect(await versionsOf(sessionId)).toEqual([1, 3]);
+    expect((await p.redis.xrange(p.keys.auditLog, '-', '+')).map(([id]) => id)).toEqual(unreadable);
+    expect(errors).toEqual(unreadable.map((id) => `unreadable audit log entry ${id}`));
+
+    // Still relaying.
+    await add('r', auditRecord(auditEvent(sessionId, 4)));
+    await waitFor('a later entry to be written', async () => (await versionsOf(sessionId)).length === 3);
+  });
+
+  it('close() releases its connection even if it never started, and is safe twice', async () => {
+    const redis = await connectionTo('audit-relay-unstarted');
+    const relay = new AuditRelay({
+      redis,
+      keys: stateKeys(`test-${randomUUID().slice(0, 8)}:`),
+      queue: { addRecords: async () => {} },
+      consumerName: 'never-started',
+    });
+    await relay.close();
+    await relay.close();
+    await waitFor('the connection to end', async () => redis.status === 'end');
+  });
 });
 
 describe('the whole pipeline', () => {
