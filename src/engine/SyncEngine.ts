@@ -179,19 +179,20 @@ export class SyncEngine {
   /**
    * Stores the expiries that are due by now; the deadline scheduler's one operation. The
    * compare-and-set makes it a claim: of several instances racing, one applies each expiry
-   * and the others find nothing left to do. Returns the events this call applied.
+   * and the others find nothing left to do. Returns the events this call applied, or null
+   * when the session is not stored (its deadline index entry is stale).
    */
-  async expireDue(sessionId: string): Promise<SessionEvent[]> {
-    for (;;) {
-      const stored = await this.store.get(sessionId);
-      if (!stored) return [];
-      const nowMs = this.clock.nowMs();
-      const due = applyDueExpiries(stored, nowMs);
-      if (due.events.length === 0) return [];
-      const result = await this.write(due.state, stored.version, nowMs, due.events);
-      if (result.ok) return due.events;
-      if (result.reason === 'not_found') return [];
-    }
+  async expireDue(sessionId: string): Promise<SessionEvent[] | null> {
+    const stored = await this.store.get(sessionId);
+    if (!stored) return null;
+    const nowMs = this.clock.nowMs();
+    const due = applyDueExpiries(stored, nowMs);
+    if (due.events.length === 0) return [];
+    const result = await this.write(due.state, stored.version, nowMs, due.events);
+    if (result.ok) return due.events;
+    // A conflict: someone else wrote first, and every write applies the expiries due by its
+    // time, so there is nothing to re-read for; whatever deadline it left is armed anew.
+    return result.reason === 'not_found' ? null : [];
   }
 
   private auditRecords(events: SessionEvent[]): string[] {

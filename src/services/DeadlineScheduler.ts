@@ -2,6 +2,9 @@
 // instance knows of, and a poll of the store's deadline index for those written elsewhere (by
 // another instance, or by one that died). Every instance runs one; expireDue's compare-and-set
 // is the claim, so each expiry is applied exactly once however many of them race for it.
+// Timers are armed only within the poll's lookahead: a deadline noted further ahead waits in a
+// map until the poll finds it near. One learnt from the poll alone fires a grace later, so the
+// instance that wrote or watches the session claims it first and the poll is the backstop.
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Clock } from '../types/clock.js';
 import { SyncKairosError } from '../types/errors.js';
@@ -23,6 +26,8 @@ export interface DeadlineSchedulerDeps {
   pollIntervalMs?: number;
   /** How far ahead of now each poll looks, so a timer is armed before its deadline (default 1 s). */
   lookaheadMs?: number;
+  /** How much later a deadline known only from the index is claimed (default 20 ms). */
+  backstopGraceMs?: number;
   /** At most this many index entries per poll, earliest first (default 5000). */
   batchSize?: number;
   /** The events of every expiry this instance applied (not those other instances applied). Must not throw. */
@@ -31,12 +36,17 @@ export interface DeadlineSchedulerDeps {
 
 const DEFAULT_POLL_INTERVAL_MS = 100;
 const DEFAULT_LOOKAHEAD_MS = 1000;
+const DEFAULT_BACKSTOP_GRACE_MS = 20;
+/** Noted deadlines this far past that no poll has found (their session went elsewhere) are forgotten. */
+const FORGET_NOTED_AFTER_MS = 10_000;
 const DEFAULT_BATCH_SIZE = 5000;
 /** setTimeout's largest delay; a timer for a later deadline fires early and is re-armed. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 interface ArmedDeadline {
   deadlineAtMs: number;
+  /** The deadline, or a grace after it for one known only from the index. */
+  fireAtMs: number;
   timer: NodeJS.Timeout;
 }
 
@@ -53,10 +63,14 @@ export class DeadlineScheduler {
   private readonly logger: DeadlineSchedulerLogger;
   private readonly pollIntervalMs: number;
   private readonly lookaheadMs: number;
+  private readonly backstopGraceMs: number;
   private readonly batchSize: number;
   private readonly onExpired: (events: SessionEvent[]) => void;
 
   private readonly armed = new Map<string, ArmedDeadline>();
+  /** Deadlines noted beyond the lookahead: the poll arms them, without grace, once near. */
+  private readonly noted = new Map<string, number>();
+  private nextForgetAtMs = 0;
   /** One expireDue per session at a time; its promise never rejects. */
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Sessions whose timer fired while their expiry was in flight: run once more after it. */
@@ -76,6 +90,7 @@ export class DeadlineScheduler {
     this.logger = deps.logger ?? silentLogger;
     this.pollIntervalMs = deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.lookaheadMs = deps.lookaheadMs ?? DEFAULT_LOOKAHEAD_MS;
+    this.backstopGraceMs = deps.backstopGraceMs ?? DEFAULT_BACKSTOP_GRACE_MS;
     this.batchSize = deps.batchSize ?? DEFAULT_BATCH_SIZE;
     this.onExpired = deps.onExpired ?? (() => {});
   }
@@ -90,11 +105,15 @@ export class DeadlineScheduler {
   /** The session's next deadline as this instance just learnt it (a commit, a watched update); null clears it. */
   note(sessionId: string, deadlineAtMs: number | null): void {
     if (this.closed) return;
-    if (deadlineAtMs === null) {
+    if (deadlineAtMs === null || deadlineAtMs > this.clock.nowMs() + this.lookaheadMs) {
+      // A timer armed for an earlier deadline is outdated: that deadline is gone.
       this.disarm(sessionId);
+      if (deadlineAtMs === null) this.noted.delete(sessionId);
+      else this.noted.set(sessionId, deadlineAtMs);
       return;
     }
-    this.arm(sessionId, deadlineAtMs);
+    this.noted.delete(sessionId);
+    this.arm(sessionId, deadlineAtMs, deadlineAtMs);
   }
 
   /** Clears every timer and the poll, then waits for the expiries in flight; safe to call twice. */
@@ -111,17 +130,22 @@ export class DeadlineScheduler {
     this.pollTimer = null;
     for (const { timer } of this.armed.values()) clearTimeout(timer);
     this.armed.clear();
+    this.noted.clear();
     this.runAgain.clear();
     await this.polling;
     await Promise.all(this.inFlight.values());
   }
 
-  private arm(sessionId: string, deadlineAtMs: number): void {
+  private arm(sessionId: string, deadlineAtMs: number, fireAtMs: number): void {
     const current = this.armed.get(sessionId);
-    if (current?.deadlineAtMs === deadlineAtMs) return;
+    if (current?.deadlineAtMs === deadlineAtMs && current.fireAtMs <= fireAtMs) return;
     if (current !== undefined) clearTimeout(current.timer);
-    const delayMs = Math.min(Math.max(0, deadlineAtMs - this.clock.nowMs()), MAX_TIMER_DELAY_MS);
-    const armed: ArmedDeadline = { deadlineAtMs, timer: setTimeout(this.onTimer, delayMs, sessionId) };
+    const delayMs = Math.min(Math.max(0, fireAtMs - this.clock.nowMs()), MAX_TIMER_DELAY_MS);
+    const armed: ArmedDeadline = {
+      deadlineAtMs,
+      fireAtMs,
+      timer: setTimeout(this.onTimer, delayMs, sessionId),
+    };
     // Deadline timers are the scheduler's business; they must not keep the process alive.
     armed.timer.unref();
     this.armed.set(sessionId, armed);
@@ -140,8 +164,8 @@ export class DeadlineScheduler {
       if (armed === undefined || this.closed) return;
       this.armed.delete(sessionId);
       // Node's timers and the disciplined clock differ slightly: never apply early, wait for the rest.
-      if (this.clock.nowMs() < armed.deadlineAtMs) {
-        this.arm(sessionId, armed.deadlineAtMs);
+      if (this.clock.nowMs() < armed.fireAtMs) {
+        this.arm(sessionId, armed.deadlineAtMs, armed.fireAtMs);
         return;
       }
       this.expire(sessionId);
@@ -166,9 +190,11 @@ export class DeadlineScheduler {
   private async applyExpiry(sessionId: string): Promise<void> {
     let events: SessionEvent[];
     try {
-      events = await this.engine.expireDue(sessionId);
-      // Nothing due: another instance claimed it, or the session is gone and only its index entry is left.
-      if (events.length === 0) await this.store.dropStaleDeadline(sessionId);
+      const applied = await this.engine.expireDue(sessionId);
+      // Only a gone session leaves its index entry behind: when another instance won the claim,
+      // its write has already moved the entry.
+      if (applied === null) await this.store.dropStaleDeadline(sessionId);
+      events = applied ?? [];
       this.storeAnswered();
     } catch (err) {
       this.storeFailed(err, { sessionId }, 'Deadline scheduler: an expiry failed; retried at the next poll');
@@ -206,10 +232,23 @@ export class DeadlineScheduler {
         // An earlier timer is kept: if the deadline moved later, it finds nothing and the next poll re-arms.
         const known = this.armed.get(sessionId);
         if (known !== undefined && known.deadlineAtMs <= deadlineAtMs) continue;
-        this.arm(sessionId, deadlineAtMs);
+        const ours = this.noted.get(sessionId) === deadlineAtMs;
+        if (ours) this.noted.delete(sessionId);
+        this.arm(sessionId, deadlineAtMs, ours ? deadlineAtMs : deadlineAtMs + this.backstopGraceMs);
       }
+      this.forgetStaleNotes();
     } catch (err) {
       this.storeFailed(err, {}, 'Deadline scheduler: polling the deadline index failed');
+    }
+  }
+
+  /** Drops noted deadlines long past that no poll returned: their session was removed elsewhere. */
+  private forgetStaleNotes(): void {
+    const nowMs = this.clock.nowMs();
+    if (nowMs < this.nextForgetAtMs) return;
+    this.nextForgetAtMs = nowMs + FORGET_NOTED_AFTER_MS;
+    for (const [sessionId, deadlineAtMs] of this.noted) {
+      if (deadlineAtMs < nowMs - FORGET_NOTED_AFTER_MS) this.noted.delete(sessionId);
     }
   }
 
