@@ -930,8 +930,9 @@ async function main(): Promise<void> {
           const createdPerSec = n / ((monoMs() - t0) / 1000);
           const after = await usedMemory();
           const key = `sk:{${sessionIds[0]}}`;
-          const oneHash = Number(await redisClient.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
-          const stateJsonBytes = Buffer.byteLength((await redisClient.hget(key, 'state')) ?? '');
+          const oneSession = Number(await redisClient.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+          const stored = (await redisClient.get(key)) ?? '';
+          const stateJsonBytes = Buffer.byteLength(stored.slice(stored.indexOf('|') + 1));
           const deadlineIndex = Number(
             await redisClient.call('MEMORY', 'USAGE', 'sk:deadlines', 'SAMPLES', '0'),
           );
@@ -943,7 +944,7 @@ async function main(): Promise<void> {
           const perSession = (after - before) / n;
           const perSessionWithoutAudit = (after - before - auditBytes) / n;
           log(
-            `  used_memory +${((after - before) / 1048576).toFixed(1)} MiB → ${perSession.toFixed(0)} B/session (${perSessionWithoutAudit.toFixed(0)} without the audit stream); one hash ${oneHash} B; audit stream ${(auditBytes / 1048576).toFixed(1)} MiB in ${auditEntries} entries`,
+            `  used_memory +${((after - before) / 1048576).toFixed(1)} MiB → ${perSession.toFixed(0)} B/session (${perSessionWithoutAudit.toFixed(0)} without the audit stream); one session key ${oneSession} B; audit stream ${(auditBytes / 1048576).toFixed(1)} MiB in ${auditEntries} entries`,
           );
           const switchSessions = sessionIds.slice(0, SIZE.switchSessions);
           const r = await w0.run<{
@@ -969,7 +970,7 @@ async function main(): Promise<void> {
             id: 'memory',
             what: `sessions held in Redis: ${n.toLocaleString('en')} running sessions (INFO used_memory delta / count), and switch p99 at that size`,
             target: `100,000 at ≤ 1 KB (1,024 B) each, switch p99 unchanged`,
-            measured: `${perSession.toFixed(0)} B/session (${perSessionWithoutAudit.toFixed(0)} B without the audit stream; one session hash ${oneHash} B); switch ${lat(s)} vs p99 ${small} ms at ${SIZE.switchSessions} sessions`,
+            measured: `${perSession.toFixed(0)} B/session (${perSessionWithoutAudit.toFixed(0)} B without the audit stream; one session key ${oneSession} B); switch ${lat(s)} vs p99 ${small} ms at ${SIZE.switchSessions} sessions`,
             floor: `the session's state JSON itself: ${stateJsonBytes} B`,
             ratio: `×${ratio(perSession, stateJsonBytes)} of the JSON (×${ratio(perSessionWithoutAudit, stateJsonBytes)} without the audit stream)`,
             met: perSession <= 1024 && unchanged && (QUICK ? false : true),
@@ -979,7 +980,7 @@ async function main(): Promise<void> {
               usedMemoryAfter: after,
               bytesPerSession: Math.round(perSession),
               bytesPerSessionWithoutAudit: Math.round(perSessionWithoutAudit),
-              oneSessionHashBytes: oneHash,
+              oneSessionKeyBytes: oneSession,
               stateJsonBytes,
               deadlineIndexBytes: deadlineIndex,
               auditStreamBytes: auditBytes,

@@ -19,7 +19,7 @@ async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
   }
 }
 
-/** The distributed store: one hash per session, CAS writes in Lua, a sorted-set deadline index. */
+/** The distributed store: one string per session, CAS writes in Lua, a sorted-set deadline index. */
 export class RedisStateStore implements StateStore {
   readonly name = 'redis';
   readonly keys: StateKeys;
@@ -33,8 +33,9 @@ export class RedisStateStore implements StateStore {
   }
 
   async get(sessionId: string): Promise<SessionState | null> {
-    const json = await orUnavailable(this.redis.hget(this.keys.session(sessionId), 'state'));
-    return json === null ? null : (JSON.parse(json) as SessionState);
+    const value = await orUnavailable(this.redis.get(this.keys.session(sessionId)));
+    // '<version>|<stateJson>' (save-session-3.lua); the JSON carries the version too.
+    return value === null ? null : (JSON.parse(value.slice(value.indexOf('|') + 1)) as SessionState);
   }
 
   save(write: SessionWrite): Promise<WriteResult> {

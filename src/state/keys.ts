@@ -1,11 +1,11 @@
 // Every Redis key and channel name is built here, so the layout can be read (and changed) in one place.
-// A session's hash and channel share the `{sessionId}` hash tag, so they land in one Redis Cluster slot.
+// A session's key and channel share the `{sessionId}` hash tag, so they land in one Redis Cluster slot.
 
 export const DEFAULT_KEY_PREFIX = 'sk:';
 
 export interface StateKeys {
   readonly prefix: string;
-  /** The session hash (`version`, `state`): `sk:{abc}`. */
+  /** The session, a string `<version>|<stateJson>`: `sk:{abc}`. */
   session(sessionId: string): string;
   /** Where every write of the session is published: `sk:{abc}:updates`. */
   updatesChannel(sessionId: string): string;

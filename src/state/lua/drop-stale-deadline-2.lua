@@ -4,7 +4,7 @@
   checked and removed in one script, no writer can recreate the session in between.
 
     Input:
-      KEYS[1] session hash            ('sk:{sessionId}')
+      KEYS[1] session                 ('sk:{sessionId}')
       KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
 
       ARGV[1] sessionId               (the member in the deadline index)

@@ -2,7 +2,7 @@
   Compare-and-set removal of one session (after a cancel), with the final state broadcast.
 
     Input:
-      KEYS[1] session hash            ('sk:{sessionId}', fields: version, state)
+      KEYS[1] session                 ('sk:{sessionId}', a string: '<version>|<stateJson>')
       KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
       KEYS[3] audit log               ('sk:audit', a stream; one entry per version, field 'r')
 
@@ -20,7 +20,7 @@
 local sessionKey = KEYS[1]
 local deadlineKey = KEYS[2]
 
-local storedVersion = redis.call("HGET", sessionKey, "version")
+local storedVersion = string.match(redis.call("GETRANGE", sessionKey, 0, 19), "^(%d+)|")
 if not storedVersion then
   return -1
 end
