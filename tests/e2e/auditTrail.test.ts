@@ -8,7 +8,6 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_QUEUE_NAME } from '../../src/audit/DBWriteQueue.js';
 import { stateKeys } from '../../src/state/keys.js';
-import type { SessionView } from '../../src/types/session.js';
 import { auditEvent } from '../contract/auditStore.contract.js';
 import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
@@ -18,6 +17,7 @@ import {
   stopAllServices,
   type ServiceProcess,
 } from '../helpers/serviceProcess.js';
+import { callJson } from '../helpers/http.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 
 interface Instance {
@@ -45,16 +45,6 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
   const instance = { service, http: `http://127.0.0.1:${port}` };
   started.push(instance);
   return instance;
-}
-
-async function call<T = SessionView>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
 }
 
 /** One Prometheus sample's value from /metrics (NaN when absent). */
@@ -131,17 +121,17 @@ describe('distributed audit trail', () => {
       await Promise.all(
         sessionIds.map(async (id, i) => {
           const instance = via[(i + offset) % via.length]!;
-          const view = await call(instance.http, 'POST', `/v1/sessions/${id}/switch`);
+          const view = await callJson(instance.http, 'POST', `/v1/sessions/${id}/switch`);
           versions.set(id, view.version);
         }),
       );
     };
 
     for (const [i, id] of sessionIds.entries()) {
-      await call(instances[i % 2]!.http, 'POST', '/v1/sessions', chessClock(id));
+      await callJson(instances[i % 2]!.http, 'POST', '/v1/sessions', chessClock(id));
       versions.set(
         id,
-        (await call(instances[(i + 1) % 2]!.http, 'POST', `/v1/sessions/${id}/start`)).version,
+        (await callJson(instances[(i + 1) % 2]!.http, 'POST', `/v1/sessions/${id}/start`)).version,
       );
     }
 
@@ -220,7 +210,7 @@ describe('distributed audit trail', () => {
     }
 
     // The surviving instance serves the history, oldest first.
-    const history = await call<{ events: Array<{ version: number }> }>(
+    const history = await callJson<{ events: Array<{ version: number }> }>(
       b.http,
       'GET',
       `/v1/sessions/${sessionIds[0]}/events?limit=100`,
@@ -236,13 +226,13 @@ describe('embedded audit trail', () => {
   it('the history outlives a restart of the service', async () => {
     const dataDir = testDataDir();
     const first = await startInstance({ DATA_DIR: dataDir });
-    await call(first.http, 'POST', '/v1/sessions', chessClock('kept'));
-    await call(first.http, 'POST', '/v1/sessions/kept/start');
-    for (let i = 0; i < 5; i++) await call(first.http, 'POST', '/v1/sessions/kept/switch');
+    await callJson(first.http, 'POST', '/v1/sessions', chessClock('kept'));
+    await callJson(first.http, 'POST', '/v1/sessions/kept/start');
+    for (let i = 0; i < 5; i++) await callJson(first.http, 'POST', '/v1/sessions/kept/switch');
     const expected = [1, 2, 3, 4, 5, 6, 7];
     const eventsOf = async (instance: Instance) =>
       (
-        await call<{ events: Array<{ version: number; event: string }> }>(
+        await callJson<{ events: Array<{ version: number; event: string }> }>(
           instance.http,
           'GET',
           '/v1/sessions/kept/events',

@@ -10,6 +10,7 @@ import {
   stopAllServices,
   type ServiceProcess,
 } from '../helpers/serviceProcess.js';
+import { callJson } from '../helpers/http.js';
 
 interface Instance {
   service: ServiceProcess;
@@ -23,16 +24,6 @@ async function startInstance(redisUrl: string): Promise<Instance> {
   const service = startService({ PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, LOG_LEVEL: 'info' });
   const port = listeningPort(await service.waitForLog((line) => line.msg.startsWith('listening')));
   return { service, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/v1/ws` };
-}
-
-async function call(base: string, method: string, path: string, body?: unknown): Promise<SessionView> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as SessionView;
 }
 
 /**
@@ -129,13 +120,13 @@ async function createRunningSessions(base: string, prefix: string, count: number
   const started: SessionView[] = [];
   for (let i = 0; i < count; i++) {
     const sessionId = `${prefix}-${i}`;
-    await call(base, 'POST', '/v1/sessions', {
+    await callJson(base, 'POST', '/v1/sessions', {
       session_id: sessionId,
       sync_mode: 'per_participant',
       participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
       total_time_ms: 1_500 + Math.floor((spreadMs * i) / count),
     });
-    started.push(await call(base, 'POST', `/v1/sessions/${sessionId}/start`));
+    started.push(await callJson(base, 'POST', `/v1/sessions/${sessionId}/start`));
   }
   return started;
 }
@@ -164,7 +155,7 @@ describe('several instances on one Redis', () => {
     watchers.push(watcher);
     await watcher.connect();
 
-    const switched = await call(a!.http, 'POST', '/v1/sessions/cross-0/switch');
+    const switched = await callJson(a!.http, 'POST', '/v1/sessions/cross-0/switch');
     await until(() => watcher.applied.get('cross-0')?.version === switched.version, 5_000, 'the switch at B');
     expect(watcher.applied.get('cross-0')).toMatchObject({ event: 'switched', active_participant_id: 'b' });
     expect(switched.version).toBe((started?.version ?? 0) + 1);
@@ -192,7 +183,7 @@ describe('several instances on one Redis', () => {
         expect(expired[0]!.server_time).toBeGreaterThanOrEqual(s.deadline_at!);
         expect(expired[0]!.updated_at).toBe(s.deadline_at);
       }
-      const stored = await call(b!.http, 'GET', `/v1/sessions/${s.session_id}`);
+      const stored = await callJson(b!.http, 'GET', `/v1/sessions/${s.session_id}`);
       expect(stored).toMatchObject({ status: 'expired', version: s.version + 1 });
     }
   });
@@ -206,7 +197,7 @@ describe('several instances on one Redis', () => {
     const stayingClient = new Watcher([b!.ws], ids);
     watchers.push(movingClient, stayingClient);
     await Promise.all([movingClient.connect(), stayingClient.connect()]);
-    await call(a!.http, 'POST', '/v1/sessions/killed-0/switch');
+    await callJson(a!.http, 'POST', '/v1/sessions/killed-0/switch');
 
     a!.service.proc.kill('SIGKILL');
     await a!.service.exit;
