@@ -3,30 +3,15 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  chromium,
-  type Browser,
-  type BrowserContext,
-  type BrowserContextOptions,
-  type Page,
-} from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient, type SessionView, type SyncKairosClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/config.js';
 import { formatClock, formatCountdown } from '../../src/demo/format.js';
 import { startServer, type RunningServer } from '../../src/index.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--headless',
-];
 const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 /** Two screens showing the same clock may differ by at most this, at the same instant. */
 const AGREEMENT_MS = 100;
@@ -38,24 +23,8 @@ const PHONE: BrowserContextOptions = {
   hasTouch: true,
 };
 
-async function launchChromium(): Promise<{ browser: Browser } | { reason: string }> {
-  try {
-    return {
-      browser: await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true }),
-    };
-  } catch (err) {
-    const firstLine = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    return { reason: `chromium cannot be launched from ${CHROMIUM_PATH} (${firstLine})` };
-  }
-}
-
-// Launched while the file is collected, so that the skip can say why before any test runs.
-const launched = await launchChromium();
-const browser = 'browser' in launched ? launched.browser : null;
-if (!('browser' in launched))
-  console.warn(
-    `SKIPPING the demo page browser tests: ${launched.reason}. Debian: apt-get install -y chromium`,
-  );
+// Launched while the file is collected, so that a skip can say why before any test runs.
+const { browser, skipReason } = await launchChromium('the demo page browser tests');
 
 describe('formatClock (what the demo draws)', () => {
   it('rounds up, so a clock shows 0 only when no time is left', () => {
@@ -129,7 +98,7 @@ function watchProblems(page: Page): string[] {
 }
 
 describe.skipIf(browser === null)(
-  `the demo page in Chromium${browser === null ? ` (skipped: ${'reason' in launched ? launched.reason : ''})` : ''}`,
+  `the demo page in Chromium${browser === null ? ` (skipped: ${skipReason})` : ''}`,
   // A browser on a busy two-core machine: generous, and still far from a hang.
   { timeout: 120_000 },
   () => {

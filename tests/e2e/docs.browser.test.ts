@@ -3,7 +3,7 @@
 // renders every operation of /openapi.json.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { buildOpenApiDocument, documentedRoutes } from '../../src/api/openapi.js';
@@ -12,25 +12,9 @@ import { createLogger } from '../../src/monitoring/logger.js';
 import { createMetrics } from '../../src/monitoring/metrics.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import { systemClock } from '../../src/state/SystemClock.js';
+import { launchChromium } from '../helpers/chromium.js';
 
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--headless'];
-
-async function launchChromium(): Promise<Browser | string> {
-  try {
-    return await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
-  } catch (err) {
-    return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
-  }
-}
-
-const launched = await launchChromium();
-const browser = typeof launched === 'string' ? null : launched;
-if (browser === null) {
-  console.warn(
-    `SKIPPING the docs page browser test: chromium cannot be launched from ${CHROMIUM_PATH} (${String(launched)})`,
-  );
-}
+const { browser } = await launchChromium('the docs page browser test');
 
 describe.skipIf(browser === null)('the /docs page in Chromium', () => {
   let server: http.Server;
