@@ -328,6 +328,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     fanout,
     tokenVerifier,
     limits: config.websocket,
+    trustProxyHops: config.trustProxyHops,
     onError: (err, context) => logger.debug({ err }, context),
     onCommand: (command, durationMs) => metrics.commandDuration.observe({ command }, durationMs / 1000),
   });

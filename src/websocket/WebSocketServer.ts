@@ -2,6 +2,7 @@
 // sweeps dead connections with protocol pings.
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import proxyAddr from 'proxy-addr';
 import { WebSocketServer as WsServer, type WebSocket } from 'ws';
 import { checkAction } from '../auth/permissions.js';
 import { createTokenVerifier, tokenFrom, type Principal, type TokenVerifier } from '../auth/tokens.js';
@@ -23,6 +24,8 @@ export interface WebSocketServerDeps {
   /** Checks the token of each upgrade (bearer header, or `token` query parameter for browsers). */
   tokenVerifier?: TokenVerifier;
   limits?: Partial<WebSocketLimits>;
+  /** Proxies in front whose X-Forwarded-For names the client (TRUST_PROXY), as for REST. */
+  trustProxyHops?: number;
   onError?: (err: unknown, context: string) => void;
   onCommand?: (command: string, durationMs: number) => void;
 }
@@ -69,7 +72,10 @@ export class SyncWebSocketServer {
     if (url.pathname !== WEBSOCKET_PATH)
       return rejectUpgrade(socket, 404, 'NOT_FOUND', `No WebSocket endpoint at ${url.pathname}`);
     if (this.closed) return rejectUpgrade(socket, 503, 'STORE_UNAVAILABLE', 'The server is shutting down');
-    const address = request.socket.remoteAddress ?? 'unknown';
+    // Behind a proxy every socket comes from the proxy: count the client it forwards for instead.
+    const hops = this.deps.trustProxyHops ?? 0;
+    const address =
+      hops > 0 ? proxyAddr(request, (_addr, i) => i < hops) : (request.socket.remoteAddress ?? 'unknown');
     if ((this.perAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) {
       return rejectUpgrade(
         socket,

@@ -807,6 +807,27 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
           expect((r.reason as UpgradeRefusedError).status).toBe(429);
         }
       });
+      it('behind a trusted proxy (TRUST_PROXY) the cap counts each forwarded client, not the proxy', async () => {
+        const proxied = await startTestServer({ ...env, ...QUIET_LIMITS, TRUST_PROXY: '1' });
+        try {
+          const from = (client: string): ClientOptions => ({ headers: { 'x-forwarded-for': client } });
+          for (let i = 0; i < 3; i++) await connect(proxied.ws, from('203.0.113.7'));
+          const refused = await openSocket(proxied.ws, from('203.0.113.7')).then(
+            (socket) => {
+              sockets.push(socket);
+              return null;
+            },
+            (err: unknown) => err,
+          );
+          expect(refused).toBeInstanceOf(UpgradeRefusedError);
+          expect((refused as UpgradeRefusedError).status).toBe(429);
+          // Another client behind the same proxy (the same socket address) still gets in.
+          await (await connect(proxied.ws, from('203.0.113.8'))).ping();
+        } finally {
+          await Promise.all(sockets.splice(0).map((socket) => socket.terminate()));
+          await proxied.close();
+        }
+      });
     });
 
     describe('ordering', () => {
