@@ -164,10 +164,14 @@ describe.each([memoryBackend, redisBackend])('DeadlineScheduler on the $name sto
       perParticipant(300),
     );
 
-    await vi.waitFor(async () => expect((await node.store.get(state.sessionId))?.status).toBe('expired'), {
-      timeout: 5000,
-      interval: 20,
-    });
+    // The scheduler reports what it applied just after its write: wait for the report as well.
+    await vi.waitFor(
+      async () => {
+        expect((await node.store.get(state.sessionId))?.status).toBe('expired');
+        expect(appliedOfType([node], 'expired')).not.toHaveLength(0);
+      },
+      { timeout: 5000, interval: 20 },
+    );
     const expired = appliedOfType([node], 'expired');
     expect(expired).toHaveLength(1);
     expect(expired[0]!.event).toMatchObject({
