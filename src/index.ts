@@ -313,7 +313,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     bus: backend.bus,
     clock: backend.clock,
     readSession: (sessionId) => engine.getSession(sessionId),
-    onPublishedState: (state) => scheduler.note(state.sessionId, deadlineAtMs(state)),
+    onPublishedState: (state) => {
+      engine.noteState(state);
+      scheduler.note(state.sessionId, deadlineAtMs(state));
+    },
     onError: (err, context) => logger.warn({ err }, context),
     // A command's updated_at is its server time (the shared clock in distributed mode), so this is
     // commit → frame handed to every watcher here, whichever instance committed it.

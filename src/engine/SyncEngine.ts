@@ -21,6 +21,8 @@ import { clockSnapshot, toSessionView } from './view.js';
 export const DEFAULT_SESSION_TTL_MS = 60 * 60 * 1000;
 /** Writes lost to other writers before a request gives up with VERSION_CONFLICT. */
 const MAX_WRITE_ATTEMPTS = 8;
+/** Sessions whose latest known state a command may start from without reading the store. */
+const RECENT_STATES_MAX = 10_000;
 
 export interface CommandOptions {
   expectedVersion?: number | undefined;
@@ -67,6 +69,12 @@ export class SyncEngine {
   private readonly sessionTtlMs: number;
   private readonly onCommit: (commit: Commit) => void;
   private readonly recordAudit: boolean;
+  /**
+   * The newest state this instance wrote or was sent, per session (least recently used
+   * first). Commands start from it instead of reading the store: the compare-and-set refuses
+   * a stale one, and then the command runs again on a fresh read. Reads never use it.
+   */
+  private readonly recent = new Map<string, SessionState>();
 
   constructor(deps: SyncEngineDeps) {
     this.store = deps.store;
@@ -124,8 +132,11 @@ export class SyncEngine {
     command: SessionCommand,
     options: CommandOptions = {},
   ): Promise<CommandResult> {
+    let known = this.recent.get(sessionId);
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.read(sessionId);
+      const stored = known ?? (await this.read(sessionId));
+      const fromMemory = known !== undefined;
+      known = undefined;
       const nowMs = this.clock.nowMs();
       const due = applyDueExpiries(stored, nowMs);
       let outcome: ReturnType<typeof applyCommand>;
@@ -136,6 +147,8 @@ export class SyncEngine {
         options.guard?.(due.state);
         outcome = applyCommand(due.state, command, nowMs, options.actor ?? null);
       } catch (error) {
+        // A remembered state may be stale: only the store's own state can refuse a command.
+        if (fromMemory) continue;
         // The command failed, but a flag that fell meanwhile is still a change worth keeping.
         if (due.events.length > 0) await this.write(due.state, stored.version, nowMs, due.events);
         throw error;
@@ -166,6 +179,7 @@ export class SyncEngine {
       const events = [...due.events, ...cancelled.events];
       const result = await this.store.remove(final, stored.version, this.auditRecords(events));
       if (result.ok) {
+        this.recent.delete(sessionId);
         this.onCommit({ state: final, events, removed: true });
         return;
       }
@@ -199,9 +213,30 @@ export class SyncEngine {
     return this.recordAudit ? events.map(auditRecord) : [];
   }
 
+  /**
+   * A state this instance learnt of other than by its own writes (a watched session's
+   * update from another instance), so its next command on that session need not read it.
+   */
+  noteState(state: SessionState): void {
+    const known = this.recent.get(state.sessionId);
+    if (known === undefined || known.version < state.version) this.remember(state);
+  }
+
+  private remember(state: SessionState): void {
+    this.recent.delete(state.sessionId);
+    this.recent.set(state.sessionId, state);
+    if (this.recent.size > RECENT_STATES_MAX) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+  }
+
   private async read(sessionId: string): Promise<SessionState> {
     const state = await this.store.get(sessionId);
-    if (!state) throw sessionNotFound(sessionId);
+    if (!state) {
+      this.recent.delete(sessionId);
+      throw sessionNotFound(sessionId);
+    }
     return state;
   }
 
@@ -218,7 +253,12 @@ export class SyncEngine {
       ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
       auditRecords: this.auditRecords(events),
     });
-    if (result.ok) this.onCommit({ state, events, removed: false });
+    if (result.ok) {
+      this.remember(state);
+      this.onCommit({ state, events, removed: false });
+    } else {
+      this.recent.delete(state.sessionId);
+    }
     return result;
   }
 }
