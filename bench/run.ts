@@ -828,7 +828,7 @@ async function main(): Promise<void> {
               pingSync: results.map((r) => r.sync),
             },
             notes: [
-              `"received": the client's receive time, put on the server's clock with a PING offset (lowest of 40 round trips, best ${fmt(Math.min(...results.map((r) => r.sync.rttMs)))} ms), minus deadline_at; this is the headline figure`,
+              `"received": the client's receive time, put on the server's clock with a PING offset (lowest of 40 round trips, best ${fmt(Math.min(...results.map((r) => r.sync.rttMs)))} ms), minus deadline_at; this is the headline figure. "Early" means earlier than the offset's uncertainty allows (half that round trip, plus 0.5 ms for server_time's whole-ms truncation)`,
               `"stamped": the STATE's own server_time (when the instance built the frame) minus deadline_at: ${lat(stamped)}`,
               `exactly once: each session's \`expired\` STATE arrived once, at version started+1, and the instances' synckairos_expiries_total{event="expired"} add up to ${totalApplied} (A ${applied[0]}, B ${applied[1]}) for ${n} sessions`,
               `each instance started and watches half of the sessions; both instances' schedulers race for every deadline`,

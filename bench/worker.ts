@@ -545,7 +545,8 @@ async function syncOffset(
       socket.ws.send(JSON.stringify({ type: 'PING', client_time: t0 }));
     });
     const t1 = monoMs();
-    const serverMs = Number(fieldOf(frame, 'server_time'));
+    // server_time is truncated to whole ms: the server's instant lies in [server_time, +1).
+    const serverMs = Number(fieldOf(frame, 'server_time')) + 0.5;
     if (t1 - t0 < best.rttMs) best = { offsetMs: serverMs - (t0 + t1) / 2, rttMs: t1 - t0 };
     await sleep(5);
   }
@@ -619,8 +620,8 @@ task('expiry', async (p: ExpiryParams) => {
     const stampedLateMs = o.serverTime - deadline;
     minReceivedMs = Math.min(minReceivedMs, receivedLateMs);
     minStampedMs = Math.min(minStampedMs, stampedLateMs);
-    // The offset is known to within half the best PING round trip.
-    if (receivedLateMs < -sync.rttMs / 2) earlyReceived++;
+    // The offset is known to within half the best PING round trip plus the ±0.5 ms truncation.
+    if (receivedLateMs < -(sync.rttMs / 2 + 0.5)) earlyReceived++;
     if (stampedLateMs < 0) earlyStamped++;
     recordMs(received, Math.max(0, receivedLateMs));
     recordMs(stamped, Math.max(0, stampedLateMs));
