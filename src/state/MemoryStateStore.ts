@@ -1,5 +1,6 @@
 import type { SessionState } from '../types/session.js';
 import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import { decodeState, encodeState } from './stateCodec.js';
 
 export interface MemoryStateStoreOptions {
   /** Receives every write's state, as Redis PUBLISH would; it must not throw. */
@@ -48,7 +49,7 @@ export class MemoryStateStore implements StateStore {
 
   async get(sessionId: string): Promise<SessionState | null> {
     const entry = this.live(sessionId);
-    return entry === null ? null : (JSON.parse(entry.stateJson) as SessionState);
+    return entry === null ? null : decodeState(entry.stateJson);
   }
 
   async save(write: SessionWrite): Promise<WriteResult> {
@@ -56,7 +57,7 @@ export class MemoryStateStore implements StateStore {
     const failure = this.check(sessionId, write.expectedVersion, true);
     if (failure) return failure;
 
-    const stateJson = JSON.stringify(write.state);
+    const stateJson = encodeState(write.state);
     // Same rule as the Lua script: a negative TTL means none.
     const ttlMs = write.ttlMs === null || write.ttlMs < 0 ? null : write.ttlMs;
     this.sessions.set(sessionId, {
@@ -83,7 +84,7 @@ export class MemoryStateStore implements StateStore {
     this.sessions.delete(sessionId);
     this.deadlines.delete(sessionId);
     if (auditRecords.length > 0) this.appendAudit(auditRecords);
-    this.notify(sessionId, JSON.stringify(state));
+    this.notify(sessionId, encodeState(state));
     return { ok: true };
   }
 

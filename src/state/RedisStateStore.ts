@@ -9,6 +9,7 @@ import {
   removeSessionScript,
   saveSessionScript,
 } from './scripts.js';
+import { decodeState } from './stateCodec.js';
 
 /** Every Redis failure (closed, timed out, offline) leaves the store as one STORE_UNAVAILABLE. */
 async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
@@ -35,7 +36,7 @@ export class RedisStateStore implements StateStore {
   async get(sessionId: string): Promise<SessionState | null> {
     const value = await orUnavailable(this.redis.get(this.keys.session(sessionId)));
     // '<version>|<stateJson>' (save-session-3.lua); the JSON carries the version too.
-    return value === null ? null : (JSON.parse(value.slice(value.indexOf('|') + 1)) as SessionState);
+    return value === null ? null : decodeState(value.slice(value.indexOf('|') + 1));
   }
 
   save(write: SessionWrite): Promise<WriteResult> {

@@ -4,6 +4,7 @@ import type { SessionState } from '../types/session.js';
 import type { SessionWrite, WriteResult } from '../types/store.js';
 import type { StateKeys } from './keys.js';
 import { toWriteResult, type ScriptReply } from './scriptResult.js';
+import { encodeState } from './stateCodec.js';
 
 // Read at module load, next to this file (the build must copy src/state/lua/ beside the output).
 function loadLua(fileName: string): string {
@@ -47,7 +48,7 @@ export async function saveSessionScript(
     keys.auditLog,
     String(write.expectedVersion),
     String(version),
-    JSON.stringify(write.state),
+    encodeState(write.state),
     String(write.ttlMs ?? -1),
     write.deadlineAtMs === null ? '' : String(write.deadlineAtMs),
     keys.updatesChannel(sessionId),
@@ -70,7 +71,7 @@ export async function removeSessionScript(
     keys.deadlines,
     keys.auditLog,
     String(expectedVersion),
-    JSON.stringify(state),
+    encodeState(state),
     keys.updatesChannel(sessionId),
     sessionId,
     ...auditRecords,

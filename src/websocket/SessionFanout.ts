@@ -5,6 +5,7 @@ import { toSessionView } from '../engine/view.js';
 import type { BusListener, SessionBus } from '../types/bus.js';
 import type { Clock } from '../types/clock.js';
 import type { SessionState, SessionView } from '../types/session.js';
+import { decodeState } from '../state/stateCodec.js';
 
 /** One receiver of frames; a WebSocket connection in practice. */
 export interface Watcher {
@@ -91,7 +92,7 @@ export class SessionFanout implements BusListener {
     let state: SessionState;
     let view: SessionView;
     try {
-      state = JSON.parse(stateJson) as SessionState;
+      state = decodeState(stateJson);
       view = toSessionView(state, this.deps.clock.nowMs());
     } catch (err) {
       this.deps.onError?.(err, `undecodable state published for session ${sessionId}`);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionState } from '../../src/types/session.js';
 import type { SessionWrite, StateStore } from '../../src/types/store.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
+import { decodeState } from '../../src/state/stateCodec.js';
 
 export interface PublishedMessage {
   sessionId: string;
@@ -146,7 +147,7 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       expect(await store.get(state.sessionId)).toBeNull();
       expect(await store.remove(final, 2)).toEqual({ ok: false, reason: 'not_found' });
       await vi.waitFor(() =>
-        expect(publishedFor(state.sessionId)).toEqual([JSON.stringify(state), JSON.stringify(final)]),
+        expect(publishedFor(state.sessionId).map(decodeState)).toStrictEqual([state, final]),
       );
     });
 
@@ -269,10 +270,11 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       const v3 = next(v2.state, { deadlineAtMs: 1_800_000_000_000, ttlMs: 60_000 });
       await store.save(v3);
 
-      const expected = [state, v2.state, v3.state].map((s) => JSON.stringify(s));
-      await vi.waitFor(() => expect(publishedFor(state.sessionId)).toEqual(expected));
-      expect(publishedFor(other.sessionId)).toEqual([JSON.stringify(other)]);
-      expect(JSON.parse(publishedFor(state.sessionId)[2]!)).toEqual(v3.state);
+      // Watchers decode what is published back into exactly the state that was written.
+      await vi.waitFor(() =>
+        expect(publishedFor(state.sessionId).map(decodeState)).toStrictEqual([state, v2.state, v3.state]),
+      );
+      expect(publishedFor(other.sessionId).map(decodeState)).toStrictEqual([other]);
     });
 
     it('of 50 concurrent saves with the same expected version exactly one wins', async () => {

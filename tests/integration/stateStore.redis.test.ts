@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisStateStore } from '../../src/state/RedisStateStore.js';
 import { stateKeys } from '../../src/state/keys.js';
+import { encodeState } from '../../src/state/stateCodec.js';
 import { connectRedis, createRedisConnection } from '../../src/state/redisConnection.js';
 import { stateStoreContract, type PublishedMessage } from '../contract/stateStore.contract.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
@@ -76,7 +77,7 @@ describe('RedisStateStore specifics', () => {
     await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
     expect(keys.session(state.sessionId)).toBe(`${keyPrefix}{${state.sessionId}}`);
     expect(await redis.type(keys.session(state.sessionId))).toBe('string');
-    expect(await redis.get(keys.session(state.sessionId))).toBe(`1|${JSON.stringify(state)}`);
+    expect(await redis.get(keys.session(state.sessionId))).toBe(`1|${encodeState(state)}`);
     expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
   });
 

@@ -1,0 +1,76 @@
+// The stores keep states without their default fields; every state must come back exactly.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createSessionState } from '../../src/engine/createSession.js';
+import { decodeState, encodeState } from '../../src/state/stateCodec.js';
+import { SyncKairosError } from '../../src/types/errors.js';
+import type { SessionCommand, SyncMode } from '../../src/types/session.js';
+import { EngineDriver } from '../helpers/engineDriver.js';
+import { sessionStateFixture } from '../helpers/fixtures.js';
+
+const MODES: Array<{ sync_mode: SyncMode; extra: Record<string, unknown> }> = [
+  { sync_mode: 'per_participant', extra: { total_time_ms: 5_000, increment_ms: 500 } },
+  { sync_mode: 'per_cycle', extra: { time_per_cycle_ms: 3_000, on_expire: 'auto_advance' } },
+  { sync_mode: 'per_group', extra: { total_time_ms: 4_000 } },
+  { sync_mode: 'global', extra: { total_time_ms: 6_000 } },
+  { sync_mode: 'count_up', extra: { max_time_ms: 9_000 } },
+];
+
+const commands: SessionCommand[] = [
+  { type: 'switch' },
+  { type: 'pause' },
+  { type: 'resume' },
+  { type: 'complete' },
+  { type: 'adjust', participantId: 'b', deltaMs: 700 },
+];
+
+describe('state codec', () => {
+  it('gives back every state the engine makes in every mode, exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...MODES),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4_000 }), fc.constantFrom(...commands)), {
+          maxLength: 25,
+        }),
+        ({ sync_mode, extra }, steps) => {
+          const participants = ['a', 'b', 'c'].map((participant_id, i) => ({
+            participant_id,
+            ...(sync_mode === 'per_group' ? { group_id: `g${i % 2}` } : {}),
+          }));
+          const clock = new EngineDriver({ sync_mode, participants, ...extra } as never);
+          clock.run({ type: 'start' });
+          for (const [advanceMs, command] of steps) {
+            clock.advance(advanceMs);
+            try {
+              clock.run(command);
+            } catch (error) {
+              if (!(error instanceof SyncKairosError)) throw error;
+            }
+            expect(decodeState(encodeState(clock.state))).toStrictEqual(clock.state);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps metadata exactly, nulls and empty lists inside it included', () => {
+    const state = createSessionState(
+      {
+        sync_mode: 'global',
+        participants: [{ participant_id: 'a' }],
+        total_time_ms: 1_000,
+        metadata: { note: null, tags: [], zero: 0, nested: { gone: null } },
+      },
+      { sessionId: 'm', nowMs: 1 },
+    );
+    expect(decodeState(encodeState(state))).toStrictEqual(state);
+  });
+
+  it('leaves the defaults out of what is stored', () => {
+    const json = encodeState(sessionStateFixture());
+    expect(json).not.toContain('null');
+    expect(json).not.toContain('[]');
+    expect(json.length).toBeLessThan(JSON.stringify(sessionStateFixture()).length);
+  });
+});
