@@ -97,7 +97,8 @@ function urlVar(protocols: readonly string[], example: string) {
       try {
         url = new URL(value);
       } catch {
-        ctx.addIssue({ code: 'custom', message: `must be a URL like ${example}, got '${raw}'` });
+        // Never echoed: a URL that does not parse may still hold a password.
+        ctx.addIssue({ code: 'custom', message: `must be a URL like ${example} (the value does not parse)` });
         return z.NEVER;
       }
       if (!protocols.includes(url.protocol)) {

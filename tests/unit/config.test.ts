@@ -134,8 +134,22 @@ describe('loadConfig', () => {
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]?.variable).toBe(variable);
     expect(error.message).toContain(`${variable}: `);
-    // URLs may carry a password, so only the offending scheme is echoed for them.
-    expect(error.message).toContain(variable.endsWith('_URL') ? value.split('/')[0] : value);
+    // URLs may carry a password, so only the offending scheme is echoed for them, and nothing
+    // of one that does not even parse.
+    const echoed = !variable.endsWith('_URL')
+      ? value
+      : URL.canParse(value)
+        ? value.split('/')[0]!
+        : 'does not parse';
+    expect(error.message).toContain(echoed);
+  });
+
+  it('a URL that does not parse is not echoed, so its password is not either', () => {
+    for (const variable of ['REDIS_URL', 'DATABASE_URL']) {
+      const error = refusal({ [variable]: 'postgres://user:s3cret@host:99999/db' });
+      expect(error.problems.map((problem) => problem.variable)).toEqual([variable]);
+      expect(error.message).not.toContain('s3cret');
+    }
   });
 
   it('every problem is listed at once', () => {
