@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { storeUnavailable } from '../types/errors.js';
+import { SyncKairosError } from '../types/errors.js';
 
 export interface RedisConnectionOptions {
   /** Shown in `CLIENT LIST`, so an operator can tell our connections apart. */
@@ -57,8 +57,9 @@ export async function connectRedis(redis: Redis, timeoutMs = 5000): Promise<void
     };
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
-      const reason = new Error(`Redis at ${describe(redis)} was not ready within ${timeoutMs} ms`);
-      reject(storeUnavailable('redis', reason));
+      // Startup's error, for the operator: it names the host (never the password).
+      const message = `Redis at ${describe(redis)} was not ready within ${timeoutMs} ms`;
+      reject(new SyncKairosError('STORE_UNAVAILABLE', message, { store: 'redis' }));
     }, timeoutMs);
     redis.once('ready', onReady);
     // connect() rejects on the first failed attempt although the retry strategy goes on;

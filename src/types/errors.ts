@@ -76,12 +76,7 @@ export function versionConflict(expectedVersion: number, currentVersion: number)
 }
 
 /** A backing store (redis, postgres) did not answer; `store` names it. */
+/** The cause goes to the log only: its message may name internal addresses. */
 export function storeUnavailable(store: string, cause?: unknown): SyncKairosError {
-  const reason = cause instanceof Error ? `: ${cause.message}` : '';
-  return new SyncKairosError(
-    'STORE_UNAVAILABLE',
-    `The ${store} store is unavailable${reason}`,
-    { store },
-    { cause },
-  );
+  return new SyncKairosError('STORE_UNAVAILABLE', `The ${store} store is unavailable`, { store }, { cause });
 }
