@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --profile] [-- --only row,row]`: measures every row of DESIGN §9
+// `npm run bench [-- --quick] [-- --profile] [-- --only row,row]`: measures every performance target of SyncKairos
 // against real processes on loopback — a private redis-server, server instances (the real entry
 // point), a bare floor server, and load workers — and writes bench/results/<date>.json and the
 // table in BENCHMARKS.md. Everything it starts, it stops; every step is bounded.

@@ -67,7 +67,7 @@ export function markdownTable(run: RunResult): string {
 
 const SKELETON = `# Benchmarks
 
-\`npm run bench\` measures every target of DESIGN §9 on this machine; \`npm run bench -- --quick\` is a
+\`npm run bench\` measures every performance target of SyncKairos on this machine; \`npm run bench -- --quick\` is a
 smaller, shorter run. The tables below are rewritten by those runs (the full run's and the quick run's
 each between their markers); the rest of this page is written by hand.
 

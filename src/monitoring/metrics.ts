@@ -1,7 +1,7 @@
 // Prometheus metrics on an own registry, so several apps (tests) never share counters.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Fine at the low end: the switch target is p50 ≤ 1 ms, p99 ≤ 5 ms (DESIGN §9). */
+/** Fine at the low end: the switch target is p50 ≤ 1 ms, p99 ≤ 5 ms (BENCHMARKS.md). */
 export const COMMAND_DURATION_BUCKETS_SECONDS = [
   0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25,
   0.5, 1,

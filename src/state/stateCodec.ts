@@ -1,7 +1,7 @@
 // The session state as the stores keep and publish it: JSON without the fields that hold
 // their default (null, an empty list, a zero counter of another mode). A running chess clock
 // is ~550 bytes instead of ~725, which moves it into a smaller Redis allocation class: memory
-// per session is a DESIGN target. Written by hand: the defaults are this model's own.
+// per session is a performance target (BENCHMARKS.md). Written by hand: the defaults are this model's own.
 import type { ParticipantState, SessionConfig, SessionState } from '../types/session.js';
 
 /** Top-level fields left out while they hold these values. */

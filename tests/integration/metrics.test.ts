@@ -1,4 +1,4 @@
-// /metrics carries what DESIGN §8 asks for, fed by the running service: command latency,
+// /metrics carries what an operator needs, fed by the running service: command latency,
 // delivery lag to WebSocket watchers, connections, watched sessions, Redis connection errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
