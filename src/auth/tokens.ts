@@ -14,10 +14,19 @@ export interface Principal {
   role: Role;
   /** Set: the token works for this session alone. */
   sessionId: string | null;
+  /** When the token stops working (from its exp, epoch ms); null: it has no exp. */
+  expiresAtMs: number | null;
 }
 
 /** Everyone is an admin when auth is off (no secret or key configured). */
-export const ANONYMOUS_ADMIN: Principal = { subject: 'anonymous', role: 'admin', sessionId: null };
+export const ANONYMOUS_ADMIN: Principal = {
+  subject: 'anonymous',
+  role: 'admin',
+  sessionId: null,
+  expiresAtMs: null,
+};
+
+export const TOKEN_EXPIRED = 'The token has expired';
 
 export interface TokenVerifier {
   readonly enabled: boolean;
@@ -46,7 +55,7 @@ export function createTokenVerifier(options: {
   const algorithm = options.publicKey !== null ? 'RS256' : 'HS256';
   const nowMs = options.nowMs ?? Date.now;
   // A client sends the same token on every request: once verified, it is a lookup until its exp.
-  const verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  const verified = new Map<string, Principal>();
   return {
     enabled: true,
     async verify(token) {
@@ -54,7 +63,7 @@ export function createTokenVerifier(options: {
       const now = nowMs();
       const cached = verified.get(token);
       if (cached !== undefined) {
-        if (now < cached.expiresAtMs) return cached.principal;
+        if (now < (cached.expiresAtMs ?? Infinity)) return cached;
         verified.delete(token);
       }
       let payload: Record<string, unknown>;
@@ -66,11 +75,9 @@ export function createTokenVerifier(options: {
       } catch (err) {
         throw unauthorized(describeJwtError(err), err);
       }
-      const principal = principalOf(payload);
+      const principal = Object.freeze(principalOf(payload));
       if (verified.size >= CACHED_TOKENS) verified.delete(verified.keys().next().value!);
-      // jose refuses a token once the whole seconds of now reach exp, i.e. from exp * 1000 ms on.
-      const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
-      verified.set(token, { principal: Object.freeze(principal), expiresAtMs });
+      verified.set(token, principal);
       return principal;
     },
   };
@@ -100,11 +107,13 @@ function principalOf(payload: Record<string, unknown>): Principal {
   if (sessionId !== undefined && typeof sessionId !== 'string') {
     throw unauthorized("The token's session_id must be a string");
   }
-  return { subject: sub, role: role as Role, sessionId: sessionId ?? null };
+  // jose refuses a token once the whole seconds of now reach exp, i.e. from exp * 1000 ms on.
+  const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+  return { subject: sub, role: role as Role, sessionId: sessionId ?? null, expiresAtMs };
 }
 
 function describeJwtError(err: unknown): string {
-  if (err instanceof joseErrors.JWTExpired) return 'The token has expired';
+  if (err instanceof joseErrors.JWTExpired) return TOKEN_EXPIRED;
   if (err instanceof joseErrors.JOSEAlgNotAllowed)
     return 'The token is signed with an algorithm this service does not accept';
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is invalid';

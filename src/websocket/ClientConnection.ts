@@ -3,7 +3,7 @@
 // connection alone.
 import type { WebSocket } from 'ws';
 import { checkAction, turnGuard } from '../auth/permissions.js';
-import type { Principal } from '../auth/tokens.js';
+import { TOKEN_EXPIRED, unauthorized, type Principal } from '../auth/tokens.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import { COMMAND_BODY_SCHEMAS, toSessionCommand } from '../schemas/commands.js';
 import { parseInput } from '../schemas/requests.js';
@@ -25,6 +25,9 @@ export const CLOSE_GOING_AWAY = 1001;
 
 /** Every frame is JSON text, including the fan-out's frames that arrive already encoded. */
 const TEXT_FRAME = { binary: false } as const;
+
+/** setTimeout fires at once for longer delays (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 export interface ConnectionDeps {
   engine: SyncEngine;
@@ -54,12 +57,15 @@ export class ClientConnection implements Watcher {
   private pending: Promise<void> = Promise.resolve();
   /** The session named in the URL: commands without a session_id go to it. */
   private readonly urlSessionId: string | undefined;
+  /** Ends the connection at its token's exp; null when the token has none. */
+  private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(ws: WebSocket, deps: ConnectionDeps, urlSessionId?: string) {
     this.ws = ws;
     this.deps = deps;
     this.urlSessionId = urlSessionId;
     this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.burstMessages);
+    this.scheduleExpiry();
   }
 
   get subscriptionCount(): number {
@@ -149,6 +155,8 @@ export class ClientConnection implements Watcher {
   /** Validates and runs one message; never rejects. */
   private async handle(type: ClientMessageType, message: unknown): Promise<void> {
     try {
+      // Checked as the message runs: it may come in (or wait in the queue) past exp, before the timer fires.
+      if (this.tokenExpired()) throw unauthorized(TOKEN_EXPIRED);
       await this.dispatch(parseInput(clientMessageSchemas[type], message) as ClientMessage);
     } catch (err) {
       this.sendError(err, requestIdOf(message));
@@ -158,9 +166,30 @@ export class ClientConnection implements Watcher {
   /** Stops receiving updates; called when the socket closes. */
   async release(): Promise<void> {
     this.closed = true;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     const sessions = [...this.versions.keys()];
     this.versions.clear();
     await Promise.all(sessions.map((id) => this.deps.fanout.unwatch(id, this)));
+  }
+
+  /** The token was checked once, at the upgrade; the connection lasts no longer than it does. */
+  private scheduleExpiry(): void {
+    const { expiresAtMs } = this.deps.principal;
+    if (expiresAtMs === null || this.closed) return;
+    const delayMs = Math.min(Math.max(0, expiresAtMs - Date.now()), MAX_TIMER_DELAY_MS);
+    // A timer may fire a little early, and a far exp is reached in steps: check, else wait again.
+    this.expiryTimer = setTimeout(() => {
+      if (this.tokenExpired()) this.fail('UNAUTHORIZED', TOKEN_EXPIRED, CLOSE_POLICY);
+      else this.scheduleExpiry();
+    }, delayMs);
+    // A connection's exp must not keep the process alive.
+    this.expiryTimer.unref();
+  }
+
+  private tokenExpired(): boolean {
+    const { expiresAtMs } = this.deps.principal;
+    return expiresAtMs !== null && Date.now() >= expiresAtMs;
   }
 
   private async dispatch(message: ClientMessage): Promise<void> {

@@ -11,9 +11,13 @@ import { openSocket, UpgradeRefusedError } from '../helpers/wsClient.js';
 
 const SECRET = 'integration-test-secret-0123456789';
 
-function token(claims: Record<string, unknown>, options: { expiresIn?: string; secret?: string } = {}) {
+/** `exp`: a span from now ('1h', '-10s') or epoch seconds; null for a token that never expires. */
+function token(
+  claims: Record<string, unknown>,
+  options: { exp?: string | number | null; secret?: string } = {},
+) {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
-  jwt.setExpirationTime(options.expiresIn ?? '1h');
+  if (options.exp !== null) jwt.setExpirationTime(options.exp ?? '1h');
   return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
 }
 
@@ -68,7 +72,7 @@ describe('auth', () => {
       'a bad signature',
       () => token({ sub: 'ops', role: 'admin' }, { secret: 'someone-elses-secret-entirely' }),
     ],
-    ['an expired token', () => token({ sub: 'ops', role: 'admin' }, { expiresIn: '-10s' })],
+    ['an expired token', () => token({ sub: 'ops', role: 'admin' }, { exp: '-10s' })],
     [
       'alg none',
       async () => {
@@ -132,5 +136,51 @@ describe('auth', () => {
       `${ws}&token=${await token({ sub: 'x', role: 'viewer', session_id: 'nope' })}`,
     ).catch((err: unknown) => err);
     expect((wrongSession as UpgradeRefusedError).status).toBe(403);
+  });
+
+  it("a WebSocket ends at its token's exp: ERROR UNAUTHORIZED, close 1008, and nothing after it counts", async () => {
+    const game = await newGame('g-exp');
+    const ws = `${server.url.replace('http', 'ws')}/v1/ws?session_id=g-exp`;
+    // exp is in whole seconds: 1.5 to 2.5 s from now.
+    const expSeconds = Math.ceil((Date.now() + 1500) / 1000);
+    const expiring = await openSocket(
+      `${ws}&token=${await token({ sub: 'ops', role: 'admin' }, { exp: expSeconds })}`,
+    );
+    const unbounded = await openSocket(
+      `${ws}&token=${await token({ sub: 'ops', role: 'admin' }, { exp: null })}`,
+    );
+    await expiring.next((m) => m.type === 'STATE');
+    expect(await expiring.request({ type: 'SWITCH' })).toMatchObject({
+      type: 'ACK',
+      state: { version: game.version + 1 },
+    });
+
+    // A command racing the expiry: sent the moment the ERROR arrives, it reaches a server past exp.
+    expiring.ws.on('message', function sendLate(data) {
+      if (!String(data).includes('UNAUTHORIZED')) return;
+      expiring.ws.off('message', sendLate);
+      expiring.send({ type: 'SWITCH', request_id: 'too-late' });
+    });
+    const closed = await Promise.race([
+      expiring.closed,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('still open 3 s on')), 3000).unref(),
+      ),
+    ]);
+    expect(Date.now()).toBeGreaterThanOrEqual(expSeconds * 1000);
+    expect(Date.now()).toBeLessThan(expSeconds * 1000 + 1000);
+    expect(closed).toEqual({ code: 1008, reason: expect.stringContaining('expired') });
+    expect(expiring.messages).toContainEqual({
+      type: 'ERROR',
+      request_id: null,
+      error: { code: 'UNAUTHORIZED', message: expect.stringContaining('expired') },
+    });
+    expect(expiring.messages.filter((m) => m.type === 'ACK')).toHaveLength(1);
+
+    // A token without exp is not cut off, and the late SWITCH changed nothing.
+    expect(unbounded.isOpen).toBe(true);
+    await unbounded.ping();
+    expect((await call('GET', '/v1/sessions/g-exp', admin)).body.version).toBe(game.version + 1);
+    await unbounded.close();
   });
 });

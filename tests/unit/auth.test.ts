@@ -25,12 +25,19 @@ async function rejection(promise: Promise<unknown>): Promise<SyncKairosError> {
 }
 
 describe('token verification', () => {
-  it('accepts a valid token and reads sub, role and session_id', async () => {
-    const token = await sign(
-      { sub: 'white', role: 'participant', session_id: 'game-1' },
-      { expiresIn: '1h' },
-    );
-    expect(await hs256.verify(token)).toEqual({ subject: 'white', role: 'participant', sessionId: 'game-1' });
+  it('accepts a valid token and reads sub, role, session_id and exp', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const token = await sign({ sub: 'white', role: 'participant', session_id: 'game-1', exp });
+    expect(await hs256.verify(token)).toEqual({
+      subject: 'white',
+      role: 'participant',
+      sessionId: 'game-1',
+      expiresAtMs: exp * 1000,
+    });
+    // A token without exp is allowed, and never expires.
+    expect(await hs256.verify(await sign({ sub: 'ops', role: 'admin' }))).toMatchObject({
+      expiresAtMs: null,
+    });
   });
 
   it.each([
@@ -103,9 +110,9 @@ describe('token verification', () => {
 });
 
 describe('permissions', () => {
-  const admin: Principal = { subject: 'ops', role: 'admin', sessionId: null };
-  const viewer: Principal = { subject: 'fan', role: 'viewer', sessionId: null };
-  const white: Principal = { subject: 'white', role: 'participant', sessionId: 'game-1' };
+  const admin: Principal = { subject: 'ops', role: 'admin', sessionId: null, expiresAtMs: null };
+  const viewer: Principal = { subject: 'fan', role: 'viewer', sessionId: null, expiresAtMs: null };
+  const white: Principal = { subject: 'white', role: 'participant', sessionId: 'game-1', expiresAtMs: null };
   const code = (fn: () => void) => {
     try {
       fn();
