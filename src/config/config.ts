@@ -1,6 +1,6 @@
 // Configuration comes from environment variables only; every bad value is refused at startup with a
 // message naming the variable, and all problems are reported at once.
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -211,13 +211,8 @@ function authProblems(secret: string | null, publicKey: string | null, nodeEnv: 
     ];
   }
   if (publicKey !== null) {
-    try {
-      createPublicKey(publicKey);
-    } catch {
-      return [
-        { variable: 'JWT_PUBLIC_KEY', message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----…)' },
-      ];
-    }
+    const problem = publicKeyProblem(publicKey);
+    if (problem !== null) return [{ variable: 'JWT_PUBLIC_KEY', message: problem }];
   }
   if (secret !== null && secret.length < 16) {
     return [{ variable: 'JWT_SECRET', message: 'must be at least 16 characters' }];
@@ -232,6 +227,27 @@ function authProblems(secret: string | null, publicKey: string | null, nodeEnv: 
     ];
   }
   return [];
+}
+
+/**
+ * Tokens are verified as RS256, so only an RSA public key will do: another key type fails every
+ * token. A private key would work (its public half is derived) but has no place in this service.
+ */
+function publicKeyProblem(pem: string): string | null {
+  // The label alone is read: the key is a secret, and an encrypted one would not even parse.
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
+    return 'must be the RSA public key (-----BEGIN PUBLIC KEY-----…), not a private key';
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    return 'must be a PEM public key (-----BEGIN PUBLIC KEY-----…)';
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    return `must be an RSA public key (tokens are verified as RS256), got key type ${key.asymmetricKeyType ?? 'unknown'}`;
+  }
+  return null;
 }
 
 /** Reads the configuration; throws ConfigError listing every bad variable. */

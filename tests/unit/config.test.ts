@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 
@@ -100,6 +101,28 @@ describe('loadConfig', () => {
     expect(refusal({ JWT_PUBLIC_KEY: 'not a pem' }).problems[0]?.variable).toBe('JWT_PUBLIC_KEY');
     const both = refusal({ JWT_SECRET: 'a-secret-of-16-chars-or-more', JWT_PUBLIC_KEY: 'x' });
     expect(both.problems[0]?.message).toContain('not both');
+  });
+
+  it('JWT_PUBLIC_KEY must be an RSA public key: tokens are verified as RS256', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const spki = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(loadConfig({ JWT_PUBLIC_KEY: spki }).jwtPublicKey).toBe(spki);
+    const pkcs1 = rsa.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    expect(loadConfig({ JWT_PUBLIC_KEY: pkcs1 }).jwtPublicKey).toBe(pkcs1);
+
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    expect(
+      refusal({ JWT_PUBLIC_KEY: ec.export({ type: 'spki', format: 'pem' }).toString() }).problems,
+    ).toEqual([{ variable: 'JWT_PUBLIC_KEY', message: expect.stringMatching(/RSA.*got key type ec$/) }]);
+    // A private key would work (the public half is derived from it) but must not sit in this service.
+    for (const type of ['pkcs8', 'pkcs1'] as const) {
+      const pem = rsa.privateKey.export({ type, format: 'pem' }).toString();
+      const error = refusal({ JWT_PUBLIC_KEY: pem });
+      expect(error.problems).toEqual([
+        { variable: 'JWT_PUBLIC_KEY', message: expect.stringContaining('not a private key') },
+      ]);
+      expect(error.message).not.toContain(pem.split('\n')[1]);
+    }
   });
 
   it('CORS_ORIGINS=* allows any origin', () => {
