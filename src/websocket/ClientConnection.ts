@@ -114,6 +114,8 @@ export class ClientConnection implements Watcher {
   }
 
   async handleMessage(data: Buffer, isBinary: boolean): Promise<void> {
+    // Closing (a limit broken, the socket gone): what still arrives is not taken.
+    if (this.closed) return;
     if (!this.bucket.take()) {
       return this.fail(
         'RATE_LIMITED',
@@ -154,6 +156,9 @@ export class ClientConnection implements Watcher {
 
   /** Validates and runs one message; never rejects. */
   private async handle(type: ClientMessageType, message: unknown): Promise<void> {
+    // A command queued before the connection closed would change a session for a client
+    // that can no longer hear the answer.
+    if (this.closed) return;
     try {
       // Checked as the message runs: it may come in (or wait in the queue) past exp, before the timer fires.
       if (this.tokenExpired()) throw unauthorized(TOKEN_EXPIRED);

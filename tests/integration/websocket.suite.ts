@@ -704,6 +704,18 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
           await watch(running.session_id, target);
         });
       }
+      it('commands queued behind a message that closes the connection are not applied', async () => {
+        const running = await createRunningClock(tight);
+        const offender = await watch(running.session_id, tight);
+        // One write: the commands queue up behind each other, then the oversize message closes.
+        for (let i = 0; i < 8; i++) offender.send({ type: 'SWITCH', request_id: `s${i}` });
+        offender.send({ type: 'PING', client_time: 1, pad: 'x'.repeat(300) });
+        await within(offender.closed, 5000, 'the close of the offending connection');
+        const acked = offender.messages.filter((m) => m.type === 'ACK').length;
+        const after = await restOk(tight, 'GET', `/v1/sessions/${running.session_id}`);
+        // Every change the session took was answered: nothing ran for a client that could not hear.
+        expect(after.version).toBe(running.version + acked);
+      });
     });
 
     describe('dead and slow connections', () => {
