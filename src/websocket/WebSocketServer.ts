@@ -60,7 +60,7 @@ export class SyncWebSocketServer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    this.deps.server.off('upgrade', this.handleUpgrade);
+    // The upgrade listener stays: while the HTTP server drains, a late upgrade is told to go elsewhere.
     for (const ws of this.connections.keys()) ws.close(CLOSE_GOING_AWAY, 'server shutting down');
     await Promise.all([...this.connections.values()].map((c) => c.release()));
     this.connections.clear();
@@ -71,7 +71,13 @@ export class SyncWebSocketServer {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== WEBSOCKET_PATH)
       return rejectUpgrade(socket, 404, 'NOT_FOUND', `No WebSocket endpoint at ${url.pathname}`);
-    if (this.closed) return rejectUpgrade(socket, 503, 'STORE_UNAVAILABLE', 'The server is shutting down');
+    if (this.closed)
+      return rejectUpgrade(
+        socket,
+        503,
+        'SHUTTING_DOWN',
+        'This instance is shutting down; connect to another',
+      );
     // Behind a proxy every socket comes from the proxy: count the client it forwards for instead.
     const hops = this.deps.trustProxyHops ?? 0;
     const address =
