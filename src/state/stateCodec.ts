@@ -49,15 +49,23 @@ export function encodeState(state: SessionState): string {
   });
 }
 
+/** Fills the left-out defaults into the parsed object itself: no second copy of every state read. */
+function fillDefaults(target: Record<string, unknown>, defaults: Record<string, unknown>): void {
+  for (const key in defaults) {
+    if (!(key in target)) {
+      const fallback = defaults[key];
+      // Each state gets lists of its own: the defaults are shared constants.
+      target[key] = Array.isArray(fallback) ? [] : fallback;
+    }
+  }
+}
+
 export function decodeState(json: string): SessionState {
-  const stored = JSON.parse(json) as SessionState;
-  return {
-    ...STATE_DEFAULTS,
-    ...stored,
-    // Fresh lists: the defaults above are shared constants.
-    groups: stored.groups ?? [],
-    laps: stored.laps ?? [],
-    config: { ...CONFIG_DEFAULTS, ...stored.config },
-    participants: stored.participants.map((p) => ({ ...PARTICIPANT_DEFAULTS, ...p })),
-  };
+  const state = JSON.parse(json) as SessionState;
+  fillDefaults(state as unknown as Record<string, unknown>, STATE_DEFAULTS);
+  fillDefaults(state.config as unknown as Record<string, unknown>, CONFIG_DEFAULTS);
+  for (const participant of state.participants) {
+    fillDefaults(participant as unknown as Record<string, unknown>, PARTICIPANT_DEFAULTS);
+  }
+  return state;
 }
