@@ -19,6 +19,9 @@ import { clockSnapshot } from './view.js';
 const MAX_CYCLES_ONE_BY_ONE = 64;
 
 export function applyDueExpiries(current: SessionState, nowMs: number): Transition {
+  // The common case, nothing due: no copy (states are never changed in place once made).
+  const first = deadlineAtMs(current);
+  if (first === null || first > nowMs) return { state: current, events: [] };
   const state = structuredClone(current);
   const events: SessionEvent[] = [];
   let cyclesAdvanced = 0;
