@@ -145,15 +145,8 @@ interface EventRow {
   recorded_at_ms: number | string;
 }
 
-interface SummaryRow {
-  session_id: string;
-  sync_mode: SyncMode;
-  status: SessionStatus;
-  last_version: number;
-  last_event: SessionEventType;
-  active_participant_id: string | null;
-  participant_ids: string[];
-  metadata: Record<string, unknown> | null;
+/** The summary as stored: the same fields, but its times are bigint columns. */
+interface SummaryRow extends Omit<AuditSessionSummary, 'created_at' | 'updated_at'> {
   created_at_ms: number | string;
   updated_at_ms: number | string;
 }
