@@ -2,14 +2,14 @@
 // start again on the same port with its data intact. Never the machine's own server on 5432.
 // initdb refuses to run as root, so under root the server runs as the `postgres` user.
 // Also fresh PGlite data folders, copied from one initialized template.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { chown, cp, mkdtemp, rename, rm } from 'node:fs/promises';
-import { freePort } from './freePort.js';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { keepOutputTail, serverProcess } from './serverProcess.js';
 
 export interface PostgresServerHandle {
   /** The `postgres` database as superuser `postgres` (trust auth). */
@@ -59,25 +59,15 @@ function serverUser(): { uid: number; gid: number } | null {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-function waitForExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Runs a command to completion; rejects with its output when it fails. */
 function run(command: string, args: string[], options: SpawnOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-4000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    const output = keepOutputTail(child);
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(command)} failed (${signal ?? code}):\n${output}`));
+      else reject(new Error(`${path.basename(command)} failed (${signal ?? code}):\n${output()}`));
     });
   });
 }
@@ -112,13 +102,45 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
     ...(user ?? {}),
   };
-  let port = 0;
-  let child: ChildProcess | null = null;
-  let closed = false;
+  // Undoes this function's setup: on close(), or when the server never comes up.
+  const cleanup = async (): Promise<void> => {
+    process.removeListener('exit', onExit);
+    await rm(dir, { recursive: true, force: true });
+  };
+  const server = serverProcess({
+    name: 'postgres',
+    command: binary('postgres'),
+    args: (port) => [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${dir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=50',
+    ],
+    spawnOptions,
+    isReady: acceptsQueries,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    // SIGINT is PostgreSQL's fast shutdown: clients are cut, the data is checkpointed.
+    stopSignal: 'SIGINT',
+    killSignal: 'SIGQUIT',
+    exitTimeoutMs: EXIT_TIMEOUT_MS,
+    cleanup,
+  });
 
   // If the test process dies without close(), take the server down with it.
   const onExit = (): void => {
-    child?.kill('SIGQUIT');
+    server.kill('SIGQUIT');
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
@@ -131,84 +153,12 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
       spawnOptions,
     );
   } catch (err) {
-    process.removeListener('exit', onExit);
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
     throw err;
   }
 
-  async function spawnServer(): Promise<void> {
-    const proc = spawn(
-      binary('postgres'),
-      [
-        '-D',
-        dataDir,
-        '-p',
-        String(port),
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        `unix_socket_directories=${dir}`,
-        '-c',
-        'fsync=off',
-        '-c',
-        'synchronous_commit=off',
-        '-c',
-        'full_page_writes=off',
-        '-c',
-        'max_connections=50',
-      ],
-      { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    // Keep the tail of the log for error messages; reading it also keeps the pipe from filling.
-    let output = '';
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-4000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    proc.once('error', (err) => {
-      output += `\n${err.message}`;
-    });
-    child = proc;
-
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null || proc.signalCode !== null) {
-        throw new Error(`postgres on port ${port} exited early:\n${output}`);
-      }
-      if (await acceptsQueries(port)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    proc.kill('SIGKILL');
-    throw new Error(`postgres on port ${port} was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`);
-  }
-
-  async function stop(): Promise<void> {
-    const proc = child;
-    child = null;
-    if (proc === null) return;
-    // SIGINT is PostgreSQL's fast shutdown: clients are cut, the data is checkpointed.
-    proc.kill('SIGINT');
-    const killer = setTimeout(() => proc.kill('SIGQUIT'), EXIT_TIMEOUT_MS);
-    await waitForExit(proc);
-    clearTimeout(killer);
-  }
-
-  // Another process may take the free port before postgres binds it; try a fresh one then.
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    try {
-      await spawnServer();
-      break;
-    } catch (err) {
-      await stop();
-      if (attempt >= 3) {
-        process.removeListener('exit', onExit);
-        await rm(dir, { recursive: true, force: true });
-        throw err;
-      }
-    }
-  }
+  await server.startOnFreePort();
+  const { port } = server;
 
   const urlFor = (database: string): string =>
     `postgres://${SUPERUSER}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -216,19 +166,9 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
   return {
     url: urlFor('postgres'),
     port,
-    stop,
-    async start() {
-      if (closed) throw new Error('postgres handle is closed');
-      if (child !== null) return;
-      await spawnServer();
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await stop();
-      process.removeListener('exit', onExit);
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: server.stop,
+    start: server.start,
+    close: server.close,
     async createDatabase(name = `test_${randomUUID().replaceAll('-', '').slice(0, 16)}`) {
       const client = new pg.Client({ connectionString: urlFor('postgres') });
       client.on('error', () => {});
