@@ -80,14 +80,23 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
 
     const api = () => request(server);
 
+    /** The create request as sent, its response unchecked. */
+    const postSession = (body: object) => api().post('/v1/sessions').send(body);
+
+    /** The raw command request; without a body, none is sent. */
+    const postCommand = (sessionId: string, name: string, body?: Record<string, unknown>) => {
+      const req = api().post(`/v1/sessions/${sessionId}/${name}`);
+      return body === undefined ? req : req.send(body);
+    };
+
     async function create(body: Record<string, unknown>): Promise<SessionView> {
-      const res = await api().post('/v1/sessions').send(body);
+      const res = await postSession(body);
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       return res.body as SessionView;
     }
 
     async function command(sessionId: string, name: string, body: Record<string, unknown> = {}) {
-      const res = await api().post(`/v1/sessions/${sessionId}/${name}`).send(body);
+      const res = await postCommand(sessionId, name, body);
       expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(200);
       return res.body as SessionView;
     }
@@ -96,6 +105,21 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       const res = await api().get(`/v1/sessions/${sessionId}`);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       return res.body as SessionView;
+    }
+
+    /** A create under a fresh id (from `label`): 400 VALIDATION_ERROR and no session; returns the error. */
+    async function expectInvalidCreate(
+      label: string,
+      body: Record<string, unknown>,
+    ): Promise<ErrorShape['error']> {
+      const sessionId = uniqueId(label);
+      const error = expectError(
+        await postSession({ session_id: sessionId, ...body }),
+        400,
+        'VALIDATION_ERROR',
+      );
+      await expectNotCreated(sessionId);
+      return error;
     }
 
     /** A running chess clock: w to move, 5 minutes each, 2 s increment. */
@@ -136,19 +160,17 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       it('create answers 201 with version 1, status pending, server_time, a Location and every participant field', async () => {
         const before = Date.now();
         const sessionId = uniqueId('team');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'per_group',
-            participants: [
-              { participant_id: 'a1', group_id: 'A' },
-              { participant_id: 'b1', group_id: 'B' },
-            ],
-            groups: [{ group_id: 'B', total_time_ms: 90_000 }],
-            total_time_ms: 60_000,
-            metadata: { title: 'Quiz night', round: 1 },
-          });
+        const res = await postSession({
+          session_id: sessionId,
+          sync_mode: 'per_group',
+          participants: [
+            { participant_id: 'a1', group_id: 'A' },
+            { participant_id: 'b1', group_id: 'B' },
+          ],
+          groups: [{ group_id: 'B', total_time_ms: 90_000 }],
+          total_time_ms: 60_000,
+          metadata: { title: 'Quiz night', round: 1 },
+        });
         expect(res.status).toBe(201);
         expect(res.headers.location).toBe(`/v1/sessions/${sessionId}`);
         const view = res.body as SessionView;
@@ -213,14 +235,12 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
 
       it('creating an id that exists is refused with 409 SESSION_EXISTS and leaves the first alone', async () => {
         const first = await runningChessClock();
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: first.session_id,
-            sync_mode: 'global',
-            participants: [{ participant_id: 'x' }],
-            total_time_ms: 1000,
-          });
+        const res = await postSession({
+          session_id: first.session_id,
+          sync_mode: 'global',
+          participants: [{ participant_id: 'x' }],
+          total_time_ms: 1000,
+        });
         expectError(res, 409, 'SESSION_EXISTS');
         await expectUnchanged(first);
       });
@@ -538,7 +558,7 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         await sleep(20);
         const later = await read(created.session_id);
         expect(remaining(later, 'w')).toBe(60_000);
-        expectError(await api().post(`/v1/sessions/${created.session_id}/switch`), 409, 'INVALID_STATE');
+        expectError(await postCommand(created.session_id, 'switch'), 409, 'INVALID_STATE');
         await expectUnchanged(started);
       });
 
@@ -588,121 +608,87 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       });
 
       it('unknown fields', async () => {
-        const sessionId = uniqueId('unknown');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'global',
-            participants: [{ participant_id: 'p', colour: 'red' }],
-            total_time_ms: 1000,
-            theme: 'dark',
-          });
-        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        const error = await expectInvalidCreate('unknown', {
+          sync_mode: 'global',
+          participants: [{ participant_id: 'p', colour: 'red' }],
+          total_time_ms: 1000,
+          theme: 'dark',
+        });
         expect(issuePaths(error).sort()).toEqual(['participants.0.colour', 'theme']);
-        await expectNotCreated(sessionId);
 
         const before = await runningChessClock();
-        const switchRes = await api().post(`/v1/sessions/${before.session_id}/switch`).send({ next: 'b' });
+        const switchRes = await postCommand(before.session_id, 'switch', { next: 'b' });
         expect(issuePaths(expectError(switchRes, 400, 'VALIDATION_ERROR'))).toEqual(['next']);
         await expectUnchanged(before);
       });
 
       it('wrong types', async () => {
-        const sessionId = uniqueId('types');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'per_participant',
-            participants: [{ participant_id: 42 }],
-            total_time_ms: '300000',
-          });
-        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        const error = await expectInvalidCreate('types', {
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 42 }],
+          total_time_ms: '300000',
+        });
         expect(issuePaths(error).sort()).toEqual(['participants.0.participant_id', 'total_time_ms']);
         expect(error.message).toMatch(/total_time_ms: must be a number, got a string/);
-        await expectNotCreated(sessionId);
 
-        const notAnObject = await api()
-          .post('/v1/sessions')
-          .send([{ sync_mode: 'global' }]);
+        const notAnObject = await postSession([{ sync_mode: 'global' }]);
         expectError(notAnObject, 400, 'VALIDATION_ERROR');
 
         const before = await runningChessClock();
-        const switchRes = await api()
-          .post(`/v1/sessions/${before.session_id}/switch`)
-          .send({ expected_version: 'two' });
+        const switchRes = await postCommand(before.session_id, 'switch', { expected_version: 'two' });
         expect(issuePaths(expectError(switchRes, 400, 'VALIDATION_ERROR'))).toEqual(['expected_version']);
-        const adjustRes = await api()
-          .post(`/v1/sessions/${before.session_id}/adjust`)
-          .send({ participant_id: 'w', delta_ms: 1.5 });
+        const adjustRes = await postCommand(before.session_id, 'adjust', {
+          participant_id: 'w',
+          delta_ms: 1.5,
+        });
         expect(issuePaths(expectError(adjustRes, 400, 'VALIDATION_ERROR'))).toEqual(['delta_ms']);
         await expectUnchanged(before);
       });
 
       it('negative durations', async () => {
-        const sessionId = uniqueId('negative');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'per_participant',
-            participants: [{ participant_id: 'w', total_time_ms: -5 }, { participant_id: 'b' }],
-            total_time_ms: -1,
-            increment_ms: -1,
-          });
-        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        const error = await expectInvalidCreate('negative', {
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'w', total_time_ms: -5 }, { participant_id: 'b' }],
+          total_time_ms: -1,
+          increment_ms: -1,
+        });
         expect(issuePaths(error).sort()).toEqual([
           'increment_ms',
           'participants.0.total_time_ms',
           'total_time_ms',
         ]);
-        await expectNotCreated(sessionId);
       });
 
       it('durations over 30 days', async () => {
-        const sessionId = uniqueId('long');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'per_participant',
-            participants: [{ participant_id: 'w' }],
-            total_time_ms: THIRTY_DAYS_MS + 1,
-          });
-        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        const error = await expectInvalidCreate('long', {
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'w' }],
+          total_time_ms: THIRTY_DAYS_MS + 1,
+        });
         expect(error.message).toMatch(/total_time_ms: must be at most 2592000000 ms \(30 days\)/);
-        await expectNotCreated(sessionId);
 
         const before = await runningChessClock();
-        const adjust = await api()
-          .post(`/v1/sessions/${before.session_id}/adjust`)
-          .send({ participant_id: 'w', delta_ms: -(THIRTY_DAYS_MS + 1) });
+        const adjust = await postCommand(before.session_id, 'adjust', {
+          participant_id: 'w',
+          delta_ms: -(THIRTY_DAYS_MS + 1),
+        });
         expect(issuePaths(expectError(adjust, 400, 'VALIDATION_ERROR'))).toEqual(['delta_ms']);
         await expectUnchanged(before);
       });
 
       it('an empty participant id', async () => {
-        const sessionId = uniqueId('empty');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'global',
-            participants: [{ participant_id: 'a' }, { participant_id: '' }],
-            total_time_ms: 1000,
-          });
-        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        const error = await expectInvalidCreate('empty', {
+          sync_mode: 'global',
+          participants: [{ participant_id: 'a' }, { participant_id: '' }],
+          total_time_ms: 1000,
+        });
         expect(error.details).toEqual({
           issues: [{ path: 'participants.1.participant_id', message: 'must not be empty' }],
         });
-        await expectNotCreated(sessionId);
       });
 
       it('no participants at all', async () => {
-        const res = await api()
-          .post('/v1/sessions')
-          .send({ sync_mode: 'global', participants: [], total_time_ms: 1000 });
+        const res = await postSession({ sync_mode: 'global', participants: [], total_time_ms: 1000 });
         expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['participants']);
         const missing = await api().post('/v1/sessions');
         expect(issuePaths(expectError(missing, 400, 'VALIDATION_ERROR')).sort()).toEqual([
@@ -712,46 +698,32 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       });
 
       it('duplicate participant ids', async () => {
-        const sessionId = uniqueId('dup');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'per_participant',
-            participants: [{ participant_id: 'w' }, { participant_id: 'w' }],
-            total_time_ms: 1000,
-          });
-        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        const error = await expectInvalidCreate('dup', {
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'w' }, { participant_id: 'w' }],
+          total_time_ms: 1000,
+        });
         expect(issuePaths(error)).toEqual(['participants.1.participant_id']);
-        await expectNotCreated(sessionId);
       });
 
       it('an unknown sync_mode', async () => {
-        const sessionId = uniqueId('mode');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'sudden_death',
-            participants: [{ participant_id: 'a' }],
-          });
-        const error = expectError(res, 400, 'VALIDATION_ERROR');
+        const error = await expectInvalidCreate('mode', {
+          sync_mode: 'sudden_death',
+          participants: [{ participant_id: 'a' }],
+        });
         expect(issuePaths(error)).toEqual(['sync_mode']);
         expect(error.message).toMatch(/per_participant, per_cycle, per_group, global, count_up/);
-        await expectNotCreated(sessionId);
       });
 
       it('a session id with characters outside the allowed set', async () => {
         const res = await api().get('/v1/sessions/has%20space');
         expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['session_id']);
-        const create = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: 'a{b}',
-            sync_mode: 'global',
-            participants: [{ participant_id: 'a' }],
-            total_time_ms: 1,
-          });
+        const create = await postSession({
+          session_id: 'a{b}',
+          sync_mode: 'global',
+          participants: [{ participant_id: 'a' }],
+          total_time_ms: 1,
+        });
         expect(issuePaths(expectError(create, 400, 'VALIDATION_ERROR'))).toEqual(['session_id']);
       });
 
@@ -759,13 +731,9 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         const missing = uniqueId('missing');
         expectError(await api().get(`/v1/sessions/${missing}`), 404, 'SESSION_NOT_FOUND');
         for (const name of ['start', 'switch', 'pause', 'resume', 'complete']) {
-          expectError(await api().post(`/v1/sessions/${missing}/${name}`), 404, 'SESSION_NOT_FOUND');
+          expectError(await postCommand(missing, name), 404, 'SESSION_NOT_FOUND');
         }
-        expectError(
-          await api().post(`/v1/sessions/${missing}/adjust`).send({ delta_ms: 5 }),
-          404,
-          'SESSION_NOT_FOUND',
-        );
+        expectError(await postCommand(missing, 'adjust', { delta_ms: 5 }), 404, 'SESSION_NOT_FOUND');
         expectError(await api().delete(`/v1/sessions/${missing}`), 404, 'SESSION_NOT_FOUND');
         await expectNotCreated(missing);
       });
@@ -779,15 +747,15 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       it('switch on a paused session is 409 INVALID_STATE', async () => {
         const running = await runningChessClock();
         const paused = await command(running.session_id, 'pause');
-        expectError(await api().post(`/v1/sessions/${paused.session_id}/switch`), 409, 'INVALID_STATE');
+        expectError(await postCommand(paused.session_id, 'switch'), 409, 'INVALID_STATE');
         await expectUnchanged(paused);
       });
 
       it('switch on a completed session is 409 INVALID_STATE', async () => {
         const running = await runningChessClock();
         const completed = await command(running.session_id, 'complete');
-        expectError(await api().post(`/v1/sessions/${completed.session_id}/switch`), 409, 'INVALID_STATE');
-        expectError(await api().post(`/v1/sessions/${completed.session_id}/resume`), 409, 'INVALID_STATE');
+        expectError(await postCommand(completed.session_id, 'switch'), 409, 'INVALID_STATE');
+        expectError(await postCommand(completed.session_id, 'resume'), 409, 'INVALID_STATE');
         await expectUnchanged(completed);
       });
 
@@ -802,11 +770,7 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         await sleep(120);
         const expired = await read(created.session_id);
         expect(expired.status).toBe('expired');
-        const error = expectError(
-          await api().post(`/v1/sessions/${created.session_id}/switch`),
-          409,
-          'INVALID_STATE',
-        );
+        const error = expectError(await postCommand(created.session_id, 'switch'), 409, 'INVALID_STATE');
         expect(error.details).toMatchObject({ status: 'expired' });
         await expectUnchanged(expired);
         expect(participant(await read(created.session_id), 'w').has_expired).toBe(true);
@@ -814,37 +778,31 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
 
       it('a next_participant_id that is not in the session is 400', async () => {
         const before = await runningChessClock();
-        const res = await api()
-          .post(`/v1/sessions/${before.session_id}/switch`)
-          .send({ next_participant_id: 'ghost' });
+        const res = await postCommand(before.session_id, 'switch', { next_participant_id: 'ghost' });
         expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['next_participant_id']);
         await expectUnchanged(before);
       });
 
       it('adjust refuses a zero delta and naming both a participant and a group', async () => {
         const before = await runningChessClock();
-        const zero = await api()
-          .post(`/v1/sessions/${before.session_id}/adjust`)
-          .send({ participant_id: 'w', delta_ms: 0 });
+        const zero = await postCommand(before.session_id, 'adjust', { participant_id: 'w', delta_ms: 0 });
         expect(issuePaths(expectError(zero, 400, 'VALIDATION_ERROR'))).toEqual(['delta_ms']);
-        const both = await api()
-          .post(`/v1/sessions/${before.session_id}/adjust`)
-          .send({ participant_id: 'w', group_id: 'g', delta_ms: 5 });
+        const both = await postCommand(before.session_id, 'adjust', {
+          participant_id: 'w',
+          group_id: 'g',
+          delta_ms: 5,
+        });
         expect(issuePaths(expectError(both, 400, 'VALIDATION_ERROR'))).toEqual(['group_id']);
         await expectUnchanged(before);
       });
 
       it('a stale expected_version is 409 VERSION_CONFLICT with the current version', async () => {
         const before = await runningChessClock();
-        const res = await api()
-          .post(`/v1/sessions/${before.session_id}/switch`)
-          .send({ expected_version: 1 });
+        const res = await postCommand(before.session_id, 'switch', { expected_version: 1 });
         const error = expectError(res, 409, 'VERSION_CONFLICT');
         expect(error.details).toEqual({ expected_version: 1, current_version: 2 });
         for (const name of ['pause', 'complete']) {
-          const other = await api()
-            .post(`/v1/sessions/${before.session_id}/${name}`)
-            .send({ expected_version: 7 });
+          const other = await postCommand(before.session_id, name, { expected_version: 7 });
           expect(expectError(other, 409, 'VERSION_CONFLICT').details).toMatchObject({ current_version: 2 });
         }
         await expectUnchanged(before);
@@ -853,64 +811,50 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       it('an oversize body is 413 PAYLOAD_TOO_LARGE', async () => {
         const sessionId = uniqueId('big');
         const huge = 'x'.repeat(SUITE_BODY_LIMIT_BYTES + 1);
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'global',
-            participants: [{ participant_id: 'a' }],
-            total_time_ms: 1000,
-            metadata: { huge },
-          });
+        const res = await postSession({
+          session_id: sessionId,
+          sync_mode: 'global',
+          participants: [{ participant_id: 'a' }],
+          total_time_ms: 1000,
+          metadata: { huge },
+        });
         expectError(res, 413, 'PAYLOAD_TOO_LARGE');
         await expectNotCreated(sessionId);
 
         const before = await runningChessClock();
-        const switchRes = await api().post(`/v1/sessions/${before.session_id}/switch`).send({ pad: huge });
+        const switchRes = await postCommand(before.session_id, 'switch', { pad: huge });
         expectError(switchRes, 413, 'PAYLOAD_TOO_LARGE');
         await expectUnchanged(before);
       });
 
       it('metadata larger than 4 KB is refused even under the body limit', async () => {
-        const sessionId = uniqueId('meta');
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: sessionId,
-            sync_mode: 'global',
-            participants: [{ participant_id: 'a' }],
-            total_time_ms: 1000,
-            metadata: { note: 'y'.repeat(5000) },
-          });
-        expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['metadata']);
-        await expectNotCreated(sessionId);
+        const error = await expectInvalidCreate('meta', {
+          sync_mode: 'global',
+          participants: [{ participant_id: 'a' }],
+          total_time_ms: 1000,
+          metadata: { note: 'y'.repeat(5000) },
+        });
+        expect(issuePaths(error)).toEqual(['metadata']);
       });
 
       it('metadata holding a NUL character (which the audit database cannot store) is refused', async () => {
         for (const metadata of [{ note: 'a\u0000b' }, { 'k\u0000': 1 }, { deep: [{ x: '\u0000' }] }]) {
-          const sessionId = uniqueId('nul');
-          const res = await api()
-            .post('/v1/sessions')
-            .send({
-              session_id: sessionId,
-              sync_mode: 'global',
-              participants: [{ participant_id: 'a' }],
-              total_time_ms: 1000,
-              metadata,
-            });
-          expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['metadata']);
-          await expectNotCreated(sessionId);
-        }
-        // A backslash followed by "u0000" is ordinary text.
-        const res = await api()
-          .post('/v1/sessions')
-          .send({
-            session_id: uniqueId('text'),
+          const error = await expectInvalidCreate('nul', {
             sync_mode: 'global',
             participants: [{ participant_id: 'a' }],
             total_time_ms: 1000,
-            metadata: { note: '\\u0000' },
+            metadata,
           });
+          expect(issuePaths(error)).toEqual(['metadata']);
+        }
+        // A backslash followed by "u0000" is ordinary text.
+        const res = await postSession({
+          session_id: uniqueId('text'),
+          sync_mode: 'global',
+          participants: [{ participant_id: 'a' }],
+          total_time_ms: 1000,
+          metadata: { note: '\\u0000' },
+        });
         expect(res.status).toBe(201);
       });
     });
@@ -920,9 +864,7 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         const before = await runningChessClock();
         expect(before.version).toBe(2);
         const responses = await Promise.all(
-          Array.from({ length: 50 }, () =>
-            api().post(`/v1/sessions/${before.session_id}/switch`).send({ expected_version: 2 }),
-          ),
+          Array.from({ length: 50 }, () => postCommand(before.session_id, 'switch', { expected_version: 2 })),
         );
         const statuses = responses.map((res) => res.status);
         expect(statuses.filter((status) => status === 200)).toHaveLength(1);
@@ -984,7 +926,7 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       it('GET /metrics exposes the command latency histogram and error counts in Prometheus text', async () => {
         const before = await runningChessClock();
         await command(before.session_id, 'switch');
-        await api().post(`/v1/sessions/${before.session_id}/switch`).send({ expected_version: 1 });
+        await postCommand(before.session_id, 'switch', { expected_version: 1 });
         const res = await api().get('/metrics');
         expect(res.status).toBe(200);
         expect(res.headers['content-type']).toMatch(/^text\/plain/);
