@@ -239,8 +239,10 @@ export class ClientConnection implements Watcher {
     } catch (err) {
       if (holds) this.releaseHeld(sessionId, true);
       throw err;
+    } finally {
+      // Refused commands too, as over REST: the histogram is the engine's time per command.
+      this.deps.onCommand?.(command.type, performance.now() - startedAtMs);
     }
-    this.deps.onCommand?.(command.type, performance.now() - startedAtMs);
     // The ACK carries the new state, so the same version arriving by fan-out is not sent again.
     if (this.versions.has(sessionId))
       this.versions.set(sessionId, Math.max(this.versions.get(sessionId) ?? 0, view.version));

@@ -67,6 +67,13 @@ describe('/metrics', () => {
       expect(sample(text, 'synckairos_websocket_connections')).toBe(1);
       expect(sample(text, 'synckairos_watched_sessions')).toBe(1);
       expect(text).toContain('# TYPE synckairos_redis_errors_total counter');
+
+      // Over WebSocket as over REST: applied and refused commands are both timed.
+      expect((await socket.request({ type: 'SWITCH', request_id: 'w1' })).type).toBe('ACK');
+      expect((await socket.request({ type: 'RESUME', request_id: 'w2' })).type).toBe('ERROR');
+      const after = await metricsText(server);
+      expect(sample(after, 'synckairos_command_duration_seconds_count{command="switch"}')).toBe(2);
+      expect(sample(after, 'synckairos_command_duration_seconds_count{command="resume"}')).toBe(1);
     } finally {
       await socket.close();
     }
