@@ -249,7 +249,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   } else {
     const service = audit;
     metrics.gauges.auditStatus = () => service.status();
-    logger.info({ audit: service.store?.name }, `audit trail: ${service.store?.name ?? 'off'}`);
+    logger.info({ audit: service.store.name }, `audit trail: ${service.store.name}`);
   }
   if (config.redisUrl === null) {
     logger.info(
@@ -299,7 +299,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     rateLimit: { ...config.rateLimit, store: backend.rateLimitStore },
     corsOrigins: config.corsOrigins,
     trustProxyHops: config.trustProxyHops,
-    ...(audit?.store ? { auditStore: audit.store } : {}),
+    ...(audit === null ? {} : { auditStore: audit.store }),
   });
 
   const server = http.createServer(app);

@@ -37,8 +37,8 @@ export interface AuditStatus {
 }
 
 export abstract class AuditService {
-  /** Where GET /v1/sessions/:id/events reads; null when the trail is off. */
-  abstract readonly store: AuditStore | null;
+  /** Where GET /v1/sessions/:id/events reads. (With the trail off there is no service at all.) */
+  abstract readonly store: AuditStore;
   abstract status(): Promise<AuditStatus>;
   abstract close(): Promise<void>;
 }
