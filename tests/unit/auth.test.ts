@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { checkAction, turnGuard } from '../../src/auth/permissions.js';
+import { checkAction, commandGuard } from '../../src/auth/permissions.js';
 import { ANONYMOUS_ADMIN, createTokenVerifier, tokenFrom, type Principal } from '../../src/auth/tokens.js';
 import type { SyncKairosError } from '../../src/types/errors.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
@@ -137,10 +137,17 @@ describe('permissions', () => {
   });
 
   it('a participant may switch only on its own turn', () => {
-    const guard = turnGuard(white)!;
+    const guard = commandGuard(white, { type: 'switch' })!;
     const state = sessionStateFixture();
     expect(code(() => guard({ ...state, activeParticipantId: 'white' }))).toBe('allowed');
     expect(code(() => guard({ ...state, activeParticipantId: 'black' }))).toBe('FORBIDDEN');
-    expect(turnGuard(admin)).toBeUndefined();
+    expect(commandGuard(admin, { type: 'switch' })).toBeUndefined();
+  });
+
+  it('a participant passes the turn in order: naming next_participant_id, even itself, is for admins', () => {
+    for (const next of ['white', 'black', 'red']) {
+      expect(code(() => commandGuard(white, { type: 'switch', nextParticipantId: next }))).toBe('FORBIDDEN');
+      expect(code(() => commandGuard(admin, { type: 'switch', nextParticipantId: next }))).toBe('allowed');
+    }
   });
 });
