@@ -10,13 +10,20 @@ import { testDataDir } from '../helpers/testDataDir.js';
 import { openSocket, UpgradeRefusedError } from '../helpers/wsClient.js';
 
 const SECRET = 'integration-test-secret-0123456789';
+const ISSUER = 'https://auth.example.test/';
+const AUDIENCE = 'synckairos-tests';
 
-/** `exp`: a span from now ('1h', '-10s') or epoch seconds; null for a token that never expires. */
+/**
+ * `exp`: a span from now ('1h', '-10s') or epoch seconds; null for a token that never expires.
+ * `iss` and `aud` are the server's (JWT_ISSUER, JWT_AUDIENCE) unless the claims say otherwise.
+ */
 function token(
   claims: Record<string, unknown>,
   options: { exp?: string | number | null; secret?: string } = {},
 ) {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  const jwt = new SignJWT({ iss: ISSUER, aud: AUDIENCE, ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt();
   if (options.exp !== null) jwt.setExpirationTime(options.exp ?? '1h');
   return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
 }
@@ -54,6 +61,8 @@ describe('auth', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         JWT_SECRET: SECRET,
+        JWT_ISSUER: ISSUER,
+        JWT_AUDIENCE: AUDIENCE,
         LOG_LEVEL: 'silent',
         DATA_DIR: testDataDir(),
       }),
@@ -67,26 +76,59 @@ describe('auth', () => {
   });
 
   it.each([
-    ['no token', async () => null],
+    ['no token', async () => null, 'required'],
     [
       'a bad signature',
       () => token({ sub: 'ops', role: 'admin' }, { secret: 'someone-elses-secret-entirely' }),
+      'signature',
     ],
-    ['an expired token', () => token({ sub: 'ops', role: 'admin' }, { exp: '-10s' })],
+    ['an expired token', () => token({ sub: 'ops', role: 'admin' }, { exp: '-10s' }), 'expired'],
+    [
+      'another issuer',
+      () => token({ sub: 'ops', role: 'admin', iss: 'https://elsewhere.test/' }),
+      'unexpected "iss"',
+    ],
+    ['no issuer', () => token({ sub: 'ops', role: 'admin', iss: undefined }), 'missing required "iss"'],
+    ['another audience', () => token({ sub: 'ops', role: 'admin', aud: 'another-service' }), '"aud"'],
+    ['no audience', () => token({ sub: 'ops', role: 'admin', aud: undefined }), 'missing required "aud"'],
+    [
+      'a participant token that names no session',
+      () => token({ sub: 'white', role: 'participant' }),
+      'must name its session (session_id)',
+    ],
     [
       'alg none',
       async () => {
         const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
         return `${part({ alg: 'none' })}.${part({ sub: 'ops', role: 'admin' })}.`;
       },
+      'algorithm',
     ],
-  ])('%s: 401 in the error shape, and the session unchanged', async (_name, make) => {
-    const game = await newGame(`g-401-${_name.replace(/\W/g, '')}`);
-    const refused = await call('POST', `/v1/sessions/${game.session_id}/switch`, await make());
-    expect(refused.status).toBe(401);
-    expect(refused.body.error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.any(String) });
-    expect((await call('GET', `/v1/sessions/${game.session_id}`, admin)).body.version).toBe(game.version);
-  });
+  ])(
+    '%s: 401 in the error shape over REST and at the WebSocket upgrade, and the session unchanged',
+    async (name, make, why) => {
+      const game = await newGame(`g-401-${name.replace(/\W/g, '')}`);
+      const bearer = await make();
+      const refused = await call('POST', `/v1/sessions/${game.session_id}/switch`, bearer);
+      expect(refused.status).toBe(401);
+      expect(refused.body.error).toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: expect.stringContaining(why),
+      });
+
+      const ws = `${server.url.replace('http', 'ws')}/v1/ws?session_id=${game.session_id}`;
+      const upgrade = await openSocket(bearer === null ? ws : `${ws}&token=${bearer}`).catch(
+        (err: unknown) => err,
+      );
+      expect(upgrade).toBeInstanceOf(UpgradeRefusedError);
+      expect((upgrade as UpgradeRefusedError).status).toBe(401);
+      expect(JSON.parse((upgrade as UpgradeRefusedError).body).error).toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: expect.stringContaining(why),
+      });
+      expect((await call('GET', `/v1/sessions/${game.session_id}`, admin)).body.version).toBe(game.version);
+    },
+  );
 
   it('the wrong role, another session, and a participant out of turn: 403, nothing changes', async () => {
     const game = await newGame('g-403');
