@@ -264,7 +264,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     );
   }
 
-  const tokenVerifier = createTokenVerifier({ secret: config.jwtSecret, publicKey: config.jwtPublicKey });
+  const tokenVerifier = createTokenVerifier({
+    secret: config.jwtSecret,
+    publicKey: config.jwtPublicKey,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+  });
   if (!tokenVerifier.enabled) {
     logger.warn(
       'AUTH IS OFF: no JWT_SECRET or JWT_PUBLIC_KEY is set, so every caller is an admin. Set one before exposing this service.',

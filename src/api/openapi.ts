@@ -94,10 +94,10 @@ function inlineSchema(schema: z.ZodType): JsonSchema {
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of range (details.issues says which and why); or the body is not JSON',
-  401: 'UNAUTHORIZED: no bearer token, or one that is invalid or expired',
-  403: "FORBIDDEN: the token's role may not do this, is bound to another session, or it is not this participant's turn",
+  401: 'UNAUTHORIZED: no bearer token, or one that is invalid or expired, lacks the configured iss or aud, or is a participant token without session_id',
+  403: "FORBIDDEN: the token's role may not do this, is bound to another session, or it is not this participant's turn (or a participant named next_participant_id)",
   404: 'SESSION_NOT_FOUND: no session with this id',
-  409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now) or SESSION_EXISTS',
+  409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now, e.g. a switch to the participant who has the turn, or with nobody else left) or SESSION_EXISTS',
   413: 'PAYLOAD_TOO_LARGE: the body is larger than BODY_LIMIT_BYTES',
   429: 'RATE_LIMITED: too many requests from this address; Retry-After and details.retry_after_s say when to try again',
   500: 'INTERNAL_ERROR: a bug; the cause is logged, never sent',

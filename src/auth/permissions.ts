@@ -1,7 +1,8 @@
 // What each role may do. A principal's session_id claim limits it to that session; a
-// participant may only switch, and only on its own turn (checked on the state the engine
-// is about to change, so the turn cannot move between the check and the write).
-import type { SessionCommandType, SessionState } from '../types/session.js';
+// participant may only switch, only on its own turn (checked on the state the engine is about
+// to change, so the turn cannot move between the check and the write), and only to whoever
+// comes next in order: choosing who moves next is an arbiter's (admin's) call.
+import type { SessionCommand, SessionCommandType, SessionState } from '../types/session.js';
 import { forbidden, type Principal } from './tokens.js';
 
 export type Action = 'create' | 'read' | 'delete' | SessionCommandType;
@@ -25,9 +26,23 @@ export function checkAction(principal: Principal, action: Action, sessionId: str
   });
 }
 
-/** For a participant's switch: a guard the engine runs on the state it is about to change. */
-export function turnGuard(principal: Principal): ((state: SessionState) => void) | undefined {
+/**
+ * The checks a command's own fields and the session's state call for, after `checkAction`:
+ * refuses at once what the fields never allow this principal, and returns the guard the
+ * engine runs on the state it is about to change. Every transport gets its guard here, so
+ * none can pass a command without these checks.
+ */
+export function commandGuard(
+  principal: Principal,
+  command: SessionCommand,
+): ((state: SessionState) => void) | undefined {
   if (principal.role !== 'participant') return undefined;
+  if (command.type === 'switch' && command.nextParticipantId !== undefined) {
+    throw forbidden('A participant passes the turn in order; only an admin may choose next_participant_id', {
+      role: principal.role,
+      next_participant_id: command.nextParticipantId,
+    });
+  }
   return (state) => {
     if (state.activeParticipantId !== principal.subject) {
       throw forbidden(`It is not ${principal.subject}'s turn`, {

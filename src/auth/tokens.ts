@@ -40,6 +40,10 @@ const CACHED_TOKENS = 10_000;
 export function createTokenVerifier(options: {
   secret: string | null;
   publicKey: string | null;
+  /** Set: a token's `iss` must be this (JWT_ISSUER). */
+  issuer?: string | null;
+  /** Set: a token's `aud` must be or include this (JWT_AUDIENCE). */
+  audience?: string | null;
   /** For tests: the clock that `exp` is checked against. */
   nowMs?: () => number;
 }): TokenVerifier {
@@ -71,6 +75,8 @@ export function createTokenVerifier(options: {
         ({ payload } = await jwtVerify(token, await key, {
           algorithms: [algorithm],
           currentDate: new Date(now),
+          ...(options.issuer ? { issuer: options.issuer } : {}),
+          ...(options.audience ? { audience: options.audience } : {}),
         }));
       } catch (err) {
         throw unauthorized(describeJwtError(err), err);
@@ -106,6 +112,11 @@ function principalOf(payload: Record<string, unknown>): Principal {
   }
   if (sessionId !== undefined && typeof sessionId !== 'string') {
     throw unauthorized("The token's session_id must be a string");
+  }
+  // A participant is known by its sub alone, and the same participant_id may play in many
+  // sessions: without a session_id its token would move whichever of them it is to move in.
+  if (role === 'participant' && sessionId === undefined) {
+    throw unauthorized('A participant token must name its session (session_id)');
   }
   // jose refuses a token once the whole seconds of now reach exp, i.e. from exp * 1000 ms on.
   const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : null;

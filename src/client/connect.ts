@@ -93,6 +93,7 @@ export interface SyncKairosHandle {
   /** count_up: elapsed time, pauses excluded. */
   elapsed(atServerMs?: number): number | null;
   start(options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
+  /** The turn to the next participant in order; `nextParticipantId` (admins only) names another. */
   switch(options?: CommandOptions & { nextParticipantId?: string }): Promise<SessionView>;
   pause(options?: CommandOptions): Promise<SessionView>;
   resume(options?: CommandOptions): Promise<SessionView>;

@@ -17,6 +17,7 @@ export interface SyncKairosClient {
   createSession(input: CreateSessionInput): Promise<SessionView>;
   getSession(sessionId: string): Promise<SessionView>;
   start(sessionId: string, options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
+  /** The turn to the next participant in order; `nextParticipantId` (admins only) names another. */
   switch(sessionId: string, options?: CommandOptions & { nextParticipantId?: string }): Promise<SessionView>;
   pause(sessionId: string, options?: CommandOptions): Promise<SessionView>;
   resume(sessionId: string, options?: CommandOptions): Promise<SessionView>;

@@ -19,9 +19,12 @@ export interface Config {
   /** Kept for the audit trail. */
   databaseUrl: string | null;
   dataDir: string;
-  /** Kept for the auth work. */
   jwtSecret: string | null;
   jwtPublicKey: string | null;
+  /** Set: every token's `iss` must be this. */
+  jwtIssuer: string | null;
+  /** Set: every token's `aud` must be or include this. */
+  jwtAudience: string | null;
   logLevel: LogLevel;
   nodeEnv: NodeEnv;
   /** How long a session is kept after its last change, unless it is still in play. */
@@ -146,6 +149,22 @@ function optionalStringVar() {
     .transform((raw) => (raw === undefined || raw.trim() === '' ? null : raw));
 }
 
+/** A claim value a token must carry (`iss`, `aud`): trimmed, blank is unset, no inner spaces. */
+function claimVar() {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return null;
+      if (/\s/.test(value)) {
+        ctx.addIssue({ code: 'custom', message: `must be one value without spaces, got '${raw}'` });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
+
 /** `*`, or a comma-separated list of origins (`https://app.example.com`); blank: none. */
 function originsVar() {
   return z
@@ -188,6 +207,8 @@ const envSchema = z.object({
   DATA_DIR: stringVar('./data'),
   JWT_SECRET: optionalStringVar(),
   JWT_PUBLIC_KEY: optionalStringVar(),
+  JWT_ISSUER: claimVar(),
+  JWT_AUDIENCE: claimVar(),
   LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
   SESSION_TTL_SECONDS: integerVar(1, MAX_TTL_SECONDS, 3600),
@@ -204,7 +225,12 @@ const envSchema = z.object({
 });
 
 /** Auth may be off on a laptop, never in production; and one way of signing at a time. */
-function authProblems(secret: string | null, publicKey: string | null, nodeEnv: NodeEnv): ConfigProblem[] {
+function authProblems(
+  secret: string | null,
+  publicKey: string | null,
+  nodeEnv: NodeEnv,
+  claims: { JWT_ISSUER: string | null; JWT_AUDIENCE: string | null },
+): ConfigProblem[] {
   if (secret !== null && publicKey !== null) {
     return [
       { variable: 'JWT_SECRET', message: 'set JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256), not both' },
@@ -226,7 +252,14 @@ function authProblems(secret: string | null, publicKey: string | null, nodeEnv: 
       },
     ];
   }
-  return [];
+  // Required claims with auth off would check nothing: whoever set them expects auth to be on.
+  const authOff = secret === null && publicKey === null;
+  return Object.entries(claims)
+    .filter(([, value]) => value !== null && authOff)
+    .map(([variable]) => ({
+      variable,
+      message: 'checks tokens, but auth is off: set JWT_SECRET or JWT_PUBLIC_KEY too',
+    }));
 }
 
 /**
@@ -262,7 +295,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   const vars = result.data;
-  const problems = authProblems(vars.JWT_SECRET, vars.JWT_PUBLIC_KEY, vars.NODE_ENV);
+  const problems = authProblems(vars.JWT_SECRET, vars.JWT_PUBLIC_KEY, vars.NODE_ENV, {
+    JWT_ISSUER: vars.JWT_ISSUER,
+    JWT_AUDIENCE: vars.JWT_AUDIENCE,
+  });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,
@@ -272,6 +308,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dataDir: vars.DATA_DIR,
     jwtSecret: vars.JWT_SECRET,
     jwtPublicKey: vars.JWT_PUBLIC_KEY,
+    jwtIssuer: vars.JWT_ISSUER,
+    jwtAudience: vars.JWT_AUDIENCE,
     logLevel: vars.LOG_LEVEL,
     nodeEnv: vars.NODE_ENV,
     sessionTtlSeconds: vars.SESSION_TTL_SECONDS,

@@ -91,13 +91,13 @@ export function settleRunningClock(state: SessionState, nowMs: number): void {
 }
 
 /**
- * The participant after the active one in order, skipping those who are out; the active one
- * itself when nobody else is left, undefined when everybody is out.
+ * The participant after the active one in order, skipping those who are out; never the active
+ * one itself: undefined when nobody else is left.
  */
 export function nextParticipantInOrder(state: SessionState): ParticipantState | undefined {
   const count = state.participants.length;
   const start = state.participants.findIndex((p) => p.participantId === state.activeParticipantId);
-  for (let step = 1; step <= count; step++) {
+  for (let step = 1; step < count; step++) {
     const candidate = state.participants[(start + step + count) % count];
     if (candidate && !candidate.hasExpired) return candidate;
   }

@@ -119,12 +119,26 @@ function passTurn(state: SessionState, requestedId: string | undefined, nowMs: n
       start_at: state.anchorAtMs,
     });
   }
+  const activeId = state.activeParticipantId;
   const next =
     requestedId === undefined ? nextParticipantInOrder(state) : findParticipant(state, requestedId);
-  if (!next) {
+  if (requestedId !== undefined && !next) {
     throw validationError([
       { path: 'next_participant_id', message: `'${requestedId}' is not a participant of this session` },
     ]);
+  }
+  // A turn handed back to its holder would only refill or credit its clock (a fresh cycle, an
+  // increment) for nothing: a switch always passes the turn to someone else.
+  if (!next) {
+    throw invalidState(`Cannot switch: nobody but '${activeId}' is left to take the turn`, {
+      active_participant_id: activeId,
+    });
+  }
+  if (next.participantId === activeId) {
+    throw invalidState(`Cannot switch to '${activeId}': it already has the turn`, {
+      active_participant_id: activeId,
+      next_participant_id: next.participantId,
+    });
   }
   if (next.hasExpired) {
     throw invalidState(`Participant '${next.participantId}' has run out of time and is out`, {

@@ -48,6 +48,7 @@ function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: numbe
 
   if (state.syncMode === 'per_cycle' && state.config.onExpire === 'auto_advance' && expiring) {
     expiring.cycleCount += 1;
+    // Alone in the session, a participant's cycles follow one another.
     beginTurn(state, nextParticipantInOrder(state) ?? expiring, deadlineMs);
     recordChange(state, events, { type: 'cycle_advanced', atMs: deadlineMs, participantId, clocksBefore });
     return;

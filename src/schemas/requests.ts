@@ -87,7 +87,11 @@ export const startSchema = z.strictObject({
 
 export const switchSchema = z.strictObject({
   expected_version: expectedVersion,
-  next_participant_id: idSchema.optional(),
+  next_participant_id: idSchema
+    .optional()
+    .describe(
+      'Admins only: who takes the turn (never the participant who has it). Without it, the next participant in order who is not out',
+    ),
 });
 
 /** pause, resume and complete. */

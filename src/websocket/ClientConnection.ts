@@ -2,7 +2,7 @@
 // fan-out for the sessions it watches. Breaking a limit or the protocol closes this
 // connection alone.
 import type { WebSocket } from 'ws';
-import { checkAction, turnGuard } from '../auth/permissions.js';
+import { checkAction, commandGuard } from '../auth/permissions.js';
 import { TOKEN_EXPIRED, unauthorized, type Principal } from '../auth/tokens.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import { COMMAND_BODY_SCHEMAS, toSessionCommand } from '../schemas/commands.js';
@@ -226,6 +226,7 @@ export class ClientConnection implements Watcher {
     const { command, expectedVersion } = toSessionCommand(message.type, message);
     const { principal } = this.deps;
     checkAction(principal, command.type, sessionId);
+    const guard = commandGuard(principal, command);
     const startedAtMs = performance.now();
     const holds = this.versions.has(sessionId);
     if (holds) this.holding.set(sessionId, null);
@@ -234,7 +235,7 @@ export class ClientConnection implements Watcher {
       view = await this.deps.engine.execute(sessionId, command, {
         expectedVersion,
         actor: principal.subject,
-        guard: turnGuard(principal),
+        guard,
       });
     } catch (err) {
       if (holds) this.releaseHeld(sessionId, true);

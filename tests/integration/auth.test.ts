@@ -5,18 +5,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
-import type { SessionView } from '../../src/types/session.js';
+import type { SessionView, SyncMode } from '../../src/types/session.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 import { openSocket, UpgradeRefusedError } from '../helpers/wsClient.js';
 
 const SECRET = 'integration-test-secret-0123456789';
+const ISSUER = 'https://auth.example.test/';
+const AUDIENCE = 'synckairos-tests';
 
-/** `exp`: a span from now ('1h', '-10s') or epoch seconds; null for a token that never expires. */
+/**
+ * `exp`: a span from now ('1h', '-10s') or epoch seconds; null for a token that never expires.
+ * `iss` and `aud` are the server's (JWT_ISSUER, JWT_AUDIENCE) unless the claims say otherwise.
+ */
 function token(
   claims: Record<string, unknown>,
   options: { exp?: string | number | null; secret?: string } = {},
 ) {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  const jwt = new SignJWT({ iss: ISSUER, aud: AUDIENCE, ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt();
   if (options.exp !== null) jwt.setExpirationTime(options.exp ?? '1h');
   return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
 }
@@ -54,6 +61,8 @@ describe('auth', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         JWT_SECRET: SECRET,
+        JWT_ISSUER: ISSUER,
+        JWT_AUDIENCE: AUDIENCE,
         LOG_LEVEL: 'silent',
         DATA_DIR: testDataDir(),
       }),
@@ -67,26 +76,59 @@ describe('auth', () => {
   });
 
   it.each([
-    ['no token', async () => null],
+    ['no token', async () => null, 'required'],
     [
       'a bad signature',
       () => token({ sub: 'ops', role: 'admin' }, { secret: 'someone-elses-secret-entirely' }),
+      'signature',
     ],
-    ['an expired token', () => token({ sub: 'ops', role: 'admin' }, { exp: '-10s' })],
+    ['an expired token', () => token({ sub: 'ops', role: 'admin' }, { exp: '-10s' }), 'expired'],
+    [
+      'another issuer',
+      () => token({ sub: 'ops', role: 'admin', iss: 'https://elsewhere.test/' }),
+      'unexpected "iss"',
+    ],
+    ['no issuer', () => token({ sub: 'ops', role: 'admin', iss: undefined }), 'missing required "iss"'],
+    ['another audience', () => token({ sub: 'ops', role: 'admin', aud: 'another-service' }), '"aud"'],
+    ['no audience', () => token({ sub: 'ops', role: 'admin', aud: undefined }), 'missing required "aud"'],
+    [
+      'a participant token that names no session',
+      () => token({ sub: 'white', role: 'participant' }),
+      'must name its session (session_id)',
+    ],
     [
       'alg none',
       async () => {
         const part = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
         return `${part({ alg: 'none' })}.${part({ sub: 'ops', role: 'admin' })}.`;
       },
+      'algorithm',
     ],
-  ])('%s: 401 in the error shape, and the session unchanged', async (_name, make) => {
-    const game = await newGame(`g-401-${_name.replace(/\W/g, '')}`);
-    const refused = await call('POST', `/v1/sessions/${game.session_id}/switch`, await make());
-    expect(refused.status).toBe(401);
-    expect(refused.body.error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.any(String) });
-    expect((await call('GET', `/v1/sessions/${game.session_id}`, admin)).body.version).toBe(game.version);
-  });
+  ])(
+    '%s: 401 in the error shape over REST and at the WebSocket upgrade, and the session unchanged',
+    async (name, make, why) => {
+      const game = await newGame(`g-401-${name.replace(/\W/g, '')}`);
+      const bearer = await make();
+      const refused = await call('POST', `/v1/sessions/${game.session_id}/switch`, bearer);
+      expect(refused.status).toBe(401);
+      expect(refused.body.error).toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: expect.stringContaining(why),
+      });
+
+      const ws = `${server.url.replace('http', 'ws')}/v1/ws?session_id=${game.session_id}`;
+      const upgrade = await openSocket(bearer === null ? ws : `${ws}&token=${bearer}`).catch(
+        (err: unknown) => err,
+      );
+      expect(upgrade).toBeInstanceOf(UpgradeRefusedError);
+      expect((upgrade as UpgradeRefusedError).status).toBe(401);
+      expect(JSON.parse((upgrade as UpgradeRefusedError).body).error).toMatchObject({
+        code: 'UNAUTHORIZED',
+        message: expect.stringContaining(why),
+      });
+      expect((await call('GET', `/v1/sessions/${game.session_id}`, admin)).body.version).toBe(game.version);
+    },
+  );
 
   it('the wrong role, another session, and a participant out of turn: 403, nothing changes', async () => {
     const game = await newGame('g-403');
@@ -116,6 +158,116 @@ describe('auth', () => {
     expect(moved.body.active_participant_id).toBe('black');
     // Now it is black's turn: white's second switch is refused.
     expect((await call('POST', '/v1/sessions/g-turn/switch', white)).status).toBe(403);
+  });
+
+  describe('a participant cannot keep its own turn or pass it over someone', () => {
+    const MODES: SyncMode[] = ['per_participant', 'per_cycle', 'per_group', 'global', 'count_up'];
+    const TIMING: Record<SyncMode, Record<string, unknown>> = {
+      per_participant: { total_time_ms: 60_000, increment_ms: 5_000 },
+      per_cycle: { time_per_cycle_ms: 60_000 },
+      per_group: { total_time_ms: 60_000, increment_ms: 5_000 },
+      global: { total_time_ms: 60_000 },
+      count_up: { max_time_ms: 60_000 },
+    };
+
+    /** Running, white to move, then black, then red. */
+    async function newRound(id: string, mode: SyncMode): Promise<SessionView> {
+      const created = await call('POST', '/v1/sessions', admin, {
+        session_id: id,
+        sync_mode: mode,
+        participants: ['white', 'black', 'red'].map((participant_id) => ({
+          participant_id,
+          ...(mode === 'per_group' ? { group_id: `team-${participant_id}` } : {}),
+        })),
+        ...TIMING[mode],
+      });
+      expect(created.status).toBe(201);
+      return (await call('POST', `/v1/sessions/${id}/start`, admin)).body as SessionView;
+    }
+
+    /** What a refused switch must leave as it was: whose turn, since when, every deadline, turn and lap. */
+    async function turnState(id: string) {
+      const view = (await call('GET', `/v1/sessions/${id}`, admin)).body as SessionView;
+      return {
+        version: view.version,
+        active: view.active_participant_id,
+        cycleStartedAt: view.cycle_started_at,
+        deadlineAt: view.deadline_at,
+        cycleCounts: view.participants.map((p) => p.cycle_count),
+        laps: view.laps,
+      };
+    }
+
+    function socketFor(id: string, bearer: string) {
+      return openSocket(`${server.url.replace('http', 'ws')}/v1/ws?session_id=${id}&token=${bearer}`);
+    }
+
+    it.each(MODES)(
+      '%s: naming next_participant_id (itself, or someone further on) is 403 for a participant over REST and WebSocket, and nothing changes',
+      async (mode) => {
+        const id = `g-own-turn-${mode}`;
+        await newRound(id, mode);
+        const white = await token({ sub: 'white', role: 'participant', session_id: id });
+        const before = await turnState(id);
+
+        for (const next of ['white', 'red']) {
+          const refused = await call('POST', `/v1/sessions/${id}/switch`, white, {
+            next_participant_id: next,
+          });
+          expect(refused.status).toBe(403);
+          expect(refused.body.error).toMatchObject({
+            code: 'FORBIDDEN',
+            message: expect.stringContaining('next_participant_id'),
+          });
+        }
+        const socket = await socketFor(id, white);
+        await socket.next((m) => m.type === 'STATE');
+        for (const next of ['white', 'red']) {
+          expect(await socket.request({ type: 'SWITCH', next_participant_id: next })).toMatchObject({
+            type: 'ERROR',
+            error: { code: 'FORBIDDEN' },
+          });
+        }
+        expect(await turnState(id)).toEqual(before);
+
+        // In order, white still passes its turn, to black.
+        const moved = await socket.request({ type: 'SWITCH' });
+        expect(moved).toMatchObject({ type: 'ACK', state: { active_participant_id: 'black' } });
+        await socket.close();
+      },
+    );
+
+    it.each(MODES)(
+      "%s: an admin's switch to the participant who has the turn is 409 INVALID_STATE over REST and WebSocket, and nothing changes",
+      async (mode) => {
+        const id = `g-admin-self-${mode}`;
+        await newRound(id, mode);
+        const before = await turnState(id);
+
+        const refused = await call('POST', `/v1/sessions/${id}/switch`, admin, {
+          next_participant_id: 'white',
+        });
+        expect(refused.status).toBe(409);
+        expect(refused.body.error).toMatchObject({
+          code: 'INVALID_STATE',
+          details: { active_participant_id: 'white' },
+        });
+        const socket = await socketFor(id, admin);
+        await socket.next((m) => m.type === 'STATE');
+        expect(await socket.request({ type: 'SWITCH', next_participant_id: 'white' })).toMatchObject({
+          type: 'ERROR',
+          error: { code: 'INVALID_STATE' },
+        });
+        expect(await turnState(id)).toEqual(before);
+
+        // An admin, the arbiter, may still hand the turn to anyone else.
+        expect(await socket.request({ type: 'SWITCH', next_participant_id: 'red' })).toMatchObject({
+          type: 'ACK',
+          state: { active_participant_id: 'red' },
+        });
+        await socket.close();
+      },
+    );
   });
 
   it('the WebSocket upgrade needs a token, and a viewer may watch but not switch', async () => {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { checkAction, turnGuard } from '../../src/auth/permissions.js';
+import { checkAction, commandGuard } from '../../src/auth/permissions.js';
 import { ANONYMOUS_ADMIN, createTokenVerifier, tokenFrom, type Principal } from '../../src/auth/tokens.js';
 import type { SyncKairosError } from '../../src/types/errors.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
@@ -50,11 +50,47 @@ describe('token verification', () => {
     ['an expired token', () => sign({ sub: 'x', role: 'admin' }, { expiresIn: '-1s' }), 'expired'],
     ['an unknown role', () => sign({ sub: 'x', role: 'root' }), 'role'],
     ['no subject', () => sign({ role: 'admin' }), 'subject'],
+    [
+      'a participant token that names no session',
+      () => sign({ sub: 'white', role: 'participant' }),
+      'must name its session (session_id)',
+    ],
     ['garbage', async () => 'not.a.jwt', 'malformed'],
   ])('refuses %s with 401', async (_name, token, why) => {
     const err = await rejection(hs256.verify(await token()));
     expect(err).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
     expect(err.message).toContain(why);
+  });
+
+  it('admin and viewer tokens may leave session_id out: they then work for every session', async () => {
+    expect(await hs256.verify(await sign({ sub: 'ops', role: 'admin' }))).toMatchObject({ sessionId: null });
+    expect(await hs256.verify(await sign({ sub: 'fan', role: 'viewer' }))).toMatchObject({ sessionId: null });
+  });
+
+  it('with an issuer and an audience configured, a token must carry both', async () => {
+    const strict = createTokenVerifier({
+      secret: SECRET,
+      publicKey: null,
+      issuer: 'https://auth.example.com/',
+      audience: 'synckairos',
+    });
+    const claims = { sub: 'ops', role: 'admin' };
+    const right = { iss: 'https://auth.example.com/', aud: ['billing', 'synckairos'] };
+    expect(await strict.verify(await sign({ ...claims, ...right }))).toMatchObject({ subject: 'ops' });
+    for (const [wrong, why] of [
+      [{ ...right, iss: 'https://evil.example.com/' }, 'unexpected "iss"'],
+      [{ ...right, aud: 'another-service' }, 'unexpected "aud"'],
+      [{ aud: right.aud }, 'missing required "iss"'],
+      [{ iss: right.iss }, 'missing required "aud"'],
+    ] as const) {
+      const err = await rejection(strict.verify(await sign({ ...claims, ...wrong })));
+      expect(err).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
+      expect(err.message).toContain(why);
+    }
+    // Without them configured, iss and aud are not checked.
+    expect(await hs256.verify(await sign({ ...claims, iss: 'anyone', aud: 'anything' }))).toMatchObject({
+      subject: 'ops',
+    });
   });
 
   it('refuses alg none', async () => {
@@ -85,7 +121,7 @@ describe('token verification', () => {
     let nowMs = Date.now();
     const verifier = createTokenVerifier({ secret: SECRET, publicKey: null, nowMs: () => nowMs });
     const expSeconds = Math.floor(nowMs / 1000) + 60;
-    const token = await sign({ sub: 'white', role: 'participant', exp: expSeconds });
+    const token = await sign({ sub: 'white', role: 'participant', session_id: 'game-1', exp: expSeconds });
     expect(await verifier.verify(token)).toMatchObject({ subject: 'white' });
     nowMs = expSeconds * 1000 - 1;
     expect(await verifier.verify(token)).toMatchObject({ subject: 'white' });
@@ -137,10 +173,17 @@ describe('permissions', () => {
   });
 
   it('a participant may switch only on its own turn', () => {
-    const guard = turnGuard(white)!;
+    const guard = commandGuard(white, { type: 'switch' })!;
     const state = sessionStateFixture();
     expect(code(() => guard({ ...state, activeParticipantId: 'white' }))).toBe('allowed');
     expect(code(() => guard({ ...state, activeParticipantId: 'black' }))).toBe('FORBIDDEN');
-    expect(turnGuard(admin)).toBeUndefined();
+    expect(commandGuard(admin, { type: 'switch' })).toBeUndefined();
+  });
+
+  it('a participant passes the turn in order: naming next_participant_id, even itself, is for admins', () => {
+    for (const next of ['white', 'black', 'red']) {
+      expect(code(() => commandGuard(white, { type: 'switch', nextParticipantId: next }))).toBe('FORBIDDEN');
+      expect(code(() => commandGuard(admin, { type: 'switch', nextParticipantId: next }))).toBe('allowed');
+    }
   });
 });

@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       dataDir: './data',
       jwtSecret: null,
       jwtPublicKey: null,
+      jwtIssuer: null,
+      jwtAudience: null,
       logLevel: 'info',
       nodeEnv: 'development',
       sessionTtlSeconds: 3600,
@@ -48,6 +50,8 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgresql://sk:pw@db:5432/synckairos',
       DATA_DIR: '/var/lib/synckairos',
       JWT_SECRET: 'a-secret-of-16-chars-or-more',
+      JWT_ISSUER: 'https://auth.example.com/',
+      JWT_AUDIENCE: ' synckairos ',
       LOG_LEVEL: 'debug',
       NODE_ENV: 'production',
       SESSION_TTL_SECONDS: '60',
@@ -70,6 +74,8 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/synckairos',
       jwtSecret: 'a-secret-of-16-chars-or-more',
       jwtPublicKey: null,
+      jwtIssuer: 'https://auth.example.com/',
+      jwtAudience: 'synckairos',
       logLevel: 'debug',
       nodeEnv: 'production',
       sessionTtlSeconds: 60,
@@ -125,6 +131,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('JWT_ISSUER and JWT_AUDIENCE are refused while auth is off, since they would check nothing', () => {
+    expect(refusal({ JWT_ISSUER: 'https://auth.example.com/', JWT_AUDIENCE: 'synckairos' }).problems).toEqual(
+      [
+        { variable: 'JWT_ISSUER', message: expect.stringContaining('auth is off') },
+        { variable: 'JWT_AUDIENCE', message: expect.stringContaining('auth is off') },
+      ],
+    );
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const spki = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(loadConfig({ JWT_PUBLIC_KEY: spki, JWT_AUDIENCE: 'synckairos' }).jwtAudience).toBe('synckairos');
+    expect(loadConfig({ JWT_ISSUER: ' ', JWT_AUDIENCE: '' })).toMatchObject({
+      jwtIssuer: null,
+      jwtAudience: null,
+    });
+  });
+
   it('CORS_ORIGINS=* allows any origin', () => {
     expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
   });
@@ -152,6 +174,7 @@ describe('loadConfig', () => {
     ['CORS_ORIGINS', 'https://app.example.com/path'],
     ['CORS_ORIGINS', 'app.example.com'],
     ['TRUST_PROXY', 'yes'],
+    ['JWT_AUDIENCE', 'one two'],
   ])('%s=%s is refused with a message naming the variable', (variable, value) => {
     const error = refusal({ [variable]: value });
     expect(error.problems).toHaveLength(1);

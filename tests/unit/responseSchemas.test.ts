@@ -79,7 +79,10 @@ const MODES: Array<[string, CreateSessionInput]> = [
       max_time_ms: 120_000,
     },
   ],
-  ['count_up without a limit', { sync_mode: 'count_up', participants: [{ participant_id: 'a' }] }],
+  [
+    'count_up without a limit',
+    { sync_mode: 'count_up', participants: [{ participant_id: 'a' }, { participant_id: 'b' }] },
+  ],
 ];
 
 describe('the SessionView response schema', () => {

@@ -2,7 +2,7 @@
 import { Router, type Response } from 'express';
 import type { SyncEngine } from '../../engine/SyncEngine.js';
 import type { Metrics } from '../../monitoring/metrics.js';
-import { checkAction, turnGuard, type Action } from '../../auth/permissions.js';
+import { checkAction, commandGuard, type Action } from '../../auth/permissions.js';
 import {
   COMMAND_BODY_SCHEMAS,
   COMMAND_NAMES,
@@ -18,11 +18,11 @@ export interface SessionsRouteDeps {
   metrics: Metrics;
 }
 
-/** Checks the caller may do `action` here; returns what the engine needs to record and guard it. */
+/** Checks the caller may do `action` here, before the body is even read; returns who it is. */
 function authorize(res: Response, action: Action, sessionId: string | null) {
   const principal = principalOf(res);
   checkAction(principal, action, sessionId);
-  return { actor: principal.subject, guard: turnGuard(principal) };
+  return { principal, actor: principal.subject };
 }
 
 type TimedOperation = SessionCommandType | 'create' | 'get';
@@ -72,9 +72,10 @@ export function sessionsRouter(deps: SessionsRouteDeps): Router {
   for (const name of COMMAND_NAMES) {
     router.post(`/:id/${name.toLowerCase()}`, async (req, res) => {
       const sessionId = sessionIdOf(req.params);
-      const { actor, guard } = authorize(res, COMMAND_TYPES[name], sessionId);
+      const { principal, actor } = authorize(res, COMMAND_TYPES[name], sessionId);
       const body = parseInput(COMMAND_BODY_SCHEMAS[name], bodyOf(req.body));
       const { command, expectedVersion } = toSessionCommand(name, body);
+      const guard = commandGuard(principal, command);
       const view = await timed(command.type, () =>
         engine.execute(sessionId, command, { expectedVersion, actor, guard }),
       );

@@ -186,6 +186,32 @@ describe('engine properties', () => {
     );
   });
 
+  it('an accepted switch always hands the turn to another participant', () => {
+    fc.assert(
+      fc.property(scenario, ({ input, steps }) => {
+        const clock = new EngineDriver(input);
+        clock.run({ type: 'start' });
+        for (const s of steps) {
+          if ('advanceMs' in s) {
+            clock.advance(s.advanceMs);
+            clock.tick();
+            continue;
+          }
+          const holder = clock.tick().active_participant_id;
+          try {
+            const after = clock.run(s.command);
+            if (s.command.type === 'switch' && after.event === 'switched') {
+              expect(after.active_participant_id).not.toBe(holder);
+            }
+          } catch (error) {
+            if (!(error instanceof SyncKairosError)) throw error;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('a rejected command changes nothing', () => {
     fc.assert(
       fc.property(scenario, ({ input, steps }) => {
