@@ -1,0 +1,155 @@
+// Input crafted to break the service rather than use it: undecodable URLs and bodies. Each is a
+// 400 VALIDATION_ERROR in the one error shape, logged below error level without a stack, and
+// changes nothing: no session, no audit record.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { SyncEngine } from '../../src/engine/SyncEngine.js';
+import { createMetrics } from '../../src/monitoring/metrics.js';
+import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
+import { systemClock } from '../../src/state/SystemClock.js';
+import { captureLogs } from '../helpers/logCapture.js';
+
+/** Room for the 100,000-deep body (200 KB) under the limit, so the depth is what gets refused. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+interface ErrorBody {
+  error: { code: string; message: string; details?: { issues?: Array<{ path: string; message: string }> } };
+}
+
+let server: http.Server;
+let baseUrl: string;
+let store: MemoryStateStore;
+/** Every audit record the state store appended: a refused request appends none. */
+const audited: string[] = [];
+const logs = captureLogs('debug');
+
+beforeAll(async () => {
+  store = new MemoryStateStore({ appendAudit: (records) => audited.push(...records) });
+  const app = createApp({
+    engine: new SyncEngine({ store, clock: systemClock }),
+    store,
+    logger: logs.logger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    bodyLimitBytes: BODY_LIMIT_BYTES,
+  });
+  server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await store?.close();
+});
+
+beforeEach(() => {
+  audited.length = 0;
+  logs.lines.length = 0;
+});
+
+afterEach(() => {
+  // Client mistakes are not incidents: nothing at error level, no stack in any log line.
+  expect(logs.lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+  expect(logs.lines.filter((line) => JSON.stringify(line).includes('"stack"'))).toEqual([]);
+});
+
+/** One request with the path and body bytes exactly as given (no client normalises them). */
+function send(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${baseUrl}${path}`,
+      {
+        method,
+        agent: false,
+        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = text;
+          }
+          resolve({ status: response.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** JSON.stringify writes an unpaired surrogate as its escape (`"\ud800"`), as a hostile client would. */
+const createBody = (fields: Record<string, unknown>): string =>
+  JSON.stringify({
+    sync_mode: 'per_participant',
+    participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
+    total_time_ms: 60_000,
+    ...fields,
+  });
+
+/** 400 VALIDATION_ERROR in the one error shape; returns its issue paths. */
+function expectValidationError(reply: Reply): string[] {
+  expect(reply.status, JSON.stringify(reply.body)).toBe(400);
+  const { error } = reply.body as ErrorBody;
+  expect(Object.keys(reply.body as object)).toEqual(['error']);
+  expect(error.code).toBe('VALIDATION_ERROR');
+  expect(error.message.length).toBeGreaterThan(0);
+  return (error.details?.issues ?? []).map((issue) => issue.path);
+}
+
+async function expectNoSession(sessionId: string): Promise<void> {
+  expect((await send('GET', `/v1/sessions/${encodeURIComponent(sessionId)}`)).status).toBe(404);
+}
+
+describe('5: a malformed URL or body is a client error, not a 500', () => {
+  it.each(['/v1/sessions/%ZZ', '/v1/sessions/%E9', '/s/%E9', '/v1/sessions/%ED%A0%80/events'])(
+    'GET %s (not percent-encoded UTF-8) is 400 naming the url',
+    async (path) => {
+      expect(expectValidationError(await send('GET', path))).toEqual(['url']);
+    },
+  );
+
+  it('a command to a path that does not percent-decode is 400 and changes nothing', async () => {
+    expect(expectValidationError(await send('POST', '/v1/sessions/%E9/start', '{}'))).toEqual(['url']);
+    expect(audited).toEqual([]);
+  });
+
+  it.each(['gzip', 'deflate', 'br'])(
+    'a body that does not decode as its Content-Encoding %s is 400; encoded properly it is taken',
+    async (encoding) => {
+      const sessionId = `encoded-${encoding}`;
+      const plain = createBody({ session_id: sessionId });
+      const paths = expectValidationError(
+        await send('POST', '/v1/sessions', plain, { 'content-encoding': encoding }),
+      );
+      expect(paths).toEqual(['']);
+      await expectNoSession(sessionId);
+      expect(audited).toEqual([]);
+
+      const compress = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync }[encoding]!;
+      const good = await send('POST', '/v1/sessions', compress(Buffer.from(plain)), {
+        'content-encoding': encoding,
+      });
+      expect(good.status).toBe(201);
+    },
+  );
+});
