@@ -1,6 +1,7 @@
-// Input crafted to break the service rather than use it: undecodable URLs and bodies. Each is a
-// 400 VALIDATION_ERROR in the one error shape, logged below error level without a stack, and
-// changes nothing: no session, no audit record.
+// Input crafted to break the service rather than use it: text the audit database cannot store,
+// undecodable URLs and bodies, metadata nested past the stack, keys that vanish on assignment.
+// Each is a 400 VALIDATION_ERROR in the one error shape, logged below error level without a
+// stack, and changes nothing: no session, no audit record.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
@@ -8,8 +9,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createApp } from '../../src/api/app.js';
 import { SyncEngine } from '../../src/engine/SyncEngine.js';
 import { createMetrics } from '../../src/monitoring/metrics.js';
+import { MAX_METADATA_DEPTH } from '../../src/schemas/requests.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import { systemClock } from '../../src/state/SystemClock.js';
+import type { SessionView } from '../../src/types/session.js';
 import { captureLogs } from '../helpers/logCapture.js';
 
 /** Room for the 100,000-deep body (200 KB) under the limit, so the depth is what gets refused. */
@@ -120,6 +123,50 @@ async function expectNoSession(sessionId: string): Promise<void> {
   expect((await send('GET', `/v1/sessions/${encodeURIComponent(sessionId)}`)).status).toBe(404);
 }
 
+async function createSession(fields: Record<string, unknown> = {}): Promise<SessionView> {
+  const reply = await send('POST', '/v1/sessions', createBody(fields));
+  expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+  return reply.body as SessionView;
+}
+
+describe('4: text that is not well-formed Unicode', () => {
+  it.each([
+    ['a metadata value', { note: 'x\ud800' }, ['metadata.note']],
+    ['a lone low surrogate', { note: '\udc00x' }, ['metadata.note']],
+    ['a metadata key', { ['k\ud800']: 1 }, ['metadata']],
+    ['a value deep in metadata', { a: [{ b: ['ok', '\ud800'] }] }, ['metadata.a.0.b.1']],
+  ])('in %s is refused naming its path; no session, no audit record', async (_name, metadata, paths) => {
+    const reply = await send('POST', '/v1/sessions', createBody({ session_id: 'surrogate', metadata }));
+    expect(expectValidationError(reply)).toEqual(paths);
+    expect((reply.body as ErrorBody).error.details?.issues?.[0]?.message).toMatch(/well-formed Unicode/);
+    await expectNoSession('surrogate');
+    expect(audited).toEqual([]);
+  });
+
+  it('in any id or field name of a create or a command is refused, and the session stays as it was', async () => {
+    for (const fields of [
+      { session_id: 'id\ud800' },
+      { participants: [{ participant_id: 'a\ud800' }] },
+      { ['x\udfff']: 1 },
+    ]) {
+      expectValidationError(await send('POST', '/v1/sessions', createBody(fields)));
+    }
+    const session = await createSession();
+    audited.length = 0;
+    const paths = expectValidationError(
+      await send('POST', `/v1/sessions/${session.session_id}/switch`, '{"next_participant_id":"b\\ud800"}'),
+    );
+    expect(paths).toContain('next_participant_id');
+    expect((await send('GET', `/v1/sessions/${session.session_id}`)).body).toMatchObject({ version: 1 });
+    expect(audited).toEqual([]);
+  });
+
+  it('well-formed text outside the BMP (a surrogate pair) is kept exactly', async () => {
+    const metadata = { note: 'clock \u{1F570}\u{FE0F}', ['\u{1D11E}']: 'clef' };
+    expect((await createSession({ metadata })).metadata).toEqual(metadata);
+  });
+});
+
 describe('5: a malformed URL or body is a client error, not a 500', () => {
   it.each(['/v1/sessions/%ZZ', '/v1/sessions/%E9', '/s/%E9', '/v1/sessions/%ED%A0%80/events'])(
     'GET %s (not percent-encoded UTF-8) is 400 naming the url',
@@ -152,4 +199,55 @@ describe('5: a malformed URL or body is a client error, not a 500', () => {
       expect(good.status).toBe(201);
     },
   );
+
+  /** `levels` objects nested in one another: `{"a":{"a":…{}}}`, as text (no stringify recursion). */
+  const nested = (levels: number): string => '{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1);
+
+  it(`metadata may nest ${MAX_METADATA_DEPTH} levels deep; one more, or 5,000, is refused naming metadata`, async () => {
+    const atLimit = await send(
+      'POST',
+      '/v1/sessions',
+      createBody({ session_id: 'deep-ok' }).replace(/}$/, `,"metadata":${nested(MAX_METADATA_DEPTH)}}`),
+    );
+    expect(atLimit.status, JSON.stringify(atLimit.body)).toBe(201);
+
+    for (const levels of [MAX_METADATA_DEPTH + 1, 5_000]) {
+      const body = createBody({ session_id: 'too-deep' }).replace(/}$/, `,"metadata":${nested(levels)}}`);
+      const reply = await send('POST', '/v1/sessions', body);
+      expect(expectValidationError(reply)).toContain('metadata');
+      expect((reply.body as ErrorBody).error.message).toContain(`${MAX_METADATA_DEPTH} levels`);
+    }
+    await expectNoSession('too-deep');
+  });
+
+  it('a body nested 100,000 deep, within the body limit, is refused without overflowing the stack', async () => {
+    for (const field of ['metadata', 'participants', 'unknown_field']) {
+      const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+      const body = createBody({ session_id: 'very-deep' }).replace(/}$/, `,"${field}":{"x":${deep}}}`);
+      expect(body.length).toBeLessThan(BODY_LIMIT_BYTES);
+      const paths = expectValidationError(await send('POST', '/v1/sessions', body));
+      expect(paths.length).toBeGreaterThan(0);
+    }
+    await expectNoSession('very-deep');
+    expect(audited).toEqual([]);
+  });
+});
+
+describe('7: a __proto__ key in metadata', () => {
+  it.each([
+    ['at the top', '{"__proto__":{"x":1},"kept":true}', 'metadata.__proto__'],
+    ['nested', '{"a":[{"__proto__":"x"}]}', 'metadata.a.0.__proto__'],
+  ])('%s is refused naming its path, never silently dropped', async (_name, metadataJson, path) => {
+    const body = createBody({ session_id: 'proto' }).replace(/}$/, `,"metadata":${metadataJson}}`);
+    const reply = await send('POST', '/v1/sessions', body);
+    expect(expectValidationError(reply)).toEqual([path]);
+    expect((reply.body as ErrorBody).error.message).toContain('reserved key');
+    await expectNoSession('proto');
+    expect(audited).toEqual([]);
+  });
+
+  it('other keys an object has by inheritance are ordinary keys, kept as sent', async () => {
+    const metadata = { constructor: 1, prototype: { toString: 'x' }, hasOwnProperty: null };
+    expect((await createSession({ metadata })).metadata).toEqual(metadata);
+  });
 });

@@ -50,6 +50,9 @@ describe('token verification', () => {
     ['an expired token', () => sign({ sub: 'x', role: 'admin' }, { expiresIn: '-1s' }), 'expired'],
     ['an unknown role', () => sign({ sub: 'x', role: 'root' }), 'role'],
     ['no subject', () => sign({ role: 'admin' }), 'subject'],
+    // The subject is the actor the audit trail stores as text.
+    ['a subject with an unpaired surrogate', () => sign({ sub: 'x\ud800', role: 'admin' }), 'well-formed'],
+    ['a subject with a NUL character', () => sign({ sub: 'x\u0000', role: 'admin' }), 'NUL'],
     ['garbage', async () => 'not.a.jwt', 'malformed'],
   ])('refuses %s with 401', async (_name, token, why) => {
     const err = await rejection(hs256.verify(await token()));
