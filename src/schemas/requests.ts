@@ -13,15 +13,18 @@ export const MAX_METADATA_BYTES = 4096;
 /** `{}` is one level; far below what any consumer's parser allows (Lua cjson: 1000). */
 export const MAX_METADATA_DEPTH = 32;
 
-export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+export const ID_PATTERN = /^(?!\.+$)[A-Za-z0-9_.:-]+$/;
 // `*` here so an empty id gets one message ("must not be empty"), not two.
 const ID_CHARS = /^[A-Za-z0-9_.:-]*$/;
+// `.` and `..` are path segments: URLs normalise them away, so /v1/sessions/.. never reaches the session.
+const NOT_ONLY_DOTS = /^(?!\.+$)/;
 
 export const idSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .regex(ID_CHARS, 'may contain only letters, digits and _ . : -');
+  .regex(ID_CHARS, 'may contain only letters, digits and _ . : -')
+  .regex(NOT_ONLY_DOTS, 'must not consist of dots only');
 
 const durationMs = z
   .number()

@@ -1,7 +1,7 @@
 // Input crafted to break the service rather than use it: text the audit database cannot store,
-// undecodable URLs and bodies, metadata nested past the stack, keys that vanish on assignment.
-// Each is a 400 VALIDATION_ERROR in the one error shape, logged below error level without a
-// stack, and changes nothing: no session, no audit record.
+// undecodable URLs and bodies, metadata nested past the stack, ids no URL can reach, keys that
+// vanish on assignment. Each is a 400 VALIDATION_ERROR in the one error shape, logged below
+// error level without a stack, and changes nothing: no session, no audit record.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
@@ -230,6 +230,30 @@ describe('5: a malformed URL or body is a client error, not a 500', () => {
     }
     await expectNoSession('very-deep');
     expect(audited).toEqual([]);
+  });
+});
+
+describe('6: ids made only of dots', () => {
+  it.each([
+    ['session_id', '.', (id: string) => ({ session_id: id })],
+    ['session_id', '..', (id: string) => ({ session_id: id })],
+    ['session_id', '...', (id: string) => ({ session_id: id })],
+    ['participants.0.participant_id', '..', (id: string) => ({ participants: [{ participant_id: id }] })],
+    [
+      'participants.0.group_id',
+      '.',
+      (id: string) => ({ sync_mode: 'per_group', participants: [{ participant_id: 'a', group_id: id }] }),
+    ],
+  ])('are refused as %s (%s): no URL could reach them', async (path, id, fields) => {
+    expect(expectValidationError(await send('POST', '/v1/sessions', createBody(fields(id))))).toEqual([path]);
+    expect(audited).toEqual([]);
+  });
+
+  it('dots among other characters are ids like any other', async () => {
+    for (const sessionId of ['.a', 'a..b', 'v1.2.']) {
+      const created = await createSession({ session_id: sessionId });
+      expect((await send('GET', `/v1/sessions/${created.session_id}`)).status).toBe(200);
+    }
   });
 });
 
