@@ -1,5 +1,5 @@
 // The one place errors become responses: `{ error: { code, message, details } }` everywhere.
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { SyncKairosError, validationError } from '../types/errors.js';
 import type { Logger } from '../monitoring/logger.js';
@@ -11,6 +11,13 @@ interface BodyParserError {
   type: string;
   status?: number;
   limit?: number;
+}
+
+/** What http-errors (body-parser, the router) attach: 4xx and `expose` mean the client's fault. */
+interface ClientHttpError {
+  status: number;
+  expose: true;
+  message: string;
 }
 
 function isBodyParserError(err: unknown): err is BodyParserError {
@@ -41,11 +48,38 @@ function bodyParserError(err: BodyParserError): SyncKairosError | null {
   }
 }
 
+const statusOf = (err: unknown): unknown => (err as { status?: unknown } | null)?.status;
+
+function isClientHttpError(err: unknown): err is ClientHttpError {
+  return err instanceof Error && statusOf(err) === 400 && (err as { expose?: unknown }).expose === true;
+}
+
+/** The router could not percent-decode a path parameter (`/v1/sessions/%ZZ`, `/s/%E9`). */
+function badPathEncoding(): SyncKairosError {
+  return new SyncKairosError('VALIDATION_ERROR', 'The URL path is not valid percent-encoded UTF-8', {
+    issues: [{ path: 'url', message: 'is not valid percent-encoded UTF-8' }],
+  });
+}
+
+/** body-parser's untyped 400: the body's stream failed, i.e. it did not decode as its Content-Encoding says. */
+function unreadableBody(req: Request, err: ClientHttpError): SyncKairosError {
+  const encoding = req.headers['content-encoding'];
+  if (encoding === undefined)
+    return new SyncKairosError('VALIDATION_ERROR', 'The request body could not be read');
+  return new SyncKairosError(
+    'VALIDATION_ERROR',
+    `The request body could not be decoded (Content-Encoding: ${encoding})`,
+    { issues: [{ path: '', message: `is not valid ${encoding} data: ${err.message}` }] },
+  );
+}
+
 /** Anything we did not throw on purpose becomes a plain 500; its cause goes to the log only. */
-function toSyncKairosError(err: unknown): SyncKairosError | null {
+function toSyncKairosError(err: unknown, req: Request): SyncKairosError | null {
   if (err instanceof SyncKairosError) return err;
   if (err instanceof ZodError) return validationError(toValidationIssues(err));
+  if (err instanceof URIError && statusOf(err) === 400) return badPathEncoding();
   if (isBodyParserError(err)) return bodyParserError(err);
+  if (isClientHttpError(err)) return unreadableBody(req, err);
   return null;
 }
 
@@ -62,7 +96,7 @@ export function errorHandler(deps: { logger: Logger; metrics: Metrics }): ErrorR
       next(err);
       return;
     }
-    const known = toSyncKairosError(err);
+    const known = toSyncKairosError(err, req);
     const error = known ?? new SyncKairosError('INTERNAL_ERROR', 'Internal server error');
     const requestId = res.getHeader('x-request-id');
     if (known === null) {

@@ -19,7 +19,7 @@ import { pgliteClient, pgliteDataDir, postgresClient } from './sqlClient.js';
 const MIGRATE_RETRY_MS = 2_000;
 
 export interface AuditCounters {
-  /** A record failed for good (all attempts spent). */
+  /** A record failed for good (all attempts spent, or refused as data: no retry could write it). */
   onFailed(): void;
 }
 

@@ -58,6 +58,18 @@ export class AuditRecordError extends Error {
   }
 }
 
+/**
+ * True when no retry can ever write the record: it is not a SessionEvent at all, or the database
+ * refuses a value in it (SQLSTATE class 22, data exception: 22P02 invalid input syntax, such as an
+ * unpaired surrogate in jsonb; 22021 a NUL in text; 22P05 U+0000 in jsonb). Such a record fails
+ * at once and holds up nothing behind it.
+ */
+export function isRecordError(err: unknown): boolean {
+  if (err instanceof AuditRecordError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
+
 /** Rows per INSERT; 9 parameters a row stays far below PostgreSQL's 65,535 parameter limit. */
 const MAX_ROWS_PER_STATEMENT = 500;
 const MAX_HISTORY_LIMIT = 1000;

@@ -1,12 +1,12 @@
 // The distributed mode's audit delivery: a BullMQ queue of audit records and the worker that
 // writes them to PostgreSQL. Writes are idempotent (one row per session version), so a job
 // run twice is harmless. A record the database rejects is retried with exponential backoff
-// and then kept as failed (one that is not a SessionEvent at all, at once); an unreachable
-// database spends no attempts: the worker pauses and the backlog waits in Redis until
-// PostgreSQL is back.
+// and then kept as failed (one no retry can write, at once: not a SessionEvent, or a value
+// the database refuses as data); an unreachable database spends no attempts: the worker
+// pauses and the backlog waits in Redis until PostgreSQL is back.
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { SessionEvent } from '../types/session.js';
-import { AuditRecordError } from './AuditStore.js';
+import { isRecordError } from './AuditStore.js';
 
 export const AUDIT_QUEUE_NAME = 'synckairos-audit';
 export const AUDIT_JOB_ATTEMPTS = 5;
@@ -29,8 +29,8 @@ export interface AuditJobData {
 
 export interface AuditSink {
   /**
-   * Writes the events idempotently; rejects when the database refuses or cannot be reached,
-   * and with an AuditRecordError when a record is not a SessionEvent at all.
+   * Writes the events idempotently; rejects when the database refuses or cannot be reached
+   * (an error `isRecordError` recognises when no retry can write the record).
    */
   write(events: SessionEvent[]): Promise<number>;
   /** True for "the database is unreachable" (retry without spending attempts), false for a bad record. */
@@ -138,8 +138,8 @@ export class AuditWorker {
     try {
       await this.options.sink.write([event]);
     } catch (err) {
-      // Retrying cannot turn it into a SessionEvent: straight to the failed set.
-      if (err instanceof AuditRecordError) throw new UnrecoverableError(err.message);
+      // Retrying cannot make it writable: straight to the failed set.
+      if (isRecordError(err)) throw new UnrecoverableError((err as Error).message);
       if (!this.options.sink.isOutage(err)) throw err;
       if (!this.databaseDown) {
         this.databaseDown = true;

@@ -1,10 +1,11 @@
 // Embedded mode's audit delivery: an in-process queue between MemoryStateStore's appendAudit
 // callback and the AuditStore. Records are written in order, in batches. A record the database
-// refuses is retried with exponential backoff and then kept as failed; while the database is
-// unreachable nothing spends attempts, the queue waits and retries until it is back.
+// refuses is retried with exponential backoff and then kept as failed (one no retry can write,
+// at once, so it holds up nothing behind it); while the database is unreachable nothing spends
+// attempts, the queue waits and retries until it is back.
 import type { Logger } from '../monitoring/logger.js';
 import type { SessionEvent } from '../types/session.js';
-import { AuditRecordError, isConnectionError, type AuditStore } from './AuditStore.js';
+import { isConnectionError, isRecordError, type AuditStore } from './AuditStore.js';
 
 export interface EmbeddedAuditWriterOptions {
   /** First retry delay for a refused record; doubles with each attempt (default 1000 ms). */
@@ -67,7 +68,7 @@ export class EmbeddedAuditWriter {
     this.outageDelayMs = this.retryDelayMs;
   }
 
-  /** Records failed for good so far (all attempts spent, or not a SessionEvent at all). */
+  /** Records failed for good so far (all attempts spent, or none could help). */
   get failedCount(): number {
     return this.failures;
   }
@@ -174,8 +175,8 @@ export class EmbeddedAuditWriter {
         }
         const entry = batch[0] as Entry;
         entry.attempts += 1;
-        // Not a SessionEvent at all: no retry can help.
-        if (entry.attempts >= this.maxAttempts || err instanceof AuditRecordError) {
+        // Not a SessionEvent, or a value the database refuses as data: no retry can help.
+        if (entry.attempts >= this.maxAttempts || isRecordError(err)) {
           this.queue.shift();
           this.isolating = Math.max(0, this.isolating - 1);
           this.fail(entry.record, err);

@@ -2,6 +2,7 @@
 // pinned so a token cannot choose its own (no `alg: none`, no HS256-signed-with-the-public-key).
 import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
+import { textProblem } from '../schemas/jsonChecks.js';
 import { SyncKairosError } from '../types/errors.js';
 
 export const ROLES = ['admin', 'participant', 'viewer'] as const;
@@ -107,6 +108,9 @@ function importHmacKey(secret: string): Promise<webcrypto.CryptoKey> {
 function principalOf(payload: Record<string, unknown>): Principal {
   const { sub, role, session_id: sessionId } = payload;
   if (typeof sub !== 'string' || sub === '') throw unauthorized('The token has no subject (sub)');
+  // The subject is the actor of every change this token makes, and goes into the audit trail as text.
+  const subjectProblem = textProblem(sub);
+  if (subjectProblem !== null) throw unauthorized(`The token's subject (sub) ${subjectProblem}`);
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
     throw unauthorized(`The token's role must be one of ${ROLES.join(', ')}`);
   }

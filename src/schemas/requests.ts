@@ -3,22 +3,28 @@
 import { z } from 'zod';
 import { validationError, type ValidationIssue } from '../types/errors.js';
 import { ON_EXPIRE_POLICIES, SYNC_MODES } from '../types/session.js';
+import { jsonTextIssues, nestsDeeperThan } from './jsonChecks.js';
 
 export const MAX_DURATION_MS = 30 * 24 * 3600 * 1000; // 30 days: 2_592_000_000
 export const MAX_ID_LENGTH = 128;
 export const MAX_PARTICIPANTS = 1000;
 export const MAX_GROUPS = 1000;
 export const MAX_METADATA_BYTES = 4096;
+/** `{}` is one level; far below what any consumer's parser allows (Lua cjson: 1000). */
+export const MAX_METADATA_DEPTH = 32;
 
-export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+export const ID_PATTERN = /^(?!\.+$)[A-Za-z0-9_.:-]+$/;
 // `*` here so an empty id gets one message ("must not be empty"), not two.
 const ID_CHARS = /^[A-Za-z0-9_.:-]*$/;
+// `.` and `..` are path segments: URLs normalise them away, so /v1/sessions/.. never reaches the session.
+const NOT_ONLY_DOTS = /^(?!\.+$)/;
 
 export const idSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
-  .regex(ID_CHARS, 'may contain only letters, digits and _ . : -');
+  .regex(ID_CHARS, 'may contain only letters, digits and _ . : -')
+  .regex(NOT_ONLY_DOTS, 'must not consist of dots only');
 
 const durationMs = z
   .number()
@@ -34,17 +40,21 @@ const incrementMs = z
 
 const expectedVersion = z.number().int('must be an integer').min(1, 'must be a positive integer').optional();
 
-const metadata = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  let hasNul = false;
-  const json = JSON.stringify(value, (key, field: unknown) => {
-    if (key.includes('\0') || (typeof field === 'string' && field.includes('\0'))) hasNul = true;
-    return field;
-  });
-  if (Buffer.byteLength(json, 'utf8') > MAX_METADATA_BYTES)
-    ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
-  // PostgreSQL's text and jsonb cannot hold U+0000: such a session could never enter the audit trail.
-  if (hasNul) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character (U+0000)' });
-});
+const metadata = z
+  .record(z.string(), z.unknown())
+  .superRefine((value, ctx) => {
+    // Checked first and without recursion: JSON.stringify below, and every later copy, recurses.
+    if (nestsDeeperThan(value, MAX_METADATA_DEPTH)) {
+      ctx.addIssue({ code: 'custom', message: `must not nest more than ${MAX_METADATA_DEPTH} levels deep` });
+      return;
+    }
+    if (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_METADATA_BYTES)
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
+  })
+  .describe(
+    `Any JSON object, kept as given: at most ${MAX_METADATA_BYTES} bytes as JSON and ${MAX_METADATA_DEPTH} levels deep; ` +
+      'no key `__proto__`; every string and key well-formed Unicode without U+0000',
+  );
 
 export const participantSchema = z.strictObject({
   participant_id: idSchema,
@@ -156,13 +166,19 @@ export function toValidationIssues(error: z.ZodError, pathPrefix: readonly strin
   return issues;
 }
 
-/** Parses `value` or throws VALIDATION_ERROR; `pathPrefix` names where it came from (e.g. `query`). */
+/**
+ * Parses `value` or throws VALIDATION_ERROR; `pathPrefix` names where it came from (e.g. `query`).
+ * Every string and key of every request must be text the audit trail can store: checked here,
+ * once for all fields, so a field added later cannot forget it.
+ */
 export function parseInput<T extends z.ZodType>(
   schema: T,
   value: unknown,
   pathPrefix: readonly string[] = [],
 ): z.output<T> {
+  const textIssues = jsonTextIssues(value, pathPrefix);
   const result = schema.safeParse(value, { error: plainMessage });
-  if (!result.success) throw validationError(toValidationIssues(result.error, pathPrefix));
-  return result.data;
+  if (result.success && textIssues.length === 0) return result.data;
+  const schemaIssues = result.success ? [] : toValidationIssues(result.error, pathPrefix);
+  throw validationError([...textIssues, ...schemaIssues]);
 }

@@ -6,6 +6,7 @@ import {
   AuditRecordError,
   decodeHistoryCursor,
   isConnectionError,
+  isRecordError,
   type AuditStore,
 } from '../../src/audit/AuditStore.js';
 import { loadMigrations } from '../../src/audit/migrate.js';
@@ -235,6 +236,33 @@ export function auditStoreContract(name: string, setup: () => Promise<AuditStore
       // The good record alone goes through, and the store is still usable.
       expect(await store.write([auditEvent(sessionId, 1)])).toBe(1);
       expect(await allVersions(sessionId)).toEqual([1]);
+    });
+
+    it('4: a value the database refuses as data is a record error (no retry can write it), an outage is not', async () => {
+      const sessionId = newSessionId();
+      const refused = [
+        // An unpaired surrogate, as JSON.stringify escapes it: jsonb's "invalid input syntax" (22P02).
+        auditEvent(sessionId, 1, { state: { metadata: { note: 'x\ud800' } } }),
+        // U+0000 in a text column (22021) and in jsonb (22P05).
+        { ...auditEvent(sessionId, 1), actor: 'admin\u0000' },
+        auditEvent(sessionId, 1, { state: { metadata: { note: '\u0000' } } }),
+      ];
+      const codes: unknown[] = [];
+      for (const event of refused) {
+        const err = await store.write([event]).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        codes.push((err as { code?: unknown } | null)?.code);
+        expect(isRecordError(err), String(err)).toBe(true);
+        expect(isConnectionError(err)).toBe(false);
+      }
+      expect(codes).toEqual(['22P02', '22021', '22P05']);
+      expect(await allVersions(sessionId)).toEqual([]);
+      const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+        code: 'ECONNREFUSED',
+      });
+      expect(isRecordError(outage)).toBe(false);
     });
 
     it('a record that is not a SessionEvent is refused before SQL with a message saying why', async () => {

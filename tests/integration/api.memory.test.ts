@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
@@ -7,6 +6,7 @@ import { createLogger } from '../../src/monitoring/logger.js';
 import { createMetrics } from '../../src/monitoring/metrics.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import { systemClock } from '../../src/state/SystemClock.js';
+import { captureLogs } from '../helpers/logCapture.js';
 import { SUITE_BODY_LIMIT_BYTES, apiSuite } from './api.suite.js';
 
 apiSuite('memory', async () => {
@@ -30,17 +30,11 @@ describe('an unexpected error', () => {
       }
     }
     const store = new BrokenStore();
-    const logLines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(chunk.toString());
-        done();
-      },
-    });
+    const logs = captureLogs('info');
     const app = createApp({
       engine: new SyncEngine({ store, clock: systemClock }),
       store,
-      logger: createLogger({ logLevel: 'info', nodeEnv: 'test', destination }),
+      logger: logs.logger,
       metrics: createMetrics({ defaultMetrics: false }),
       bodyLimitBytes: SUITE_BODY_LIMIT_BYTES,
     });
@@ -49,8 +43,7 @@ describe('an unexpected error', () => {
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } });
       expect(res.text).not.toContain('secret');
-      const logged = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
-      const entry = logged.find((line) => line.requestId === 'req-500');
+      const entry = logs.lines.find((line) => line.requestId === 'req-500');
       expect(entry?.level).toBe(50);
       expect(JSON.stringify(entry?.err)).toContain('secret detail');
     } finally {

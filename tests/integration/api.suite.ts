@@ -838,14 +838,18 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
       });
 
       it('metadata holding a NUL character (which the audit database cannot store) is refused', async () => {
-        for (const metadata of [{ note: 'a\u0000b' }, { 'k\u0000': 1 }, { deep: [{ x: '\u0000' }] }]) {
+        for (const [metadata, path] of [
+          [{ note: 'a\u0000b' }, 'metadata.note'],
+          [{ 'k\u0000': 1 }, 'metadata'],
+          [{ deep: [{ x: '\u0000' }] }, 'metadata.deep.0.x'],
+        ] as const) {
           const error = await expectInvalidCreate('nul', {
             sync_mode: 'global',
             participants: [{ participant_id: 'a' }],
             total_time_ms: 1000,
             metadata,
           });
-          expect(issuePaths(error)).toEqual(['metadata']);
+          expect(issuePaths(error)).toEqual([path]);
         }
         // A backslash followed by "u0000" is ordinary text.
         const res = await postSession({

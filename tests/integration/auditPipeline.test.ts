@@ -7,7 +7,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AUDIT_RELAY_GROUP, AuditRelay, type AuditRelayOptions } from '../../src/audit/AuditRelay.js';
-import { AuditStore } from '../../src/audit/AuditStore.js';
+import { AuditStore, isRecordError } from '../../src/audit/AuditStore.js';
 import {
   AUDIT_JOB_ATTEMPTS,
   AuditQueue,
@@ -31,12 +31,14 @@ import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer
 let redisServer: RedisServerHandle;
 let postgres: PostgresServerHandle;
 let store: AuditStore;
+let databaseUrl: string;
 /** Everything a test opened, closed after it in reverse order. */
 let opened: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   [redisServer, postgres] = await Promise.all([startRedisServer(), startPostgresServer()]);
-  store = new AuditStore(postgresClient(await postgres.createDatabase(), { onError: () => {} }));
+  databaseUrl = await postgres.createDatabase();
+  store = new AuditStore(postgresClient(databaseUrl, { onError: () => {} }));
   await store.migrate();
 });
 
@@ -198,16 +200,35 @@ describe('AuditQueue and AuditWorker', () => {
     expect(onFailed).not.toHaveBeenCalled();
   });
 
-  it('a record PostgreSQL refuses is tried AUDIT_JOB_ATTEMPTS times, then kept as failed; the records after it are written', async () => {
+  it('a record PostgreSQL refuses for a reason other than its data is tried AUDIT_JOB_ATTEMPTS times, then kept as failed; the records after it are written', async () => {
     const sessionId = newSessionId();
-    // A NUL byte: valid JSON, valid in Redis, refused by PostgreSQL's text columns.
-    const poison: SessionEvent = { ...auditEvent(sessionId, 1), actor: 'admin\u0000' };
+    // A refusal that is not about the values (here a trigger's; a permission or a half-applied
+    // migration alike): an operator may fix it, so it is worth retrying.
+    const sql = postgresClient(databaseUrl);
+    await sql.exec(`
+      CREATE FUNCTION refuse_flagged_actor() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.actor = 'flagged' THEN
+          RAISE EXCEPTION 'audit row refused by a trigger' USING ERRCODE = '55000';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_flagged_actor BEFORE INSERT ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION refuse_flagged_actor();`);
+    opened.push(async () => {
+      await sql.exec(
+        'DROP TRIGGER refuse_flagged_actor ON audit_events; DROP FUNCTION refuse_flagged_actor();',
+      );
+      await sql.close();
+    });
+    const poison: SessionEvent = { ...auditEvent(sessionId, 1), actor: 'flagged' };
     const refusal = await store.write([poison]).then(
       () => null,
       (err: unknown) => err,
     );
-    expect(refusal).toMatchObject({ code: '22021' });
+    expect(refusal).toMatchObject({ code: '55000' });
     expect(store.isOutage(refusal)).toBe(false);
+    expect(isRecordError(refusal)).toBe(false);
 
     const p = await newPipeline({ backoffDelayMs: 10 });
     const failures: Array<[Job<AuditJobData> | undefined, Error]> = [];
@@ -229,10 +250,46 @@ describe('AuditQueue and AuditWorker', () => {
     const [kept] = await p.queue.queue.getJobs(['failed']);
     expect(kept?.id).toBe(auditJobId(sessionId, 1));
     expect(kept?.attemptsMade).toBe(AUDIT_JOB_ATTEMPTS);
-    expect(kept?.failedReason).toMatch(/0x00/);
+    expect(kept?.failedReason).toMatch(/refused by a trigger/);
     expect(failedEvents).toBe(AUDIT_JOB_ATTEMPTS);
     expect(failures).toHaveLength(1);
     expect(failures[0]?.[0]?.id).toBe(auditJobId(sessionId, 1));
+  });
+
+  it('4: records PostgreSQL refuses as data (an unpaired surrogate, a NUL) fail at once and are counted; no other record waits for them', async () => {
+    // The default backoff: five attempts would keep each poison record for 15 s.
+    const p = await newPipeline();
+    const failures: Array<Job<AuditJobData> | undefined> = [];
+    p.startWorker({ onFailed: (job) => failures.push(job) });
+    await p.startRelay();
+    const poisoned = newSessionId();
+    const bystander = newSessionId();
+    const poison = [
+      auditEvent(poisoned, 1, { state: { metadata: { note: 'x\ud800' } } }),
+      { ...auditEvent(poisoned, 2), actor: 'admin\u0000' },
+    ];
+    // As the state scripts append them: one stream entry per record, in field 'r'.
+    for (const event of [poison[0]!, auditEvent(bystander, 1), poison[1]!, auditEvent(bystander, 2)])
+      await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(event));
+
+    await waitFor('both poison records to fail for good', async () => (await p.queue.depth()).failed === 2);
+    await waitFor('the backlog to drain', drained(p));
+    expect(await versionsOf(bystander)).toEqual([1, 2]);
+    expect(await versionsOf(poisoned)).toEqual([]);
+
+    const kept = await p.queue.queue.getJobs(['failed']);
+    const byId = new Map(kept.map((job) => [job.id, job]));
+    expect(byId.get(auditJobId(poisoned, 1))).toMatchObject({
+      attemptsMade: 1,
+      failedReason: expect.stringMatching(/invalid input syntax/),
+    });
+    expect(byId.get(auditJobId(poisoned, 2))).toMatchObject({
+      attemptsMade: 1,
+      failedReason: expect.stringMatching(/0x00/),
+    });
+    expect(failures.map((job) => job?.id).sort()).toEqual(
+      [auditJobId(poisoned, 1), auditJobId(poisoned, 2)].sort(),
+    );
   });
 
   it('a worker killed mid-write: another worker takes its job once the lock runs out', async () => {

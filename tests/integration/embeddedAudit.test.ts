@@ -28,16 +28,12 @@ describe('embedded audit trail on PGlite', () => {
   let stateStore: MemoryStateStore;
   let engine: SyncEngine;
   let app: Application;
-  const failed: string[] = [];
 
   beforeAll(async () => {
     data = await freshPgliteDataDir();
     auditStore = new AuditStore(await pgliteClient(data.dir), { name: 'pglite' });
     await auditStore.migrate();
-    writer = new EmbeddedAuditWriter(auditStore, {
-      retryDelayMs: 5,
-      onFailed: (record) => failed.push(record),
-    });
+    writer = new EmbeddedAuditWriter(auditStore, { retryDelayMs: 5 });
     stateStore = new MemoryStateStore({ appendAudit: (records) => writer.append(records) });
     engine = new SyncEngine({ store: stateStore, clock: systemClock });
     app = createApp({
@@ -126,19 +122,47 @@ describe('embedded audit trail on PGlite', () => {
     });
   });
 
-  it('a record PGlite refuses is retried, then kept as failed; the records after it are written', async () => {
-    const sessionId = 'embedded-poison';
-    const poison = auditEvent(sessionId, 2, { state: { metadata: { note: 'nul \u0000' } } });
-    writer.append([
-      auditRecord(auditEvent(sessionId, 1)),
-      auditRecord(poison),
-      auditRecord(auditEvent(sessionId, 3)),
-    ]);
-    await writer.drain();
-    expect(writer.failedCount).toBe(1);
-    expect(failed).toEqual([auditRecord(poison)]);
-    expect(writer.failedRecords.at(-1)?.error).toMatch(/Unicode/i);
-    expect(await versions(sessionId)).toEqual([1, 3]);
+  it('4: records PGlite refuses as data (an unpaired surrogate, a NUL) fail at once and are counted; the records behind them are written', async () => {
+    const poisoned = 'embedded-poison';
+    const bystander = 'embedded-bystander';
+    const poison = [
+      auditEvent(poisoned, 1, { state: { metadata: { note: 'x\ud800' } } }),
+      auditEvent(poisoned, 2, { state: { metadata: { note: 'nul \u0000' } } }),
+    ];
+    const tries: string[][] = [];
+    const counting = {
+      write: (events: SessionEvent[]) => {
+        tries.push(events.map((event) => `${event.sessionId}@${event.version}`));
+        return auditStore.write(events);
+      },
+    };
+    const failedHere: string[] = [];
+    // A retry would hold every record behind it for a minute: the test would time out.
+    const slowRetries = new EmbeddedAuditWriter(counting, {
+      retryDelayMs: 60_000,
+      onFailed: (record) => failedHere.push(record),
+    });
+    try {
+      slowRetries.append([
+        auditRecord(poison[0]!),
+        auditRecord(auditEvent(bystander, 1)),
+        auditRecord(poison[1]!),
+        auditRecord(auditEvent(bystander, 2)),
+      ]);
+      await slowRetries.drain();
+      expect(slowRetries.failedCount).toBe(2);
+      expect(failedHere).toEqual(poison.map(auditRecord));
+      expect(slowRetries.failedRecords.map((failure) => failure.error)).toEqual([
+        expect.stringMatching(/invalid input syntax/),
+        expect.stringMatching(/Unicode/),
+      ]);
+      // Each tried once on its own, after the batch that held it was refused.
+      expect(tries.filter((batch) => batch.length === 1 && batch[0]!.startsWith(poisoned))).toHaveLength(2);
+      expect(await versions(bystander)).toEqual([1, 2]);
+      expect(await versions(poisoned)).toEqual([]);
+    } finally {
+      await slowRetries.close();
+    }
   });
 
   describe('GET /v1/sessions/:id/events', () => {
@@ -308,7 +332,8 @@ class ScriptedStore {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     }
     if (events.some(this.refuse)) {
-      throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+      // Not about the data: a retry may well succeed.
+      throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
     }
     this.written.push(...events);
     return events.length;

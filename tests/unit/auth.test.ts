@@ -55,6 +55,9 @@ describe('token verification', () => {
       () => sign({ sub: 'white', role: 'participant' }),
       'must name its session (session_id)',
     ],
+    // The subject is the actor the audit trail stores as text.
+    ['a subject with an unpaired surrogate', () => sign({ sub: 'x\ud800', role: 'admin' }), 'well-formed'],
+    ['a subject with a NUL character', () => sign({ sub: 'x\u0000', role: 'admin' }), 'NUL'],
     ['garbage', async () => 'not.a.jwt', 'malformed'],
   ])('refuses %s with 401', async (_name, token, why) => {
     const err = await rejection(hs256.verify(await token()));
