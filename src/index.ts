@@ -112,7 +112,6 @@ async function openRedisBackend(redisUrl: string, logger: Logger, metrics: Metri
       { cause: err },
     );
   }
-  const store = new RedisStateStore(redis);
   // Pub/sub needs a connection of its own: a subscribed connection can send nothing else.
   const subscriber = createRedisConnection(redisUrl, {
     connectionName: 'synckairos-subscriber',
@@ -128,6 +127,8 @@ async function openRedisBackend(redisUrl: string, logger: Logger, metrics: Metri
   const clock = new RedisClock(redis, {
     onError: (err) => logger.warn({ err }, 'redis clock resync failed; keeping the last offset'),
   });
+  // The store dates each write's not-after instant on the Redis-disciplined clock.
+  const store = new RedisStateStore(redis, { clock });
   try {
     await connectRedis(subscriber, REDIS_CONNECT_TIMEOUT_MS);
     await clock.start();

@@ -101,7 +101,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'PAYLOAD_TOO_LARGE: the body is larger than BODY_LIMIT_BYTES',
   429: 'RATE_LIMITED: too many requests from this address; Retry-After and details.retry_after_s say when to try again',
   500: 'INTERNAL_ERROR: a bug; the cause is logged, never sent',
-  503: 'STORE_UNAVAILABLE: a store does not answer (details.store names it); or SHUTTING_DOWN: this instance is stopping, try another',
+  503: 'STORE_UNAVAILABLE: a store does not answer (details.store names it); a command answered so either took effect before the answer or never will: read the session to know which; or SHUTTING_DOWN: this instance is stopping, try another',
 };
 
 const ERROR_CODES_BY_STATUS: Record<number, ErrorCode[]> = {

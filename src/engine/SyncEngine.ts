@@ -177,7 +177,10 @@ export class SyncEngine {
       const cancelled = applyCommand(due.state, { type: 'cancel' }, nowMs, options.actor ?? null);
       const final = cancelled.state;
       const events = [...due.events, ...cancelled.events];
-      const result = await this.store.remove(final, stored.version, this.auditRecords(events));
+      const result = await this.forgettingOnFailure(
+        sessionId,
+        this.store.remove(final, stored.version, this.auditRecords(events)),
+      );
       if (result.ok) {
         this.recent.delete(sessionId);
         this.onCommit({ state: final, events, removed: true });
@@ -231,6 +234,20 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * A write that failed without an answer (the store timed out) may have been applied or not:
+   * the session's remembered state is no longer known to be the latest, so the next command
+   * reads the store.
+   */
+  private async forgettingOnFailure(sessionId: string, write: Promise<WriteResult>): Promise<WriteResult> {
+    try {
+      return await write;
+    } catch (err) {
+      this.recent.delete(sessionId);
+      throw err;
+    }
+  }
+
   private async read(sessionId: string): Promise<SessionState> {
     const state = await this.store.get(sessionId);
     if (!state) {
@@ -246,13 +263,16 @@ export class SyncEngine {
     nowMs: number,
     events: SessionEvent[],
   ): Promise<WriteResult> {
-    const result = await this.store.save({
-      expectedVersion,
-      state,
-      deadlineAtMs: deadlineAtMs(state),
-      ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
-      auditRecords: this.auditRecords(events),
-    });
+    const result = await this.forgettingOnFailure(
+      state.sessionId,
+      this.store.save({
+        expectedVersion,
+        state,
+        deadlineAtMs: deadlineAtMs(state),
+        ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
+        auditRecords: this.auditRecords(events),
+      }),
+    );
     if (result.ok) {
       this.remember(state);
       this.onCommit({ state, events, removed: false });

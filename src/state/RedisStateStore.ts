@@ -1,8 +1,12 @@
-import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReplyError, type Redis } from 'ioredis';
+import type { Clock } from '../types/clock.js';
 import { storeUnavailable } from '../types/errors.js';
 import type { SessionState } from '../types/session.js';
 import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
 import { stateKeys, type StateKeys } from './keys.js';
+import { REDIS_CALL_TIMEOUT_MS, withinCallTimeout } from './redisConnection.js';
+import { WriteTooLateError } from './scriptResult.js';
 import {
   defineStateScripts,
   dropStaleDeadlineScript,
@@ -10,6 +14,21 @@ import {
   saveSessionScript,
 } from './scripts.js';
 import { decodeState } from './stateCodec.js';
+
+/**
+ * How much earlier than the caller's timeout a write's not-after instant falls. It covers the
+ * error of the instance's clock against Redis TIME (half the round trip of its best sync
+ * sample, plus drift between syncs: about a millisecond on one network), so Redis refuses a
+ * late write before its caller can have given up on it. It does not cover Redis's own clock
+ * being stepped back by more than this.
+ */
+const NOT_AFTER_MARGIN_MS = 100;
+
+export interface RedisStateStoreOptions {
+  /** The instance's clock, disciplined to Redis TIME (RedisClock): not-after instants are on it. */
+  clock: Clock;
+  keyPrefix?: string;
+}
 
 /** Every Redis failure (closed, timed out, offline) leaves the store as one STORE_UNAVAILABLE. */
 async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
@@ -20,27 +39,34 @@ async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
   }
 }
 
+/** Redis answered (a refusal or an error reply): what the write did is known, nothing is pending. */
+function isAnswer(err: unknown): boolean {
+  return err instanceof ReplyError || err instanceof WriteTooLateError;
+}
+
 /** The distributed store: one string per session, CAS writes in Lua, a sorted-set deadline index. */
 export class RedisStateStore implements StateStore {
   readonly name = 'redis';
   readonly keys: StateKeys;
   private readonly redis: Redis;
+  private readonly clock: Clock;
   private readonly scripts: ReturnType<typeof defineStateScripts>;
 
-  constructor(redis: Redis, options: { keyPrefix?: string } = {}) {
+  constructor(redis: Redis, options: RedisStateStoreOptions) {
     this.redis = redis;
+    this.clock = options.clock;
     this.keys = stateKeys(options.keyPrefix);
     this.scripts = defineStateScripts(redis);
   }
 
   async get(sessionId: string): Promise<SessionState | null> {
-    const value = await orUnavailable(this.redis.get(this.keys.session(sessionId)));
+    const value = await this.read(this.redis.get(this.keys.session(sessionId)));
     // '<version>|<stateJson>' (save-session-3.lua); the JSON carries the version too.
     return value === null ? null : decodeState(value.slice(value.indexOf('|') + 1));
   }
 
   save(write: SessionWrite): Promise<WriteResult> {
-    return orUnavailable(saveSessionScript(this.scripts, this.keys, write));
+    return this.write((notAfterMs) => saveSessionScript(this.scripts, this.keys, write, notAfterMs));
   }
 
   remove(
@@ -48,13 +74,15 @@ export class RedisStateStore implements StateStore {
     expectedVersion: number,
     auditRecords: readonly string[] = [],
   ): Promise<WriteResult> {
-    return orUnavailable(removeSessionScript(this.scripts, this.keys, state, expectedVersion, auditRecords));
+    return this.write((notAfterMs) =>
+      removeSessionScript(this.scripts, this.keys, state, expectedVersion, auditRecords, notAfterMs),
+    );
   }
 
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
     // A non-positive LIMIT count means "no limit" to Redis; here it means nothing.
     if (limit <= 0) return [];
-    const flat = await orUnavailable(
+    const flat = await this.read(
       this.redis.zrangebyscore(this.keys.deadlines, '-inf', untilMs, 'WITHSCORES', 'LIMIT', 0, limit),
     );
     const entries: DeadlineEntry[] = [];
@@ -65,13 +93,42 @@ export class RedisStateStore implements StateStore {
   }
 
   dropStaleDeadline(sessionId: string): Promise<void> {
-    return orUnavailable(dropStaleDeadlineScript(this.scripts, this.keys, sessionId));
+    return this.write((notAfterMs) =>
+      dropStaleDeadlineScript(this.scripts, this.keys, sessionId, notAfterMs),
+    );
   }
 
   async ping(): Promise<void> {
-    await orUnavailable(this.redis.ping());
+    await this.read(this.redis.ping());
   }
 
   /** The connection belongs to whoever passed it in, so closing the store leaves it open. */
   async close(): Promise<void> {}
+
+  private read<T>(call: Promise<T>): Promise<T> {
+    return orUnavailable(withinCallTimeout(call));
+  }
+
+  /**
+   * Runs a write script that Redis must run by its not-after instant (`REDIS_CALL_TIMEOUT_MS`
+   * minus the margin from now, on the Redis-disciplined clock) or never. A failure is reported
+   * no earlier than the full timeout after the write was issued, when Redis can no longer run
+   * it: whoever hears STORE_UNAVAILABLE knows the write either happened before or never will.
+   */
+  private async write<T>(run: (notAfterMs: number) => Promise<T>): Promise<T> {
+    // Not connected: ioredis refuses the command without sending it, so nothing can land later.
+    if (this.redis.status !== 'ready') {
+      throw storeUnavailable('redis', new Error(`the connection is ${this.redis.status}`));
+    }
+    const issuedAtMs = performance.now();
+    const notAfterMs = this.clock.nowMs() + REDIS_CALL_TIMEOUT_MS - NOT_AFTER_MARGIN_MS;
+    try {
+      return await withinCallTimeout(run(notAfterMs));
+    } catch (err) {
+      // Failed early without an answer (a dropped connection): the script may still be on its way.
+      const pendingMs = issuedAtMs + REDIS_CALL_TIMEOUT_MS - performance.now();
+      if (!isAnswer(err) && pendingMs > 0) await sleep(pendingMs);
+      throw storeUnavailable('redis', err);
+    }
+  }
 }

@@ -8,7 +8,19 @@ export interface RedisConnectionOptions {
   onError?: (err: Error) => void;
 }
 
+/**
+ * How long one Redis call may take, counted from when our code issues it. ioredis's own
+ * `commandTimeout` starts only when it writes the command, and with auto-pipelining a command
+ * first waits behind the pipeline in flight: under a hung Redis a REST switch took three
+ * timeouts. Callers race their calls against this bound instead (`withinCallTimeout`).
+ */
+export const REDIS_CALL_TIMEOUT_MS = 1000;
+/**
+ * ioredis's own timeout, a backstop for calls nobody races (clock sync, pub/sub): it frees the
+ * pipeline a hang holds. Longer than the audit relay's blocking read (1 s), which it also covers.
+ */
 const COMMAND_TIMEOUT_MS = 2000;
+const CONNECT_TIMEOUT_MS = 2000;
 const MAX_RECONNECT_DELAY_MS = 1000;
 
 /** Reconnect forever: 50 ms, 100 ms, … capped at 1 s, so Redis coming back is noticed quickly. */
@@ -27,7 +39,7 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: reconnectDelayMs,
     // Commands issued in one tick go out in one write: under load the per-command write
     // syscall, not Redis, was the top cost (BENCHMARKS.md).
@@ -37,6 +49,28 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
   // An 'error' listener keeps an unreachable Redis from being reported as an unhandled error.
   redis.on('error', (err: Error) => options.onError?.(err));
   return redis;
+}
+
+/** A call that got no answer within its bound; what Redis does with it later is not known here. */
+class RedisCallTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs} ms`);
+    this.name = 'RedisCallTimeoutError';
+  }
+}
+
+/**
+ * Settles like `call`, or rejects with RedisCallTimeoutError `timeoutMs` after this function
+ * was called, whichever comes first. The call itself is not withdrawn (Redis may still run it).
+ */
+export function withinCallTimeout<T>(call: Promise<T>, timeoutMs = REDIS_CALL_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisCallTimeoutError(timeoutMs)), timeoutMs);
+  });
+  // The abandoned call's late rejection is nobody's business any more.
+  call.catch(() => {});
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** host:port only, never the password in the URL. */

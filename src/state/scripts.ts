@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { SessionState } from '../types/session.js';
 import type { SessionWrite, WriteResult } from '../types/store.js';
 import type { StateKeys } from './keys.js';
-import { toWriteResult, type ScriptReply } from './scriptResult.js';
+import { checkDropReply, toWriteResult, type ScriptReply } from './scriptResult.js';
 import { encodeState } from './stateCodec.js';
 
 // Read at module load, next to this file (the build must copy src/state/lua/ beside the output).
@@ -21,8 +21,7 @@ const SCRIPTS = {
 interface ScriptCommands {
   skSaveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
   skRemoveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
-  /** 1: the session was gone and its index entry is dropped; 0: the session exists. */
-  skDropStaleDeadline(...keysAndArgs: string[]): Promise<0 | 1>;
+  skDropStaleDeadline(...keysAndArgs: string[]): Promise<ScriptReply>;
 }
 
 /**
@@ -36,16 +35,20 @@ export function defineStateScripts(redis: Redis): ScriptCommands {
   return redis as unknown as ScriptCommands;
 }
 
+// Each write script takes `notAfterMs` (Redis TIME, ms) first and refuses to run after it.
+
 export async function saveSessionScript(
   commands: ScriptCommands,
   keys: StateKeys,
   write: SessionWrite,
+  notAfterMs: number,
 ): Promise<WriteResult> {
   const { sessionId, version } = write.state;
   const reply = await commands.skSaveSession(
     keys.session(sessionId),
     keys.deadlines,
     keys.auditLog,
+    String(notAfterMs),
     String(write.expectedVersion),
     String(version),
     encodeState(write.state),
@@ -55,7 +58,7 @@ export async function saveSessionScript(
     sessionId,
     ...(write.auditRecords ?? []),
   );
-  return toWriteResult(reply);
+  return toWriteResult(reply, notAfterMs);
 }
 
 export async function removeSessionScript(
@@ -64,25 +67,34 @@ export async function removeSessionScript(
   state: SessionState,
   expectedVersion: number,
   auditRecords: readonly string[],
+  notAfterMs: number,
 ): Promise<WriteResult> {
   const { sessionId } = state;
   const reply = await commands.skRemoveSession(
     keys.session(sessionId),
     keys.deadlines,
     keys.auditLog,
+    String(notAfterMs),
     String(expectedVersion),
     encodeState(state),
     keys.updatesChannel(sessionId),
     sessionId,
     ...auditRecords,
   );
-  return toWriteResult(reply);
+  return toWriteResult(reply, notAfterMs);
 }
 
 export async function dropStaleDeadlineScript(
   commands: ScriptCommands,
   keys: StateKeys,
   sessionId: string,
+  notAfterMs: number,
 ): Promise<void> {
-  await commands.skDropStaleDeadline(keys.session(sessionId), keys.deadlines, sessionId);
+  const reply = await commands.skDropStaleDeadline(
+    keys.session(sessionId),
+    keys.deadlines,
+    String(notAfterMs),
+    sessionId,
+  );
+  checkDropReply(reply, notAfterMs);
 }

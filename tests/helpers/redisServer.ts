@@ -13,6 +13,12 @@ export interface RedisServerHandle {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty (no persistence). */
   start(): Promise<void>;
+  /**
+   * Freezes the process (SIGSTOP): connections stay open and commands are accepted by the
+   * kernel but not answered, as with a hung Redis. resume() (SIGCONT) lets it run the backlog.
+   */
+  pause(): void;
+  resume(): void;
   /** Stops it and removes its directory; safe to call twice. */
   close(): Promise<void>;
 }
@@ -67,11 +73,29 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   });
   await server.startOnFreePort();
 
+  let paused = false;
+  const resume = (): void => {
+    if (!paused) return;
+    paused = false;
+    server.kill('SIGCONT');
+  };
   return {
     url: `redis://127.0.0.1:${server.port}`,
     port: server.port,
-    stop: server.stop,
+    // A stopped process would hold SIGTERM pending until the exit timeout's SIGKILL.
+    stop: async () => {
+      resume();
+      await server.stop();
+    },
     start: server.start,
-    close: server.close,
+    pause() {
+      paused = true;
+      server.kill('SIGSTOP');
+    },
+    resume,
+    close: async () => {
+      resume();
+      await server.close();
+    },
   };
 }

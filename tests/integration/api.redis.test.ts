@@ -13,9 +13,9 @@ apiSuite('redis', async () => {
   const redisServer = await startRedisServer();
   const redis = createRedisConnection(redisServer.url, { connectionName: 'api-test' });
   await connectRedis(redis);
-  const store = new RedisStateStore(redis, { keyPrefix: `test-${randomUUID().slice(0, 8)}:` });
   const clock = new RedisClock(redis);
   await clock.start();
+  const store = new RedisStateStore(redis, { clock, keyPrefix: `test-${randomUUID().slice(0, 8)}:` });
   const engine = new SyncEngine({ store, clock });
   const app = createApp({
     engine,

@@ -451,7 +451,7 @@ describe('the whole pipeline', () => {
     const keyPrefix = `test-${randomUUID().slice(0, 8)}:`;
     const p = await newPipeline({ keyPrefix });
     const redis = await connectionTo('audit-pipeline-state');
-    const stateStore = new RedisStateStore(redis, { keyPrefix });
+    const stateStore = new RedisStateStore(redis, { clock: systemClock, keyPrefix });
     opened.push(async () => {
       await stateStore.close();
       await redis.quit();

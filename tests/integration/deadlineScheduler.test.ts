@@ -114,11 +114,11 @@ async function connect(): Promise<Redis> {
 const redisBackend: Backend = {
   name: 'redis',
   async newStore(keyPrefix) {
-    return new RedisStateStore(await connect(), { keyPrefix });
+    return new RedisStateStore(await connect(), { clock, keyPrefix });
   },
   async deleteBehindBack(keyPrefix, sessionId) {
     const redis = await connect();
-    const store = new RedisStateStore(redis, { keyPrefix });
+    const store = new RedisStateStore(redis, { clock, keyPrefix });
     await redis.del(store.keys.session(sessionId));
   },
 };

@@ -35,9 +35,9 @@ describe('the API while Redis is down', () => {
     redisServer = await startRedisServer();
     redis = createRedisConnection(redisServer.url, { connectionName: 'outage-test', onError: () => {} });
     await connectRedis(redis);
-    const store = new RedisStateStore(redis, { keyPrefix: `outage-${randomUUID().slice(0, 8)}:` });
     clock = new RedisClock(redis);
     await clock.start();
+    const store = new RedisStateStore(redis, { clock, keyPrefix: `outage-${randomUUID().slice(0, 8)}:` });
     const app = createApp({
       engine: new SyncEngine({ store, clock }),
       store,

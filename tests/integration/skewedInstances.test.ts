@@ -25,7 +25,7 @@ describe('instances with skewed system clocks', () => {
     });
     clocks.push(clock);
     await clock.start();
-    return new SyncEngine({ store: new RedisStateStore(redis, { keyPrefix }), clock });
+    return new SyncEngine({ store: new RedisStateStore(redis, { clock, keyPrefix }), clock });
   }
 
   beforeAll(async () => {

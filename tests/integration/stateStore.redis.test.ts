@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisStateStore } from '../../src/state/RedisStateStore.js';
+import { systemClock } from '../../src/state/SystemClock.js';
 import { stateKeys } from '../../src/state/keys.js';
 import { encodeState } from '../../src/state/stateCodec.js';
 import { connectRedis, createRedisConnection } from '../../src/state/redisConnection.js';
@@ -39,7 +40,7 @@ stateStoreContract('redis', async () => {
     published.push({ sessionId, stateJson });
   });
   await subscriber.psubscribe(pattern);
-  const store = new RedisStateStore(redis, { keyPrefix });
+  const store = new RedisStateStore(redis, { clock: systemClock, keyPrefix });
   return {
     store,
     published: () => published,
@@ -64,7 +65,7 @@ describe('RedisStateStore specifics', () => {
 
   beforeEach(async () => {
     redis = await connect();
-    store = new RedisStateStore(redis, { keyPrefix });
+    store = new RedisStateStore(redis, { clock: systemClock, keyPrefix });
   });
 
   afterEach(async () => {
@@ -125,6 +126,30 @@ describe('RedisStateStore specifics', () => {
     expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
     await store.dropStaleDeadline(state.sessionId);
     expect(await redis.zscore(keys.deadlines, state.sessionId)).toBeNull();
+  });
+
+  it('a write that reaches Redis after its not-after instant changes nothing and is STORE_UNAVAILABLE', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
+    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null, auditRecords: ['v1'] });
+    const footprint = async () => ({
+      value: await redis.get(keys.session(state.sessionId)),
+      deadlineAtMs: await redis.zscore(keys.deadlines, state.sessionId),
+      auditLength: await redis.xlen(keys.auditLog),
+    });
+    const before = await footprint();
+    // A clock a minute behind Redis dates every not-after instant in Redis's past.
+    const late = new RedisStateStore(redis, { clock: { nowMs: () => Date.now() - 60_000 }, keyPrefix });
+    const v2 = { ...state, version: 2 };
+    const writes = [
+      () =>
+        late.save({ expectedVersion: 1, state: v2, deadlineAtMs: null, ttlMs: null, auditRecords: ['v2'] }),
+      () => late.remove(v2, 1, ['v2-cancelled']),
+      () => late.dropStaleDeadline(state.sessionId),
+    ];
+    for (const write of writes) {
+      await expect(write()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', details: { store: 'redis' } });
+    }
+    expect(await footprint()).toEqual(before);
   });
 
   it('ping answers while Redis is up', async () => {

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Logger } from '../../monitoring/logger.js';
 import { DEFAULT_KEY_PREFIX } from '../../state/keys.js';
+import { withinCallTimeout } from '../../state/redisConnection.js';
 import { SyncKairosError } from '../../types/errors.js';
 
 /** Under the state's key prefix: `sk:rl:<address>`. */
@@ -50,11 +51,15 @@ class RecoveringRedisStore extends RedisStore {
   }
 }
 
-/** Counts in Redis over an existing connection, under `prefix`. */
+/**
+ * Counts in Redis over an existing connection, under `prefix`. A hung Redis holds a request here
+ * for one call timeout at most, then the limiter lets it through.
+ */
 export function redisRateLimitStore(redis: Redis, prefix: string = RATE_LIMIT_KEY_PREFIX): Store {
   return new RecoveringRedisStore({
     prefix,
-    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+    sendCommand: (command: string, ...args: string[]) =>
+      withinCallTimeout(redis.call(command, ...args) as Promise<RedisReply>),
   });
 }
 

@@ -7,17 +7,26 @@
       KEYS[1] session                 ('sk:{sessionId}')
       KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
 
-      ARGV[1] sessionId               (the member in the deadline index)
+      ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
+      ARGV[2] sessionId               (the member in the deadline index)
 
     Output:
        1        the session is gone; its entry (if any) is no longer in the index
        0        the session exists; nothing changed
+      {-4, t}   too late: Redis TIME t is past notAfterMs; nothing changed
 ]]
 local sessionKey = KEYS[1]
 local deadlineKey = KEYS[2]
 
+-- Before anything else, as in save-session-3.lua: a write its caller gave up on never lands.
+local time = redis.call("TIME")
+local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if redisNowMs > tonumber(ARGV[1]) then
+  return {-4, redisNowMs}
+end
+
 if redis.call("EXISTS", sessionKey) == 1 then
   return 0
 end
-redis.call("ZREM", deadlineKey, ARGV[1])
+redis.call("ZREM", deadlineKey, ARGV[2])
 return 1

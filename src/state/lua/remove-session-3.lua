@@ -6,33 +6,42 @@
       KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
       KEYS[3] audit log               ('sk:audit', a stream; one entry per version, field 'r')
 
-      ARGV[1] expectedVersion
-      ARGV[2] finalStateJson          (published to the session's watchers)
-      ARGV[3] channel                 (the session's updates channel)
-      ARGV[4] sessionId               (the member in the deadline index)
-      ARGV[5..] auditRecords          (JSON, one per version this removal makes, oldest first)
+      ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
+      ARGV[2] expectedVersion
+      ARGV[3] finalStateJson          (published to the session's watchers)
+      ARGV[4] channel                 (the session's updates channel)
+      ARGV[5] sessionId               (the member in the deadline index)
+      ARGV[6..] auditRecords          (JSON, one per version this removal makes, oldest first)
 
     Output:
        1        removed and published
       -1        not found
       {-2, v}   version conflict, v = the stored version
+      {-4, t}   too late: Redis TIME t is past notAfterMs; nothing changed
 ]]
 local sessionKey = KEYS[1]
 local deadlineKey = KEYS[2]
+
+-- Before anything else, as in save-session-3.lua: a write its caller gave up on never lands.
+local time = redis.call("TIME")
+local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if redisNowMs > tonumber(ARGV[1]) then
+  return {-4, redisNowMs}
+end
 
 local storedVersion = string.match(redis.call("GETRANGE", sessionKey, 0, 19), "^(%d+)|")
 if not storedVersion then
   return -1
 end
 storedVersion = tonumber(storedVersion)
-if storedVersion ~= tonumber(ARGV[1]) then
+if storedVersion ~= tonumber(ARGV[2]) then
   return {-2, storedVersion}
 end
 
 redis.call("DEL", sessionKey)
-redis.call("ZREM", deadlineKey, ARGV[4])
-for i = 5, #ARGV do
+redis.call("ZREM", deadlineKey, ARGV[5])
+for i = 6, #ARGV do
   redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
 end
-redis.call("PUBLISH", ARGV[3], ARGV[2])
+redis.call("PUBLISH", ARGV[4], ARGV[3])
 return 1

@@ -7,27 +7,39 @@
       KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
       KEYS[3] audit log               ('sk:audit', a stream; one entry per version, field 'r')
 
-      ARGV[1] expectedVersion         (0: the session must not exist yet)
-      ARGV[2] newVersion
-      ARGV[3] stateJson
-      ARGV[4] ttlMs                   (-1: no TTL, the key is persisted)
-      ARGV[5] deadlineAtMs            ('': no deadline, the session leaves the index)
-      ARGV[6] channel                 (the session's updates channel)
-      ARGV[7] sessionId               (the member in the deadline index)
-      ARGV[8..] auditRecords          (JSON, one per version this write makes, oldest first)
+      ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
+      ARGV[2] expectedVersion         (0: the session must not exist yet)
+      ARGV[3] newVersion
+      ARGV[4] stateJson
+      ARGV[5] ttlMs                   (-1: no TTL, the key is persisted)
+      ARGV[6] deadlineAtMs            ('': no deadline, the session leaves the index)
+      ARGV[7] channel                 (the session's updates channel)
+      ARGV[8] sessionId               (the member in the deadline index)
+      ARGV[9..] auditRecords          (JSON, one per version this write makes, oldest first)
 
     Output:
        1        saved and published
       -1        not found (expectedVersion > 0 and no session)
       {-2, v}   version conflict, v = the stored version
       -3        exists (expectedVersion 0 and a session is stored)
+      {-4, t}   too late: Redis TIME t is past notAfterMs; nothing changed
 ]]
 local sessionKey = KEYS[1]
 local deadlineKey = KEYS[2]
 
+-- Before anything else: a write that reaches Redis after its not-after instant comes from a
+-- caller that has stopped waiting and answered STORE_UNAVAILABLE, so it must change nothing.
+-- TIME before writes is allowed: Redis 7 replicates a script's effects, not the script, so
+-- replicas and the AOF never run this check again.
+local time = redis.call("TIME")
+local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if redisNowMs > tonumber(ARGV[1]) then
+  return {-4, redisNowMs}
+end
+
 -- The version is the value's prefix; reading only the head keeps the check cheap.
 local storedVersion = string.match(redis.call("GETRANGE", sessionKey, 0, 19), "^(%d+)|")
-local expectedVersion = tonumber(ARGV[1])
+local expectedVersion = tonumber(ARGV[2])
 
 if expectedVersion == 0 then
   if storedVersion then
@@ -45,23 +57,23 @@ end
 
 -- One string, not a hash: a ~700-byte state would push a hash out of Redis's compact
 -- listpack encoding, and the string costs about 170 bytes less per session.
-local value = ARGV[2] .. "|" .. ARGV[3]
-local ttlMs = tonumber(ARGV[4])
+local value = ARGV[3] .. "|" .. ARGV[4]
+local ttlMs = tonumber(ARGV[5])
 if ttlMs < 0 then
   redis.call("SET", sessionKey, value)
 else
   redis.call("SET", sessionKey, value, "PX", ttlMs)
 end
 
-if ARGV[5] == "" then
-  redis.call("ZREM", deadlineKey, ARGV[7])
+if ARGV[6] == "" then
+  redis.call("ZREM", deadlineKey, ARGV[8])
 else
-  redis.call("ZADD", deadlineKey, ARGV[5], ARGV[7])
+  redis.call("ZADD", deadlineKey, ARGV[6], ARGV[8])
 end
 
-for i = 8, #ARGV do
+for i = 9, #ARGV do
   redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
 end
 
-redis.call("PUBLISH", ARGV[6], ARGV[3])
+redis.call("PUBLISH", ARGV[7], ARGV[4])
 return 1

@@ -3,15 +3,31 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncEngine } from '../../../src/engine/SyncEngine.js';
 import { MemoryStateStore } from '../../../src/state/MemoryStateStore.js';
+import { storeUnavailable } from '../../../src/types/errors.js';
 import type { SessionState } from '../../../src/types/session.js';
+import type { SessionWrite, WriteResult } from '../../../src/types/store.js';
 
-/** The memory store, counting the reads the engine makes. */
+/**
+ * The memory store, counting the reads the engine makes and logging its calls; `loseNextAnswer`
+ * makes the next write land and then fail as a timed-out Redis write does, its outcome unknown.
+ */
 class CountingStore extends MemoryStateStore {
   reads = 0;
+  calls: Array<'get' | 'save'> = [];
+  loseNextAnswer = false;
 
   override async get(sessionId: string): Promise<SessionState | null> {
     this.reads++;
+    this.calls.push('get');
     return super.get(sessionId);
+  }
+
+  override async save(write: SessionWrite): Promise<WriteResult> {
+    this.calls.push('save');
+    const result = await super.save(write);
+    if (!this.loseNextAnswer) return result;
+    this.loseNextAnswer = false;
+    throw storeUnavailable('memory', new Error('no answer'));
   }
 }
 
@@ -66,6 +82,19 @@ describe('SyncEngine: commands from the last known state', () => {
       code: 'VERSION_CONFLICT',
       details: { current_version: 4 },
     });
+  });
+
+  it('after a write whose outcome is unknown, the next command reads the store before writing', async () => {
+    const { store, a } = await twoInstances();
+    store.loseNextAnswer = true;
+    await expect(a.execute('game', { type: 'switch' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    store.calls = [];
+    // The lost write did land (version 3): the next switch starts from it, not from version 2.
+    expect(await a.execute('game', { type: 'switch' })).toMatchObject({
+      version: 4,
+      active_participant_id: 'w',
+    });
+    expect(store.calls).toEqual(['get', 'save']);
   });
 
   it('a session another instance deleted is not found, whatever this one remembers', async () => {
