@@ -12,9 +12,9 @@ apiFuzzSuite(
     const redisServer = await startRedisServer();
     const redis = createRedisConnection(redisServer.url, { connectionName: 'fuzz-test' });
     await connectRedis(redis);
-    const store = new RedisStateStore(redis, { keyPrefix: `fuzz-${randomUUID().slice(0, 8)}:` });
     const clock = new RedisClock(redis);
     await clock.start();
+    const store = new RedisStateStore(redis, { clock, keyPrefix: `fuzz-${randomUUID().slice(0, 8)}:` });
     return {
       engine: new SyncEngine({ store, clock }),
       store,
