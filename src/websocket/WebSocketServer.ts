@@ -1,6 +1,6 @@
 // /v1/ws on the HTTP server's port: accepts connections, enforces per-address limits, and
 // sweeps dead connections with protocol pings.
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer as WsServer, type WebSocket } from 'ws';
@@ -9,6 +9,7 @@ import { createTokenVerifier, tokenFrom, type Principal, type TokenVerifier } fr
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import { idSchema, parseInput } from '../schemas/requests.js';
 import { SyncKairosError } from '../types/errors.js';
+import { rawHttpResponse } from '../types/rawHttpResponse.js';
 import { CLOSE_GOING_AWAY, ClientConnection } from './ClientConnection.js';
 import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits } from './limits.js';
 import type { SessionFanout } from './SessionFanout.js';
@@ -185,11 +186,6 @@ function shuttingDown(): SyncKairosError {
   return new SyncKairosError('SHUTTING_DOWN', 'This instance is shutting down; connect to another');
 }
 
-/** The refusal as an HTTP response, in the one error shape. */
 function rejectUpgrade(socket: Duplex, error: SyncKairosError): void {
-  const { status } = error;
-  const body = JSON.stringify(error.toBody());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawHttpResponse(error));
 }
