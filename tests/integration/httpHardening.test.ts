@@ -383,6 +383,8 @@ describe('the OpenAPI document', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const responses = operation.responses as Record<string, unknown>;
         expect(Object.keys(responses).length, `${method} ${path}`).toBeGreaterThan(0);
+        // Any request may time out before it has arrived.
+        expect(responses['408'], `${method} ${path}`).toEqual({ $ref: '#/components/responses/Error408' });
         if (path.startsWith('/v1/sessions')) {
           expect(operation.security, `${method} ${path}`).toEqual([{ bearerAuth: [] }]);
           expect(Object.keys(responses), `${method} ${path}`).toEqual(
@@ -391,6 +393,28 @@ describe('the OpenAPI document', () => {
         }
       }
     }
+  });
+
+  it('declares security on every operation: the bearer token on /v1/sessions, explicitly none (security: []) elsewhere', () => {
+    const document = buildOpenApiDocument({ bodyLimitBytes: 65_536, authEnabled: true });
+    const publicOperations: string[] = [];
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const expected = path.startsWith('/v1/sessions') ? [{ bearerAuth: [] }] : [];
+        expect(operation, `${method} ${path}`).toHaveProperty('security', expected);
+        if (expected.length === 0) publicOperations.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(publicOperations).toEqual(
+      expect.arrayContaining([
+        'GET /health',
+        'GET /ready',
+        'GET /metrics',
+        'GET /v1/time',
+        'GET /openapi.json',
+        'GET /docs',
+      ]),
+    );
   });
 
   it('describes the events page the server really sends (embedded audit trail)', async () => {
