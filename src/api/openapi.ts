@@ -418,6 +418,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
         'Synchronized timers: the server owns the timestamps, every client calculates the time.',
         'Times are integers of milliseconds: instants are epoch ms of the server clock, durations end in `_ms`.',
         'Errors have one shape everywhere (`Error`). Unknown fields are refused.',
+        'A method a path does not serve (OPTIONS too, unless it is a CORS preflight) is answered `405 METHOD_NOT_ALLOWED` with an `Allow` header; an unknown path `404 NOT_FOUND`.',
         'WebSocket: `/v1/ws?session_id=…` (not describable in OpenAPI; see the README).',
         authText,
         rateLimitText,
@@ -458,6 +459,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
       },
     },
   };
+}
+
+/** Each documented path (`/v1/sessions/{id}`) with its methods (`get`, `delete`). */
+export function documentedMethods(document: OpenApiDocument): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(document.paths).map(([path, operations]) => [path, Object.keys(operations)]),
+  );
 }
 
 /** Method and Express-style path (`/v1/sessions/:id`) of every documented operation. */

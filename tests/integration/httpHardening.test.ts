@@ -305,6 +305,50 @@ describe('CORS', () => {
   });
 });
 
+describe('methods a path does not serve', () => {
+  const notAllowed = (allow: string) => ({
+    status: 405,
+    allow,
+    body: { error: { code: 'METHOD_NOT_ALLOWED', message: expect.stringContaining(allow) } },
+  });
+  const answer = async (url: string, method: string, headers: Record<string, string> = {}) => {
+    const reply = await call(url, { method, headers });
+    return { status: reply.status, allow: reply.headers.allow, body: reply.body };
+  };
+
+  it('OPTIONS or another method on a known path gets 405 METHOD_NOT_ALLOWED with an Allow header, in the error shape; an unknown path 404', async () => {
+    const { url } = await serve();
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'OPTIONS')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'PUT')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'GET')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions`, 'OPTIONS')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions/x`, 'POST')).toEqual(notAllowed('GET, HEAD, DELETE'));
+    expect(await answer(`${url}/v1/sessions/x/events`, 'DELETE')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/v1/time`, 'POST')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/health`, 'OPTIONS')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/openapi.json`, 'PATCH')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/demo/demo.js`, 'PUT')).toEqual(notAllowed('GET, HEAD'));
+
+    expect((await call(`${url}/health`, { method: 'HEAD' })).status).toBe(200);
+    expect(await answer(`${url}/no/such/path`, 'OPTIONS')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND' } },
+    });
+  });
+
+  it('with CORS_ORIGINS a preflight is still answered (204), and a bare OPTIONS gets 405', async () => {
+    const origin = 'https://app.example.com';
+    const { url } = await serve({ corsOrigins: [origin] });
+    const preflight = await call(`${url}/v1/sessions/x/switch`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'OPTIONS', { origin })).toEqual(notAllowed('POST'));
+  });
+});
+
 interface RouterLayer {
   rawPath?: string | string[];
   route?: { path: string | string[]; methods: Record<string, boolean> };
