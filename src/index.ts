@@ -1,12 +1,13 @@
 // The entry point: reads the configuration, picks the mode, wires the parts and owns their lifecycle.
 import { realpathSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { createApp } from './api/app.js';
+import { createHttpServer } from './api/httpServer.js';
 import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
 import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
@@ -308,7 +309,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...(audit === null ? {} : { auditStore: audit.store }),
   });
 
-  const server = http.createServer(app);
+  const server = createHttpServer(app, config.http);
   let draining = false;
   // Once shutdown begins every response closes its connection: a keep-alive client moves on
   // after its current request instead of holding the drain open until it is cut mid-request.

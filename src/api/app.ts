@@ -12,9 +12,10 @@ import type { StateStore } from '../types/store.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { authenticate } from './middlewares/authenticate.js';
+import { methodNotAllowed } from './middlewares/methodNotAllowed.js';
 import { createRateLimiter } from './middlewares/rateLimit.js';
 import { corsFor, securityHeaders } from './middlewares/security.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { buildOpenApiDocument, documentedMethods } from './openapi.js';
 import { docsRouter } from './routes/docs.js';
 import { eventsRouter } from './routes/events.js';
 import { healthRouter } from './routes/health.js';
@@ -40,6 +41,9 @@ export interface AppDeps {
   /** Serves GET /v1/sessions/:id/events; without one that endpoint answers 503 naming 'audit'. */
   auditStore?: AuditStore;
 }
+
+/** The files that the docs and demo pages load: not API operations, but known paths all the same. */
+const PAGE_FILES = { '/docs/assets/{file}': ['get'], '/demo/{file}': ['get'] };
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -89,18 +93,20 @@ export function createApp(deps: AppDeps): Application {
     app.set('trust proxy', deps.trustProxyHops);
   const verifier = deps.tokenVerifier ?? createTokenVerifier({ secret: null, publicKey: null });
 
-  app.use(requestId());
-  app.use(securityHeaders());
-  app.use(
-    healthRouter({ store: deps.store, metrics: deps.metrics, readinessTimeoutMs: deps.readinessTimeoutMs }),
-  );
-  const cors = corsFor(deps.corsOrigins ?? []);
-  if (cors !== null) app.use(['/v1', '/openapi.json'], cors);
   const document = buildOpenApiDocument({
     bodyLimitBytes: deps.bodyLimitBytes,
     rateLimit: deps.rateLimit,
     authEnabled: verifier.enabled,
   });
+
+  app.use(requestId());
+  app.use(securityHeaders());
+  const cors = corsFor(deps.corsOrigins ?? []);
+  if (cors !== null) app.use(['/v1', '/openapi.json'], cors);
+  app.use(methodNotAllowed({ ...documentedMethods(document), ...PAGE_FILES }));
+  app.use(
+    healthRouter({ store: deps.store, metrics: deps.metrics, readinessTimeoutMs: deps.readinessTimeoutMs }),
+  );
   app.use(docsRouter({ document }));
   // Before the body is read: a flood is turned away without parsing it.
   const limiter = deps.rateLimit && createRateLimiter({ ...deps.rateLimit, logger: deps.logger });

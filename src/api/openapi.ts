@@ -36,7 +36,12 @@ export interface OpenApiOptions {
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
-  info: { title: string; version: string; description: string };
+  info: {
+    title: string;
+    version: string;
+    description: string;
+    license: { name: string; identifier: string };
+  };
   paths: Record<string, Partial<Record<HttpMethod, Record<string, unknown>>>>;
   components: Record<string, unknown>;
   [field: string]: unknown;
@@ -97,6 +102,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'UNAUTHORIZED: no bearer token, or one that is invalid or expired, lacks the configured iss or aud, or is a participant token without session_id',
   403: "FORBIDDEN: the token's role may not do this, is bound to another session, or it is not this participant's turn (or a participant named next_participant_id)",
   404: 'SESSION_NOT_FOUND: no session with this id',
+  408: 'REQUEST_TIMEOUT: the request (its headers, or its body) did not arrive in full in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS); the connection is closed',
   409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now, e.g. a switch to the participant who has the turn, or with nobody else left) or SESSION_EXISTS',
   413: 'PAYLOAD_TOO_LARGE: the body is larger than BODY_LIMIT_BYTES',
   429: 'RATE_LIMITED: too many requests from this address; Retry-After and details.retry_after_s say when to try again',
@@ -109,6 +115,7 @@ const ERROR_CODES_BY_STATUS: Record<number, ErrorCode[]> = {
   401: ['UNAUTHORIZED'],
   403: ['FORBIDDEN'],
   404: ['SESSION_NOT_FOUND', 'NOT_FOUND'],
+  408: ['REQUEST_TIMEOUT'],
   409: ['VERSION_CONFLICT', 'INVALID_STATE', 'SESSION_EXISTS'],
   413: ['PAYLOAD_TOO_LARGE'],
   429: ['RATE_LIMITED'],
@@ -197,6 +204,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/v1/time': {
       get: {
         operationId: 'getServerTime',
+        security: [],
         tags: ['time'],
         summary: "The server's clock, for clock sync; touches no store and is never rate-limited",
         responses: { '200': { description: 'Server time', content: jsonContent(ref('ServerTime')) } },
@@ -283,6 +291,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/': {
       get: {
         operationId: 'demoHome',
+        security: [],
         tags: ['demo'],
         summary: 'The demo page: start a chess clock or a stage countdown',
         responses: {
@@ -293,6 +302,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/s/{sessionId}': {
       get: {
         operationId: 'demoSession',
+        security: [],
         tags: ['demo'],
         summary: 'The demo page showing one session; any number of browsers see it in sync',
         parameters: [{ name: 'sessionId', in: 'path', required: true, schema: inlineSchema(idSchema) }],
@@ -304,6 +314,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/health': {
       get: {
         operationId: 'health',
+        security: [],
         tags: ['operations'],
         summary: 'Liveness: 200 while the process answers (a store outage is readiness business)',
         responses: { '200': { description: 'Alive', content: jsonContent(ref('Health')) } },
@@ -312,6 +323,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/ready': {
       get: {
         operationId: 'ready',
+        security: [],
         tags: ['operations'],
         summary: 'Readiness: the state store answers a ping within 2 s',
         responses: {
@@ -323,6 +335,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/metrics': {
       get: {
         operationId: 'metrics',
+        security: [],
         tags: ['operations'],
         summary: 'Prometheus metrics',
         responses: {
@@ -336,6 +349,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/openapi.json': {
       get: {
         operationId: 'openApiDocument',
+        security: [],
         tags: ['operations'],
         summary: 'This document',
         responses: { '200': { description: 'OpenAPI 3.1', content: jsonContent({ type: 'object' }) } },
@@ -344,6 +358,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     '/docs': {
       get: {
         operationId: 'docsPage',
+        security: [],
         tags: ['operations'],
         summary: 'This document, rendered (Swagger UI, served from this service)',
         responses: {
@@ -354,6 +369,12 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
   };
   for (const name of COMMAND_NAMES) {
     paths[`/v1/sessions/{id}/${name.toLowerCase()}`] = { post: commandOperation(name) };
+  }
+  // Any request may time out before it has arrived in full.
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      (operation.responses as Record<string, unknown>)['408'] = errorResponse(408);
+    }
   }
 
   const responses = Object.fromEntries(
@@ -392,10 +413,12 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     info: {
       title: 'SyncKairos',
       version: packageVersion(),
+      license: { name: 'MIT', identifier: 'MIT' },
       description: [
         'Synchronized timers: the server owns the timestamps, every client calculates the time.',
         'Times are integers of milliseconds: instants are epoch ms of the server clock, durations end in `_ms`.',
         'Errors have one shape everywhere (`Error`). Unknown fields are refused.',
+        'A method a path does not serve (OPTIONS too, unless it is a CORS preflight) is answered `405 METHOD_NOT_ALLOWED` with an `Allow` header; an unknown path `404 NOT_FOUND`.',
         'WebSocket: `/v1/ws?session_id=…` (not describable in OpenAPI; see the README).',
         authText,
         rateLimitText,
@@ -436,6 +459,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
       },
     },
   };
+}
+
+/** Each documented path (`/v1/sessions/{id}`) with its methods (`get`, `delete`). */
+export function documentedMethods(document: OpenApiDocument): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.entries(document.paths).map(([path, operations]) => [path, Object.keys(operations)]),
+  );
 }
 
 /** Method and Express-style path (`/v1/sessions/:id`) of every documented operation. */

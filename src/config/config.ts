@@ -30,6 +30,12 @@ export interface Config {
   /** How long a session is kept after its last change, unless it is still in play. */
   sessionTtlSeconds: number;
   bodyLimitBytes: number;
+  /** How long a client may take to send a request, and how long an idle keep-alive connection stays. */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+  };
   websocket: {
     heartbeatIntervalMs: number;
     messagesPerSecond: number;
@@ -213,6 +219,11 @@ const envSchema = z.object({
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
   SESSION_TTL_SECONDS: integerVar(1, MAX_TTL_SECONDS, 3600),
   BODY_LIMIT_BYTES: integerVar(1024, MAX_BODY_LIMIT_BYTES, 65536),
+  HTTP_HEADERS_TIMEOUT_MS: integerVar(1000, 600_000, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: integerVar(1000, 3_600_000, 30_000),
+  // Above the 60 s idle timeout of common load balancers: they close an idle connection first,
+  // so they never send a request on one this server is closing.
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integerVar(1000, 600_000, 65_000),
   WS_HEARTBEAT_INTERVAL_MS: integerVar(100, 600_000, 30_000),
   WS_MESSAGES_PER_SECOND: integerVar(1, 1_000_000, 100),
   WS_BURST_MESSAGES: integerVar(1, 1_000_000, 200),
@@ -283,6 +294,17 @@ function publicKeyProblem(pem: string): string | null {
   return null;
 }
 
+/** The headers are part of the request: Node refuses a headers timeout longer than the request's. */
+function timeoutProblems(headersTimeoutMs: number, requestTimeoutMs: number): ConfigProblem[] {
+  if (headersTimeoutMs <= requestTimeoutMs) return [];
+  return [
+    {
+      variable: 'HTTP_HEADERS_TIMEOUT_MS',
+      message: `must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
+    },
+  ];
+}
+
 /** Reads the configuration; throws ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(env);
@@ -295,10 +317,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   const vars = result.data;
-  const problems = authProblems(vars.JWT_SECRET, vars.JWT_PUBLIC_KEY, vars.NODE_ENV, {
-    JWT_ISSUER: vars.JWT_ISSUER,
-    JWT_AUDIENCE: vars.JWT_AUDIENCE,
-  });
+  const problems = [
+    ...authProblems(vars.JWT_SECRET, vars.JWT_PUBLIC_KEY, vars.NODE_ENV, {
+      JWT_ISSUER: vars.JWT_ISSUER,
+      JWT_AUDIENCE: vars.JWT_AUDIENCE,
+    }),
+    ...timeoutProblems(vars.HTTP_HEADERS_TIMEOUT_MS, vars.HTTP_REQUEST_TIMEOUT_MS),
+  ];
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,
@@ -314,6 +339,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     nodeEnv: vars.NODE_ENV,
     sessionTtlSeconds: vars.SESSION_TTL_SECONDS,
     bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+    http: {
+      headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: vars.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     websocket: {
       heartbeatIntervalMs: vars.WS_HEARTBEAT_INTERVAL_MS,
       messagesPerSecond: vars.WS_MESSAGES_PER_SECOND,

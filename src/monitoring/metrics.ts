@@ -29,9 +29,22 @@ export interface Metrics {
   };
 }
 
+/**
+ * prom-client's gauges named like counters, which promtool refuses; each is the sum of a gauge
+ * kept beside it by type (`nodejs_active_handles{type}` and so on).
+ */
+const DEFAULT_GAUGES_NAMED_TOTAL = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of DEFAULT_GAUGES_NAMED_TOTAL) registry.removeSingleMetric(name);
+  }
   const commandDuration = new Histogram({
     name: 'synckairos_command_duration_seconds',
     help: 'Time to execute one session command, by command',

@@ -1,6 +1,6 @@
 // /v1/ws on the HTTP server's port: accepts connections, enforces per-address limits, and
 // sweeps dead connections with protocol pings.
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer as WsServer, type WebSocket } from 'ws';
@@ -9,6 +9,7 @@ import { createTokenVerifier, tokenFrom, type Principal, type TokenVerifier } fr
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import { idSchema, parseInput } from '../schemas/requests.js';
 import { SyncKairosError } from '../types/errors.js';
+import { rawHttpResponse } from '../types/rawHttpResponse.js';
 import { CLOSE_GOING_AWAY, ClientConnection } from './ClientConnection.js';
 import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits } from './limits.js';
 import type { SessionFanout } from './SessionFanout.js';
@@ -70,48 +71,78 @@ export class SyncWebSocketServer {
   private readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== WEBSOCKET_PATH)
-      return rejectUpgrade(socket, 404, 'NOT_FOUND', `No WebSocket endpoint at ${url.pathname}`);
-    if (this.closed)
       return rejectUpgrade(
         socket,
-        503,
-        'SHUTTING_DOWN',
-        'This instance is shutting down; connect to another',
+        new SyncKairosError('NOT_FOUND', `No WebSocket endpoint at ${url.pathname}`),
       );
-    // Behind a proxy every socket comes from the proxy: count the client it forwards for instead.
-    const hops = this.deps.trustProxyHops ?? 0;
-    const address =
-      hops > 0 ? proxyAddr(request, (_addr, i) => i < hops) : (request.socket.remoteAddress ?? 'unknown');
-    if ((this.perAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) {
-      return rejectUpgrade(
-        socket,
-        429,
-        'RATE_LIMITED',
-        `At most ${this.limits.maxConnectionsPerAddress} connections per client`,
-      );
-    }
+    if (this.closed) return rejectUpgrade(socket, shuttingDown());
     let sessionId: string | undefined;
     try {
       const raw = url.searchParams.get('session_id');
       sessionId = raw === null ? undefined : parseInput(idSchema, raw, ['session_id']);
     } catch (err) {
-      return rejectUpgrade(socket, 400, 'VALIDATION_ERROR', (err as SyncKairosError).message);
+      return rejectUpgrade(socket, err as SyncKairosError);
+    }
+    // Behind a proxy every socket comes from the proxy: count the client it forwards for instead.
+    const hops = this.deps.trustProxyHops ?? 0;
+    const address =
+      hops > 0 ? proxyAddr(request, (_addr, i) => i < hops) : (request.socket.remoteAddress ?? 'unknown');
+    // Taken before the token check, which is asynchronous: upgrades arriving together must not
+    // all pass a count that none of them has raised yet.
+    const releaseSlot = this.takeSlot(address);
+    if (releaseSlot === null) {
+      return rejectUpgrade(
+        socket,
+        new SyncKairosError(
+          'RATE_LIMITED',
+          `At most ${this.limits.maxConnectionsPerAddress} connections per client`,
+        ),
+      );
     }
     const token = tokenFrom(request.headers.authorization, url.searchParams.get('token'));
     this.verifier
       .verify(token)
       .then((principal) => {
+        if (this.closed) throw shuttingDown();
         if (sessionId !== undefined) checkAction(principal, 'read', sessionId);
-        this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, address, sessionId, principal));
+        let accepted = false;
+        this.wss.handleUpgrade(request, socket, head, (ws) => {
+          accepted = true;
+          this.accept(ws, releaseSlot, sessionId, principal);
+        });
+        // ws answers a malformed handshake, or drops a client already gone, without a connection.
+        if (!accepted) releaseSlot();
       })
       .catch((err: unknown) => {
-        const error =
-          err instanceof SyncKairosError ? err : new SyncKairosError('INTERNAL_ERROR', 'Internal error');
-        rejectUpgrade(socket, error.status, error.code, error.message);
+        releaseSlot();
+        rejectUpgrade(
+          socket,
+          err instanceof SyncKairosError ? err : new SyncKairosError('INTERNAL_ERROR', 'Internal error'),
+        );
       });
   };
 
-  private accept(ws: WebSocket, address: string, sessionId: string | undefined, principal: Principal): void {
+  /** One connection slot of `address`, or null when it has none left; the release is idempotent. */
+  private takeSlot(address: string): (() => void) | null {
+    const taken = this.perAddress.get(address) ?? 0;
+    if (taken >= this.limits.maxConnectionsPerAddress) return null;
+    this.perAddress.set(address, taken + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+    };
+  }
+
+  private accept(
+    ws: WebSocket,
+    releaseSlot: () => void,
+    sessionId: string | undefined,
+    principal: Principal,
+  ): void {
     const onError = this.deps.onError ?? (() => {});
     const connection = new ClientConnection(
       ws,
@@ -126,7 +157,6 @@ export class SyncWebSocketServer {
       sessionId,
     );
     this.connections.set(ws, connection);
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
 
     ws.on('pong', () => (connection.isAlive = true));
     ws.on('message', (data: Buffer, isBinary) => void connection.handleMessage(data, isBinary));
@@ -134,9 +164,7 @@ export class SyncWebSocketServer {
     ws.on('error', (err) => onError(err, 'websocket'));
     ws.on('close', () => {
       this.connections.delete(ws);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(address, left);
-      else this.perAddress.delete(address);
+      releaseSlot();
       void connection.release();
     });
     if (sessionId !== undefined) void connection.subscribe(sessionId);
@@ -154,9 +182,10 @@ export class SyncWebSocketServer {
   }
 }
 
-function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: { code, message } });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+function shuttingDown(): SyncKairosError {
+  return new SyncKairosError('SHUTTING_DOWN', 'This instance is shutting down; connect to another');
+}
+
+function rejectUpgrade(socket: Duplex, error: SyncKairosError): void {
+  socket.end(rawHttpResponse(error));
 }

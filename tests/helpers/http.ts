@@ -15,3 +15,11 @@ export async function callJson<T = SessionView>(
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
+
+/** The service's open WebSocket connections, from its metrics. */
+export async function openWebSocketConnections(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const match = /^synckairos_websocket_connections (\d+)$/m.exec(text);
+  if (!match) throw new Error('no synckairos_websocket_connections in /metrics');
+  return Number(match[1]);
+}

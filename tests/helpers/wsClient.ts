@@ -1,7 +1,8 @@
 // A WebSocket test client over `ws`: it keeps every message in arrival order, so a test waits
 // for the message it expects (already received or still to come) instead of sleeping.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import net from 'node:net';
 import WebSocket, { type ClientOptions, type RawData } from 'ws';
 import type { SessionView } from '../../src/types/session.js';
 
@@ -236,5 +237,68 @@ export function openSocket(url: string, options: ClientOptions = {}): Promise<Te
         reject(new UpgradeRefusedError(response.statusCode ?? 0, body));
       });
     });
+  });
+}
+
+export interface RawUpgrade {
+  /** 101 for an opened WebSocket; otherwise the refusal's status, and `body` its JSON text. */
+  status: number;
+  body: string;
+  /** Still open after a 101 (no WebSocket client on it): destroy it to close the connection. */
+  socket: net.Socket;
+}
+
+/**
+ * Upgrade requests written all at once, so the server reads every one of them before any of
+ * its asynchronous checks (a token) can finish. Each socket first gets a GET /health answered:
+ * the server has accepted it and reads it at once. Each entry of `paths` (`/v1/ws?token=…`) is
+ * one request.
+ */
+export async function upgradeAllAtOnce(baseUrl: string, paths: string[]): Promise<RawUpgrade[]> {
+  const { hostname, port } = new URL(baseUrl);
+  const sockets = await Promise.all(
+    paths.map(async () => {
+      const socket = await new Promise<net.Socket>((resolve, reject) => {
+        const connected = net.connect(Number(port), hostname, () => resolve(connected));
+        connected.once('error', reject);
+      });
+      const answered = readHttpResponse(socket);
+      socket.write(`GET /health HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
+      if ((await answered).status !== 200) throw new Error('GET /health failed');
+      return socket;
+    }),
+  );
+  const answers = sockets.map(readHttpResponse);
+  sockets.forEach((socket, i) =>
+    socket.write(
+      `GET ${paths[i]} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    ),
+  );
+  return (await Promise.all(answers)).map((answer, i) => ({ ...answer, socket: sockets[i] as net.Socket }));
+}
+
+/** One response: a 101's head, or a head and its Content-Length body. */
+function readHttpResponse(socket: net.Socket): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const done = (answer: { status: number; body: string }): void => {
+      socket.off('data', onData);
+      socket.off('error', reject);
+      resolve(answer);
+    };
+    const onData = (chunk: Buffer): void => {
+      received = Buffer.concat([received, chunk]);
+      const headEnd = received.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const head = received.subarray(0, headEnd).toString('latin1');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+      if (status === 101) return done({ status, body: '' });
+      const length = Number(/^content-length: *(\d+)/im.exec(head)?.[1] ?? 0);
+      const body = received.subarray(headEnd + 4);
+      if (body.length >= length) done({ status, body: body.toString('utf8') });
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
   });
 }

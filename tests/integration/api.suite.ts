@@ -738,10 +738,12 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         await expectNotCreated(missing);
       });
 
-      it('an unknown route is 404 NOT_FOUND in the same shape', async () => {
+      it('an unknown route is 404 NOT_FOUND in the same shape; a method a known path does not serve, 405', async () => {
         expectError(await api().get('/v1/nothing-here'), 404, 'NOT_FOUND');
         expectError(await api().post('/v1/sessions/abc/teleport'), 404, 'NOT_FOUND');
-        expectError(await api().put('/v1/sessions/abc'), 404, 'NOT_FOUND');
+        const put = await api().put('/v1/sessions/abc');
+        expectError(put, 405, 'METHOD_NOT_ALLOWED');
+        expect(put.headers.allow).toBe('GET, HEAD, DELETE');
       });
 
       it('switch on a paused session is 409 INVALID_STATE', async () => {

@@ -1,13 +1,16 @@
 // Auth over the real transports: every refused token or role answers 401/403 in the error
 // shape and leaves the session as it was.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
 import type { SessionView, SyncMode } from '../../src/types/session.js';
+import { openWebSocketConnections } from '../helpers/http.js';
 import { testDataDir } from '../helpers/testDataDir.js';
-import { openSocket, UpgradeRefusedError } from '../helpers/wsClient.js';
+import { openSocket, upgradeAllAtOnce, UpgradeRefusedError, type TestSocket } from '../helpers/wsClient.js';
 
 const SECRET = 'integration-test-secret-0123456789';
 const ISSUER = 'https://auth.example.test/';
@@ -26,6 +29,22 @@ function token(
     .setIssuedAt();
   if (options.exp !== null) jwt.setExpirationTime(options.exp ?? '1h');
   return jwt.sign(new TextEncoder().encode(options.secret ?? SECRET));
+}
+
+function startAuthServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  return startServer(
+    loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      JWT_SECRET: SECRET,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      LOG_LEVEL: 'silent',
+      DATA_DIR: testDataDir(),
+      ...env,
+    }),
+    { logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) },
+  );
 }
 
 describe('auth', () => {
@@ -56,18 +75,7 @@ describe('auth', () => {
   }
 
   beforeAll(async () => {
-    server = await startServer(
-      loadConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        JWT_SECRET: SECRET,
-        JWT_ISSUER: ISSUER,
-        JWT_AUDIENCE: AUDIENCE,
-        LOG_LEVEL: 'silent',
-        DATA_DIR: testDataDir(),
-      }),
-      { logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) },
-    );
+    server = await startAuthServer();
     admin = await token({ sub: 'ops', role: 'admin' });
   });
 
@@ -334,5 +342,130 @@ describe('auth', () => {
     await unbounded.ping();
     expect((await call('GET', '/v1/sessions/g-exp', admin)).body.version).toBe(game.version + 1);
     await unbounded.close();
+  });
+});
+
+describe('the WebSocket cap per address with auth on', () => {
+  const CAP = 5;
+  let server: RunningServer;
+  let wsUrl: string;
+  const sockets: TestSocket[] = [];
+
+  async function upgradeWith(bearer: string, query = ''): Promise<TestSocket> {
+    const socket = await openSocket(`${wsUrl}?token=${bearer}${query}`);
+    sockets.push(socket);
+    return socket;
+  }
+
+  /** Every upgrade carries a token of its own: a verified token is cached, a new one is checked. */
+  async function upgrade(): Promise<TestSocket> {
+    return upgradeWith(await token({ sub: `viewer-${randomUUID()}`, role: 'viewer' }));
+  }
+
+  async function expectRefused(attempt: Promise<unknown>, status: number, code: string): Promise<void> {
+    const err = await attempt.then(
+      () => new Error('the upgrade was accepted'),
+      (refusal: unknown) => refusal,
+    );
+    expect(err).toBeInstanceOf(UpgradeRefusedError);
+    expect((err as UpgradeRefusedError).status).toBe(status);
+    expect(JSON.parse((err as UpgradeRefusedError).body)).toMatchObject({
+      error: { code, message: expect.any(String) },
+    });
+  }
+
+  /** The status of an upgrade request without a Sec-WebSocket-Key. */
+  function malformedHandshake(bearer: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const request = http.get(`${server.url}/v1/ws?token=${bearer}`, {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13' },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('upgrade', () => reject(new Error('upgraded without a key')));
+      request.on('error', reject);
+    });
+  }
+
+  /** The server learns of a close just after the client does. */
+  async function allClosed(): Promise<void> {
+    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+    const deadline = Date.now() + 5000;
+    while ((await openWebSocketConnections(server.url)) > 0) {
+      if (Date.now() > deadline) throw new Error('the server still counts open connections');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  beforeAll(async () => {
+    server = await startAuthServer({ WS_MAX_CONNECTIONS_PER_ADDRESS: String(CAP) });
+    wsUrl = `${server.url.replace('http', 'ws')}/v1/ws`;
+  });
+
+  afterEach(allClosed);
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('of 40 upgrades at once with distinct valid tokens, exactly WS_MAX_CONNECTIONS_PER_ADDRESS open; the rest get 429 RATE_LIMITED, and the slots come back', async () => {
+    const bearers = await Promise.all(
+      Array.from({ length: 40 }, () => token({ sub: `viewer-${randomUUID()}`, role: 'viewer' })),
+    );
+    const answers = await upgradeAllAtOnce(
+      server.url,
+      bearers.map((bearer) => `/v1/ws?token=${bearer}`),
+    );
+    try {
+      expect(answers.filter((a) => a.status === 101)).toHaveLength(CAP);
+      for (const refused of answers.filter((a) => a.status !== 101)) {
+        expect(refused.status).toBe(429);
+        expect(JSON.parse(refused.body)).toEqual({
+          error: { code: 'RATE_LIMITED', message: `At most ${CAP} connections per client` },
+        });
+      }
+      expect(await openWebSocketConnections(server.url)).toBe(CAP);
+    } finally {
+      for (const answer of answers) answer.socket.destroy();
+    }
+
+    // Neither the refused upgrades nor the closed connections keep a slot.
+    await allClosed();
+    for (let i = 0; i < CAP; i++) await (await upgrade()).ping();
+    await expectRefused(upgrade(), 429, 'RATE_LIMITED');
+  }, 60_000);
+
+  it('an upgrade refused for its token (401), its session (403) or its handshake (400) gives its slot back', async () => {
+    for (let i = 0; i < CAP - 1; i++) await upgrade();
+    // One slot is left: each refusal below holds it while its token is checked, then frees it.
+    const sub = () => `viewer-${randomUUID()}`;
+    const otherSecret = 'someone-elses-secret-entirely';
+    for (let round = 0; round < 2; round++) {
+      await expectRefused(
+        upgradeWith(await token({ sub: sub(), role: 'viewer' }, { secret: otherSecret })),
+        401,
+        'UNAUTHORIZED',
+      );
+      await expectRefused(
+        upgradeWith(await token({ sub: sub(), role: 'viewer' }, { exp: '-10s' })),
+        401,
+        'UNAUTHORIZED',
+      );
+      await expectRefused(upgradeWith('not-a-jwt'), 401, 'UNAUTHORIZED');
+      await expectRefused(
+        upgradeWith(
+          await token({ sub: sub(), role: 'viewer', session_id: 'another-game' }),
+          '&session_id=g-cap',
+        ),
+        403,
+        'FORBIDDEN',
+      );
+      // A valid token, but a handshake that ws itself refuses (no Sec-WebSocket-Key).
+      expect(await malformedHandshake(await token({ sub: sub(), role: 'viewer' }))).toBe(400);
+    }
+    await (await upgrade()).ping();
+    await expectRefused(upgrade(), 429, 'RATE_LIMITED');
   });
 });

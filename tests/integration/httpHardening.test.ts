@@ -2,7 +2,7 @@
 // instances, failing open when Redis is down), security headers, CORS from configuration, and
 // an OpenAPI document that lists every route the app serves.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Application } from 'express';
 import type { Redis } from 'ioredis';
@@ -11,7 +11,7 @@ import { createApp, type AppDeps } from '../../src/api/app.js';
 import { redisRateLimitStore } from '../../src/api/middlewares/rateLimit.js';
 import { buildOpenApiDocument, documentedRoutes, type OpenApiDocument } from '../../src/api/openapi.js';
 import { loadConfig } from '../../src/config/config.js';
-import { startServer } from '../../src/index.js';
+import { startServer, type RunningServer } from '../../src/index.js';
 import { sessionEventsResponseSchema } from '../../src/schemas/responses.js';
 import { SyncEngine } from '../../src/engine/SyncEngine.js';
 import { createLogger } from '../../src/monitoring/logger.js';
@@ -19,8 +19,9 @@ import { createMetrics } from '../../src/monitoring/metrics.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import { createRedisConnection, connectRedis } from '../../src/state/redisConnection.js';
 import { systemClock } from '../../src/state/SystemClock.js';
-import { freshEmbeddedDataDir } from '../helpers/postgresServer.js';
+import { freshEmbeddedDataDir, type PgliteDataDir } from '../helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { openSocket } from '../helpers/wsClient.js';
 
 interface Reply {
   status: number;
@@ -304,6 +305,50 @@ describe('CORS', () => {
   });
 });
 
+describe('methods a path does not serve', () => {
+  const notAllowed = (allow: string) => ({
+    status: 405,
+    allow,
+    body: { error: { code: 'METHOD_NOT_ALLOWED', message: expect.stringContaining(allow) } },
+  });
+  const answer = async (url: string, method: string, headers: Record<string, string> = {}) => {
+    const reply = await call(url, { method, headers });
+    return { status: reply.status, allow: reply.headers.allow, body: reply.body };
+  };
+
+  it('OPTIONS or another method on a known path gets 405 METHOD_NOT_ALLOWED with an Allow header, in the error shape; an unknown path 404', async () => {
+    const { url } = await serve();
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'OPTIONS')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'PUT')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'GET')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions`, 'OPTIONS')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions/x`, 'POST')).toEqual(notAllowed('GET, HEAD, DELETE'));
+    expect(await answer(`${url}/v1/sessions/x/events`, 'DELETE')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/v1/time`, 'POST')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/health`, 'OPTIONS')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/openapi.json`, 'PATCH')).toEqual(notAllowed('GET, HEAD'));
+    expect(await answer(`${url}/demo/demo.js`, 'PUT')).toEqual(notAllowed('GET, HEAD'));
+
+    expect((await call(`${url}/health`, { method: 'HEAD' })).status).toBe(200);
+    expect(await answer(`${url}/no/such/path`, 'OPTIONS')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND' } },
+    });
+  });
+
+  it('with CORS_ORIGINS a preflight is still answered (204), and a bare OPTIONS gets 405', async () => {
+    const origin = 'https://app.example.com';
+    const { url } = await serve({ corsOrigins: [origin] });
+    const preflight = await call(`${url}/v1/sessions/x/switch`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+    expect(await answer(`${url}/v1/sessions/x/switch`, 'OPTIONS', { origin })).toEqual(notAllowed('POST'));
+  });
+});
+
 interface RouterLayer {
   rawPath?: string | string[];
   route?: { path: string | string[]; methods: Record<string, boolean> };
@@ -382,6 +427,8 @@ describe('the OpenAPI document', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const responses = operation.responses as Record<string, unknown>;
         expect(Object.keys(responses).length, `${method} ${path}`).toBeGreaterThan(0);
+        // Any request may time out before it has arrived.
+        expect(responses['408'], `${method} ${path}`).toEqual({ $ref: '#/components/responses/Error408' });
         if (path.startsWith('/v1/sessions')) {
           expect(operation.security, `${method} ${path}`).toEqual([{ bearerAuth: [] }]);
           expect(Object.keys(responses), `${method} ${path}`).toEqual(
@@ -390,6 +437,28 @@ describe('the OpenAPI document', () => {
         }
       }
     }
+  });
+
+  it('declares security on every operation: the bearer token on /v1/sessions, explicitly none (security: []) elsewhere', () => {
+    const document = buildOpenApiDocument({ bodyLimitBytes: 65_536, authEnabled: true });
+    const publicOperations: string[] = [];
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const expected = path.startsWith('/v1/sessions') ? [{ bearerAuth: [] }] : [];
+        expect(operation, `${method} ${path}`).toHaveProperty('security', expected);
+        if (expected.length === 0) publicOperations.push(`${method.toUpperCase()} ${path}`);
+      }
+    }
+    expect(publicOperations).toEqual(
+      expect.arrayContaining([
+        'GET /health',
+        'GET /ready',
+        'GET /metrics',
+        'GET /v1/time',
+        'GET /openapi.json',
+        'GET /docs',
+      ]),
+    );
   });
 
   it('describes the events page the server really sends (embedded audit trail)', async () => {
@@ -450,5 +519,83 @@ describe('the OpenAPI document', () => {
     const init = await call(`${url}/docs/assets/init.js`);
     expect(init.text).toContain("'/openapi.json'");
     expect((await call(`${url}/docs/assets/index.html`)).status).toBe(404);
+  });
+});
+
+/** Writes `payload` on a new connection and resolves with all the server sent once it closes. */
+function exchange(url: string, payload: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(payload));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+/** An answer written straight to the socket: its status and its body, parsed. */
+function parseAnswer(answer: string): { status: number; body: unknown } {
+  const [head, body] = answer.split('\r\n\r\n');
+  return { status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(head ?? '')?.[1]), body: JSON.parse(body ?? '') };
+}
+
+describe('requests that never reach the app', () => {
+  let server: RunningServer;
+  let dataDir: PgliteDataDir;
+
+  beforeAll(async () => {
+    dataDir = await freshEmbeddedDataDir();
+    server = await startServer(
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir.dir,
+        NODE_ENV: 'test',
+        HTTP_HEADERS_TIMEOUT_MS: '1000',
+        HTTP_REQUEST_TIMEOUT_MS: '1000',
+      }),
+      { logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await dataDir?.remove();
+  });
+
+  it('a request whose body never arrives, or whose headers never end, gets 408 REQUEST_TIMEOUT and is closed; an open WebSocket stays', async () => {
+    const socket = await openSocket(`${server.url.replace('http', 'ws')}/v1/ws`);
+    const bodyless = exchange(
+      server.url,
+      'POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"sync',
+    );
+    const headless = exchange(server.url, 'GET /health HTTP/1.1\r\nHost: x\r\n');
+    // Node's defaults would hold these for 60 s (headers) and 300 s (body).
+    const bound = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('still open after 20 s')), 20_000).unref(),
+    );
+    for (const answer of await Promise.race([Promise.all([bodyless, headless]), bound])) {
+      expect(parseAnswer(answer)).toEqual({
+        status: 408,
+        body: { error: { code: 'REQUEST_TIMEOUT', message: expect.any(String) } },
+      });
+    }
+    // Upgraded long before the timeouts fell: a WebSocket is not a request that times out.
+    await socket.ping();
+    await socket.close();
+  }, 30_000);
+
+  it('a request the HTTP parser refuses gets 400, or 431 for oversized headers, in the error shape', async () => {
+    expect(parseAnswer(await exchange(server.url, 'NOT HTTP AT ALL\r\n\r\n'))).toEqual({
+      status: 400,
+      body: { error: { code: 'VALIDATION_ERROR', message: expect.any(String) } },
+    });
+    const oversized = `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`;
+    expect(parseAnswer(await exchange(server.url, oversized))).toEqual({
+      status: 431,
+      body: { error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } },
+    });
   });
 });

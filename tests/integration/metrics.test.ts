@@ -79,6 +79,31 @@ describe('/metrics', () => {
     }
   });
 
+  it("follows promtool's naming rules: every counter ends in _total, no gauge or untyped metric does", async () => {
+    const text = await metricsText(server);
+    const types = new Map<string, string>();
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm))
+      types.set(name as string, type as string);
+    expect(types.size).toBeGreaterThan(10);
+    // A sample with no TYPE line is untyped.
+    for (const [, name] of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/gm)) {
+      const family = (name as string).replace(/_(bucket|sum|count)$/, '');
+      if (!types.has(name as string) && !types.has(family)) types.set(name as string, 'untyped');
+    }
+    for (const [name, type] of types) {
+      if (type === 'counter') expect(name, `counter ${name}`).toMatch(/_total$/);
+      if (type === 'gauge' || type === 'untyped') expect(name, `${type} ${name}`).not.toMatch(/_total$/);
+    }
+    // Still there: what an operator watches in the process itself.
+    for (const kept of [
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_active_handles',
+    ]) {
+      expect(types.get(kept), kept).toBe('gauge');
+    }
+  });
+
   it('a Redis outage counts Redis connection errors', async () => {
     await redis.stop();
     try {

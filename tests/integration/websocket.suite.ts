@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
+import { openWebSocketConnections } from '../helpers/http.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 import { openSocket, UpgradeRefusedError, type TestSocket } from '../helpers/wsClient.js';
 
@@ -202,11 +203,8 @@ function expectNeverBackwards(socket: TestSocket, sessionId: string): void {
 }
 
 /** The server's open WebSocket connections, from its metrics. */
-async function openConnections(server: TestServer): Promise<number> {
-  const text = await (await fetch(`${server.http}/metrics`)).text();
-  const match = /^synckairos_websocket_connections (\d+)$/m.exec(text);
-  if (!match) throw new Error('no synckairos_websocket_connections in /metrics');
-  return Number(match[1]);
+function openConnections(server: TestServer): Promise<number> {
+  return openWebSocketConnections(server.http);
 }
 
 function isStrictlyIncreasing(values: number[]): boolean {

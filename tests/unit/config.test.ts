@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       nodeEnv: 'development',
       sessionTtlSeconds: 3600,
       bodyLimitBytes: 65536,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000 },
       websocket: {
         heartbeatIntervalMs: 30_000,
         messagesPerSecond: 100,
@@ -56,6 +57,9 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       SESSION_TTL_SECONDS: '60',
       BODY_LIMIT_BYTES: '2048',
+      HTTP_HEADERS_TIMEOUT_MS: '5000',
+      HTTP_REQUEST_TIMEOUT_MS: '20000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '75000',
       WS_HEARTBEAT_INTERVAL_MS: '5000',
       WS_MESSAGES_PER_SECOND: '10',
       WS_BURST_MESSAGES: '20',
@@ -80,6 +84,7 @@ describe('loadConfig', () => {
       nodeEnv: 'production',
       sessionTtlSeconds: 60,
       bodyLimitBytes: 2048,
+      http: { headersTimeoutMs: 5000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 75_000 },
       websocket: {
         heartbeatIntervalMs: 5000,
         messagesPerSecond: 10,
@@ -92,6 +97,16 @@ describe('loadConfig', () => {
       trustProxyHops: 1,
       mode: 'distributed',
     });
+  });
+
+  it('refuses a headers timeout longer than the request timeout, which Node would not take', () => {
+    expect(refusal({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }).problems).toEqual([
+      expect.objectContaining({
+        variable: 'HTTP_HEADERS_TIMEOUT_MS',
+        message: expect.stringContaining('HTTP_REQUEST_TIMEOUT_MS'),
+      }),
+    ]);
+    expect(refusal({ HTTP_REQUEST_TIMEOUT_MS: '0' }).problems[0]?.variable).toBe('HTTP_REQUEST_TIMEOUT_MS');
   });
 
   it('production refuses to start without a secret or key, saying why', () => {

@@ -26,11 +26,17 @@ const EXPOSED_HEADERS = ['x-request-id', 'location', 'ratelimit', 'ratelimit-pol
  */
 export function corsFor(origins: readonly string[] | '*'): RequestHandler | null {
   if (origins !== '*' && origins.length === 0) return null;
-  return cors({
+  const handler = cors({
     origin: origins === '*' ? '*' : [...origins],
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });
+  // `cors` takes every OPTIONS for a preflight; one that names no method to come is not, and is
+  // answered as any other method the path does not serve.
+  return (req, res, next) => {
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] === undefined) next();
+    else handler(req, res, next);
+  };
 }

@@ -1,0 +1,44 @@
+// A known path asked with a method it does not serve gets 405 METHOD_NOT_ALLOWED and an Allow
+// header, in the error shape: not a 404 as if the path did not exist, nor Express's own
+// `200 text/plain` answer to OPTIONS. CORS preflights are answered before this runs.
+import type { RequestHandler } from 'express';
+import { SyncKairosError } from '../../types/errors.js';
+
+interface KnownPath {
+  pattern: RegExp;
+  methods: ReadonlySet<string>;
+  allow: string;
+}
+
+/** `/v1/sessions/{id}` → matches `/v1/sessions/abc` and `/v1/sessions/abc/` (as Express does), any case. */
+function pathPattern(template: string): RegExp {
+  const source = template
+    .split(/\{[^}]+\}/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[^/]+');
+  return new RegExp(`^${source.replace(/\/$/, '')}/?$`, 'i');
+}
+
+/**
+ * `paths`: each path (OpenAPI template) with the methods it serves (`get`, `post`, …). A GET
+ * path answers HEAD too, as Express does.
+ */
+export function methodNotAllowed(paths: Record<string, readonly string[]>): RequestHandler {
+  const known: KnownPath[] = Object.entries(paths).map(([template, served]) => {
+    const methods = served.map((method) => method.toUpperCase());
+    if (methods.includes('GET') && !methods.includes('HEAD'))
+      methods.splice(methods.indexOf('GET') + 1, 0, 'HEAD');
+    return { pattern: pathPattern(template), methods: new Set(methods), allow: methods.join(', ') };
+  });
+  return (req, res, next) => {
+    const path = known.find((candidate) => candidate.pattern.test(req.path));
+    if (path === undefined || path.methods.has(req.method)) {
+      next();
+      return;
+    }
+    res.setHeader('allow', path.allow);
+    next(
+      new SyncKairosError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${path.allow}`),
+    );
+  };
+}
