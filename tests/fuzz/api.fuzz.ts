@@ -32,6 +32,7 @@ export interface FuzzOptions {
 const SECRET = 'fuzz-suite-secret-of-reasonable-length';
 const BODY_LIMIT_BYTES = 65_536;
 const HOUR_MS = 3_600_000;
+const FUZZ_TIME_LIMIT_MS = 30_000;
 
 interface RawRequest {
   method: string;
@@ -342,81 +343,88 @@ export function apiFuzzSuite(name: string, setup: () => Promise<FuzzSetup>, opti
       expect(preflight.status).toBeGreaterThanOrEqual(400);
     });
 
-    it('answers generated requests for every documented operation soundly, and refusals change nothing', async () => {
-      const { operations, components } = documentedOperations();
-      const idArbitrary = fc.oneof(
-        { weight: 4, arbitrary: fc.constantFrom(...fixtureIds) },
-        { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_PATH_IDS) },
-        { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,12}$/) },
-      );
-      const tokenArbitrary = fc.oneof(
-        { weight: 6, arbitrary: fc.constant('admin') },
-        {
-          weight: 1,
-          arbitrary: fc.constantFrom(
-            'viewer',
-            'white',
-            'whiteUnbound',
-            'forged',
-            'expired',
-            'unsigned',
-            'none',
-          ),
-        },
-      );
-      const requestArbitrary = fc
-        .record({
-          operation: fc.constantFrom(...operations),
-          otherMethod: fc.option(
-            fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
-            { freq: 6 },
-          ),
-          id: idArbitrary,
-          token: tokenArbitrary,
-          contentType: fc.constantFrom(
-            'application/json',
-            'application/json',
-            'application/json',
-            'text/plain',
-            'none',
-          ),
-          query: fc.option(
-            fc.dictionary(
-              fc.constantFrom('expected_version', 'limit', 'cursor', 'token'),
-              fc.string({ maxLength: 12 }),
-            ),
-            { freq: 3 },
-          ),
-          bodyChoice: fc.nat(9),
-          anyJson: fc.jsonValue({ maxDepth: 4 }),
-          hostileBody: fc.constantFrom(...HOSTILE_CREATE_BODIES),
-        })
-        .chain((drawn) =>
-          (drawn.operation.bodySchema
-            ? arbitraryFor(drawn.operation.bodySchema, components)
-            : fc.constant(undefined)
-          ).map((schemaBody) => ({ ...drawn, schemaBody })),
+    it(
+      'answers generated requests for every documented operation soundly, and refusals change nothing',
+      async () => {
+        const { operations, components } = documentedOperations();
+        const idArbitrary = fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...fixtureIds) },
+          { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_PATH_IDS) },
+          { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,12}$/) },
         );
+        const tokenArbitrary = fc.oneof(
+          { weight: 6, arbitrary: fc.constant('admin') },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(
+              'viewer',
+              'white',
+              'whiteUnbound',
+              'forged',
+              'expired',
+              'unsigned',
+              'none',
+            ),
+          },
+        );
+        const requestArbitrary = fc
+          .record({
+            operation: fc.constantFrom(...operations),
+            otherMethod: fc.option(
+              fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
+              { freq: 6 },
+            ),
+            id: idArbitrary,
+            token: tokenArbitrary,
+            contentType: fc.constantFrom(
+              'application/json',
+              'application/json',
+              'application/json',
+              'text/plain',
+              'none',
+            ),
+            query: fc.option(
+              fc.dictionary(
+                fc.constantFrom('expected_version', 'limit', 'cursor', 'token'),
+                fc.string({ maxLength: 12 }),
+              ),
+              { freq: 3 },
+            ),
+            bodyChoice: fc.nat(9),
+            anyJson: fc.jsonValue({ maxDepth: 4 }),
+            hostileBody: fc.constantFrom(...HOSTILE_CREATE_BODIES),
+          })
+          .chain((drawn) =>
+            (drawn.operation.bodySchema
+              ? arbitraryFor(drawn.operation.bodySchema, components)
+              : fc.constant(undefined)
+            ).map((schemaBody) => ({ ...drawn, schemaBody })),
+          );
 
-      await fc.assert(
-        fc.asyncProperty(requestArbitrary, async (drawn) => {
-          const method = drawn.otherMethod ?? drawn.operation.method;
-          let path = drawn.operation.pathTemplate.replace(/\{[^}]+\}/g, drawn.id);
-          if (drawn.query) path += `?${new URLSearchParams(drawn.query).toString()}`;
-          let body: string | undefined;
-          if (drawn.bodyChoice < 6)
-            body = drawn.schemaBody === undefined ? undefined : JSON.stringify(drawn.schemaBody);
-          else if (drawn.bodyChoice < 8) body = JSON.stringify(drawn.anyJson);
-          else body = drawn.hostileBody;
-          const headers: Record<string, string> = {};
-          if (drawn.token !== 'none') headers.authorization = `Bearer ${tokens[drawn.token]}`;
-          if (body !== undefined && drawn.contentType !== 'none') headers['content-type'] = drawn.contentType;
-          const createdId = (drawn.schemaBody as { session_id?: unknown } | undefined)?.session_id;
-          const touched = [drawn.id, ...(typeof createdId === 'string' ? [createdId] : [])];
-          await check({ method, path, headers, body }, touched);
-        }),
-        { numRuns: options.numRuns, endOnFailure: true },
-      );
-    });
+        await fc.assert(
+          fc.asyncProperty(requestArbitrary, async (drawn) => {
+            const method = drawn.otherMethod ?? drawn.operation.method;
+            let path = drawn.operation.pathTemplate.replace(/\{[^}]+\}/g, drawn.id);
+            if (drawn.query) path += `?${new URLSearchParams(drawn.query).toString()}`;
+            let body: string | undefined;
+            if (drawn.bodyChoice < 6)
+              body = drawn.schemaBody === undefined ? undefined : JSON.stringify(drawn.schemaBody);
+            else if (drawn.bodyChoice < 8) body = JSON.stringify(drawn.anyJson);
+            else body = drawn.hostileBody;
+            const headers: Record<string, string> = {};
+            if (drawn.token !== 'none') headers.authorization = `Bearer ${tokens[drawn.token]}`;
+            if (body !== undefined && drawn.contentType !== 'none')
+              headers['content-type'] = drawn.contentType;
+            const createdId = (drawn.schemaBody as { session_id?: unknown } | undefined)?.session_id;
+            const touched = [drawn.id, ...(typeof createdId === 'string' ? [createdId] : [])];
+            await check({ method, path, headers, body }, touched);
+          }),
+          // Bounded in time as well as count: on a loaded machine the run stops early rather than
+          // stretch the suite (an interrupted run that found nothing passes).
+          { numRuns: options.numRuns, endOnFailure: true, interruptAfterTimeLimit: FUZZ_TIME_LIMIT_MS },
+        );
+      },
+      FUZZ_TIME_LIMIT_MS + 30_000,
+    );
   });
 }
