@@ -38,20 +38,21 @@ function participant(view: SessionView, id: string): ParticipantView {
   return found;
 }
 
-/** Creates a two-player game under `time_control`, watched over the WebSocket, and starts it. */
-async function startGame(
-  time_control: TimeControl,
-  extra: Record<string, unknown> = {},
-): Promise<SessionView> {
-  const sessionId = `tc-${time_control.type}-${++sessionSeq}`;
+/**
+ * Creates a two-player game, watched over the WebSocket, and starts it. White has its own
+ * control, with time to spare for its moves however slow the machine; black has the session's,
+ * short, so its flag falls soon after the test stops moving.
+ */
+async function startGame(white: TimeControl, black: TimeControl): Promise<SessionView> {
+  const sessionId = `tc-${black.type}-${++sessionSeq}`;
   const created = await callJson(base, 'POST', '/v1/sessions', {
     session_id: sessionId,
     sync_mode: 'per_participant',
-    participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
-    time_control,
-    ...extra,
+    participants: [{ participant_id: 'w', time_control: white }, { participant_id: 'b' }],
+    time_control: black,
   });
-  expect(created.time_control).toEqual(time_control);
+  expect(created.time_control).toEqual(black);
+  expect(participant(created, 'w').time_control).toEqual(white);
   const subscribed = await socket.request({ type: 'SUBSCRIBE', session_id: sessionId });
   expect(subscribed.type).toBe('ACK');
   return callJson(base, 'POST', `/v1/sessions/${sessionId}/start`);
@@ -79,76 +80,93 @@ async function expectFlagAt(view: SessionView, deadlineAtMs: number): Promise<Se
 
 describe('time controls on the service (Redis)', () => {
   it('fischer: the increment after each move, capped at max_ms; the flag falls when the bank is empty', async () => {
-    let view = await startGame({ type: 'fischer', initial_ms: 400, increment_ms: 100, max_ms: 450 });
+    let view = await startGame(
+      { type: 'fischer', initial_ms: 5_000, increment_ms: 100, max_ms: 5_050 },
+      { type: 'fischer', initial_ms: 300, increment_ms: 100 },
+    );
     view = await move(view, 50);
     const w = participant(view, 'w');
-    expect(w.time_remaining_ms).toBe(Math.min(400 - w.time_used_ms + 100, 450));
-    const b = participant(view, 'b');
-    await expectFlagAt(view, (view.cycle_started_at ?? 0) + (b.time_remaining_ms ?? 0));
+    expect(w.time_remaining_ms).toBe(Math.min(5_000 - w.time_used_ms + 100, 5_050));
+    await expectFlagAt(view, (view.cycle_started_at ?? 0) + 300);
   });
 
-  it('bronstein: a move gets back what it used, up to delay_ms', async () => {
-    let view = await startGame({ type: 'bronstein', initial_ms: 400, delay_ms: 200 });
+  it('bronstein: a move gets back what it used, up to delay_ms; the clock runs at once', async () => {
+    let view = await startGame(
+      { type: 'bronstein', initial_ms: 5_000, delay_ms: 20 },
+      { type: 'bronstein', initial_ms: 300, delay_ms: 200 },
+    );
     view = await move(view, 50);
     const w = participant(view, 'w');
-    expect(w.time_remaining_ms).toBe(400 - w.time_used_ms + Math.min(w.time_used_ms, 200));
-    expect(w.delay_remaining_ms).toBe(200);
-    await expectFlagAt(view, (view.cycle_started_at ?? 0) + 400);
+    expect(w.time_remaining_ms).toBe(5_000 - w.time_used_ms + Math.min(w.time_used_ms, 20));
+    expect(w.delay_remaining_ms).toBe(20);
+    await expectFlagAt(view, (view.cycle_started_at ?? 0) + 300);
   });
 
-  it('delay: the flag falls at turn start + delay + bank', async () => {
-    let view = await startGame({ type: 'delay', initial_ms: 300, delay_ms: 200 });
+  it('delay: the bank stands still during the delay; the flag falls at turn start + delay + bank', async () => {
+    let view = await startGame(
+      { type: 'delay', initial_ms: 5_000, delay_ms: 5_000 },
+      { type: 'delay', initial_ms: 300, delay_ms: 200 },
+    );
     view = await move(view, 50);
-    expect(participant(view, 'w')).toMatchObject({ time_remaining_ms: 300, delay_remaining_ms: 200 });
-    expect(participant(view, 'b')).toMatchObject({ time_remaining_ms: 300 });
+    expect(participant(view, 'w')).toMatchObject({ time_remaining_ms: 5_000, delay_remaining_ms: 5_000 });
+    expect(participant(view, 'b')).toMatchObject({ time_remaining_ms: 300, delay_remaining_ms: 200 });
     await expectFlagAt(view, (view.cycle_started_at ?? 0) + 200 + 300);
   });
 
-  it("stages: the next stage's time comes on the stage's last move", async () => {
-    let view = await startGame({
-      type: 'stages',
-      stages: [
-        { moves: 1, time_ms: 300 },
-        { time_ms: 200, increment_ms: 10 },
-      ],
-    });
+  it("stages: the next stage's time comes on the stage's last move; a stage's delay is a simple delay", async () => {
+    let view = await startGame(
+      {
+        type: 'stages',
+        stages: [
+          { moves: 1, time_ms: 5_000 },
+          { time_ms: 200, increment_ms: 10 },
+        ],
+      },
+      { type: 'stages', stages: [{ time_ms: 300, delay_ms: 100 }] },
+    );
     view = await move(view, 50);
     const w = participant(view, 'w');
     expect(w).toMatchObject({ stage_index: 1, moves_to_next_stage: null });
-    expect(w.time_remaining_ms).toBe(300 - w.time_used_ms + 200);
-    view = await move(view, 0);
-    const wAgain = participant(view, 'w');
-    await expectFlagAt(view, (view.cycle_started_at ?? 0) + (wAgain.time_remaining_ms ?? 0));
+    expect(w.time_remaining_ms).toBe(5_000 - w.time_used_ms + 200);
+    await expectFlagAt(view, (view.cycle_started_at ?? 0) + 100 + 300);
   });
 
   it('byoyomi: a move inside a period refills it; the flag falls when the last period runs out', async () => {
-    let view = await startGame({ type: 'byoyomi', initial_ms: 100, period_ms: 200, periods: 2 });
+    let view = await startGame(
+      { type: 'byoyomi', initial_ms: 100, period_ms: 2_000, periods: 2 },
+      { type: 'byoyomi', initial_ms: 0, period_ms: 150, periods: 2 },
+    );
     view = await move(view, 180); // main time and part of a period
     const w = participant(view, 'w');
     expect(w.time_used_ms).toBeGreaterThan(100);
-    expect(w).toMatchObject({ time_remaining_ms: 0, periods_left: 2, period_remaining_ms: 200 });
-    view = await move(view, 0);
-    const expired = await expectFlagAt(view, (view.cycle_started_at ?? 0) + 2 * 200);
-    expect(participant(expired, 'w')).toMatchObject({ periods_left: 0, period_remaining_ms: 0 });
+    expect(w).toMatchObject({ time_remaining_ms: 0, periods_left: 2, period_remaining_ms: 2_000 });
+    const expired = await expectFlagAt(view, (view.cycle_started_at ?? 0) + 2 * 150);
+    expect(participant(expired, 'b')).toMatchObject({ periods_left: 0, period_remaining_ms: 0 });
   });
 
   it('canadian: after main time, moves_per_period moves in each period', async () => {
-    let view = await startGame({ type: 'canadian', initial_ms: 100, period_ms: 400, moves_per_period: 2 });
+    let view = await startGame(
+      { type: 'canadian', initial_ms: 100, period_ms: 5_000, moves_per_period: 2 },
+      { type: 'canadian', initial_ms: 100, period_ms: 200, moves_per_period: 2 },
+    );
     view = await move(view, 150);
     const w = participant(view, 'w');
     expect(w).toMatchObject({ time_remaining_ms: 0, moves_left_in_period: 1 });
-    expect(w.period_remaining_ms).toBe(400 - (w.time_used_ms - 100));
-    view = await move(view, 0);
-    await expectFlagAt(view, (view.cycle_started_at ?? 0) + (w.period_remaining_ms ?? 0));
+    expect(w.period_remaining_ms).toBe(5_000 - (w.time_used_ms - 100));
+    await expectFlagAt(view, (view.cycle_started_at ?? 0) + 100 + 200);
   });
 
   it('hourglass: what the mover spends the other gains; the sum stays constant to the flag', async () => {
-    let view = await startGame({ type: 'hourglass', initial_ms: 300 });
+    let view = await startGame(
+      { type: 'hourglass', initial_ms: 5_000 },
+      { type: 'hourglass', initial_ms: 200 },
+    );
     view = await move(view, 80);
     const [w, b] = [participant(view, 'w'), participant(view, 'b')];
-    expect((w.time_remaining_ms ?? 0) + (b.time_remaining_ms ?? 0)).toBe(600);
+    expect((w.time_remaining_ms ?? 0) + (b.time_remaining_ms ?? 0)).toBe(5_200);
+    expect(b.time_remaining_ms).toBe(200 + w.time_used_ms);
     const expired = await expectFlagAt(view, (view.cycle_started_at ?? 0) + (b.time_remaining_ms ?? 0));
-    expect(participant(expired, 'w').time_remaining_ms).toBe(600);
+    expect(participant(expired, 'w').time_remaining_ms).toBe(5_200);
   });
 
   it("per_group: a group's own control runs its bank", async () => {
@@ -161,7 +179,7 @@ describe('time controls on the service (Redis)', () => {
         { participant_id: 'b1', group_id: 'B' },
       ],
       groups: [{ group_id: 'B', time_control: { type: 'delay', initial_ms: 200, delay_ms: 100 } }],
-      time_control: { type: 'fischer', initial_ms: 1_000, increment_ms: 0 },
+      time_control: { type: 'fischer', initial_ms: 5_000, increment_ms: 0 },
     });
     expect((await socket.request({ type: 'SUBSCRIBE', session_id: sessionId })).type).toBe('ACK');
     await callJson(base, 'POST', `/v1/sessions/${sessionId}/start`);
