@@ -22,6 +22,17 @@ import {
   sessionViewSchema,
   timeResponseSchema,
 } from '../schemas/responses.js';
+import {
+  bronsteinSchema,
+  byoyomiSchema,
+  canadianSchema,
+  delaySchema,
+  fischerSchema,
+  hourglassSchema,
+  stageSchema,
+  stagesSchema,
+  timeControlSchema,
+} from '../schemas/timeControl.js';
 import type { ErrorCode } from '../types/errors.js';
 import { DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT } from './routes/events.js';
 
@@ -56,6 +67,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   requests.add(createSessionSchema, { id: 'CreateSessionRequest' });
   requests.add(participantSchema, { id: 'ParticipantInput' });
   requests.add(groupSchema, { id: 'GroupInput' });
+  addTimeControls(requests);
   for (const name of COMMAND_NAMES) {
     const schema = COMMAND_BODY_SCHEMAS[name];
     // pause, resume and complete share one schema: it gets one name.
@@ -66,6 +78,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   responses.add(participantViewSchema, { id: 'ParticipantView' });
   responses.add(groupViewSchema, { id: 'GroupView' });
   responses.add(lapViewSchema, { id: 'LapView' });
+  addTimeControls(responses);
   responses.add(errorBodySchema, { id: 'Error' });
   responses.add(timeResponseSchema, { id: 'ServerTime' });
   responses.add(healthResponseSchema, { id: 'Health' });
@@ -79,6 +92,19 @@ function componentSchemas(): Record<string, JsonSchema> {
     ...z.toJSONSchema(responses, { uri, io: 'output', unrepresentable: 'any' }).schemas,
   };
   return Object.fromEntries(Object.entries(all).map(([id, schema]) => [id, stripDialect(schema)]));
+}
+
+/** Requests and views share the time control schemas; each registry names them the same way. */
+function addTimeControls(registry: z.core.$ZodRegistry<{ id: string }>): void {
+  registry.add(timeControlSchema, { id: 'TimeControl' });
+  registry.add(fischerSchema, { id: 'FischerControl' });
+  registry.add(bronsteinSchema, { id: 'BronsteinControl' });
+  registry.add(delaySchema, { id: 'DelayControl' });
+  registry.add(stagesSchema, { id: 'StagesControl' });
+  registry.add(stageSchema, { id: 'Stage' });
+  registry.add(byoyomiSchema, { id: 'ByoyomiControl' });
+  registry.add(canadianSchema, { id: 'CanadianControl' });
+  registry.add(hourglassSchema, { id: 'HourglassControl' });
 }
 
 function commandSchemaId(name: CommandName): string {
@@ -215,6 +241,11 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
         operationId: 'createSession',
         tags: ['sessions'],
         summary: 'Create a session',
+        description:
+          'Which fields each sync_mode takes: per_participant `total_time_ms` + `increment_ms` or `time_control` ' +
+          "(and each participant's own); per_group the same, with `groups[]` for each group's own; per_cycle " +
+          '`time_per_cycle_ms`; global `total_time_ms`; count_up `max_time_ms`. A field the mode does not use is ' +
+          'refused. `total_time_ms` + `increment_ms` is the shorthand for a fischer `time_control`.',
         security: [{ bearerAuth: [] }],
         requestBody: { required: true, content: jsonContent(ref('CreateSessionRequest')) },
         responses: {

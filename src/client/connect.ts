@@ -4,7 +4,15 @@ import type { SessionView } from '../types/session.js';
 import { estimateOffset, SlewedOffset, type OffsetEstimate, type PingSample } from './clockSync.js';
 import { Emitter } from './emitter.js';
 import { fromErrorBody, SyncKairosApiError } from './errors.js';
-import { elapsedMs, groupRemainingMs, participantRemainingMs, sessionRemainingMs } from './localTime.js';
+import {
+  elapsedMs,
+  groupFace,
+  groupRemainingMs,
+  participantFace,
+  participantRemainingMs,
+  sessionRemainingMs,
+  type LocalClockFace,
+} from './localTime.js';
 import {
   resolveWebSocket,
   SOCKET_CLOSED,
@@ -86,8 +94,17 @@ export interface SyncKairosHandle {
   now(): number;
   /** A participant's remaining time now (or at a server time); null if unknown or unlimited. */
   remaining(participantId: string, atServerMs?: number): number | null;
+  /**
+   * Everything a participant's clock face shows now (or at a server time), computed locally with
+   * the server's formulas: time_remaining_ms and, where its time control has them,
+   * delay_remaining_ms, periods_left, period_remaining_ms, moves_left_in_period, stage_index,
+   * moves_to_next_stage. Null for an unknown participant.
+   */
+  clockFace(participantId: string, atServerMs?: number): LocalClockFace | null;
   /** per_group: a group's remaining time. */
   groupRemaining(groupId: string, atServerMs?: number): number | null;
+  /** per_group: a group's clock face, as clockFace(). */
+  groupClockFace(groupId: string, atServerMs?: number): LocalClockFace | null;
   /** global: the session bank; count_up: what is left to max_time_ms. */
   sessionRemaining(atServerMs?: number): number | null;
   /** count_up: elapsed time, pauses excluded. */
@@ -254,8 +271,16 @@ class SessionConnection implements SyncKairosHandle {
     return this.current === null ? null : participantRemainingMs(this.current, participantId, atServerMs);
   }
 
+  clockFace(participantId: string, atServerMs: number = this.now()): LocalClockFace | null {
+    return this.current === null ? null : participantFace(this.current, participantId, atServerMs);
+  }
+
   groupRemaining(groupId: string, atServerMs: number = this.now()): number | null {
     return this.current === null ? null : groupRemainingMs(this.current, groupId, atServerMs);
+  }
+
+  groupClockFace(groupId: string, atServerMs: number = this.now()): LocalClockFace | null {
+    return this.current === null ? null : groupFace(this.current, groupId, atServerMs);
   }
 
   sessionRemaining(atServerMs: number = this.now()): number | null {

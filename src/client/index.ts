@@ -1,6 +1,6 @@
 // synckairos/client: the SDK for browsers and Node. connect() keeps one session in sync over a
 // WebSocket; createClient() calls the REST API. Imports nothing of the server but its types and
-// the shared time formula.
+// the shared time formulas (src/clock).
 export {
   connect,
   type ClockSyncInfo,
@@ -21,7 +21,15 @@ export {
   type OffsetEstimate,
   type PingSample,
 } from './clockSync.js';
-export { elapsedMs, groupRemainingMs, participantRemainingMs, sessionRemainingMs } from './localTime.js';
+export {
+  elapsedMs,
+  groupFace,
+  groupRemainingMs,
+  participantFace,
+  participantRemainingMs,
+  sessionRemainingMs,
+  type LocalClockFace,
+} from './localTime.js';
 export { webSocketUrl, type ClientSocket, type WebSocketConstructor } from './socket.js';
 export type { ErrorCode } from '../types/errors.js';
 export type {
@@ -37,3 +45,16 @@ export type {
   SessionView,
   SyncMode,
 } from '../types/session.js';
+export type {
+  BronsteinControl,
+  ByoyomiControl,
+  CanadianControl,
+  ClockFaceFields,
+  DelayControl,
+  FischerControl,
+  HourglassControl,
+  Stage,
+  StagesControl,
+  TimeControl,
+  TimeControlType,
+} from '../types/timeControl.js';

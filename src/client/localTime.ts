@@ -1,7 +1,17 @@
 // The clocks of a state at any server time, computed locally from the snapshot with the same
-// formula the engine uses (src/engine/time.ts): calculate, don't count.
-import { elapsedSinceMs, remainingAtMs } from '../engine/time.js';
-import type { ParticipantView, SessionView } from '../types/session.js';
+// formulas the engine uses (src/clock: the time formula and each time control's rules):
+// calculate, don't count.
+import { countersOfFace, flagInMs, writeFace, type ClockFace } from '../clock/face.js';
+import { ruleOf } from '../clock/controls/index.js';
+import { elapsedSinceMs, remainingAtMs } from '../clock/time.js';
+import type { GroupView, ParticipantView, SessionView } from '../types/session.js';
+import type { TimeControl } from '../types/timeControl.js';
+
+/** A clock face at one server time: the fields a participant's (or group's) view would have then. */
+export interface LocalClockFace extends ClockFace {
+  /** Whether this clock's time moves now (the active one, its group, a waiting hourglass clock). */
+  running: boolean;
+}
 
 /**
  * Where the running clock counts from, as seen from the snapshot: its `server_time`, or a
@@ -13,21 +23,64 @@ export function runningSinceMs(view: SessionView): number | null {
   return Math.max(view.server_time, view.start_at ?? view.server_time);
 }
 
-/** Whether this participant's shown time runs: the active one, its whole group, or everybody for a session-wide bank. */
+function activeOf(view: SessionView): ParticipantView | undefined {
+  return view.participants.find((p) => p.is_active);
+}
+
+/**
+ * Whether this participant's shown time runs down: the active one, its whole group, or
+ * everybody when the session has one bank (global, count_up: the view's own time_remaining_ms).
+ */
 export function runsFor(view: SessionView, participant: ParticipantView): boolean {
   if (view.status !== 'running') return false;
-  switch (view.sync_mode) {
-    case 'per_participant':
-    case 'per_cycle':
-      return participant.is_active;
-    case 'per_group': {
-      const active = view.participants.find((p) => p.is_active);
-      return active !== undefined && active.group_id === participant.group_id;
-    }
-    case 'global':
-    case 'count_up':
-      return true;
+  if (view.time_remaining_ms !== undefined) return true;
+  if (view.groups !== undefined) return activeOf(view)?.group_id === participant.group_id;
+  return participant.is_active;
+}
+
+/** The time control a participant's clock runs by (per_group: its group's); undefined: the shorthand. */
+function controlOf(view: SessionView, participant: ParticipantView): TimeControl | undefined {
+  const group = view.groups?.find((g) => g.group_id === participant.group_id);
+  return participant.time_control ?? group?.time_control ?? view.time_control;
+}
+
+/** A face `runMs` further on, plus what a waiting hourglass clock gains from the running one. */
+function faceAfter(
+  view: SessionView,
+  face: ParticipantView | GroupView,
+  control: TimeControl | undefined,
+  running: boolean,
+  atServerMs: number,
+): LocalClockFace {
+  const elapsedMs = elapsedSinceMs(runningSinceMs(view), atServerMs);
+  const out: LocalClockFace = { time_remaining_ms: face.time_remaining_ms, running };
+  const active = activeOf(view);
+  const gains =
+    !running && elapsedMs > 0 && !face.has_expired && active !== undefined && ruleOf(control).waitingGains;
+  if (gains) {
+    const activeFlagInMs = flagInMs(countersOfFace(active), controlOf(view, active));
+    out.running = true;
+    writeFace(out, countersOfFace(face), control, 0, Math.min(elapsedMs, Math.max(0, activeFlagInMs)));
+  } else {
+    writeFace(out, countersOfFace(face), control, running ? elapsedMs : 0);
   }
+  return out;
+}
+
+/**
+ * A participant's clock face at `atServerMs` (per_group: its group's); null for an unknown
+ * participant. An unlimited count_up clock has `time_remaining_ms: null`.
+ */
+export function participantFace(
+  view: SessionView,
+  participantId: string,
+  atServerMs: number,
+): LocalClockFace | null {
+  const participant = view.participants.find((p) => p.participant_id === participantId);
+  if (participant === undefined) return null;
+  const running = runsFor(view, participant);
+  if (participant.time_remaining_ms === null) return { time_remaining_ms: null, running };
+  return faceAfter(view, participant, controlOf(view, participant), running, atServerMs);
 }
 
 /** A participant's remaining time at `atServerMs`; null for an unknown participant or an unlimited count_up. */
@@ -36,21 +89,20 @@ export function participantRemainingMs(
   participantId: string,
   atServerMs: number,
 ): number | null {
-  const participant = view.participants.find((p) => p.participant_id === participantId);
-  if (participant === undefined || participant.time_remaining_ms === null) return null;
-  return runsFor(view, participant)
-    ? remainingAtMs(participant.time_remaining_ms, runningSinceMs(view), atServerMs)
-    : participant.time_remaining_ms;
+  return participantFace(view, participantId, atServerMs)?.time_remaining_ms ?? null;
+}
+
+/** per_group: a group's clock face at `atServerMs`; null for an unknown group. */
+export function groupFace(view: SessionView, groupId: string, atServerMs: number): LocalClockFace | null {
+  const group = view.groups?.find((g) => g.group_id === groupId);
+  if (group === undefined) return null;
+  const running = view.status === 'running' && activeOf(view)?.group_id === groupId;
+  return faceAfter(view, group, group.time_control ?? view.time_control, running, atServerMs);
 }
 
 /** per_group: a group's remaining time at `atServerMs`; null for an unknown group. */
 export function groupRemainingMs(view: SessionView, groupId: string, atServerMs: number): number | null {
-  const group = view.groups?.find((g) => g.group_id === groupId);
-  if (group === undefined) return null;
-  const active = view.participants.find((p) => p.is_active);
-  return active !== undefined && active.group_id === groupId
-    ? remainingAtMs(group.time_remaining_ms, runningSinceMs(view), atServerMs)
-    : group.time_remaining_ms;
+  return groupFace(view, groupId, atServerMs)?.time_remaining_ms ?? null;
 }
 
 /** global: the session bank; count_up: what is left to max_time_ms. Null in other modes or without a limit. */

@@ -12,10 +12,10 @@ import {
 } from '../types/session.js';
 import type { StateStore, WriteResult } from '../types/store.js';
 import { deadlineAtMs } from './clocks.js';
-import { applyCommand } from './commands.js';
 import { createSessionState } from './createSession.js';
 import { applyDueExpiries } from './expiry.js';
 import { retentionMs } from './retention.js';
+import { step } from './step.js';
 import { clockSnapshot, toSessionView } from './view.js';
 
 export const DEFAULT_SESSION_TTL_MS = 60 * 60 * 1000;
@@ -138,26 +138,17 @@ export class SyncEngine {
       const fromMemory = known !== undefined;
       known = undefined;
       const nowMs = this.clock.nowMs();
-      const due = applyDueExpiries(stored, nowMs);
-      let outcome: ReturnType<typeof applyCommand>;
-      try {
-        if (options.expectedVersion !== undefined && options.expectedVersion !== due.state.version) {
-          throw versionConflict(options.expectedVersion, due.state.version);
-        }
-        options.guard?.(due.state);
-        outcome = applyCommand(due.state, command, nowMs, options.actor ?? null);
-      } catch (error) {
+      const outcome = step(stored, command, nowMs, options);
+      const { state, events } = outcome;
+      if (outcome.refused) {
         // A remembered state may be stale: only the store's own state can refuse a command.
         if (fromMemory) continue;
         // The command failed, but a flag that fell meanwhile is still a change worth keeping.
-        if (due.events.length > 0) await this.write(due.state, stored.version, nowMs, due.events);
-        throw error;
+        if (events.length > 0) await this.write(state, stored.version, nowMs, events);
+        throw outcome.error;
       }
-      // A command can leave a clock at zero (an adjust); its flag falls now, not at the next read.
-      const after = applyDueExpiries(outcome.state, nowMs);
-      const events = [...due.events, ...outcome.events, ...after.events];
-      const result = await this.write(after.state, stored.version, nowMs, events);
-      if (result.ok) return { view: toSessionView(after.state, nowMs), state: after.state, events };
+      const result = await this.write(state, stored.version, nowMs, events);
+      if (result.ok) return { view: toSessionView(state, nowMs), state, events };
       if (result.reason === 'not_found') throw sessionNotFound(sessionId);
       if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
         throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
@@ -170,13 +161,9 @@ export class SyncEngine {
     for (let attempt = 1; ; attempt++) {
       const stored = await this.read(sessionId);
       const nowMs = this.clock.nowMs();
-      const due = applyDueExpiries(stored, nowMs);
-      if (options.expectedVersion !== undefined && options.expectedVersion !== due.state.version) {
-        throw versionConflict(options.expectedVersion, due.state.version);
-      }
-      const cancelled = applyCommand(due.state, { type: 'cancel' }, nowMs, options.actor ?? null);
-      const final = cancelled.state;
-      const events = [...due.events, ...cancelled.events];
+      const cancelled = step(stored, { type: 'cancel' }, nowMs, options);
+      if (cancelled.refused) throw cancelled.error;
+      const { state: final, events } = cancelled;
       const result = await this.forgettingOnFailure(
         sessionId,
         this.store.remove(final, stored.version, this.auditRecords(events)),

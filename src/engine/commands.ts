@@ -3,19 +3,16 @@
 import { invalidState, validationError } from '../types/errors.js';
 import {
   ENDED_STATUSES,
+  type ParticipantState,
   type SessionCommand,
   type SessionEvent,
   type SessionState,
 } from '../types/session.js';
-import {
-  activeGroup,
-  activeParticipant,
-  beginTurn,
-  findGroup,
-  findParticipant,
-  nextParticipantInOrder,
-  settleRunningClock,
-} from './clocks.js';
+import { elapsedSinceMs } from '../clock/time.js';
+import { beginTurn, chargeElapsed, settleRunningClock } from './clocks.js';
+import { modeOf } from './modes/index.js';
+import type { AdjustCommand } from './modes/mode.js';
+import { activeParticipant, findParticipant, nextParticipantInOrder } from './participants.js';
 import { recordChange, type Transition } from './transition.js';
 import { clockSnapshot } from './view.js';
 
@@ -43,7 +40,7 @@ export function applyCommand(
     case 'switch': {
       requireStatus(state, 'switch', ['running']);
       const from = state.activeParticipantId;
-      passTurn(state, command.nextParticipantId, nowMs);
+      passTurn(state, command, nowMs);
       record('switched', from);
       break;
     }
@@ -113,12 +110,26 @@ function start(state: SessionState, startAtMs: number | undefined, nowMs: number
   state.cycleStartedAtMs = anchorAtMs;
 }
 
-function passTurn(state: SessionState, requestedId: string | undefined, nowMs: number): void {
+type SwitchCommand = Extract<SessionCommand, { type: 'switch' }>;
+
+function passTurn(state: SessionState, command: SwitchCommand, nowMs: number): void {
   if (state.anchorAtMs !== null && nowMs < state.anchorAtMs) {
     throw invalidState(`Cannot switch before the session starts at ${state.anchorAtMs}`, {
       start_at: state.anchorAtMs,
     });
   }
+  const next = nextTurn(state, command.nextParticipantId);
+  chargeElapsed(state, chargedMoveMs(state, command, nowMs));
+  const finishing = activeParticipant(state);
+  if (finishing) {
+    finishing.cycleCount += 1;
+    modeOf(state).endTurn(state, finishing);
+  }
+  beginTurn(state, next, nowMs);
+}
+
+/** Whose turn a switch gives: the one asked for, or the next in order (those who are out are skipped). */
+function nextTurn(state: SessionState, requestedId: string | undefined): ParticipantState {
   const activeId = state.activeParticipantId;
   const next =
     requestedId === undefined ? nextParticipantInOrder(state) : findParticipant(state, requestedId);
@@ -130,6 +141,9 @@ function passTurn(state: SessionState, requestedId: string | undefined, nowMs: n
   // A turn handed back to its holder would only refill or credit its clock (a fresh cycle, an
   // increment) for nothing: a switch always passes the turn to someone else.
   if (!next) {
+    const active = activeParticipant(state);
+    // A lone stopwatch's switch is a split: it records a lap and credits nothing.
+    if (requestedId === undefined && active && modeOf(state).switchesInPlaceWhenAlone) return active;
     throw invalidState(`Cannot switch: nobody but '${activeId}' is left to take the turn`, {
       active_participant_id: activeId,
     });
@@ -145,38 +159,19 @@ function passTurn(state: SessionState, requestedId: string | undefined, nowMs: n
       participant_id: next.participantId,
     });
   }
-  settleRunningClock(state, nowMs);
-  const finishing = activeParticipant(state);
-  if (finishing) {
-    finishing.cycleCount += 1;
-    addIncrement(state);
-  }
-  if (state.syncMode === 'count_up' && finishing) {
-    state.laps.push({
-      participantId: finishing.participantId,
-      lapMs: state.elapsedMs - state.lapStartElapsedMs,
-      elapsedMs: state.elapsedMs,
-    });
-    state.lapStartElapsedMs = state.elapsedMs;
-  }
-  beginTurn(state, next, nowMs);
+  return next;
 }
 
-/** Fischer increment: the bank that just ran gets increment_ms after the move. */
-function addIncrement(state: SessionState): void {
-  const incrementMs = state.config.incrementMs;
-  if (incrementMs === 0) return;
-  if (state.syncMode === 'per_participant') {
-    const active = activeParticipant(state);
-    if (active) active.bankMs += incrementMs;
-  } else if (state.syncMode === 'per_group') {
-    const group = activeGroup(state);
-    if (group) group.bankMs += incrementMs;
-  }
+/**
+ * The time a move is charged to the clock that ran: everything since the anchor. Every move's
+ * time passes through here, so lag compensation takes its share in this one place.
+ */
+function chargedMoveMs(state: SessionState, _command: SwitchCommand, nowMs: number): number {
+  return elapsedSinceMs(state.anchorAtMs, nowMs);
 }
 
 /** Applies an arbiter's delta to the bank it names; returns the participant concerned. */
-function adjust(state: SessionState, command: Extract<SessionCommand, { type: 'adjust' }>, nowMs: number) {
+function adjust(state: SessionState, command: AdjustCommand, nowMs: number) {
   settleRunningClock(state, nowMs);
   const participant =
     command.participantId === undefined ? undefined : findParticipant(state, command.participantId);
@@ -190,7 +185,7 @@ function adjust(state: SessionState, command: Extract<SessionCommand, { type: 'a
       participant_id: participant.participantId,
     });
   }
-  const bank = adjustableBank(state, command, participant?.participantId ?? null);
+  const bank = modeOf(state).adjustableBank(state, command, participant);
   const afterMs = bank.get() + command.deltaMs;
   if (afterMs < 0 || afterMs > bank.limitMs) {
     throw validationError([
@@ -202,79 +197,4 @@ function adjust(state: SessionState, command: Extract<SessionCommand, { type: 'a
   }
   bank.set(afterMs);
   return participant?.participantId ?? state.activeParticipantId;
-}
-
-interface AdjustableBank {
-  name: string;
-  get(): number;
-  set(valueMs: number): void;
-  limitMs: number;
-}
-
-function adjustableBank(
-  state: SessionState,
-  command: Extract<SessionCommand, { type: 'adjust' }>,
-  participantId: string | null,
-): AdjustableBank {
-  const unlimited = Number.MAX_SAFE_INTEGER;
-  switch (state.syncMode) {
-    case 'per_participant': {
-      const p = findParticipant(state, participantId);
-      if (!p)
-        throw validationError([
-          { path: 'participant_id', message: "required in sync_mode 'per_participant'" },
-        ]);
-      return {
-        name: `${p.participantId}'s bank`,
-        get: () => p.bankMs,
-        set: (v) => (p.bankMs = v),
-        limitMs: unlimited,
-      };
-    }
-    case 'per_group': {
-      const groupId = command.groupId ?? findParticipant(state, participantId)?.groupId ?? null;
-      const g = findGroup(state, groupId);
-      if (!g) {
-        const message =
-          command.groupId === undefined ? 'participant_id or group_id is required' : 'unknown group';
-        throw validationError([{ path: 'group_id', message }]);
-      }
-      if (g.hasExpired) throw invalidState(`Group '${g.groupId}' has run out of time and is out`);
-      return {
-        name: `group ${g.groupId}'s bank`,
-        get: () => g.bankMs,
-        set: (v) => (g.bankMs = v),
-        limitMs: unlimited,
-      };
-    }
-    case 'per_cycle':
-      if (participantId !== null && participantId !== state.activeParticipantId) {
-        throw invalidState('In per_cycle only the current cycle can be adjusted', {
-          active_participant_id: state.activeParticipantId,
-        });
-      }
-      return {
-        name: 'the current cycle',
-        get: () => state.cycleBankMs,
-        set: (v) => (state.cycleBankMs = v),
-        limitMs: unlimited,
-      };
-    case 'global':
-      return {
-        name: 'the session bank',
-        get: () => state.sessionBankMs,
-        set: (v) => (state.sessionBankMs = v),
-        limitMs: unlimited,
-      };
-    case 'count_up':
-      return {
-        name: 'the elapsed time',
-        get: () => state.elapsedMs,
-        set: (v) => {
-          state.elapsedMs = v;
-          state.lapStartElapsedMs = Math.min(state.lapStartElapsedMs, v);
-        },
-        limitMs: state.config.maxTimeMs ?? unlimited,
-      };
-  }
 }

@@ -1,14 +1,9 @@
 // Flag fall. Every deadline that has passed by `nowMs` is applied at the deadline itself, in
 // order, so the outcome depends on server time and never on when a request was processed.
 import type { SessionEvent, SessionState } from '../types/session.js';
-import {
-  activeGroup,
-  activeParticipant,
-  beginTurn,
-  chargeElapsed,
-  deadlineAtMs,
-  nextParticipantInOrder,
-} from './clocks.js';
+import { beginTurn, chargeElapsed, deadlineAtMs } from './clocks.js';
+import { modeOf } from './modes/index.js';
+import { activeParticipant, nextParticipantInOrder } from './participants.js';
 import { recordChange, type Transition } from './transition.js';
 import { clockSnapshot } from './view.js';
 
@@ -46,7 +41,8 @@ function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: numbe
   const expiring = activeParticipant(state);
   const participantId = expiring?.participantId ?? null;
 
-  if (state.syncMode === 'per_cycle' && state.config.onExpire === 'auto_advance' && expiring) {
+  // auto_advance (per_cycle): the next cycle starts at the deadline, not when it was noticed.
+  if (state.config.onExpire === 'auto_advance' && expiring) {
     expiring.cycleCount += 1;
     // Alone in the session, a participant's cycles follow one another.
     beginTurn(state, nextParticipantInOrder(state) ?? expiring, deadlineMs);
@@ -54,7 +50,7 @@ function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: numbe
     return;
   }
 
-  markOut(state);
+  modeOf(state).markOut(state);
   const next = state.config.onExpire === 'skip_participant' ? nextParticipantInOrder(state) : undefined;
   if (next) {
     beginTurn(state, next, deadlineMs);
@@ -69,20 +65,6 @@ function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: numbe
   state.status = 'expired';
   state.anchorAtMs = null;
   recordChange(state, events, { type: 'expired', atMs: deadlineMs, participantId, clocksBefore });
-}
-
-/** Marks whoever's clock ran out as out: the active participant, its group, or everyone. */
-function markOut(state: SessionState): void {
-  const active = activeParticipant(state);
-  if (state.syncMode === 'global') {
-    for (const p of state.participants) p.hasExpired = true;
-  } else if (state.syncMode === 'per_group') {
-    const group = activeGroup(state);
-    if (group) group.hasExpired = true;
-    for (const p of state.participants) if (p.groupId === group?.groupId) p.hasExpired = true;
-  } else if (active) {
-    active.hasExpired = true;
-  }
 }
 
 /** Skips whole rounds of per_cycle auto_advance in one version, then the partial round. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { validationError, type ValidationIssue } from '../types/errors.js';
 import { ON_EXPIRE_POLICIES, SYNC_MODES } from '../types/session.js';
 import { jsonTextIssues, nestsDeeperThan } from './jsonChecks.js';
+import { timeControlSchema } from './timeControl.js';
 
 export const MAX_DURATION_MS = 30 * 24 * 3600 * 1000; // 30 days: 2_592_000_000
 export const MAX_ID_LENGTH = 128;
@@ -60,11 +61,15 @@ export const participantSchema = z.strictObject({
   participant_id: idSchema,
   group_id: idSchema.optional(),
   total_time_ms: durationMs.optional(),
+  time_control: timeControlSchema
+    .optional()
+    .describe("per_participant: this participant's own, overriding the session's"),
 });
 
 export const groupSchema = z.strictObject({
   group_id: idSchema,
   total_time_ms: durationMs.optional(),
+  time_control: timeControlSchema.optional().describe("This group's own, overriding the session's"),
 });
 
 export const createSessionSchema = z.strictObject({
@@ -82,6 +87,9 @@ export const createSessionSchema = z.strictObject({
   on_expire: z
     .enum(ON_EXPIRE_POLICIES, { error: `must be one of ${ON_EXPIRE_POLICIES.join(', ')}` })
     .optional(),
+  time_control: timeControlSchema
+    .optional()
+    .describe("per_participant, per_group: every bank's time control"),
   metadata: metadata.optional(),
 });
 

@@ -4,27 +4,66 @@
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../types/errors.js';
 import { ON_EXPIRE_POLICIES, SESSION_EVENTS, SESSION_STATUSES, SYNC_MODES } from '../types/session.js';
+import { timeControlSchema } from './timeControl.js';
 
 const epochMs = z.number().int().describe('An instant: epoch milliseconds of the server clock');
 const durationMs = z.number().int().min(0).describe('A duration in milliseconds');
+
+/** What a clock face needs beyond time_remaining_ms, each only where the time control has it. */
+const clockFaceFields = {
+  delay_remaining_ms: durationMs
+    .optional()
+    .describe(
+      "delay, bronstein, stages: what is left of the current turn's delay (a waiting clock shows the full delay of its next turn)",
+    ),
+  periods_left: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('byoyomi: periods left, the current one included (0 once the flag fell)'),
+  period_remaining_ms: durationMs
+    .optional()
+    .describe('byoyomi, canadian: what is left of the current period (the full period during main time)'),
+  moves_left_in_period: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('canadian: moves still to make in the current period'),
+  stage_index: z.number().int().min(0).optional().describe('stages: the current stage, from 0'),
+  moves_to_next_stage: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .optional()
+    .describe("stages: moves still to make before the next stage's time is added; null in the last stage"),
+};
 
 export const participantViewSchema = z.strictObject({
   participant_id: z.string(),
   group_id: z.string().nullable(),
   time_remaining_ms: durationMs
     .nullable()
-    .describe('As of server_time; null in count_up without max_time_ms'),
+    .describe(
+      "As of server_time, the bank as the time control shows it (byoyomi, canadian: the main time; delay: the bank, which stands still during the delay; per_group: the group's); null in count_up without max_time_ms",
+    ),
   time_used_ms: durationMs,
   cycle_count: z.number().int().min(0).describe('Turns this participant has finished'),
   is_active: z.boolean(),
   has_expired: z.boolean(),
+  ...clockFaceFields,
+  time_control: timeControlSchema.optional().describe("This participant's own time control, if it has one"),
 });
 
 export const groupViewSchema = z.strictObject({
   group_id: z.string(),
-  time_remaining_ms: durationMs,
+  time_remaining_ms: durationMs.describe('As of server_time, the bank as the time control shows it'),
   time_used_ms: durationMs,
   has_expired: z.boolean(),
+  ...clockFaceFields,
+  time_control: timeControlSchema.optional().describe("This group's own time control, if it has one"),
 });
 
 export const lapViewSchema = z.strictObject({
@@ -44,12 +83,19 @@ export const sessionViewSchema = z
     active_participant_id: z.string().nullable(),
     cycle_started_at: epochMs.nullable().describe('Start of the current turn'),
     start_at: epochMs.nullable(),
-    deadline_at: epochMs.nullable().describe('When the running clock reaches zero, or null'),
+    deadline_at: epochMs
+      .nullable()
+      .describe(
+        'The true flag instant of the running clock (after any delay and byo-yomi periods), or null when nothing runs toward a limit',
+      ),
     total_time_ms: durationMs.nullable(),
     time_per_cycle_ms: durationMs.nullable(),
     increment_ms: durationMs,
     max_time_ms: durationMs.nullable(),
     on_expire: z.enum(ON_EXPIRE_POLICIES),
+    time_control: timeControlSchema
+      .optional()
+      .describe('per_participant, per_group: the session-wide time control, when the session has one'),
     participants: z.array(participantViewSchema),
     groups: z.array(groupViewSchema).optional().describe('per_group only'),
     time_remaining_ms: durationMs

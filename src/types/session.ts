@@ -1,5 +1,6 @@
 // The session model shared by the engine, the stores, the transports and the client SDK.
 // Every time is an integer of epoch milliseconds (`…AtMs`) or a duration (`…Ms`).
+import type { ClockCounters, ClockFaceFields, TimeControl } from './timeControl.js';
 
 export const SYNC_MODES = ['per_participant', 'per_cycle', 'per_group', 'global', 'count_up'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
@@ -38,11 +39,13 @@ export const SESSION_EVENTS = [
 ] as const;
 export type SessionEventType = (typeof SESSION_EVENTS)[number];
 
-export interface ParticipantState {
+export interface ParticipantState extends ClockCounters {
   participantId: string;
   groupId: string | null;
   /** per_participant: the bank as of the anchor. Unused (0) in the other modes. */
   bankMs: number;
+  /** per_participant: this participant's own time control (a handicap), overriding the session's. */
+  timeControl?: TimeControl;
   /** Time this participant has been active, as of the anchor. */
   usedMs: number;
   /** Turns this participant has finished (switch away, cycle advanced). */
@@ -50,10 +53,12 @@ export interface ParticipantState {
   hasExpired: boolean;
 }
 
-export interface GroupState {
+export interface GroupState extends ClockCounters {
   groupId: string;
   /** The group's bank as of the anchor. */
   bankMs: number;
+  /** This group's own time control, overriding the session's. */
+  timeControl?: TimeControl;
   usedMs: number;
   hasExpired: boolean;
 }
@@ -73,6 +78,8 @@ export interface SessionConfig {
   incrementMs: number;
   maxTimeMs: number | null;
   onExpire: OnExpire;
+  /** per_participant, per_group: the session-wide time control; without one, total_time_ms + increment_ms (fischer). */
+  timeControl?: TimeControl;
 }
 
 /**
@@ -142,11 +149,13 @@ export interface ParticipantInput {
   participant_id: string;
   group_id?: string | undefined;
   total_time_ms?: number | undefined;
+  time_control?: TimeControl | undefined;
 }
 
 export interface GroupInput {
   group_id: string;
   total_time_ms?: number | undefined;
+  time_control?: TimeControl | undefined;
 }
 
 export interface CreateSessionInput {
@@ -159,6 +168,7 @@ export interface CreateSessionInput {
   increment_ms?: number | undefined;
   max_time_ms?: number | undefined;
   on_expire?: OnExpire | undefined;
+  time_control?: TimeControl | undefined;
   metadata?: Record<string, unknown> | undefined;
 }
 
@@ -175,22 +185,25 @@ export type SessionCommandType = SessionCommand['type'];
 
 // ---- Output: what REST and WebSocket clients receive ----
 
-export interface ParticipantView {
+/** A clock face: its bank's face fields (per_group: the group's) and its own time control, if any. */
+export interface ParticipantView extends ClockFaceFields {
   participant_id: string;
   group_id: string | null;
-  /** As of `server_time`; null in count_up without max_time_ms. */
+  /** As of `server_time`, the bank as the control shows it; null in count_up without max_time_ms. */
   time_remaining_ms: number | null;
   time_used_ms: number;
   cycle_count: number;
   is_active: boolean;
   has_expired: boolean;
+  time_control?: TimeControl;
 }
 
-export interface GroupView {
+export interface GroupView extends ClockFaceFields {
   group_id: string;
   time_remaining_ms: number;
   time_used_ms: number;
   has_expired: boolean;
+  time_control?: TimeControl;
 }
 
 export interface LapView {
@@ -209,13 +222,15 @@ export interface SessionView {
   active_participant_id: string | null;
   cycle_started_at: number | null;
   start_at: number | null;
-  /** When the running clock reaches zero (or count_up reaches max_time_ms), if it runs. */
+  /** The true flag instant of the running clock (after any delay and periods), or when count_up reaches max_time_ms. */
   deadline_at: number | null;
   total_time_ms: number | null;
   time_per_cycle_ms: number | null;
   increment_ms: number;
   max_time_ms: number | null;
   on_expire: OnExpire;
+  /** The session-wide time control, when the session was created with one. */
+  time_control?: TimeControl;
   participants: ParticipantView[];
   groups?: GroupView[];
   /** global: the session bank; count_up: what is left to max_time_ms (null without one). */

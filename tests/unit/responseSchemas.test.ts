@@ -8,6 +8,7 @@ import type { sessionEventViewSchema } from '../../src/schemas/responses.js';
 import { sessionViewSchema } from '../../src/schemas/responses.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import type { CreateSessionInput, SessionView } from '../../src/types/session.js';
+import { TIME_CONTROL_TYPES, type TimeControl } from '../../src/types/timeControl.js';
 
 class ManualClock {
   constructor(public now = 1_700_000_000_000) {}
@@ -101,6 +102,30 @@ describe('the SessionView response schema', () => {
     },
   );
 
+  it.each(CONTROLS)(
+    'parses every view the engine sends under time_control %s, from creation to expiry',
+    async (type) => {
+      const time_control = controlOf(type);
+      const inputs: CreateSessionInput[] = [
+        {
+          sync_mode: 'per_participant',
+          participants: [{ participant_id: 'a' }, { participant_id: 'b', time_control }],
+          time_control,
+        },
+        { sync_mode: 'per_group', participants, groups: [{ group_id: 'g2', time_control }], time_control },
+      ];
+      for (const input of inputs) {
+        for (const view of await viewsOf(input)) {
+          const parsed = sessionViewSchema.safeParse(JSON.parse(JSON.stringify(view)));
+          expect(
+            parsed.success,
+            `${view.event} v${view.version}: ${JSON.stringify(parsed.error?.issues)}`,
+          ).toBe(true);
+        }
+      }
+    },
+  );
+
   it('refuses a field the engine does not send, so an undocumented addition fails the test above', () => {
     const view = { ...MODES_VIEW, surprise: 1 };
     expect(sessionViewSchema.safeParse(view).success).toBe(false);
@@ -114,6 +139,32 @@ describe('the SessionView response schema', () => {
     expectTypeOf<z.output<typeof sessionEventViewSchema>>().toEqualTypeOf<AuditEventView>();
   });
 });
+
+const CONTROLS = TIME_CONTROL_TYPES;
+
+function controlOf(type: TimeControl['type']): TimeControl {
+  switch (type) {
+    case 'fischer':
+      return { type, initial_ms: 60_000, increment_ms: 1_000, max_ms: 90_000 };
+    case 'bronstein':
+    case 'delay':
+      return { type, initial_ms: 60_000, delay_ms: 2_000 };
+    case 'stages':
+      return {
+        type,
+        stages: [
+          { moves: 1, time_ms: 60_000, delay_ms: 500 },
+          { time_ms: 1_000, increment_ms: 100 },
+        ],
+      };
+    case 'byoyomi':
+      return { type, initial_ms: 1_000, period_ms: 30_000, periods: 3 };
+    case 'canadian':
+      return { type, initial_ms: 1_000, period_ms: 60_000, moves_per_period: 5 };
+    case 'hourglass':
+      return { type, initial_ms: 60_000 };
+  }
+}
 
 const MODES_VIEW: SessionView = {
   session_id: 's',

@@ -57,7 +57,7 @@ describe('a switch never hands the turn to the participant who has it', () => {
     },
   );
 
-  it.each(MODES)(
+  it.each(MODES.filter((mode) => mode !== 'count_up'))(
     '%s: alone in the session, a switch is refused: the lone participant gets no fresh turn',
     (mode) => {
       const clock = sessionOf(mode, ['solo']);
@@ -70,6 +70,21 @@ describe('a switch never hands the turn to the participant who has it', () => {
       expect(clock.view()).toEqual(before);
     },
   );
+
+  it('count_up: alone in the session, a switch is a split: a lap is recorded and nothing else moves', () => {
+    const clock = sessionOf('count_up', ['solo']);
+    clock.run({ type: 'start' });
+    clock.advance(1_000);
+    const split = clock.run({ type: 'switch' });
+    expect(split).toMatchObject({ event: 'switched', active_participant_id: 'solo', elapsed_ms: 1_000 });
+    expect(split.laps).toEqual([{ participant_id: 'solo', lap_ms: 1_000, elapsed_ms: 1_000 }]);
+    clock.advance(500);
+    expect(clock.view()).toMatchObject({ elapsed_ms: 1_500 });
+    // Naming itself is still refused: only the split in order is in place.
+    expect(refusal(clock, { type: 'switch', nextParticipantId: 'solo' })).toMatchObject({
+      code: 'INVALID_STATE',
+    });
+  });
 
   it.each(['per_participant', 'per_cycle', 'per_group'] as const)(
     '%s: when skip_participant leaves only the active participant, its switch is refused and it still runs out',

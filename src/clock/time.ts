@@ -1,4 +1,5 @@
-// The one time formula ("calculate, don't count"), shared by the engine and the client SDK.
+// The one time formula ("calculate, don't count"), shared by the engine and the client SDK:
+// src/clock imports nothing of ours but types, so the SDK may import it.
 
 /** Time that has run since `anchorAtMs`; zero before it (a scheduled start) or when not running. */
 export function elapsedSinceMs(anchorAtMs: number | null, nowMs: number): number {

@@ -1,0 +1,61 @@
+// count_up: elapsed time counts up from the start (pauses excluded); a switch records a lap,
+// and the session runs out at max_time_ms, if it has one.
+import type { SessionState } from '../../types/session.js';
+import { activeParticipant } from '../participants.js';
+import type { SyncModeRules } from './mode.js';
+
+export const countUp: SyncModeRules = {
+  fields: new Set(['max_time_ms']),
+  participantFields: new Set(),
+  onExpire: ['end_session'],
+
+  issues: () => [],
+  initialize() {},
+
+  flagInMs: (state) => (state.config.maxTimeMs === null ? null : state.config.maxTimeMs - state.elapsedMs),
+  charge(state, _active, elapsedMs) {
+    state.elapsedMs += elapsedMs;
+  },
+  endTurn(state, finishing) {
+    state.laps.push({
+      participantId: finishing.participantId,
+      lapMs: state.elapsedMs - state.lapStartElapsedMs,
+      elapsedMs: state.elapsedMs,
+    });
+    state.lapStartElapsedMs = state.elapsedMs;
+  },
+  switchesInPlaceWhenAlone: true,
+  beginTurn() {},
+  markOut(state) {
+    const active = activeParticipant(state);
+    if (active) active.hasExpired = true;
+  },
+
+  adjustableBank: (state) => ({
+    name: 'the elapsed time',
+    get: () => state.elapsedMs,
+    set: (valueMs) => {
+      state.elapsedMs = valueMs;
+      state.lapStartElapsedMs = Math.min(state.lapStartElapsedMs, valueMs);
+    },
+    limitMs: state.config.maxTimeMs ?? Number.MAX_SAFE_INTEGER,
+  }),
+
+  writeParticipantClock(state, _p, _active, pendingMs, out) {
+    out.time_remaining_ms = leftToMaxMs(state, pendingMs);
+  },
+  addViewFields(state, view, pendingMs) {
+    view.elapsed_ms = state.elapsedMs + pendingMs;
+    view.time_remaining_ms = leftToMaxMs(state, pendingMs);
+    view.laps = state.laps.map((lap) => ({
+      participant_id: lap.participantId,
+      lap_ms: lap.lapMs,
+      elapsed_ms: lap.elapsedMs,
+    }));
+  },
+};
+
+function leftToMaxMs(state: SessionState, pendingMs: number): number | null {
+  const maxTimeMs = state.config.maxTimeMs;
+  return maxTimeMs === null ? null : Math.max(0, maxTimeMs - state.elapsedMs - pendingMs);
+}

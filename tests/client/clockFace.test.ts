@@ -1,0 +1,100 @@
+// The SDK draws every clock face from the last state it has, with the engine's own formulas: at
+// any later instant it shows what the server would send then, for every time control.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { groupFace, participantFace } from '../../src/client/localTime.js';
+import type { SessionCommand, SessionView } from '../../src/types/session.js';
+import { EngineDriver, players, T0, type Step } from '../helpers/engineDriver.js';
+import { controlledSession } from '../helpers/timeControls.js';
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 6_000 }).map((advanceMs) => ({ advanceMs })) },
+  { weight: 3, arbitrary: fc.constant({ command: { type: 'switch' } as SessionCommand }) },
+  { weight: 1, arbitrary: fc.constant({ command: { type: 'pause' } as SessionCommand }) },
+  { weight: 1, arbitrary: fc.constant({ command: { type: 'resume' } as SessionCommand }) },
+);
+
+/** A view's clock-face fields only (the SDK does not recompute time used). */
+function faceOf(face: object): Record<string, unknown> {
+  const {
+    participant_id: _p,
+    group_id: _g,
+    time_used_ms: _u,
+    cycle_count: _c,
+    is_active: _a,
+    has_expired: _e,
+    time_control: _t,
+    running: _r,
+    ...fields
+  } = face as Record<string, unknown>;
+  return fields;
+}
+
+describe('clockFace computed locally', () => {
+  it('shows what the server would send at any later instant before the next deadline', () => {
+    fc.assert(
+      fc.property(
+        controlledSession,
+        fc.array(step, { maxLength: 20 }),
+        fc.nat(),
+        (input, steps, laterSeed) => {
+          const clock = new EngineDriver(input);
+          clock.run({ type: 'start' });
+          for (const s of steps) {
+            if ('advanceMs' in s) clock.advance(s.advanceMs);
+            else clock.tryRun(s.command);
+          }
+          // What the SDK has: a snapshot, sent over JSON.
+          const snapshot = JSON.parse(JSON.stringify(clock.view())) as SessionView;
+          const horizonMs = snapshot.deadline_at === null ? 10_000 : snapshot.deadline_at - clock.nowMs;
+          if (horizonMs <= 0) return;
+          clock.advance(laterSeed % horizonMs);
+          const server = clock.view();
+          for (const p of server.participants) {
+            expect(
+              faceOf(participantFace(snapshot, p.participant_id, clock.nowMs)!),
+              p.participant_id,
+            ).toEqual(faceOf(p));
+          }
+          for (const g of server.groups ?? []) {
+            expect(faceOf(groupFace(snapshot, g.group_id, clock.nowMs)!), g.group_id).toEqual(faceOf(g));
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a byo-yomi clock runs through its periods on the client alone', () => {
+    const clock = new EngineDriver({
+      sync_mode: 'per_participant',
+      participants: players('w', 'b'),
+      time_control: { type: 'byoyomi', initial_ms: 1_000, period_ms: 500, periods: 3 },
+    });
+    const snapshot = clock.run({ type: 'start' });
+    expect(participantFace(snapshot, 'w', T0 + 1_700)).toEqual({
+      time_remaining_ms: 0,
+      periods_left: 2,
+      period_remaining_ms: 300,
+      running: true,
+    });
+    expect(participantFace(snapshot, 'b', T0 + 1_700)).toEqual({
+      time_remaining_ms: 1_000,
+      periods_left: 3,
+      period_remaining_ms: 500,
+      running: false,
+    });
+  });
+
+  it('a waiting hourglass clock runs up', () => {
+    const clock = new EngineDriver({
+      sync_mode: 'per_participant',
+      participants: players('w', 'b'),
+      time_control: { type: 'hourglass', initial_ms: 1_000 },
+    });
+    const snapshot = clock.run({ type: 'start' });
+    expect(participantFace(snapshot, 'b', T0 + 400)).toEqual({ time_remaining_ms: 1_400, running: true });
+    // The flag falls at 1,000: the sum stays 2,000.
+    expect(participantFace(snapshot, 'b', T0 + 5_000)).toEqual({ time_remaining_ms: 2_000, running: true });
+  });
+});
