@@ -4,7 +4,7 @@
 // Also fresh PGlite data folders, copied from one initialized template.
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { chown, cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,10 +103,7 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     ...(user ?? {}),
   };
   // Undoes this function's setup: on close(), or when the server never comes up.
-  const cleanup = async (): Promise<void> => {
-    process.removeListener('exit', onExit);
-    await rm(dir, { recursive: true, force: true });
-  };
+  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   const server = serverProcess({
     name: 'postgres',
     command: binary('postgres'),
@@ -135,15 +132,9 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     stopSignal: 'SIGINT',
     killSignal: 'SIGQUIT',
     exitTimeoutMs: EXIT_TIMEOUT_MS,
+    dir,
     cleanup,
   });
-
-  // If the test process dies without close(), take the server down with it.
-  const onExit = (): void => {
-    server.kill('SIGQUIT');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', onExit);
 
   try {
     if (user !== null) await chown(dir, user.uid, user.gid);

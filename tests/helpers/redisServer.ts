@@ -63,6 +63,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     exitTimeoutMs: EXIT_TIMEOUT_MS,
+    dir,
     cleanup: () => rm(dir, { recursive: true, force: true }),
   });
   await server.startOnFreePort();

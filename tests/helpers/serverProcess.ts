@@ -2,6 +2,7 @@
 // port, poll until it answers, stop with a clean-shutdown signal, start again on the same port.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { freePort } from './freePort.js';
+import { guardAgainstOrphan } from './orphanGuard.js';
 
 export interface ServerProcessOptions {
   /** How error messages name the server, e.g. `redis-server`. */
@@ -16,7 +17,9 @@ export interface ServerProcessOptions {
   stopSignal: NodeJS.Signals;
   killSignal: NodeJS.Signals;
   exitTimeoutMs: number;
-  /** Undoes what the caller set up around the server (folders, exit hooks). */
+  /** The server's own folder: removed, after `killSignal`, if the test process dies without close(). */
+  dir: string;
+  /** Undoes what the caller set up around the server (its folder). */
   cleanup(): Promise<void>;
 }
 
@@ -25,8 +28,6 @@ export interface ServerProcess {
   readonly port: number;
   /** Spawns it on a free port and waits until it is ready; after the last failed try, cleans up and rejects. */
   startOnFreePort(): Promise<void>;
-  /** Signals the running process, if any, without waiting (for a dying test process). */
-  kill(signal: NodeJS.Signals): void;
   /** Stops it and waits for its exit; the port is kept for start(). */
   stop(): Promise<void>;
   /** Starts it again on the same port; a no-op while it runs. */
@@ -69,6 +70,7 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
     });
     const output = keepOutputTail(proc);
     child = proc;
+    guardAgainstOrphan(proc, { signal: options.killSignal, removeDir: options.dir });
 
     const deadline = Date.now() + options.readyTimeoutMs;
     while (Date.now() < deadline) {
@@ -113,9 +115,6 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
           }
         }
       }
-    },
-    kill(signal) {
-      child?.kill(signal);
     },
     stop,
     async start() {

@@ -35,7 +35,10 @@ let store: AuditStore;
 let opened: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  [redisServer, postgres] = await Promise.all([startRedisServer(), startPostgresServer()]);
+  // One after the other: each is kept before the next starts, so afterAll stops it even when the
+  // next never comes up.
+  redisServer = await startRedisServer();
+  postgres = await startPostgresServer();
   store = new AuditStore(postgresClient(await postgres.createDatabase(), { onError: () => {} }));
   await store.migrate();
 });
