@@ -3,6 +3,7 @@
 // says what it does and the test workers inherit the result. A server that cannot be had fails
 // the files that need it, with its one line, not the whole run. Then builds the PGlite template:
 // every embedded server opens a copy of it in a fraction of a first open's time.
+import { chromiumSource } from './helpers/chromium.js';
 import { buildPgliteTemplate } from './helpers/postgresServer.js';
 import { postgresBinDir, postgresVersion } from './helpers/postgresPrograms.js';
 import { firstLine, say } from './helpers/provisioning.js';
@@ -25,5 +26,6 @@ export default async function setup(): Promise<void> {
     const binDir = await postgresBinDir();
     return `${binDir} (${postgresVersion(binDir)})`;
   });
+  await report('chromium', chromiumSource);
   await buildPgliteTemplate();
 }
