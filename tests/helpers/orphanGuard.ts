@@ -53,7 +53,8 @@ export function guardAgainstOrphan(server: ChildProcess, options: OrphanGuardOpt
   guards.add(guard);
   guard.once('exit', () => guards.delete(guard));
   // The server is gone on its own or was stopped: the guard must not signal a reused pid later.
+  // Unless the guard is what stopped it (its pipe was ended): then it still removes the folder.
   server.once('exit', () => {
-    guard.kill('SIGKILL');
+    if (guard.stdin?.writableEnded !== true) guard.kill('SIGKILL');
   });
 }
