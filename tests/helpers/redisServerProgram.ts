@@ -3,6 +3,7 @@
 // (`redisMemoryServer.version`): it downloads Redis's source and compiles it with make and a C
 // compiler on first use, then keeps the binary in node_modules/.cache for later runs.
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { RedisBinary } from 'redis-memory-server';
 import { firstLine, onPath, provisionOnce, say, systemProgramsAllowed } from './provisioning.js';
 
@@ -22,6 +23,8 @@ async function builtRedisServer(): Promise<string> {
     "redis-server: none on the PATH; taking redis-memory-server's build " +
       '(a first run downloads the Redis source and compiles it: a few minutes)',
   );
+  // make runs one job at a time unless told; a first build on every core takes a fraction of that.
+  process.env.MAKEFLAGS ??= `-j${os.availableParallelism()}`;
   try {
     // An empty systemBinary: its own lookup of a system program is the one done above.
     return await RedisBinary.getPath({ systemBinary: '' });
