@@ -29,8 +29,10 @@ async function builtRedisServer(): Promise<string> {
     // An empty systemBinary: its own lookup of a system program is the one done above.
     return await RedisBinary.getPath({ systemBinary: '' });
   } catch (err) {
+    // A failed make says why on its last line of stderr (e.g. `make: not found`).
+    const why = (err as { stderr?: string }).stderr?.trim().split('\n').pop();
     throw new Error(
-      `redis-server: none on the PATH, and redis-memory-server could not build one (${firstLine(err)}); ${INSTALL_HINT}`,
+      `redis-server: none on the PATH, and redis-memory-server could not build one (${firstLine(err)}${why ? `: ${why}` : ''}); ${INSTALL_HINT}`,
       { cause: err },
     );
   }
