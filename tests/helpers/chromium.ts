@@ -40,22 +40,27 @@ export function chromiumSource(): string {
 /** Launches headless Chromium for the tests `what` names; throws one line when there is none. */
 export async function launchChromium(what: string): Promise<Browser> {
   const system = systemChromium();
-  try {
-    if (system !== null)
+  const fail = (problem: string, err: unknown): Error =>
+    new Error(`${what}: ${problem} (${firstLine(err)}); ${INSTALL_HINT}`, { cause: err });
+  if (system !== null) {
+    try {
       return await chromium.launch({ executablePath: system, args: CHROMIUM_ARGS, headless: true });
-  } catch (err) {
-    throw new Error(`${what}: Chromium at ${system} does not start (${firstLine(err)}); ${INSTALL_HINT}`, {
-      cause: err,
-    });
+    } catch (err) {
+      throw fail(`Chromium at ${system} does not start`, err);
+    }
   }
   try {
     await installPlaywrightChromium();
+  } catch (err) {
+    throw fail(
+      `no Chromium at ${SYSTEM_CHROMIUM} or on the PATH, and playwright could not download its own`,
+      err,
+    );
+  }
+  try {
     return await chromium.launch({ args: CHROMIUM_ARGS, headless: true });
   } catch (err) {
-    throw new Error(
-      `${what}: no Chromium at ${SYSTEM_CHROMIUM} or on the PATH, and playwright's own does not start (${firstLine(err)}); ${INSTALL_HINT}`,
-      { cause: err },
-    );
+    throw fail("playwright's Chromium does not start", err);
   }
 }
 
@@ -74,9 +79,7 @@ function installPlaywrightChromium(): Promise<void> {
     });
     install.once('error', reject);
     install.once('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`the download failed (playwright-core install exited ${code})`)),
+      code === 0 ? resolve() : reject(new Error(`playwright-core install exited ${code}`)),
     );
   });
 }
