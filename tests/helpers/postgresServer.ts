@@ -38,8 +38,9 @@ function serverUser(): { uid: number; gid: number } | null {
   const line =
     entries.find((entry) => entry.startsWith('postgres:')) ??
     entries.find((entry) => entry.startsWith('nobody:'));
-  if (line === undefined)
+  if (line === undefined) {
     throw new Error('running as root but there is no postgres or nobody user to run PostgreSQL');
+  }
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
 }
@@ -88,8 +89,6 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
     ...(user ?? {}),
   };
-  // Undoes this function's setup: on close(), or when the server never comes up.
-  const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   const server = serverProcess({
     name: 'postgres',
     command: path.join(binDir, 'postgres'),
@@ -119,7 +118,6 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     killSignal: 'SIGQUIT',
     exitTimeoutMs: EXIT_TIMEOUT_MS,
     dir,
-    cleanup,
   });
 
   try {
@@ -130,7 +128,7 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
       spawnOptions,
     );
   } catch (err) {
-    await cleanup();
+    await server.close();
     throw err;
   }
 

@@ -1,7 +1,7 @@
 // A private redis-server per test file, on a free loopback port, that a failure test can stop
 // and start again on the same port. Never the shared Redis on 6379. The program is the system's
 // or redis-memory-server's build (see redisServerProgram.ts).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,7 +67,6 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
     killSignal: 'SIGKILL',
     exitTimeoutMs: EXIT_TIMEOUT_MS,
     dir,
-    cleanup: () => rm(dir, { recursive: true, force: true }),
   });
   await server.startOnFreePort();
 

@@ -1,6 +1,7 @@
 // The lifecycle the private test servers (redis-server, postgres) share: spawn on a free loopback
 // port, poll until it answers, stop with a clean-shutdown signal, start again on the same port.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { freePort } from './freePort.js';
 import { guardAgainstOrphan } from './orphanGuard.js';
 
@@ -17,10 +18,8 @@ export interface ServerProcessOptions {
   stopSignal: NodeJS.Signals;
   killSignal: NodeJS.Signals;
   exitTimeoutMs: number;
-  /** The server's own folder: removed, after `killSignal`, if the test process dies without close(). */
+  /** The server's own folder, removed by close(), and after `killSignal` if the test process dies first. */
   dir: string;
-  /** Undoes what the caller set up around the server (its folder). */
-  cleanup(): Promise<void>;
 }
 
 export interface ServerProcess {
@@ -32,7 +31,7 @@ export interface ServerProcess {
   stop(): Promise<void>;
   /** Starts it again on the same port; a no-op while it runs. */
   start(): Promise<void>;
-  /** Stops it and runs `cleanup`; safe to call twice. */
+  /** Stops it and removes its folder; safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -110,7 +109,7 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
         } catch (err) {
           await stop();
           if (attempt >= START_ATTEMPTS) {
-            await options.cleanup();
+            await rm(options.dir, { recursive: true, force: true });
             throw err;
           }
         }
@@ -126,7 +125,7 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
       if (closed) return;
       closed = true;
       await stop();
-      await options.cleanup();
+      await rm(options.dir, { recursive: true, force: true });
     },
   };
 }
