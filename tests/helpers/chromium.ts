@@ -1,9 +1,16 @@
-// Debian's chromium driven by playwright-core (which downloads no browser). On a developer's
-// machine without it the browser tests are skipped with a warning; in CI (CI=true) a browser
-// that cannot start fails the run instead, so the browser tests can never pass by not running.
+// Headless Chromium driven by playwright-core: the system's browser when there is one
+// (/usr/bin/chromium or `chromium` on the PATH); otherwise playwright's own headless shell, which
+// the first run downloads into playwright's cache (~/.cache/ms-playwright) for later runs. Without
+// either, the browser tests fail with one line naming the command that installs a browser: they
+// never pass by not running.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { firstLine, onPath, say, systemProgramsAllowed } from './provisioning.js';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -13,27 +20,66 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--headless',
 ];
+const INSTALL_HINT =
+  'install a browser: apt-get install -y chromium (Debian/Ubuntu), ' +
+  'or npx playwright-core install --with-deps chromium-headless-shell';
 
-export interface LaunchedChromium {
-  browser: Browser | null;
-  /** Why there is no browser (for the skipped suite's title); empty when there is one. */
-  skipReason: string;
+function systemChromium(): string | null {
+  if (!systemProgramsAllowed()) return null;
+  return existsSync(SYSTEM_CHROMIUM) ? SYSTEM_CHROMIUM : onPath('chromium');
 }
 
-/** Launches chromium for the tests `what` names, or says why they are skipped. */
-export async function launchChromium(what: string): Promise<LaunchedChromium> {
-  try {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS,
-      headless: true,
-    });
-    return { browser, skipReason: '' };
-  } catch (err) {
-    const firstLine = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    const reason = `chromium cannot be launched from ${CHROMIUM_PATH} (${firstLine})`;
-    if (process.env.CI === 'true') throw new Error(`${what}: ${reason}; CI must run them`, { cause: err });
-    console.warn(`SKIPPING ${what}: ${reason}. Debian: apt-get install -y chromium`);
-    return { browser: null, skipReason: reason };
+/** Which browser the browser tests will use, for the line the global setup prints. */
+export function chromiumSource(): string {
+  return (
+    systemChromium() ??
+    "none on this system: playwright's headless shell (a first run of the browser tests downloads it)"
+  );
+}
+
+/** Launches headless Chromium for the tests `what` names; throws one line when there is none. */
+export async function launchChromium(what: string): Promise<Browser> {
+  const system = systemChromium();
+  const fail = (problem: string, err: unknown): Error =>
+    new Error(`${what}: ${problem} (${firstLine(err)}); ${INSTALL_HINT}`, { cause: err });
+  if (system !== null) {
+    try {
+      return await chromium.launch({ executablePath: system, args: CHROMIUM_ARGS, headless: true });
+    } catch (err) {
+      throw fail(`Chromium at ${system} does not start`, err);
+    }
   }
+  try {
+    await installPlaywrightChromium();
+  } catch (err) {
+    throw fail(
+      `no Chromium at ${SYSTEM_CHROMIUM} or on the PATH, and playwright could not download its own`,
+      err,
+    );
+  }
+  try {
+    return await chromium.launch({ args: CHROMIUM_ARGS, headless: true });
+  } catch (err) {
+    throw fail("playwright's Chromium does not start", err);
+  }
+}
+
+/** `playwright-core install chromium-headless-shell`: a no-op once installed, else a download with progress. */
+function installPlaywrightChromium(): Promise<void> {
+  const cli = path.join(
+    path.dirname(createRequire(import.meta.url).resolve('playwright-core/package.json')),
+    'cli.js',
+  );
+  say(
+    'chromium: none on this system; making sure playwright has its headless shell (a first run downloads it)',
+  );
+  return new Promise((resolve, reject) => {
+    const install = spawn(process.execPath, [cli, 'install', 'chromium-headless-shell'], {
+      stdio: 'inherit',
+    });
+    install.once('error', reject);
+    install.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`playwright-core install exited ${code}`)),
+    );
+  });
 }

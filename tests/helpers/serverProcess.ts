@@ -1,7 +1,9 @@
 // The lifecycle the private test servers (redis-server, postgres) share: spawn on a free loopback
 // port, poll until it answers, stop with a clean-shutdown signal, start again on the same port.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { freePort } from './freePort.js';
+import { guardAgainstOrphan } from './orphanGuard.js';
 
 export interface ServerProcessOptions {
   /** How error messages name the server, e.g. `redis-server`. */
@@ -16,8 +18,8 @@ export interface ServerProcessOptions {
   stopSignal: NodeJS.Signals;
   killSignal: NodeJS.Signals;
   exitTimeoutMs: number;
-  /** Undoes what the caller set up around the server (folders, exit hooks). */
-  cleanup(): Promise<void>;
+  /** The server's own folder, removed by close(), and after `killSignal` if the test process dies first. */
+  dir: string;
 }
 
 export interface ServerProcess {
@@ -25,13 +27,11 @@ export interface ServerProcess {
   readonly port: number;
   /** Spawns it on a free port and waits until it is ready; after the last failed try, cleans up and rejects. */
   startOnFreePort(): Promise<void>;
-  /** Signals the running process, if any, without waiting (for a dying test process). */
-  kill(signal: NodeJS.Signals): void;
   /** Stops it and waits for its exit; the port is kept for start(). */
   stop(): Promise<void>;
   /** Starts it again on the same port; a no-op while it runs. */
   start(): Promise<void>;
-  /** Stops it and runs `cleanup`; safe to call twice. */
+  /** Stops it and removes its folder; safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -69,6 +69,7 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
     });
     const output = keepOutputTail(proc);
     child = proc;
+    guardAgainstOrphan(proc, { signal: options.killSignal, removeDir: options.dir });
 
     const deadline = Date.now() + options.readyTimeoutMs;
     while (Date.now() < deadline) {
@@ -108,14 +109,11 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
         } catch (err) {
           await stop();
           if (attempt >= START_ATTEMPTS) {
-            await options.cleanup();
+            await rm(options.dir, { recursive: true, force: true });
             throw err;
           }
         }
       }
-    },
-    kill(signal) {
-      child?.kill(signal);
     },
     stop,
     async start() {
@@ -127,7 +125,7 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
       if (closed) return;
       closed = true;
       await stop();
-      await options.cleanup();
+      await rm(options.dir, { recursive: true, force: true });
     },
   };
 }

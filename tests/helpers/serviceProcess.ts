@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardAgainstOrphan } from './orphanGuard.js';
 import { testDataDir } from './testDataDir.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,6 +39,8 @@ export function startService(env: Record<string, string>): ServiceProcess {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Its DATA_DIR stays: a test may start another instance on it.
+  guardAgainstOrphan(proc, { signal: 'SIGKILL' });
   const logs: LogLine[] = [];
   const otherLines: string[] = [];
   const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];

@@ -36,7 +36,10 @@ let databaseUrl: string;
 let opened: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  [redisServer, postgres] = await Promise.all([startRedisServer(), startPostgresServer()]);
+  // One after the other: each is kept before the next starts, so afterAll stops it even when the
+  // next never comes up.
+  redisServer = await startRedisServer();
+  postgres = await startPostgresServer();
   databaseUrl = await postgres.createDatabase();
   store = new AuditStore(postgresClient(databaseUrl, { onError: () => {} }));
   await store.migrate();
