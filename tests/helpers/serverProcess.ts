@@ -33,6 +33,8 @@ export interface ServerProcess {
   start(): Promise<void>;
   /** Stops it and removes its folder; safe to call twice. */
   close(): Promise<void>;
+  /** Sends a signal to the running server (SIGSTOP/SIGCONT: a hung server); a no-op when none runs. */
+  kill(signal: NodeJS.Signals): void;
 }
 
 const START_ATTEMPTS = 3;
@@ -120,6 +122,9 @@ export function serverProcess(options: ServerProcessOptions): ServerProcess {
       if (closed) throw new Error(`${name} handle is closed`);
       if (child !== null) return;
       await spawnServer();
+    },
+    kill(signal) {
+      child?.kill(signal);
     },
     async close() {
       if (closed) return;
