@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
+import { stateKeys } from '../src/state/keys.js';
 import { startRedisServer, type RedisServerHandle } from '../tests/helpers/redisServer.js';
 import { mergeEncoded, newHistogram, recordMs, summarize, type LatencySummary } from './lib/hdr.js';
 import { monoMs, sleep } from './lib/load.js';
@@ -929,17 +930,21 @@ async function main(): Promise<void> {
           await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
           const createdPerSec = n / ((monoMs() - t0) / 1000);
           const after = await usedMemory();
-          const key = `sk:{${sessionIds[0]}}`;
+          const keys = stateKeys();
+          const key = keys.session(sessionIds[0]!);
           const oneSession = Number(await redisClient.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
           const stored = (await redisClient.get(key)) ?? '';
           const stateJsonBytes = Buffer.byteLength(stored.slice(stored.indexOf('|') + 1));
-          const deadlineIndex = Number(
-            await redisClient.call('MEMORY', 'USAGE', 'sk:deadlines', 'SAMPLES', '0'),
+          // Summed over every bucket's index and stream (keys.ts).
+          const sumOverBuckets = async (measure: (bucket: number) => Promise<number>): Promise<number> =>
+            (await Promise.all(keys.buckets.map(measure))).reduce((sum, value) => sum + value, 0);
+          const deadlineIndex = await sumOverBuckets(async (bucket) =>
+            Number((await redisClient.call('MEMORY', 'USAGE', keys.deadlines(bucket), 'SAMPLES', '0')) ?? 0),
           );
-          const auditBytes = Number(
-            (await redisClient.call('MEMORY', 'USAGE', 'sk:audit', 'SAMPLES', '0')) ?? 0,
+          const auditBytes = await sumOverBuckets(async (bucket) =>
+            Number((await redisClient.call('MEMORY', 'USAGE', keys.auditLog(bucket), 'SAMPLES', '0')) ?? 0),
           );
-          const auditEntries = await redisClient.xlen('sk:audit');
+          const auditEntries = await sumOverBuckets((bucket) => redisClient.xlen(keys.auditLog(bucket)));
           const dbsize = await redisClient.dbsize();
           const perSession = (after - before) / n;
           const perSessionWithoutAudit = (after - before - auditBytes) / n;
@@ -992,7 +997,7 @@ async function main(): Promise<void> {
               switchP99AtSmallSize: small,
             },
             notes: [
-              `sessions created and started over REST (${Math.round(createdPerSec)}/s, each a create and a start); the instances run without DATABASE_URL, so the audit trail is off and appends nothing (\`sk:audit\`: ${auditEntries} entries, ${(auditBytes / 1048576).toFixed(1)} MiB); the deadline index holds ${(deadlineIndex / n).toFixed(0)} B per session`,
+              `sessions created and started over REST (${Math.round(createdPerSec)}/s, each a create and a start); the instances run without DATABASE_URL, so the audit trail is off and appends nothing (\`sk:{b*}:audit\`: ${auditEntries} entries, ${(auditBytes / 1048576).toFixed(1)} MiB); the deadline index holds ${(deadlineIndex / n).toFixed(0)} B per session`,
               `"unchanged" here: p99 ≤ 5 ms and ≤ max(1.5 × the small-size p99, +0.5 ms)`,
               ...(QUICK
                 ? ['quick mode holds fewer sessions than the target names, so it cannot meet it']
