@@ -8,6 +8,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
+import { stateKeys } from '../src/state/keys.js';
+import { startRedisCluster, type RedisClusterHandle } from '../tests/helpers/redisCluster.js';
 import { startRedisServer, type RedisServerHandle } from '../tests/helpers/redisServer.js';
 import { mergeEncoded, newHistogram, recordMs, summarize, type LatencySummary } from './lib/hdr.js';
 import { monoMs, sleep } from './lib/load.js';
@@ -53,6 +55,7 @@ export const ROWS = [
   'http-switch',
   'ws-switch',
   'delivery',
+  'redis-cluster',
   'fanout',
   'expiry',
   'offset',
@@ -143,7 +146,7 @@ const profiles: Record<string, ProfileSummary[]> = {};
 const contention: Record<string, { foreignCores: number; beforeCores: number }> = {};
 const QUIET_THRESHOLD_CORES = 0.25;
 /** Every redis-server this run started, so a failure or a signal stops them too. */
-const redisServers = new Set<RedisServerHandle>();
+const redisServers = new Set<RedisServerHandle | RedisClusterHandle>();
 
 async function startRedis(): Promise<RedisServerHandle> {
   const handle = await startRedisServer();
@@ -156,14 +159,22 @@ async function closeRedis(handle: RedisServerHandle): Promise<void> {
   await handle.close();
 }
 
-/** A fresh private redis-server and `count` instances for one row; all stopped after it. */
+/**
+ * A fresh private redis-server and `count` instances for one row; all stopped after it. With
+ * `redisCluster` the instances run on a private Redis Cluster instead (the redis-server stays idle).
+ */
 async function withStack<T>(
   row: RowId,
   count: number,
   env: Record<string, string>,
   run: (stack: Stack) => Promise<T>,
+  options: { redisCluster?: boolean } = {},
 ): Promise<T> {
   const redis = await startRedis();
+  const cluster = options.redisCluster ? await startRedisCluster() : null;
+  if (cluster !== null) redisServers.add(cluster);
+  const clusterEnv: Record<string, string> =
+    cluster === null ? {} : { REDIS_URL: '', REDIS_CLUSTER_NODES: cluster.nodesEnv };
   const redisClient = new Redis(redis.url, { lazyConnect: true });
   await redisClient.connect();
   const quiet = await waitForQuiet(QUIET_THRESHOLD_CORES, QUICK ? 3000 : 45_000);
@@ -179,7 +190,7 @@ async function withStack<T>(
         await startInstance({
           name: `${row}-${String.fromCharCode(65 + i)}`,
           redisUrl: redis.url,
-          env: instanceEnv(env),
+          env: instanceEnv({ ...env, ...clusterEnv }),
           profileDir,
         }),
       );
@@ -195,6 +206,10 @@ async function withStack<T>(
     await Promise.all(instances.map((instance) => stopProcess(instance.proc)));
     redisClient.disconnect();
     await closeRedis(redis);
+    if (cluster !== null) {
+      redisServers.delete(cluster);
+      await cluster.close();
+    }
     if (profileDir) {
       // Of each instance's per-thread profiles, the main thread's is the busiest.
       profiles[row] = instances.map((instance) => {
@@ -604,6 +619,81 @@ async function main(): Promise<void> {
     );
   }
 
+  // ---------------------------------------------------------------- one Redis against a Redis Cluster
+  if (wanted('redis-cluster')) {
+    await guarded(
+      rows,
+      {
+        id: 'redis-cluster',
+        what: 'one Redis against a local Redis Cluster (3 masters, 3 replicas): delivery A → B, switch throughput',
+        target: 'nothing lost on either; the cluster overhead stated',
+      },
+      async () => {
+        const measure = async (redisCluster: boolean) =>
+          withStack(
+            'redis-cluster',
+            2,
+            {},
+            async ({ instances }) => {
+              const [a, b] = instances as [Instance, Instance];
+              const sessionIds = ids('rc', Math.max(SIZE.deliverySessions, 128));
+              await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
+              const d = await w0.run<{ histogram: string; matched: number; lost: number }>('delivery', {
+                senderWsUrl: a.wsUrl,
+                receiverWsUrl: b.wsUrl,
+                token,
+                sessionIds: sessionIds.slice(0, SIZE.deliverySessions),
+                senders: 8,
+                ratePerSec: 1000,
+                warmupMs: 1000,
+                durationMs: 5000,
+              });
+              const c = await w0.run<{
+                achievedPerSec: number;
+                histogram: string;
+                replies: Record<string, number>;
+              }>('wsSwitchClosed', {
+                wsUrl: a.wsUrl,
+                token,
+                sessionIds: sessionIds.slice(0, 128),
+                warmupMs: 1000,
+                durationMs: 3000,
+              });
+              return {
+                delivery: summarize(mergeEncoded([d.histogram])),
+                lost: d.lost,
+                matched: d.matched,
+                switchesPerSec: Math.round(c.achievedPerSec),
+                switchLatency: summarize(mergeEncoded([c.histogram])),
+                replies: c.replies,
+              };
+            },
+            { redisCluster },
+          );
+        log('redis-cluster: 2 instances on one Redis, then on a local Redis Cluster');
+        const single = await measure(false);
+        log(`  one Redis: delivery ${lat(single.delivery)}; ${single.switchesPerSec} switches/s`);
+        const cluster = await measure(true);
+        log(`  cluster:   delivery ${lat(cluster.delivery)}; ${cluster.switchesPerSec} switches/s`);
+        const describe = (m: typeof single): string =>
+          `delivery ${lat(m.delivery)}, ${m.lost} lost; ${m.switchesPerSec} switches/s (128 sockets, p99 ${fmt(m.switchLatency.p99Ms)} ms)`;
+        rows.push({
+          id: 'redis-cluster',
+          what: 'one Redis against a local Redis Cluster (3 masters, 3 replicas): delivery A → B at 1,000/s, switch throughput (closed loop, 128 sockets on A)',
+          target: 'nothing lost on either; the cluster overhead stated',
+          measured: `one Redis: ${describe(single)} · cluster: ${describe(cluster)}`,
+          floor: '—',
+          ratio: `cluster/one: delivery p50 ×${ratio(cluster.delivery.p50Ms, single.delivery.p50Ms)}, throughput ×${ratio(cluster.switchesPerSec, single.switchesPerSec)}`,
+          met: single.lost === 0 && cluster.lost === 0,
+          data: { single, cluster },
+          notes: [
+            'same machine, same two cores: the six cluster nodes share them with the instances and the load, so this row shows correctness and overhead, not scaling (see "Redis Cluster" below)',
+          ],
+        });
+      },
+    );
+  }
+
   // ---------------------------------------------------------------- fan-out
   if (wanted('fanout')) {
     await guarded(
@@ -929,17 +1019,21 @@ async function main(): Promise<void> {
           await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
           const createdPerSec = n / ((monoMs() - t0) / 1000);
           const after = await usedMemory();
-          const key = `sk:{${sessionIds[0]}}`;
+          const keys = stateKeys();
+          const key = keys.session(sessionIds[0]!);
           const oneSession = Number(await redisClient.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
           const stored = (await redisClient.get(key)) ?? '';
           const stateJsonBytes = Buffer.byteLength(stored.slice(stored.indexOf('|') + 1));
-          const deadlineIndex = Number(
-            await redisClient.call('MEMORY', 'USAGE', 'sk:deadlines', 'SAMPLES', '0'),
+          // Summed over every bucket's index and stream (keys.ts).
+          const sumOverBuckets = async (measure: (bucket: number) => Promise<number>): Promise<number> =>
+            (await Promise.all(keys.buckets.map(measure))).reduce((sum, value) => sum + value, 0);
+          const deadlineIndex = await sumOverBuckets(async (bucket) =>
+            Number((await redisClient.call('MEMORY', 'USAGE', keys.deadlines(bucket), 'SAMPLES', '0')) ?? 0),
           );
-          const auditBytes = Number(
-            (await redisClient.call('MEMORY', 'USAGE', 'sk:audit', 'SAMPLES', '0')) ?? 0,
+          const auditBytes = await sumOverBuckets(async (bucket) =>
+            Number((await redisClient.call('MEMORY', 'USAGE', keys.auditLog(bucket), 'SAMPLES', '0')) ?? 0),
           );
-          const auditEntries = await redisClient.xlen('sk:audit');
+          const auditEntries = await sumOverBuckets((bucket) => redisClient.xlen(keys.auditLog(bucket)));
           const dbsize = await redisClient.dbsize();
           const perSession = (after - before) / n;
           const perSessionWithoutAudit = (after - before - auditBytes) / n;
@@ -992,7 +1086,7 @@ async function main(): Promise<void> {
               switchP99AtSmallSize: small,
             },
             notes: [
-              `sessions created and started over REST (${Math.round(createdPerSec)}/s, each a create and a start); the instances run without DATABASE_URL, so the audit trail is off and appends nothing (\`sk:audit\`: ${auditEntries} entries, ${(auditBytes / 1048576).toFixed(1)} MiB); the deadline index holds ${(deadlineIndex / n).toFixed(0)} B per session`,
+              `sessions created and started over REST (${Math.round(createdPerSec)}/s, each a create and a start); the instances run without DATABASE_URL, so the audit trail is off and appends nothing (\`sk:{b*}:audit\`: ${auditEntries} entries, ${(auditBytes / 1048576).toFixed(1)} MiB); the deadline index holds ${(deadlineIndex / n).toFixed(0)} B per session`,
               `"unchanged" here: p99 ≤ 5 ms and ≤ max(1.5 × the small-size p99, +0.5 ms)`,
               ...(QUICK
                 ? ['quick mode holds fewer sessions than the target names, so it cannot meet it']

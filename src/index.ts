@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store as RateLimitStore } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
 import { createApp } from './api/app.js';
 import { createHttpServer } from './api/httpServer.js';
 import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
@@ -21,7 +20,13 @@ import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
 import { stateKeys } from './state/keys.js';
-import { connectRedis, createRedisConnection } from './state/redisConnection.js';
+import {
+  connectRedis,
+  createRedisClient,
+  describeRedisTarget,
+  type RedisClient,
+  type RedisTarget,
+} from './state/redisConnection.js';
 import { MemorySessionBus } from './state/MemorySessionBus.js';
 import { RedisSessionBus } from './state/RedisSessionBus.js';
 import { systemClock } from './state/SystemClock.js';
@@ -74,10 +79,11 @@ interface StateBackend {
   close(): Promise<void>;
 }
 
-/** host:port of a Redis URL, never its password. */
-function redisHost(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || '6379'}`;
+/** REDIS_CLUSTER_NODES or REDIS_URL; null: embedded mode. */
+function redisTarget(config: Config): RedisTarget | null {
+  if (config.redisClusterNodes !== null) return { clusterNodes: config.redisClusterNodes };
+  if (config.redisUrl !== null) return { url: config.redisUrl };
+  return null;
 }
 
 async function openEmbeddedBackend(appendAudit: (records: readonly string[]) => void): Promise<StateBackend> {
@@ -94,9 +100,14 @@ async function openEmbeddedBackend(appendAudit: (records: readonly string[]) => 
   };
 }
 
-async function openRedisBackend(redisUrl: string, logger: Logger, metrics: Metrics): Promise<StateBackend> {
-  const host = redisHost(redisUrl);
-  const redis = createRedisConnection(redisUrl, {
+async function openRedisBackend(
+  target: RedisTarget,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<StateBackend> {
+  const host = describeRedisTarget(target);
+  const variable = 'url' in target ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES';
+  const redis = createRedisClient(target, {
     connectionName: 'synckairos',
     // ioredis reports every failed reconnect; one line each at warn is enough to see an outage.
     onError: (err) => {
@@ -109,13 +120,14 @@ async function openRedisBackend(redisUrl: string, logger: Logger, metrics: Metri
   } catch (err) {
     redis.disconnect();
     throw new StartupError(
-      `Redis is unreachable at ${host} (REDIS_URL): ${err instanceof Error ? err.message : String(err)}`,
+      `Redis is unreachable at ${host} (${variable}): ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
   }
   // Pub/sub needs a connection of its own: a subscribed connection can send nothing else.
-  const subscriber = createRedisConnection(redisUrl, {
+  const subscriber = createRedisClient(target, {
     connectionName: 'synckairos-subscriber',
+    shardedSubscribers: true,
     onError: (err) => {
       metrics.redisErrors.inc({ connection: 'subscriber' });
       logger.warn({ err: err.message, redis: host }, 'redis subscriber connection error');
@@ -146,7 +158,7 @@ async function openRedisBackend(redisUrl: string, logger: Logger, metrics: Metri
     store,
     clock,
     bus,
-    rateLimitStore: redisRateLimitStore(redis),
+    rateLimitStore: redisRateLimitStore(redis, store.keys.rateLimitPrefix),
     async close() {
       clock.close();
       await bus.close();
@@ -156,7 +168,7 @@ async function openRedisBackend(redisUrl: string, logger: Logger, metrics: Metri
   };
 }
 
-async function quitRedis(redis: Redis): Promise<void> {
+async function quitRedis(redis: RedisClient): Promise<void> {
   try {
     await redis.quit();
   } catch {
@@ -214,7 +226,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const counters = { onFailed: () => metrics.auditFailures.inc() };
   let audit: AuditService | null = null;
   let backend: StateBackend;
-  if (config.redisUrl === null) {
+  const target = redisTarget(config);
+  if (target === null) {
     const embeddedAudit = await startAudit(() =>
       EmbeddedAuditService.start({
         databaseUrl: config.databaseUrl,
@@ -226,14 +239,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     audit = embeddedAudit;
     backend = await openEmbeddedBackend(embeddedAudit.appendAudit);
   } else {
-    backend = await openRedisBackend(config.redisUrl, logger, metrics);
+    backend = await openRedisBackend(target, logger, metrics);
     if (config.databaseUrl !== null) {
-      const { databaseUrl, redisUrl } = config;
+      const { databaseUrl } = config;
       audit = await startAudit(() =>
         DistributedAuditService.start({
           databaseUrl,
           dataDir: config.dataDir,
-          redisUrl,
+          redis: target,
           keys: stateKeys(),
           logger,
           counters,
@@ -253,13 +266,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metrics.gauges.auditStatus = () => service.status();
     logger.info({ audit: service.store.name }, `audit trail: ${service.store.name}`);
   }
-  if (config.redisUrl === null) {
+  if (target === null) {
     logger.info(
       { mode: 'embedded', store: backend.store.name },
       'mode: embedded (in-process store, no Redis)',
     );
   } else {
-    const redis = redisHost(config.redisUrl);
+    const redis = describeRedisTarget(target);
     logger.info(
       { mode: 'distributed', store: backend.store.name, redis },
       `mode: distributed (Redis at ${redis})`,

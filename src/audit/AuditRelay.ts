@@ -1,16 +1,22 @@
-// Drains the audit log that the state scripts append to (a Redis stream, written in the
-// same atomic step as each change) into the audit queue. Every instance runs one, in one
-// consumer group: an entry is acknowledged and deleted only after its job is queued, and
-// entries a dead instance had read but not queued are claimed by another after a while —
-// so an instance killed at any point loses no record.
-import type { Redis } from 'ioredis';
+// Drains the audit log that the state scripts append to (one Redis stream per bucket, written
+// in the same atomic step as each change) into the audit queue. Every instance runs one over
+// every bucket, in one consumer group per stream: an entry goes to one relay, is acknowledged
+// and deleted only after its job is queued, and entries a dead instance had read but not
+// queued are claimed by another after a while — so an instance killed at any point loses no
+// record, and none is relayed twice.
 import type { StateKeys } from '../state/keys.js';
+import type { RedisClient } from '../state/redisConnection.js';
 import type { AuditQueue } from './DBWriteQueue.js';
 
-export const AUDIT_RELAY_GROUP = 'audit-relay';
 const BATCH_SIZE = 500;
-const BLOCK_MS = 1_000;
+/**
+ * How often the streams are read when the last read found nothing. The streams live in many
+ * slots, so no single blocking read can wait on all of them; the audit trail may lag this much.
+ */
+const POLL_INTERVAL_MS = 100;
 const RETRY_DELAY_MS = 1_000;
+/** XGROUP CREATE <stream> <group> 0 MKSTREAM. */
+const CREATE_GROUP_LUA = "return redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')";
 /** Entries read but not acknowledged for this long belong to a consumer presumed dead. */
 const DEFAULT_CLAIM_IDLE_MS = 15_000;
 
@@ -42,8 +48,8 @@ function readEntry(fields: string[]): RelayedRecord | string {
 }
 
 export interface AuditRelayOptions {
-  /** A connection of its own: the relay blocks on it. The relay owns and closes it. */
-  redis: Redis;
+  /** A connection of its own (one Redis or the cluster). The relay owns and closes it. */
+  redis: RedisClient;
   keys: StateKeys;
   queue: Pick<AuditQueue, 'addRecords'>;
   /** Unique per instance (e.g. host-pid-random). */
@@ -52,11 +58,17 @@ export interface AuditRelayOptions {
   onError?: (err: unknown, context: string) => void;
 }
 
+interface BucketEntries {
+  bucket: number;
+  entries: StreamEntry[];
+}
+
 export class AuditRelay {
   private running = false;
   private closed = false;
   private loop: Promise<void> | null = null;
   private lastClaimAtMs = 0;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly options: AuditRelayOptions) {}
 
@@ -66,70 +78,84 @@ export class AuditRelay {
     this.loop = this.run();
   }
 
-  /** Stops reading; entries not yet queued stay in the stream for the next relay. Safe twice. */
+  /** Stops reading; entries not yet queued stay in the streams for the next relay. Safe twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.running = false;
-    // Interrupts a blocked XREADGROUP; the loop then sees running = false.
+    this.wake?.();
+    // Fails a read in flight; the loop then sees running = false.
     this.options.redis.disconnect();
     await this.loop;
   }
 
   private async run(): Promise<void> {
-    let groupReady = false;
+    let groupsReady = false;
     let ownPendingDone = false;
     while (this.running) {
       try {
-        if (!groupReady) groupReady = await this.ensureGroup();
+        if (!groupsReady) groupsReady = await this.ensureGroups();
         // First what this consumer read before a restart but never queued, then new entries.
         if (!ownPendingDone) ownPendingDone = (await this.relay('0')) === 0;
         else {
           await this.claimAbandoned();
-          await this.relay('>');
+          if ((await this.relay('>')) === 0) await this.pause(POLL_INTERVAL_MS);
         }
       } catch (err) {
         if (!this.running) break;
         this.options.onError?.(err, 'audit relay');
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        await this.pause(RETRY_DELAY_MS);
       }
     }
   }
 
-  private async ensureGroup(): Promise<boolean> {
-    try {
-      await this.options.redis.xgroup(
-        'CREATE',
-        this.options.keys.auditLog,
-        AUDIT_RELAY_GROUP,
-        '0',
-        'MKSTREAM',
-      );
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.includes('BUSYGROUP')) throw err;
-    }
+  /** Sleeps, or less if the relay is closed meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async ensureGroups(): Promise<boolean> {
+    const { redis, keys } = this.options;
+    await Promise.all(
+      keys.buckets.map(async (bucket) => {
+        try {
+          // As a script, so a cluster routes it by its key: ioredis finds no key in XGROUP.
+          await redis.eval(CREATE_GROUP_LUA, 1, keys.auditLog(bucket), keys.auditRelayGroup);
+        } catch (err) {
+          if (!(err instanceof Error) || !err.message.includes('BUSYGROUP')) throw err;
+        }
+      }),
+    );
     return true;
   }
 
-  /** Reads a batch (`>`: new entries, blocking; `0`: this consumer's pending ones) and queues it. */
+  /** Reads a batch per bucket (`>`: new entries; `0`: this consumer's pending ones) and queues them. */
   private async relay(from: '>' | '0'): Promise<number> {
     const { redis, keys, consumerName } = this.options;
-    const block = from === '>' ? ['BLOCK', BLOCK_MS] : [];
-    const reply = (await redis.call(
-      'XREADGROUP',
-      'GROUP',
-      AUDIT_RELAY_GROUP,
-      consumerName,
-      'COUNT',
-      BATCH_SIZE,
-      ...block,
-      'STREAMS',
-      keys.auditLog,
-      from,
-    )) as Array<[string, StreamEntry[]]> | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    await this.queueAndAcknowledge(entries);
-    return entries.length;
+    const batches = await Promise.all(
+      keys.buckets.map(async (bucket): Promise<BucketEntries> => {
+        const reply = (await redis.call(
+          'XREADGROUP',
+          'GROUP',
+          keys.auditRelayGroup,
+          consumerName,
+          'COUNT',
+          BATCH_SIZE,
+          'STREAMS',
+          keys.auditLog(bucket),
+          from,
+        )) as Array<[string, StreamEntry[]]> | null;
+        return { bucket, entries: reply?.[0]?.[1] ?? [] };
+      }),
+    );
+    return this.queueAndAcknowledge(batches);
   }
 
   private async claimAbandoned(): Promise<void> {
@@ -137,47 +163,67 @@ export class AuditRelay {
     const nowMs = Date.now();
     if (nowMs - this.lastClaimAtMs < Math.min(idleMs, 5_000)) return;
     this.lastClaimAtMs = nowMs;
+    const { keys } = this.options;
+    await Promise.all(keys.buckets.map((bucket) => this.claimAbandonedIn(bucket, idleMs)));
+  }
+
+  private async claimAbandonedIn(bucket: number, idleMs: number): Promise<void> {
     const { redis, keys, consumerName } = this.options;
     let cursor = '0-0';
     do {
       const [next, entries] = (await redis.xautoclaim(
-        keys.auditLog,
-        AUDIT_RELAY_GROUP,
+        keys.auditLog(bucket),
+        keys.auditRelayGroup,
         consumerName,
         idleMs,
         cursor,
         'COUNT',
         BATCH_SIZE,
       )) as [string, StreamEntry[], ...unknown[]];
-      await this.queueAndAcknowledge(entries.filter((entry) => entry !== null));
+      await this.queueAndAcknowledge([{ bucket, entries: entries.filter((entry) => entry !== null) }]);
       cursor = next;
     } while (cursor !== '0-0' && this.running);
   }
 
-  private async queueAndAcknowledge(entries: StreamEntry[]): Promise<void> {
-    if (entries.length === 0) return;
+  /** Queues the records of every batch in one go, then acknowledges each bucket's; returns how many entries. */
+  private async queueAndAcknowledge(batches: BucketEntries[]): Promise<number> {
     const records: RelayedRecord[] = [];
-    /** Queued, or already deleted: acknowledged and deleted. */
-    const done: string[] = [];
-    /** Acknowledged but left in the stream: only our own scripts write here, so a person should look. */
-    const unreadable: string[] = [];
-    for (const [id, fields] of entries) {
-      const entry = fields === null ? null : readEntry(fields);
-      if (typeof entry === 'string') {
-        unreadable.push(id);
-        this.options.onError?.(
-          new Error(`audit log entry ${id}: ${entry}`),
-          `unreadable audit log entry ${id}`,
-        );
-      } else {
-        if (entry !== null) records.push(entry);
-        done.push(id);
+    const acknowledgements: Array<{ bucket: number; done: string[]; unreadable: string[] }> = [];
+    let count = 0;
+    for (const { bucket, entries } of batches) {
+      if (entries.length === 0) continue;
+      count += entries.length;
+      /** Queued, or already deleted: acknowledged and deleted. */
+      const done: string[] = [];
+      /** Acknowledged but left in the stream: only our own scripts write here, so a person should look. */
+      const unreadable: string[] = [];
+      for (const [id, fields] of entries) {
+        const entry = fields === null ? null : readEntry(fields);
+        if (typeof entry === 'string') {
+          unreadable.push(id);
+          this.options.onError?.(
+            new Error(`audit log entry ${id}: ${entry}`),
+            `unreadable audit log entry ${id}`,
+          );
+        } else {
+          if (entry !== null) records.push(entry);
+          done.push(id);
+        }
       }
+      acknowledgements.push({ bucket, done, unreadable });
     }
+    if (count === 0) return 0;
     await this.options.queue.addRecords(records);
-    const log = this.options.keys.auditLog;
-    const acknowledge = this.options.redis.multi().xack(log, AUDIT_RELAY_GROUP, ...done, ...unreadable);
-    if (done.length > 0) acknowledge.xdel(log, ...done);
-    await acknowledge.exec();
+    const { redis, keys } = this.options;
+    await Promise.all(
+      acknowledgements.map(({ bucket, done, unreadable }) => {
+        const log = keys.auditLog(bucket);
+        // One stream, one slot: a transaction even on a cluster.
+        const acknowledge = redis.multi().xack(log, keys.auditRelayGroup, ...done, ...unreadable);
+        if (done.length > 0) acknowledge.xdel(log, ...done);
+        return acknowledge.exec();
+      }),
+    );
+    return count;
   }
 }

@@ -6,10 +6,15 @@
 // outage at startup delays the trail instead of keeping the service down.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../monitoring/logger.js';
 import type { StateKeys } from '../state/keys.js';
-import { connectRedis, createRedisConnection } from '../state/redisConnection.js';
+import {
+  connectRedis,
+  createRedisClient,
+  type RedisClient,
+  type RedisTarget,
+} from '../state/redisConnection.js';
 import { AuditRelay } from './AuditRelay.js';
 import { AuditStore } from './AuditStore.js';
 import { AuditQueue, AuditWorker } from './DBWriteQueue.js';
@@ -128,8 +133,12 @@ export class EmbeddedAuditService extends AuditService {
 }
 
 /** BullMQ's connections: it requires maxRetriesPerRequest null, unlike the fail-fast state connections. */
-function bullConnection(redisUrl: string, name: string): Redis {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+function bullConnection(target: RedisTarget, name: string): RedisClient {
+  const redisOptions = { maxRetriesPerRequest: null, connectionName: name };
+  const redis =
+    'url' in target
+      ? new Redis(target.url, { ...redisOptions, lazyConnect: false })
+      : new Cluster([...target.clusterNodes], { redisOptions });
   redis.on('error', () => {});
   return redis;
 }
@@ -140,7 +149,7 @@ export class DistributedAuditService extends AuditService {
   private readonly relay: AuditRelay;
   private readonly queue: AuditQueue;
   private worker: AuditWorker | null = null;
-  private readonly connections: Redis[];
+  private readonly connections: RedisClient[];
   private closed = false;
   private readonly ready: Promise<boolean>;
 
@@ -148,8 +157,8 @@ export class DistributedAuditService extends AuditService {
     store: AuditStore,
     relay: AuditRelay,
     queue: AuditQueue,
-    connections: Redis[],
-    private readonly options: AuditServiceOptions & { redisUrl: string; bullPrefix: string },
+    connections: RedisClient[],
+    private readonly options: AuditServiceOptions & { redis: RedisTarget; bullPrefix: string },
   ) {
     super();
     this.store = store;
@@ -164,7 +173,7 @@ export class DistributedAuditService extends AuditService {
   }
 
   static async start(
-    options: AuditServiceOptions & { redisUrl: string; keys: StateKeys; databaseUrl: string },
+    options: AuditServiceOptions & { redis: RedisTarget; keys: StateKeys; databaseUrl: string },
   ): Promise<DistributedAuditService> {
     const { logger } = options;
     const store = new AuditStore(
@@ -173,13 +182,13 @@ export class DistributedAuditService extends AuditService {
       }),
       { name: 'postgres' },
     );
-    const relayConnection = createRedisConnection(options.redisUrl, {
+    const relayConnection = createRedisClient(options.redis, {
       connectionName: 'synckairos-audit-relay',
     });
     await connectRedis(relayConnection);
-    const bullPrefix = `${options.keys.prefix}bull`;
-    const producer = bullConnection(options.redisUrl, 'synckairos-audit-queue');
-    const consumer = bullConnection(options.redisUrl, 'synckairos-audit-worker');
+    const { bullPrefix } = options.keys;
+    const producer = bullConnection(options.redis, 'synckairos-audit-queue');
+    const consumer = bullConnection(options.redis, 'synckairos-audit-worker');
     const queue = new AuditQueue({ connection: producer, prefix: bullPrefix });
     const relay = new AuditRelay({
       redis: relayConnection,
@@ -194,7 +203,7 @@ export class DistributedAuditService extends AuditService {
     });
   }
 
-  private startWorker(connection: Redis): void {
+  private startWorker(connection: RedisClient): void {
     const { logger, counters } = this.options;
     this.worker = new AuditWorker({
       connection,

@@ -5,6 +5,7 @@
 // the database refuses as data); an unreachable database spends no attempts: the worker
 // pauses and the backlog waits in Redis until PostgreSQL is back.
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { stateKeys } from '../state/keys.js';
 import type { SessionEvent } from '../types/session.js';
 import { isRecordError } from './AuditStore.js';
 
@@ -44,7 +45,7 @@ export function auditJobId(sessionId: string, version: number): string {
 
 export interface DBWriteQueueOptions {
   connection: ConnectionOptions;
-  /** Key prefix for BullMQ's keys (default 'sk:bull'), so tests and deployments can share a Redis. */
+  /** Key prefix for BullMQ's keys (StateKeys.bullPrefix), so tests and deployments can share a Redis. */
   prefix?: string;
 }
 
@@ -60,7 +61,7 @@ export class AuditQueue {
   constructor(options: AuditQueueOptions) {
     this.queue = new Queue<AuditJobData>(AUDIT_QUEUE_NAME, {
       connection: options.connection,
-      prefix: options.prefix ?? 'sk:bull',
+      prefix: options.prefix ?? stateKeys().bullPrefix,
       defaultJobOptions: {
         attempts: AUDIT_JOB_ATTEMPTS,
         backoff: { type: 'exponential', delay: options.backoffDelayMs ?? BACKOFF_DELAY_MS },
@@ -113,7 +114,7 @@ export class AuditWorker {
   constructor(private readonly options: AuditWorkerOptions) {
     this.worker = new Worker<AuditJobData>(AUDIT_QUEUE_NAME, (job) => this.process(job), {
       connection: options.connection,
-      prefix: options.prefix ?? 'sk:bull',
+      prefix: options.prefix ?? stateKeys().bullPrefix,
       concurrency: options.concurrency ?? 16,
       lockDuration: LOCK_DURATION_MS,
       stalledInterval: STALLED_INTERVAL_MS,

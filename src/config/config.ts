@@ -14,8 +14,10 @@ export type RunMode = 'embedded' | 'distributed';
 export interface Config {
   port: number;
   host: string;
-  /** Set: distributed mode on this Redis. Null: embedded mode. */
+  /** Set: distributed mode on this Redis. Null: embedded mode, or a Redis Cluster. */
   redisUrl: string | null;
+  /** Set (REDIS_CLUSTER_NODES): distributed mode on this Redis Cluster's seed nodes. */
+  redisClusterNodes: Array<{ host: string; port: number }> | null;
   /** Kept for the audit trail. */
   databaseUrl: string | null;
   dataDir: string;
@@ -171,6 +173,37 @@ function claimVar() {
     });
 }
 
+/** `host:port,host:port,…`: any nodes of a Redis Cluster (the client discovers the rest); blank: none. */
+function clusterNodesVar() {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): Array<{ host: string; port: number }> | null => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return null;
+      const parts = value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== '');
+      const nodes = parts.map((part) => /^(?<host>[^\s:]+|\[[0-9a-fA-F:]+\]):(?<port>\d{1,5})$/.exec(part));
+      const bad = parts.filter((_, i) => {
+        const port = Number(nodes[i]?.groups?.port);
+        return nodes[i] === null || port < 1 || port > 65535;
+      });
+      if (parts.length === 0 || bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma-separated list of host:port like 10.0.0.1:6379,10.0.0.2:6379, got '${bad.join(', ') || raw}'`,
+        });
+        return z.NEVER;
+      }
+      return nodes.map((match) => ({
+        host: match!.groups!.host!.replace(/^\[(.*)\]$/, '$1'),
+        port: Number(match!.groups!.port),
+      }));
+    });
+}
+
 /** `*`, or a comma-separated list of origins (`https://app.example.com`); blank: none. */
 function originsVar() {
   return z
@@ -209,6 +242,7 @@ const envSchema = z.object({
   PORT: integerVar(0, 65535, 3000),
   HOST: stringVar('0.0.0.0'),
   REDIS_URL: urlVar(['redis:', 'rediss:'], 'redis://localhost:6379'),
+  REDIS_CLUSTER_NODES: clusterNodesVar(),
   DATABASE_URL: urlVar(['postgres:', 'postgresql:'], 'postgres://user:pass@localhost:5432/synckairos'),
   DATA_DIR: stringVar('./data'),
   JWT_SECRET: optionalStringVar(),
@@ -294,6 +328,17 @@ function publicKeyProblem(pem: string): string | null {
   return null;
 }
 
+/** One Redis or one cluster: with both set it is not clear which holds the sessions. */
+function redisProblems(redisUrl: string | null, clusterNodes: unknown[] | null): ConfigProblem[] {
+  if (redisUrl === null || clusterNodes === null) return [];
+  return [
+    {
+      variable: 'REDIS_CLUSTER_NODES',
+      message: 'set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both',
+    },
+  ];
+}
+
 /** The headers are part of the request: Node refuses a headers timeout longer than the request's. */
 function timeoutProblems(headersTimeoutMs: number, requestTimeoutMs: number): ConfigProblem[] {
   if (headersTimeoutMs <= requestTimeoutMs) return [];
@@ -323,12 +368,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       JWT_AUDIENCE: vars.JWT_AUDIENCE,
     }),
     ...timeoutProblems(vars.HTTP_HEADERS_TIMEOUT_MS, vars.HTTP_REQUEST_TIMEOUT_MS),
+    ...redisProblems(vars.REDIS_URL, vars.REDIS_CLUSTER_NODES),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,
     host: vars.HOST,
     redisUrl: vars.REDIS_URL,
+    redisClusterNodes: vars.REDIS_CLUSTER_NODES,
     databaseUrl: vars.DATABASE_URL,
     dataDir: vars.DATA_DIR,
     jwtSecret: vars.JWT_SECRET,
@@ -354,6 +401,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     rateLimit: { windowMs: vars.RATE_LIMIT_WINDOW_MS, max: vars.RATE_LIMIT_MAX },
     corsOrigins: vars.CORS_ORIGINS,
     trustProxyHops: vars.TRUST_PROXY,
-    mode: vars.REDIS_URL === null ? 'embedded' : 'distributed',
+    mode: vars.REDIS_URL === null && vars.REDIS_CLUSTER_NODES === null ? 'embedded' : 'distributed',
   };
 }

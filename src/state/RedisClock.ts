@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../types/clock.js';
 import { storeUnavailable } from '../types/errors.js';
+import type { RedisClient } from './redisConnection.js';
 
 export interface RedisClockOptions {
   /** The local clock the offset is applied to; tests inject a skewed one. */
@@ -30,7 +30,7 @@ function monotonicEpochMs(): number {
  * sampled NTP-style, so every instance writes and hands out the same "server now".
  */
 export class RedisClock implements Clock {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly localNowMs: () => number;
   private readonly samples: number;
   private readonly resyncIntervalMs: number;
@@ -41,7 +41,7 @@ export class RedisClock implements Clock {
   private timer: NodeJS.Timeout | null = null;
   private syncing = false;
 
-  constructor(redis: Redis, options: RedisClockOptions = {}) {
+  constructor(redis: RedisClient, options: RedisClockOptions = {}) {
     this.redis = redis;
     this.localNowMs = options.localNowMs ?? monotonicEpochMs;
     this.samples = Math.max(1, options.samples ?? DEFAULT_SAMPLES);

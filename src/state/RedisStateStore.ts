@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
 import type { Clock } from '../types/clock.js';
 import { storeUnavailable } from '../types/errors.js';
 import type { SessionState } from '../types/session.js';
 import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
 import { stateKeys, type StateKeys } from './keys.js';
-import { REDIS_CALL_TIMEOUT_MS, withinCallTimeout } from './redisConnection.js';
+import { REDIS_CALL_TIMEOUT_MS, withinCallTimeout, type RedisClient } from './redisConnection.js';
 import { WriteTooLateError } from './scriptResult.js';
 import {
   defineStateScripts,
@@ -44,15 +44,18 @@ function isAnswer(err: unknown): boolean {
   return err instanceof ReplyError || err instanceof WriteTooLateError;
 }
 
-/** The distributed store: one string per session, CAS writes in Lua, a sorted-set deadline index. */
+/**
+ * The distributed store: one string per session, CAS writes in Lua, a sorted-set deadline index
+ * per bucket. The same on one Redis and on a Redis Cluster (keys.ts: one slot per script).
+ */
 export class RedisStateStore implements StateStore {
   readonly name = 'redis';
   readonly keys: StateKeys;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly clock: Clock;
   private readonly scripts: ReturnType<typeof defineStateScripts>;
 
-  constructor(redis: Redis, options: RedisStateStoreOptions) {
+  constructor(redis: RedisClient, options: RedisStateStoreOptions) {
     this.redis = redis;
     this.clock = options.clock;
     this.keys = stateKeys(options.keyPrefix);
@@ -82,14 +85,31 @@ export class RedisStateStore implements StateStore {
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
     // A non-positive LIMIT count means "no limit" to Redis; here it means nothing.
     if (limit <= 0) return [];
-    const flat = await this.read(
-      this.redis.zrangebyscore(this.keys.deadlines, '-inf', untilMs, 'WITHSCORES', 'LIMIT', 0, limit),
+    // One read per bucket (a cluster routes each to its master; auto-pipelining batches them),
+    // each up to the limit, so the earliest `limit` of all buckets are among them.
+    const perBucket = await this.read(
+      Promise.all(
+        this.keys.buckets.map((bucket) =>
+          this.redis.zrangebyscore(
+            this.keys.deadlines(bucket),
+            '-inf',
+            untilMs,
+            'WITHSCORES',
+            'LIMIT',
+            0,
+            limit,
+          ),
+        ),
+      ),
     );
     const entries: DeadlineEntry[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      entries.push({ sessionId: flat[i]!, deadlineAtMs: Number(flat[i + 1]) });
+    for (const flat of perBucket) {
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        entries.push({ sessionId: flat[i]!, deadlineAtMs: Number(flat[i + 1]) });
+      }
     }
-    return entries;
+    entries.sort((a, b) => a.deadlineAtMs - b.deadlineAtMs);
+    return entries.slice(0, limit);
   }
 
   dropStaleDeadline(sessionId: string): Promise<void> {

@@ -1,5 +1,16 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { SyncKairosError } from '../types/errors.js';
+
+/** A single Redis, or any nodes of a Redis Cluster (ioredis discovers the rest). */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+/** Where the deployment's Redis is: a URL (one Redis) or seed nodes (Redis Cluster). */
+export type RedisTarget = { url: string } | { clusterNodes: readonly RedisNodeAddress[] };
 
 export interface RedisConnectionOptions {
   /** Shown in `CLIENT LIST`, so an operator can tell our connections apart. */
@@ -28,6 +39,19 @@ function reconnectDelayMs(attempt: number): number {
   return Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
 }
 
+/** Per-connection options shared by a single Redis and every node of a cluster. */
+function failFastOptions(options: RedisConnectionOptions): RedisOptions {
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: reconnectDelayMs,
+    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
+  };
+}
+
 /**
  * A connection that fails fast and loud and recovers by itself: while Redis is away every
  * command rejects at once (no offline queue) or after the command timeout, never hangs.
@@ -35,20 +59,59 @@ function reconnectDelayMs(attempt: number): number {
  */
 export function createRedisConnection(url: string, options: RedisConnectionOptions = {}): Redis {
   const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: reconnectDelayMs,
+    ...failFastOptions(options),
     // Commands issued in one tick go out in one write: under load the per-command write
     // syscall, not Redis, was the top cost (BENCHMARKS.md).
     enableAutoPipelining: true,
-    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
   });
   // An 'error' listener keeps an unreachable Redis from being reported as an unhandled error.
   redis.on('error', (err: Error) => options.onError?.(err));
   return redis;
+}
+
+export interface RedisClientOptions extends RedisConnectionOptions {
+  /**
+   * Cluster only: SSUBSCRIBE through one subscriber connection per master, which ioredis moves
+   * and resubscribes after slot moves and failovers (the bus's connection sets this).
+   */
+  shardedSubscribers?: boolean;
+}
+
+/**
+ * The fail-fast connection of `createRedisConnection`, to one Redis or to a Redis Cluster: the
+ * same options on every node, commands routed by slot, the slot map refreshed when a master
+ * fails over (MOVED, or a node's connection lost).
+ */
+export function createRedisClient(target: RedisTarget, options: RedisClientOptions = {}): RedisClient {
+  if ('url' in target) return createRedisConnection(target.url, options);
+  const clusterOptions: ClusterOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    clusterRetryStrategy: reconnectDelayMs,
+    // During a failover a slot answers CLUSTERDOWN until the replica takes over; the command
+    // fails, its caller answers 503, and the slot map is refreshed for the next one.
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
+    slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+    shardedSubscribers: options.shardedSubscribers ?? false,
+    redisOptions: failFastOptions(options),
+  };
+  const cluster = new Cluster(
+    target.clusterNodes.map(({ host, port }) => ({ host, port })),
+    clusterOptions,
+  );
+  cluster.on('error', (err: Error) => options.onError?.(err));
+  return cluster;
+}
+
+/** host:port of a URL or of the cluster's seed nodes, never a password. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if ('clusterNodes' in target) {
+    return `cluster ${target.clusterNodes.map(({ host, port }) => `${host}:${port}`).join(',')}`;
+  }
+  const parsed = new URL(target.url);
+  return `${parsed.hostname}:${parsed.port || '6379'}`;
 }
 
 /** A call that got no answer within its bound; what Redis does with it later is not known here. */
@@ -74,7 +137,8 @@ export function withinCallTimeout<T>(call: Promise<T>, timeoutMs = REDIS_CALL_TI
 }
 
 /** host:port only, never the password in the URL. */
-function describe(redis: Redis): string {
+function describe(redis: RedisClient): string {
+  if (redis instanceof Cluster) return 'the Redis Cluster';
   return `${redis.options.host ?? 'localhost'}:${redis.options.port ?? 6379}`;
 }
 
@@ -82,7 +146,7 @@ function describe(redis: Redis): string {
  * Connects and waits until the connection is ready, or rejects with STORE_UNAVAILABLE after
  * `timeoutMs`. The connection keeps retrying either way; its owner decides whether to quit it.
  */
-export async function connectRedis(redis: Redis, timeoutMs = 5000): Promise<void> {
+export async function connectRedis(redis: RedisClient, timeoutMs = 5000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const onReady = (): void => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import type { SessionState } from '../types/session.js';
 import type { SessionWrite, WriteResult } from '../types/store.js';
 import type { StateKeys } from './keys.js';
+import type { RedisClient } from './redisConnection.js';
 import { checkDropReply, toWriteResult, type ScriptReply } from './scriptResult.js';
 import { encodeState } from './stateCodec.js';
 
@@ -28,7 +28,7 @@ interface ScriptCommands {
  * Registers the scripts on a connection. defineCommand sends EVALSHA and falls back to EVAL
  * on NOSCRIPT, so the scripts survive a Redis restart or a SCRIPT FLUSH.
  */
-export function defineStateScripts(redis: Redis): ScriptCommands {
+export function defineStateScripts(redis: RedisClient): ScriptCommands {
   for (const [name, definition] of Object.entries(SCRIPTS)) {
     if (!(name in redis.scriptsSet)) redis.defineCommand(name, definition);
   }
@@ -46,8 +46,8 @@ export async function saveSessionScript(
   const { sessionId, version } = write.state;
   const reply = await commands.skSaveSession(
     keys.session(sessionId),
-    keys.deadlines,
-    keys.auditLog,
+    keys.deadlinesOf(sessionId),
+    keys.auditLogOf(sessionId),
     String(notAfterMs),
     String(write.expectedVersion),
     String(version),
@@ -72,8 +72,8 @@ export async function removeSessionScript(
   const { sessionId } = state;
   const reply = await commands.skRemoveSession(
     keys.session(sessionId),
-    keys.deadlines,
-    keys.auditLog,
+    keys.deadlinesOf(sessionId),
+    keys.auditLogOf(sessionId),
     String(notAfterMs),
     String(expectedVersion),
     encodeState(state),
@@ -92,7 +92,7 @@ export async function dropStaleDeadlineScript(
 ): Promise<void> {
   const reply = await commands.skDropStaleDeadline(
     keys.session(sessionId),
-    keys.deadlines,
+    keys.deadlinesOf(sessionId),
     String(notAfterMs),
     sessionId,
   );

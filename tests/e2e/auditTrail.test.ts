@@ -137,7 +137,7 @@ describe('distributed audit trail', () => {
 
     // The poison record goes in as the scripts would append it, ahead of most of the load.
     const probe = new Redis(redis.url);
-    await probe.xadd(KEYS.auditLog, '*', 'r', POISON_RECORD);
+    await probe.xadd(KEYS.auditLog(0), '*', 'r', POISON_RECORD);
 
     let roundNo = 0;
     for (; roundNo < 12; roundNo++) await round(instances, roundNo);

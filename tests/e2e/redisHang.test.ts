@@ -68,7 +68,7 @@ describe('commands while Redis hangs', () => {
   async function stored(): Promise<{ value: string | null; deadlineAtMs: string | null }> {
     return {
       value: await redis.get(keys.session(sessionId)),
-      deadlineAtMs: await redis.zscore(keys.deadlines, sessionId),
+      deadlineAtMs: await redis.zscore(keys.deadlinesOf(sessionId), sessionId),
     };
   }
 

@@ -29,7 +29,7 @@ const READY_TIMEOUT_MS = 10_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
 /** One raw `PING` over TCP; resolves true on `+PONG`. */
-function pingOnce(port: number): Promise<boolean> {
+export function pingOnce(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
     let reply = '';

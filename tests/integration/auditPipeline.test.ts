@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AUDIT_RELAY_GROUP, AuditRelay, type AuditRelayOptions } from '../../src/audit/AuditRelay.js';
+import { AuditRelay, type AuditRelayOptions } from '../../src/audit/AuditRelay.js';
 import { AuditStore, isRecordError } from '../../src/audit/AuditStore.js';
 import {
   AUDIT_JOB_ATTEMPTS,
@@ -92,6 +92,8 @@ interface Pipeline {
   queue: AuditQueue;
   /** For XADD, XREADGROUP and the like, as the state scripts and a dead relay would. */
   redis: Redis;
+  /** One bucket's audit stream, where these tests append (the relay reads every bucket's). */
+  log: string;
   startWorker(options?: Partial<AuditWorkerOptions>): AuditWorker;
   startRelay(options?: Partial<AuditRelayOptions>): Promise<AuditRelay>;
   backlog(): Promise<number>;
@@ -109,6 +111,7 @@ async function newPipeline(options: { backoffDelayMs?: number; keyPrefix?: strin
     keys,
     queue,
     redis,
+    log: keys.auditLog(keys.buckets.length - 1),
     startWorker(overrides = {}) {
       const worker = new AuditWorker({ ...bull, sink: store, ...overrides });
       opened.push(() => worker.close());
@@ -133,8 +136,8 @@ async function newPipeline(options: { backoffDelayMs?: number; keyPrefix?: strin
 /** Entries in the stream and entries read but not acknowledged. */
 async function streamState(p: Pipeline): Promise<{ length: number; pending: number }> {
   const [length, summary] = await Promise.all([
-    p.redis.xlen(p.keys.auditLog),
-    p.redis.xpending(p.keys.auditLog, AUDIT_RELAY_GROUP) as Promise<[number, ...unknown[]]>,
+    p.redis.xlen(p.log),
+    p.redis.xpending(p.log, p.keys.auditRelayGroup) as Promise<[number, ...unknown[]]>,
   ]);
   return { length, pending: summary[0] };
 }
@@ -273,7 +276,7 @@ describe('AuditQueue and AuditWorker', () => {
     ];
     // As the state scripts append them: one stream entry per record, in field 'r'.
     for (const event of [poison[0]!, auditEvent(bystander, 1), poison[1]!, auditEvent(bystander, 2)])
-      await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(event));
+      await p.redis.xadd(p.log, '*', 'r', auditRecord(event));
 
     await waitFor('both poison records to fail for good', async () => (await p.queue.depth()).failed === 2);
     await waitFor('the backlog to drain', drained(p));
@@ -355,10 +358,10 @@ describe('AuditRelay', () => {
     const sessionId = newSessionId();
     const events = range(1, 8).map((v) => auditEvent(sessionId, v));
     // As save-session-3.lua appends them: one entry per version, the record in field 'r'.
-    for (const event of events.slice(0, 4)) await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(event));
+    for (const event of events.slice(0, 4)) await p.redis.xadd(p.log, '*', 'r', auditRecord(event));
     await p.startRelay();
     await waitFor('the first entries to be queued', async () => (await p.backlog()) === 4);
-    for (const event of events.slice(4)) await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(event));
+    for (const event of events.slice(4)) await p.redis.xadd(p.log, '*', 'r', auditRecord(event));
     await waitFor('all entries to be queued', async () => (await p.backlog()) === 8);
     await waitFor('the stream to empty', async () => {
       const { length, pending } = await streamState(p);
@@ -375,18 +378,17 @@ describe('AuditRelay', () => {
   it('a relay that read entries and died before queueing them: another claims them; nothing lost, nothing twice', async () => {
     const p = await newPipeline();
     const sessionId = newSessionId();
-    await p.redis.xgroup('CREATE', p.keys.auditLog, AUDIT_RELAY_GROUP, '0', 'MKSTREAM');
-    for (const v of range(1, 6))
-      await p.redis.xadd(p.keys.auditLog, '*', 'r', auditRecord(auditEvent(sessionId, v)));
+    await p.redis.xgroup('CREATE', p.log, p.keys.auditRelayGroup, '0', 'MKSTREAM');
+    for (const v of range(1, 6)) await p.redis.xadd(p.log, '*', 'r', auditRecord(auditEvent(sessionId, v)));
     // The dead relay took the first four and never acknowledged them.
     const read = (await p.redis.xreadgroup(
       'GROUP',
-      AUDIT_RELAY_GROUP,
+      p.keys.auditRelayGroup,
       'dead-relay',
       'COUNT',
       4,
       'STREAMS',
-      p.keys.auditLog,
+      p.log,
       '>',
     )) as Array<[string, unknown[]]>;
     expect(read[0]?.[1]).toHaveLength(4);
@@ -412,7 +414,7 @@ describe('AuditRelay', () => {
     p.startWorker();
     await p.startRelay({ onError: (_err, context) => errors.push(context) });
     const add = (field: string, value: string): Promise<string | null> =>
-      p.redis.xadd(p.keys.auditLog, '*', field, value);
+      p.redis.xadd(p.log, '*', field, value);
     await add('r', auditRecord(auditEvent(sessionId, 1)));
     const unreadable = [
       await add('r', 'not json'),
@@ -427,7 +429,7 @@ describe('AuditRelay', () => {
     );
     await waitFor('no entry left pending', async () => (await streamState(p)).pending === 0);
     expect(await versionsOf(sessionId)).toEqual([1, 3]);
-    expect((await p.redis.xrange(p.keys.auditLog, '-', '+')).map(([id]) => id)).toEqual(unreadable);
+    expect((await p.redis.xrange(p.log, '-', '+')).map(([id]) => id)).toEqual(unreadable);
     expect(errors).toEqual(unreadable.map((id) => `unreadable audit log entry ${id}`));
 
     // Still relaying.

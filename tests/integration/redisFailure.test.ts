@@ -53,8 +53,8 @@ describe('Redis going away and coming back', () => {
   async function footprint(sessionId: string) {
     return {
       value: await redis.get(keys.session(sessionId)),
-      deadlineAtMs: await redis.zscore(keys.deadlines, sessionId),
-      auditLength: await redis.xlen(keys.auditLog),
+      deadlineAtMs: await redis.zscore(keys.deadlinesOf(sessionId), sessionId),
+      auditLength: await redis.xlen(keys.auditLogOf(sessionId)),
     };
   }
 

@@ -32,25 +32,37 @@ stateStoreContract('redis', async () => {
   const redis = await connect();
   const subscriber = await connect();
   const published: PublishedMessage[] = [];
-  // Subscribed to the channel names keys.ts builds, for every session under this prefix.
-  const pattern = keys.updatesChannel('*');
-  subscriber.on('pmessage', (_pattern: string, channel: string, stateJson: string) => {
-    // The session id is the hash tag: `prefix{sessionId}:updates`.
-    const sessionId = channel.slice(channel.indexOf('{') + 1, channel.lastIndexOf('}'));
-    published.push({ sessionId, stateJson });
+  // Sharded channels have no pattern subscription: MONITOR shows every SPUBLISH the scripts run,
+  // on the channel names keys.ts builds (`prefix{b7}:s:<sessionId>:updates`).
+  const monitor = await subscriber.monitor();
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    const [command, channel, stateJson] = args;
+    if (command?.toLowerCase() !== 'spublish' || channel === undefined || stateJson === undefined) return;
+    if (!channel.startsWith(keyPrefix)) return;
+    const sessionId = channel.slice(channel.indexOf('}:s:') + 4, -':updates'.length);
+    if (keys.updatesChannel(sessionId) === channel) published.push({ sessionId, stateJson });
   });
-  await subscriber.psubscribe(pattern);
   const store = new RedisStateStore(redis, { clock: systemClock, keyPrefix });
   return {
     store,
     published: () => published,
     auditLog: async () => {
-      const entries = await redis.xrange(keys.auditLog, '-', '+');
+      // Every bucket's stream, merged in the order Redis appended them (stream ids are ms-seq).
+      const perBucket = await Promise.all(
+        keys.buckets.map((bucket) => redis.xrange(keys.auditLog(bucket), '-', '+')),
+      );
+      const order = (id: string): [number, number] => id.split('-').map(Number) as [number, number];
+      const entries = perBucket.flat().sort(([a], [b]) => {
+        const [aMs, aSeq] = order(a);
+        const [bMs, bSeq] = order(b);
+        return aMs - bMs || aSeq - bSeq;
+      });
       return entries.map(([, fields]) => fields[1] ?? '');
     },
     async cleanup() {
       await store.close();
       await store.close();
+      monitor.disconnect();
       await subscriber.quit();
       await redis.quit();
     },
@@ -76,10 +88,12 @@ describe('RedisStateStore specifics', () => {
   it('keeps a session in one hash-tagged string, its version ahead of its state', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
     await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
-    expect(keys.session(state.sessionId)).toBe(`${keyPrefix}{${state.sessionId}}`);
+    expect(keys.session(state.sessionId)).toBe(
+      `${keyPrefix}{b${keys.bucketOf(state.sessionId)}}:s:${state.sessionId}`,
+    );
     expect(await redis.type(keys.session(state.sessionId))).toBe('string');
     expect(await redis.get(keys.session(state.sessionId))).toBe(`1|${encodeState(state)}`);
-    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
+    expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBe('1234');
   });
 
   it('ttlMs null persists the key (PTTL -1); a TTL sets it and a later null clears it', async () => {
@@ -120,12 +134,12 @@ describe('RedisStateStore specifics', () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
     await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
     await store.dropStaleDeadline(state.sessionId);
-    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
+    expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBe('1234');
 
     await redis.del(keys.session(state.sessionId));
-    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBe('1234');
+    expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBe('1234');
     await store.dropStaleDeadline(state.sessionId);
-    expect(await redis.zscore(keys.deadlines, state.sessionId)).toBeNull();
+    expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBeNull();
   });
 
   it('a write that reaches Redis after its not-after instant changes nothing and is STORE_UNAVAILABLE', async () => {
@@ -133,8 +147,8 @@ describe('RedisStateStore specifics', () => {
     await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null, auditRecords: ['v1'] });
     const footprint = async () => ({
       value: await redis.get(keys.session(state.sessionId)),
-      deadlineAtMs: await redis.zscore(keys.deadlines, state.sessionId),
-      auditLength: await redis.xlen(keys.auditLog),
+      deadlineAtMs: await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId),
+      auditLength: await redis.xlen(keys.auditLogOf(state.sessionId)),
     });
     const before = await footprint();
     // A clock a minute behind Redis dates every not-after instant in Redis's past.

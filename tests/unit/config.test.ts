@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       port: 3000,
       host: '0.0.0.0',
       redisUrl: null,
+      redisClusterNodes: null,
       databaseUrl: null,
       dataDir: './data',
       jwtSecret: null,
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       port: 0,
       host: '127.0.0.1',
       redisUrl: 'rediss://user:secret@redis.example:6380/2',
+      redisClusterNodes: null,
       databaseUrl: 'postgresql://sk:pw@db:5432/synckairos',
       dataDir: '/var/lib/synckairos',
       jwtSecret: 'a-secret-of-16-chars-or-more',
@@ -164,6 +166,32 @@ describe('loadConfig', () => {
 
   it('CORS_ORIGINS=* allows any origin', () => {
     expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
+  });
+
+  it('REDIS_CLUSTER_NODES selects distributed mode on a Redis Cluster', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-2.internal:7001,[::1]:7002 ' });
+    expect(config.mode).toBe('distributed');
+    expect(config.redisUrl).toBeNull();
+    expect(config.redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-2.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+  });
+
+  it.each(['10.0.0.1', '10.0.0.1:0', 'redis://10.0.0.1:7000', '10.0.0.1:7000,:7001', ','])(
+    'REDIS_CLUSTER_NODES=%s is refused, naming the variable',
+    (value) => {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: value })).toThrow(
+        /REDIS_CLUSTER_NODES: must be a comma-separated list of host:port/,
+      );
+    },
+  );
+
+  it('REDIS_URL and REDIS_CLUSTER_NODES together are refused', () => {
+    expect(() =>
+      loadConfig({ REDIS_URL: 'redis://localhost:6379', REDIS_CLUSTER_NODES: 'localhost:7000' }),
+    ).toThrow(/REDIS_CLUSTER_NODES: set REDIS_URL \(one Redis\) or REDIS_CLUSTER_NODES/);
   });
 
   it('a blank REDIS_URL counts as unset (embedded mode)', () => {

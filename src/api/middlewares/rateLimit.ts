@@ -8,15 +8,14 @@ import {
   type Logger as LimiterLogger,
   type Store,
 } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Logger } from '../../monitoring/logger.js';
-import { DEFAULT_KEY_PREFIX } from '../../state/keys.js';
-import { withinCallTimeout } from '../../state/redisConnection.js';
+import { stateKeys } from '../../state/keys.js';
+import { withinCallTimeout, type RedisClient } from '../../state/redisConnection.js';
 import { SyncKairosError } from '../../types/errors.js';
 
-/** Under the state's key prefix: `sk:rl:<address>`. */
-export const RATE_LIMIT_KEY_PREFIX = `${DEFAULT_KEY_PREFIX}rl:`;
+/** Under the state's key prefix: `sk:rl:<address>` (keys.ts). */
+export const RATE_LIMIT_KEY_PREFIX = stateKeys().rateLimitPrefix;
 /** One log line per this interval while the store fails, not one per request. */
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
@@ -55,7 +54,7 @@ class RecoveringRedisStore extends RedisStore {
  * Counts in Redis over an existing connection, under `prefix`. A hung Redis holds a request here
  * for one call timeout at most, then the limiter lets it through.
  */
-export function redisRateLimitStore(redis: Redis, prefix: string = RATE_LIMIT_KEY_PREFIX): Store {
+export function redisRateLimitStore(redis: RedisClient, prefix: string = RATE_LIMIT_KEY_PREFIX): Store {
   return new RecoveringRedisStore({
     prefix,
     sendCommand: (command: string, ...args: string[]) =>

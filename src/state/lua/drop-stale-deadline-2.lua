@@ -4,8 +4,8 @@
   checked and removed in one script, no writer can recreate the session in between.
 
     Input:
-      KEYS[1] session                 ('sk:{sessionId}')
-      KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
+      KEYS[1] session                 ('sk:{b7}:s:<sessionId>')
+      KEYS[2] deadline index          ('sk:{b7}:deadlines', the session's bucket: score deadlineAtMs, member sessionId)
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] sessionId               (the member in the deadline index)

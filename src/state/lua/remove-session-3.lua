@@ -2,14 +2,14 @@
   Compare-and-set removal of one session (after a cancel), with the final state broadcast.
 
     Input:
-      KEYS[1] session                 ('sk:{sessionId}', a string: '<version>|<stateJson>')
-      KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
-      KEYS[3] audit log               ('sk:audit', a stream; one entry per version, field 'r')
+      KEYS[1] session                 ('sk:{b7}:s:<sessionId>', a string: '<version>|<stateJson>')
+      KEYS[2] deadline index          ('sk:{b7}:deadlines', the session's bucket: score deadlineAtMs, member sessionId)
+      KEYS[3] audit log               ('sk:{b7}:audit', the session's bucket: a stream; one entry per version, field 'r')
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] expectedVersion
       ARGV[3] finalStateJson          (published to the session's watchers)
-      ARGV[4] channel                 (the session's updates channel)
+      ARGV[4] channel                 (the session's updates channel, in the keys' slot: sharded pub/sub)
       ARGV[5] sessionId               (the member in the deadline index)
       ARGV[6..] auditRecords          (JSON, one per version this removal makes, oldest first)
 
@@ -43,5 +43,6 @@ redis.call("ZREM", deadlineKey, ARGV[5])
 for i = 6, #ARGV do
   redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
 end
-redis.call("PUBLISH", ARGV[4], ARGV[3])
+-- SPUBLISH: a Redis Cluster delivers it within the slot's shard, not to every node.
+redis.call("SPUBLISH", ARGV[4], ARGV[3])
 return 1

@@ -3,9 +3,9 @@
   and its broadcast, all or nothing.
 
     Input:
-      KEYS[1] session                 ('sk:{sessionId}', a string: '<version>|<stateJson>')
-      KEYS[2] deadline index          ('sk:deadlines', score deadlineAtMs, member sessionId)
-      KEYS[3] audit log               ('sk:audit', a stream; one entry per version, field 'r')
+      KEYS[1] session                 ('sk:{b7}:s:<sessionId>', a string: '<version>|<stateJson>')
+      KEYS[2] deadline index          ('sk:{b7}:deadlines', the session's bucket: score deadlineAtMs, member sessionId)
+      KEYS[3] audit log               ('sk:{b7}:audit', the session's bucket: a stream; one entry per version, field 'r')
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] expectedVersion         (0: the session must not exist yet)
@@ -13,7 +13,7 @@
       ARGV[4] stateJson
       ARGV[5] ttlMs                   (-1: no TTL, the key is persisted)
       ARGV[6] deadlineAtMs            ('': no deadline, the session leaves the index)
-      ARGV[7] channel                 (the session's updates channel)
+      ARGV[7] channel                 (the session's updates channel, in the keys' slot: sharded pub/sub)
       ARGV[8] sessionId               (the member in the deadline index)
       ARGV[9..] auditRecords          (JSON, one per version this write makes, oldest first)
 
@@ -75,5 +75,6 @@ for i = 9, #ARGV do
   redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
 end
 
-redis.call("PUBLISH", ARGV[7], ARGV[4])
+-- SPUBLISH: a Redis Cluster delivers it within the slot's shard, not to every node.
+redis.call("SPUBLISH", ARGV[7], ARGV[4])
 return 1
