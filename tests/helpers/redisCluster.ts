@@ -2,6 +2,7 @@
 // (`redis-server --cluster-enabled yes`, `redis-cli --cluster create`), torn down however the run
 // ends. A failover test kills a master's process; its replica takes over.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './freePort.js';
 import { pingOnce } from './redisServer.js';
+import { redisServerProgram } from './redisServerProgram.js';
 import { serverProcess, type ServerProcess } from './serverProcess.js';
 
 const run = promisify(execFile);
@@ -69,12 +71,15 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, what:
   }
 }
 
-async function startNode(dir: string): Promise<ServerProcess> {
+async function startNode(clusterDir: string): Promise<ServerProcess> {
+  // A folder of its own: closing one node (a failover test) removes only its own files.
+  const dir = await mkdtemp(path.join(clusterDir, 'node-'));
+  const command = await redisServerProgram();
   // The cluster bus gets a port of its own (Redis 7's cluster-port), not port + 10000.
   const busPort = await freePort();
   const server = serverProcess({
     name: 'redis-server (cluster node)',
-    command: 'redis-server',
+    command,
     args: (port) => [
       '--port',
       String(port),
@@ -102,10 +107,16 @@ async function startNode(dir: string): Promise<ServerProcess> {
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     exitTimeoutMs: 5_000,
-    cleanup: async () => {},
+    dir,
   });
   await server.startOnFreePort();
   return server;
+}
+
+/** redis-cli beside the redis-server the tests use (a build keeps both in one folder), else the PATH's. */
+async function redisCliProgram(): Promise<string> {
+  const beside = path.join(path.dirname(await redisServerProgram()), 'redis-cli');
+  return existsSync(beside) ? beside : 'redis-cli';
 }
 
 export async function startRedisCluster(): Promise<RedisClusterHandle> {
@@ -122,7 +133,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     for (let i = 0; i < MASTERS * (1 + REPLICAS_PER_MASTER); i++) servers.push(await startNode(dir));
     const addresses = servers.map((server) => `127.0.0.1:${server.port}`);
     await run(
-      'redis-cli',
+      await redisCliProgram(),
       [
         '--cluster',
         'create',
