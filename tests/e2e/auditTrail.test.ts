@@ -247,9 +247,8 @@ describe('embedded audit trail', () => {
     expect((await first.service.exit).code).toBe(0);
 
     const second = await startInstance({ DATA_DIR: dataDir });
-    // The live session was in memory and is gone; its history is not.
-    const gone = await fetch(`${second.http}/v1/sessions/kept`);
-    expect(gone.status).toBe(404);
+    // The session itself is kept in DATA_DIR too, at its last version.
+    expect((await callJson(second.http, 'GET', '/v1/sessions/kept')).version).toBe(7);
     const events = await until(
       async () => {
         const list = await eventsOf(second);
