@@ -167,7 +167,11 @@ function workerError(error: WorkerError): Error {
 export async function pgliteClient(dataDir: string): Promise<SqlClient> {
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
-  const worker = new Worker(new URL('./pgliteWorker.mjs', import.meta.url), { workerData: { dataDir } });
+  // Plain JavaScript: no loader flags of the parent (tsx) are needed to start it.
+  const worker = new Worker(new URL('./pgliteWorker.mjs', import.meta.url), {
+    workerData: { dataDir },
+    execArgv: [],
+  });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let gone: Error | null = null;
