@@ -1,5 +1,6 @@
-// The embedded store with its durable log (LMDB in a data folder): the same contract as every
-// store, and what the log adds: a store reopened on the folder starts where the last one stopped.
+// What the embedded store's durable log (LMDB in a data folder) adds to the contract (which it
+// passes too, in stateStore.memory.test.ts): a store reopened on the folder starts where the last
+// one stopped.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LmdbSessionLog } from '../../src/state/LmdbSessionLog.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
-import { stateStoreContract, type PublishedMessage } from './stateStore.contract.js';
 
 const folders: string[] = [];
 
@@ -20,28 +20,6 @@ function dataDir(): string {
 async function openStore(dir: string): Promise<MemoryStateStore> {
   return new MemoryStateStore({ log: await LmdbSessionLog.open(dir), sweepIntervalMs: 50 });
 }
-
-stateStoreContract('memory with a durable log', async () => {
-  const published: PublishedMessage[] = [];
-  const audit: string[] = [];
-  const dir = dataDir();
-  const store = new MemoryStateStore({
-    publish: (sessionId, stateJson) => published.push({ sessionId, stateJson }),
-    appendAudit: (records) => audit.push(...records),
-    sweepIntervalMs: 50,
-    log: await LmdbSessionLog.open(dir),
-  });
-  return {
-    store,
-    published: () => published,
-    auditLog: async () => [...audit],
-    async cleanup() {
-      await store.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
 
 describe('the durable log', () => {
   afterEach(() => {

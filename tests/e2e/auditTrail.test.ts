@@ -11,12 +11,7 @@ import { stateKeys } from '../../src/state/keys.js';
 import { auditEvent } from '../contract/auditStore.contract.js';
 import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
-import {
-  listeningPort,
-  startService,
-  stopAllServices,
-  type ServiceProcess,
-} from '../helpers/serviceProcess.js';
+import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
 import { callJson } from '../helpers/http.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 
@@ -34,15 +29,7 @@ const KEYS = stateKeys();
 const started: Instance[] = [];
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const service = startService({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_MAX: '0',
-    ...env,
-  });
-  const port = listeningPort(await service.waitForLog((line) => line.msg.startsWith('listening')));
-  const instance = { service, http: `http://127.0.0.1:${port}` };
+  const instance = await startHttpService(env);
   started.push(instance);
   return instance;
 }

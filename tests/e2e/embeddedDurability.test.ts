@@ -3,14 +3,12 @@
 // last acknowledged version, running clocks where they would be now, and a deadline that passed
 // while it was down applied once at startup, stamped at the deadline.
 import { afterEach, describe, expect, it } from 'vitest';
+import { LmdbSessionLog } from '../../src/state/LmdbSessionLog.js';
+import { encodeState } from '../../src/state/stateCodec.js';
 import type { SessionView } from '../../src/types/session.js';
+import { sessionStateFixture } from '../helpers/fixtures.js';
 import { callJson } from '../helpers/http.js';
-import {
-  listeningPort,
-  startService,
-  stopAllServices,
-  type ServiceProcess,
-} from '../helpers/serviceProcess.js';
+import { startHttpService, stopAllServices } from '../helpers/serviceProcess.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 
 const SESSIONS = 20;
@@ -18,23 +16,11 @@ const SESSIONS = 20;
 const VERSIONS_PER_SESSION = 50;
 /** The bank of the clock that runs out while the instance is down. */
 const SHORT_BANK_MS = 1_500;
+const STORED_SESSIONS = 10_000;
 
-interface Instance {
-  service: ServiceProcess;
-  http: string;
-}
+type Instance = Awaited<ReturnType<typeof startHttpService>>;
 
-async function startInstance(dataDir: string): Promise<Instance> {
-  const service = startService({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_MAX: '0',
-    DATA_DIR: dataDir,
-  });
-  const port = listeningPort(await service.waitForLog((line) => line.msg.startsWith('listening')));
-  return { service, http: `http://127.0.0.1:${port}` };
-}
+const startInstance = (dataDir: string): Promise<Instance> => startHttpService({ DATA_DIR: dataDir });
 
 function chessClock(sessionId: string, totalTimeMs: number): unknown {
   return {
@@ -123,6 +109,40 @@ describe('embedded durability', () => {
       version: running.version + 1,
     });
   }, 60_000);
+
+  it('an instance starting on 10,000 stored sessions serves every one of them at its version', async () => {
+    const dataDir = testDataDir();
+    const log = await LmdbSessionLog.open(dataDir);
+    const versionOf = (i: number): number => 1 + (i % 7);
+    await Promise.all(
+      Array.from({ length: STORED_SESSIONS }, (_, i) => {
+        const state = sessionStateFixture({
+          sessionId: `stored-${i}`,
+          version: versionOf(i),
+          createdAtMs: Date.now(),
+        });
+        return log.put(state.sessionId, {
+          stateJson: encodeState(state),
+          deadlineAtMs: null,
+          expiresAtMs: null,
+        });
+      }),
+    );
+    await log.close();
+
+    const instance = await startInstance(dataDir);
+    const restored = instance.service.logs.find((line) => line.msg.startsWith('restored'));
+    expect(restored).toMatchObject({ sessions: STORED_SESSIONS });
+    // The time is the benchmark's business; the log says it for whoever reads this run.
+    process.stdout.write(`restored ${STORED_SESSIONS} sessions in ${String(restored?.durationMs)} ms\n`);
+    const indexes = Array.from({ length: STORED_SESSIONS }, (_, i) => i);
+    for (let from = 0; from < STORED_SESSIONS; from += 50) {
+      const views = await Promise.all(
+        indexes.slice(from, from + 50).map((i) => callJson(instance.http, 'GET', `/v1/sessions/stored-${i}`)),
+      );
+      views.forEach((view, k) => expect(view.version).toBe(versionOf(from + k)));
+    }
+  }, 180_000);
 });
 
 async function waitForStatus(instance: Instance, id: string, status: string): Promise<SessionView> {
