@@ -1,9 +1,10 @@
 // The one small SQL interface the audit store and the migrations use, with two adapters: a
 // PostgreSQL pool (DATABASE_URL) and PGlite persisted in a local folder (embedded mode).
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { lockFolder } from '../state/folderLock.js';
 import type { WorkerError, WorkerReply, WorkerRequest } from './pgliteProtocol.js';
 
 export interface SqlClient {
@@ -105,51 +106,6 @@ export function pgliteDataDir(dataDir: string): string {
   return path.join(dataDir, 'audit');
 }
 
-/** Lock files this process holds: PGlite opened twice in one process corrupts the folder just the same. */
-const heldLocks = new Set<string>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * PGlite does not lock its folder, and two processes writing one folder corrupt it: take
- * `<dataDir>.lock` (holding our pid) or refuse. A lock left by a dead process is taken over.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = `${path.resolve(dataDir)}.lock`;
-  if (heldLocks.has(lockPath))
-    throw new Error(`The PGlite folder ${dataDir} is already open in this process`);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      heldLocks.add(lockPath);
-      return async () => {
-        heldLocks.delete(lockPath);
-        await unlink(lockPath).catch(() => {});
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
-    }
-    const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    // Our own pid here is a lock from before a restart (a container's pid 1), not ours: we hold none.
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-      throw new Error(
-        `The PGlite folder ${dataDir} is in use by process ${pid} (${lockPath}); ` +
-          'give each instance its own DATA_DIR, or use DATABASE_URL',
-      );
-    }
-    await unlink(lockPath).catch(() => {});
-  }
-}
-
 function workerError(error: WorkerError): Error {
   return Object.assign(new Error(error.message), {
     ...(error.code === undefined ? {} : { code: error.code }),
@@ -166,7 +122,11 @@ function workerError(error: WorkerError): Error {
  */
 export async function pgliteClient(dataDir: string): Promise<SqlClient> {
   await mkdir(dataDir, { recursive: true });
-  const unlock = await lockDataDir(dataDir);
+  const unlock = await lockFolder(
+    dataDir,
+    'PGlite folder',
+    'give each instance its own DATA_DIR, or use DATABASE_URL',
+  );
   // Plain JavaScript: no loader flags of the parent (tsx) are needed to start it.
   const worker = new Worker(new URL('./pgliteWorker.mjs', import.meta.url), {
     workerData: { dataDir },

@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { lockFolder } from './folderLock.js';
 
 /** A session as kept on disk: its state and what the store's indexes need to rebuild. */
 export interface StoredSession {
@@ -34,19 +35,32 @@ export class LmdbSessionLog implements SessionLog {
   private constructor(
     private readonly root: RootDatabase,
     private readonly sessions: Database<StoredSession, string>,
+    private readonly unlock: () => Promise<void>,
   ) {}
 
+  /** Refuses a folder another live process (or this one) has open: LMDB would let both write. */
   static async open(dataDir: string): Promise<LmdbSessionLog> {
     await mkdir(dataDir, { recursive: true });
-    const root = open({
-      path: sessionLogPath(dataDir),
-      // A commit resolves only once fsync'd: an acknowledged change survives a power cut too.
-      overlappingSync: false,
-      maxDbs: 4,
-    });
-    // The lmdb-js read cache would keep a second copy of every state; the memory store is the cache.
-    const sessions = root.openDB<StoredSession, string>({ name: 'sessions', cache: false });
-    return new LmdbSessionLog(root, sessions);
+    const file = sessionLogPath(dataDir);
+    const unlock = await lockFolder(
+      file,
+      'session store',
+      'give each instance its own DATA_DIR, or run several on Redis (REDIS_URL)',
+    );
+    try {
+      const root = open({
+        path: file,
+        // A commit resolves only once fsync'd: an acknowledged change survives a power cut too.
+        overlappingSync: false,
+        maxDbs: 4,
+      });
+      // The lmdb-js read cache would keep a second copy of every state; the memory store is the cache.
+      const sessions = root.openDB<StoredSession, string>({ name: 'sessions', cache: false });
+      return new LmdbSessionLog(root, sessions, unlock);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
   }
 
   async put(sessionId: string, session: StoredSession): Promise<void> {
@@ -64,7 +78,11 @@ export class LmdbSessionLog implements SessionLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Waits for the writes in flight to commit.
-    await this.root.close();
+    try {
+      // Waits for the writes in flight to commit.
+      await this.root.close();
+    } finally {
+      await this.unlock();
+    }
   }
 }

@@ -59,6 +59,15 @@ describe('the durable log', () => {
     await second.close();
   });
 
+  it('a folder already open is refused until its store is closed', async () => {
+    const dir = dataDir();
+    const first = await openStore(dir);
+    await expect(LmdbSessionLog.open(dir)).rejects.toThrow(/session store .* already open/);
+    await first.close();
+    const second = await openStore(dir);
+    await second.close();
+  });
+
   it('a session whose TTL ran out while the store was closed is not restored', async () => {
     const dir = dataDir();
     const first = await openStore(dir);
