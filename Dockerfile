@@ -32,7 +32,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 # The audit migrations are read from ../../migrations relative to dist/audit/.
 COPY migrations ./migrations
-# The one writable place: embedded-mode data (PGlite), when no DATABASE_URL is set.
+# The one writable place: embedded-mode data (the sessions, and PGlite when no DATABASE_URL is set).
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000

@@ -2,7 +2,7 @@
 // against real processes on loopback — a private redis-server, server instances (the real entry
 // point), a bare floor server, and load workers — and writes bench/results/<date>.json and the
 // table in BENCHMARKS.md. Everything it starts, it stops; every step is bounded.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,6 +53,7 @@ if (args.help) {
 const QUICK = args.quick;
 export const ROWS = [
   'http-switch',
+  'embedded-switch',
   'ws-switch',
   'delivery',
   'redis-cluster',
@@ -309,6 +310,48 @@ async function guarded(
   }
 }
 
+/** The open-loop HTTP switch load of the switch rows, on sessions created and started beforehand. */
+async function measureHttpSwitch(w0: Worker, token: string, a: Instance, sessionIds: string[]) {
+  const cpu0 = cpuMs(a.pid);
+  const wall0 = monoMs();
+  const r = await w0.run<{
+    histogram: string;
+    lag: string;
+    statuses: Record<string, number>;
+    completed: number;
+    total: number;
+    achievedPerSec: number;
+    maxInFlight: number;
+  }>('httpSwitch', {
+    httpUrl: a.httpUrl,
+    token,
+    sessionIds,
+    ratePerSec: SIZE.switchRate,
+    warmupMs: SIZE.warmupMs,
+    durationMs: SIZE.durationMs,
+    sockets: 64,
+  });
+  const cpuUsedMs = cpuMs(a.pid) - cpu0;
+  const serverCpu = cpuUsedMs / (monoMs() - wall0);
+  const cpuPerSwitchMs = cpuUsedMs / r.total;
+  const s = summarize(mergeEncoded([r.histogram]));
+  const lag = summarize(mergeEncoded([r.lag]));
+  return { r, s, lag, serverCpu, cpuPerSwitchMs };
+}
+
+/** Resolves once the embedded audit trail has recorded the session (its PGlite is open and migrated). */
+async function waitForAuditTrail(a: Instance, token: string, sessionId: string): Promise<void> {
+  const deadline = monoMs() + 120_000;
+  while (monoMs() < deadline) {
+    const res = await fetch(`${a.httpUrl}/v1/sessions/${sessionId}/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (res.ok && ((await res.json()) as { events: unknown[] }).events.length > 0) return;
+    await sleep(500);
+  }
+  throw new Error('the embedded audit trail did not open within 120 s');
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
@@ -396,30 +439,7 @@ async function main(): Promise<void> {
           const [a] = instances as [Instance];
           const sessionIds = ids('hs', SIZE.switchSessions);
           await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
-          const cpu0 = cpuMs(a.pid);
-          const wall0 = monoMs();
-          const r = await w0.run<{
-            histogram: string;
-            lag: string;
-            statuses: Record<string, number>;
-            completed: number;
-            total: number;
-            achievedPerSec: number;
-            maxInFlight: number;
-          }>('httpSwitch', {
-            httpUrl: a.httpUrl,
-            token,
-            sessionIds,
-            ratePerSec: SIZE.switchRate,
-            warmupMs: SIZE.warmupMs,
-            durationMs: SIZE.durationMs,
-            sockets: 64,
-          });
-          const cpuUsedMs = cpuMs(a.pid) - cpu0;
-          const serverCpu = cpuUsedMs / (monoMs() - wall0);
-          const cpuPerSwitchMs = cpuUsedMs / r.total;
-          const s = summarize(mergeEncoded([r.histogram]));
-          const lag = summarize(mergeEncoded([r.lag]));
+          const { r, s, lag, serverCpu, cpuPerSwitchMs } = await measureHttpSwitch(w0, token, a, sessionIds);
           httpSwitchP99 = s.p99Ms;
           const errors = Object.entries(r.statuses).filter(([k]) => k !== '200');
           log(
@@ -452,6 +472,64 @@ async function main(): Promise<void> {
         });
       },
     );
+  }
+
+  // ---------------------------------------------------------------- switch over HTTP, embedded mode
+  if (wanted('embedded-switch')) {
+    const row = {
+      id: 'embedded-switch',
+      what: '`switch` over HTTP keep-alive, embedded mode (what durability costs)',
+      target: 'none (compare with http-switch)',
+    };
+    await guarded(rows, row, async () => {
+      log(
+        `embedded-switch: 1 embedded instance, ${SIZE.switchSessions} sessions, ${SIZE.switchRate}/s offered for ${SIZE.durationMs / 1000} s`,
+      );
+      const quiet = await waitForQuiet(QUIET_THRESHOLD_CORES, QUICK ? 3000 : 45_000);
+      const dataDir = mkdtempSync(path.join(os.tmpdir(), 'synckairos-bench-'));
+      const a = await startInstance({
+        name: 'embedded-switch-A',
+        redisUrl: null,
+        env: instanceEnv({ DATA_DIR: dataDir }),
+      });
+      try {
+        const sessionIds = ids('es', SIZE.switchSessions);
+        await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
+        // PGlite's first open (initdb, in its worker thread) is startup work, not the switch's.
+        await waitForAuditTrail(a, token, sessionIds[0]!);
+        const from = snapshot();
+        const { r, s, lag, serverCpu, cpuPerSwitchMs } = await measureHttpSwitch(w0, token, a, sessionIds);
+        contention[row.id] = {
+          foreignCores: Math.round(foreignCores(from, snapshot()) * 100) / 100,
+          beforeCores: Math.round(quiet.foreign * 100) / 100,
+        };
+        const errors = Object.entries(r.statuses).filter(([k]) => k !== '200');
+        log(`  ${lat(s)}; ${r.achievedPerSec.toFixed(0)}/s achieved; statuses ${JSON.stringify(r.statuses)}`);
+        rows.push({
+          ...row,
+          what: `\`switch\` over HTTP keep-alive, embedded mode (every change fsync'd before its answer), 1 instance, ${SIZE.switchSessions} sessions, ${SIZE.switchRate}/s offered`,
+          measured: `${lat(s)}; ${r.achievedPerSec.toFixed(0)}/s achieved${errors.length ? `; errors ${JSON.stringify(Object.fromEntries(errors))}` : ''}`,
+          floor: `HTTP keep-alive p50 ${fmt(httpFloor.p50Ms)} · p99 ${fmt(httpFloor.p99Ms)} ms`,
+          ratio: `p50 ×${ratio(s.p50Ms, httpFloor.p50Ms)} · p99 ×${ratio(s.p99Ms, httpFloor.p99Ms)}`,
+          met: errors.length === 0 && r.achievedPerSec >= SIZE.switchRate * 0.97,
+          data: {
+            latency: s,
+            achievedPerSec: r.achievedPerSec,
+            statuses: r.statuses,
+            generatorLag: lag,
+            serverCpuCores: Math.round(serverCpu * 100) / 100,
+            serverCpuMsPerSwitch: Math.round(cpuPerSwitchMs * 1000) / 1000,
+          },
+          notes: [
+            "a switch is answered once its change is committed and fsync'd (LMDB, one transaction per event-loop turn): the difference from http-switch is the disk's sync time",
+            `server process CPU: ${(serverCpu * 100).toFixed(0)}% of one core, ${cpuPerSwitchMs.toFixed(3)} ms per switch (all threads: the audit trail's PGlite worker included)`,
+          ],
+        });
+      } finally {
+        await stopProcess(a.proc);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
   }
 
   // ---------------------------------------------------------------- switch over WebSocket

@@ -16,6 +16,7 @@ import { SyncEngine } from './engine/SyncEngine.js';
 import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
+import { LmdbSessionLog, sessionLogPath } from './state/LmdbSessionLog.js';
 import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
@@ -86,9 +87,24 @@ function redisTarget(config: Config): RedisTarget | null {
   return null;
 }
 
-async function openEmbeddedBackend(appendAudit: (records: readonly string[]) => void): Promise<StateBackend> {
+async function openEmbeddedBackend(
+  appendAudit: (records: readonly string[]) => void,
+  dataDir: string,
+  logger: Logger,
+): Promise<StateBackend> {
   const bus = new MemorySessionBus();
-  const store = new MemoryStateStore({ publish: bus.publish, appendAudit });
+  const loadStartedMs = performance.now();
+  const log = await LmdbSessionLog.open(dataDir).catch((err: unknown) => {
+    throw new StartupError(
+      `The session store in ${dataDir} (DATA_DIR) could not open: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  });
+  const store = new MemoryStateStore({ publish: bus.publish, appendAudit, log });
+  logger.info(
+    { sessions: store.restoredCount, durationMs: Math.round(performance.now() - loadStartedMs) },
+    `restored ${store.restoredCount} sessions from ${sessionLogPath(dataDir)}`,
+  );
   return {
     store,
     clock: systemClock,
@@ -237,7 +253,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }),
     );
     audit = embeddedAudit;
-    backend = await openEmbeddedBackend(embeddedAudit.appendAudit);
+    backend = await openEmbeddedBackend(embeddedAudit.appendAudit, config.dataDir, logger).catch(
+      async (err: unknown) => {
+        await embeddedAudit.close();
+        throw err;
+      },
+    );
   } else {
     backend = await openRedisBackend(target, logger, metrics);
     if (config.databaseUrl !== null) {
@@ -269,7 +290,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (target === null) {
     logger.info(
       { mode: 'embedded', store: backend.store.name },
-      'mode: embedded (in-process store, no Redis)',
+      'mode: embedded (in-process store kept in DATA_DIR, no Redis)',
     );
   } else {
     const redis = describeRedisTarget(target);

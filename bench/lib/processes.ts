@@ -70,7 +70,8 @@ export interface Instance {
 
 export interface InstanceOptions {
   name: string;
-  redisUrl: string;
+  /** Null: embedded mode (pass a DATA_DIR of its own in `env`). */
+  redisUrl: string | null;
   env: Record<string, string>;
   /** Set: the process runs with --cpu-prof and writes its profile into this folder on exit. */
   profileDir?: string | undefined;
@@ -90,7 +91,7 @@ export function startInstance(options: InstanceOptions): Promise<Instance> {
         HOME: process.env.HOME ?? '',
         PORT: '0',
         HOST: '127.0.0.1',
-        REDIS_URL: options.redisUrl,
+        ...(options.redisUrl === null ? {} : { REDIS_URL: options.redisUrl }),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

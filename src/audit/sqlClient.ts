@@ -1,9 +1,11 @@
 // The one small SQL interface the audit store and the migrations use, with two adapters: a
 // PostgreSQL pool (DATABASE_URL) and PGlite persisted in a local folder (embedded mode).
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { PGlite, Transaction } from '@electric-sql/pglite';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { lockFolder } from '../state/folderLock.js';
+import type { WorkerError, WorkerReply, WorkerRequest } from './pgliteProtocol.js';
 
 export interface SqlClient {
   /** One statement; `$1…` parameters. */
@@ -99,114 +101,105 @@ export function postgresClient(url: string, options: PostgresClientOptions = {})
   };
 }
 
-function pgliteTransactionClient(tx: Transaction): SqlClient {
-  const client: SqlClient = {
-    async query<T>(text: string, params?: unknown[]) {
-      const result = await tx.query<T>(text, params);
-      return { rows: result.rows };
-    },
-    async exec(text: string) {
-      await tx.exec(text);
-    },
-    transaction: (fn) => fn(client),
-    async close() {},
-  };
-  return client;
-}
-
 /** Where embedded mode keeps the audit database inside DATA_DIR. */
 export function pgliteDataDir(dataDir: string): string {
   return path.join(dataDir, 'audit');
 }
 
-/** Lock files this process holds: PGlite opened twice in one process corrupts the folder just the same. */
-const heldLocks = new Set<string>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function workerError(error: WorkerError): Error {
+  return Object.assign(new Error(error.message), {
+    ...(error.code === undefined ? {} : { code: error.code }),
+    ...(error.name === undefined ? {} : { name: error.name }),
+  });
 }
 
 /**
- * PGlite does not lock its folder, and two processes writing one folder corrupt it: take
- * `<dataDir>.lock` (holding our pid) or refuse. A lock left by a dead process is taken over.
- */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const lockPath = `${path.resolve(dataDir)}.lock`;
-  if (heldLocks.has(lockPath))
-    throw new Error(`The PGlite folder ${dataDir} is already open in this process`);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      heldLocks.add(lockPath);
-      return async () => {
-        heldLocks.delete(lockPath);
-        await unlink(lockPath).catch(() => {});
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
-    }
-    const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    // Our own pid here is a lock from before a restart (a container's pid 1), not ours: we hold none.
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-      throw new Error(
-        `The PGlite folder ${dataDir} is in use by process ${pid} (${lockPath}); ` +
-          'give each instance its own DATA_DIR, or use DATABASE_URL',
-      );
-    }
-    await unlink(lockPath).catch(() => {});
-  }
-}
-
-/**
- * PGlite persisted in `dataDir` (created if missing), locked to this process. PGlite runs in this
- * process and serializes every statement, so there is one "connection" and nothing to pool.
- * The lock is taken before this resolves (a folder in use is refused at once); the database
- * itself opens in the background, because a first open runs initdb in WASM for seconds, and
- * statements wait for it.
+ * PGlite persisted in `dataDir` (created if missing), locked to this process, running in a worker
+ * thread so its WASM work never stalls the event loop. PGlite serializes every statement, so there
+ * is one "connection" and nothing to pool. The lock is taken before this resolves (a folder in use
+ * is refused at once); the database opens in the background, because a first open runs initdb for
+ * seconds, and statements wait for it.
  */
 export async function pgliteClient(dataDir: string): Promise<SqlClient> {
   await mkdir(dataDir, { recursive: true });
-  const unlock = await lockDataDir(dataDir);
-  // Imported on demand: distributed instances with DATABASE_URL never load the WASM build.
-  const opening: Promise<PGlite> = import('@electric-sql/pglite')
-    .then(({ PGlite }) => PGlite.create(dataDir))
-    .catch(async (err: unknown) => {
-      await unlock();
-      throw err;
+  const unlock = await lockFolder(
+    dataDir,
+    'PGlite folder',
+    'give each instance its own DATA_DIR, or use DATABASE_URL',
+  );
+  // Plain JavaScript: no loader flags of the parent (tsx) are needed to start it.
+  const worker = new Worker(new URL('./pgliteWorker.mjs', import.meta.url), {
+    workerData: { dataDir },
+    execArgv: [],
+  });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+  let gone: Error | null = null;
+  const failAll = (err: Error): void => {
+    gone ??= err;
+    for (const waiter of pending.values()) waiter.reject(err);
+    pending.clear();
+  };
+  worker.on('message', (reply: WorkerReply) => {
+    const waiter = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (reply.ok) waiter?.resolve(reply.result);
+    else waiter?.reject(workerError(reply.error));
+  });
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`the PGlite worker exited (${code})`)));
+
+  const call = <T>(request: DistributiveOmit<WorkerRequest, 'id'>): Promise<T> => {
+    if (gone !== null) return Promise.reject(gone);
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      worker.postMessage({ ...request, id });
     });
-  // Rejections reach whoever runs a statement; this only keeps an unawaited one from crashing.
-  opening.catch(() => {});
-  let closed = false;
-  return {
-    async query<T>(text: string, params?: unknown[]) {
-      const result = await (await opening).query<T>(text, params);
-      return { rows: result.rows };
-    },
-    async exec(text: string) {
-      await (await opening).exec(text);
-    },
-    transaction: async (fn) => (await opening).transaction((tx) => fn(pgliteTransactionClient(tx))),
-    async close() {
-      if (closed) return;
-      closed = true;
-      let db: PGlite;
+  };
+  const clientFor = (txId?: number): SqlClient => {
+    const client: SqlClient = {
+      async query<T>(text: string, params?: unknown[]) {
+        return { rows: await call<T[]>({ op: 'query', text, params, txId }) };
+      },
+      async exec(text: string) {
+        await call({ op: 'exec', text, txId });
+      },
+      // Nested: joins the transaction it is in.
+      transaction: txId === undefined ? transaction : (fn) => fn(client),
+      async close() {},
+    };
+    return client;
+  };
+  let nextTxId = 1;
+  async function transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    const txId = nextTxId++;
+    await call({ op: 'begin', txId });
+    let result: T;
+    try {
+      result = await fn(clientFor(txId));
+    } catch (err) {
+      await call({ op: 'end', txId, commit: false }).catch(() => {});
+      throw err;
+    }
+    await call({ op: 'end', txId, commit: true });
+    return result;
+  }
+
+  let closing: Promise<void> | null = null;
+  const client = clientFor();
+  client.close = () => {
+    closing ??= (async () => {
       try {
-        db = await opening;
-      } catch {
-        return; // Never opened; the lock is already released.
-      }
-      try {
-        if (!db.closed) await db.close();
+        await call({ op: 'close' }).catch(() => {}); // never opened: nothing to close
       } finally {
+        await worker.terminate();
         await unlock();
       }
-    },
+    })();
+    return closing;
   };
+  return client;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

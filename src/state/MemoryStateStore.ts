@@ -1,5 +1,7 @@
+import { storeUnavailable } from '../types/errors.js';
 import type { SessionState } from '../types/session.js';
 import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import type { SessionLog, StoredSession } from './LmdbSessionLog.js';
 import { decodeState, encodeState } from './stateCodec.js';
 
 export interface MemoryStateStoreOptions {
@@ -9,6 +11,11 @@ export interface MemoryStateStoreOptions {
   appendAudit?: (records: readonly string[]) => void;
   /** How often expired sessions are swept (they also expire lazily on access). */
   sweepIntervalMs?: number;
+  /**
+   * Makes every write durable before it resolves, publishes or audits (embedded mode's DATA_DIR);
+   * the store starts with the sessions it holds. Absent: memory only.
+   */
+  log?: SessionLog;
 }
 
 interface Entry {
@@ -17,6 +24,11 @@ interface Entry {
   stateJson: string;
   /** Monotonic (performance.now) time the entry expires, or null for no TTL. */
   expiresAt: number | null;
+}
+
+/** A TTL stored as wall-clock epoch ms becomes a monotonic instant in this process. */
+function monotonicFromEpochMs(epochMs: number): number {
+  return monotonicNowMs() + (epochMs - Date.now());
 }
 
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
@@ -37,11 +49,18 @@ export class MemoryStateStore implements StateStore {
   private readonly deadlines = new Map<string, number>();
   private readonly publish: (sessionId: string, stateJson: string) => void;
   private readonly appendAudit: (records: readonly string[]) => void;
+  private readonly log: SessionLog | null;
+  /** Why the log failed: memory is then ahead of the disk, so nothing more is accepted. */
+  private logFailure: unknown = null;
   private sweepTimer: NodeJS.Timeout | null;
+  /** Sessions the log held at startup (TTL-expired ones excluded). */
+  readonly restoredCount: number;
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.publish = options.publish ?? (() => {});
     this.appendAudit = options.appendAudit ?? (() => {});
+    this.log = options.log ?? null;
+    this.restoredCount = this.log === null ? 0 : this.restore(this.log);
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
     // The sweep is housekeeping; it must not keep the process alive.
     this.sweepTimer.unref();
@@ -54,12 +73,14 @@ export class MemoryStateStore implements StateStore {
 
   async save(write: SessionWrite): Promise<WriteResult> {
     const { sessionId } = write.state;
+    this.assertLogHealthy();
     const failure = this.check(sessionId, write.expectedVersion, true);
     if (failure) return failure;
 
     const stateJson = encodeState(write.state);
     // Same rule as the Lua script: a negative TTL means none.
     const ttlMs = write.ttlMs === null || write.ttlMs < 0 ? null : write.ttlMs;
+    // Memory changes at once, so the next compare-and-set sees this version even before it is on disk.
     this.sessions.set(sessionId, {
       version: write.state.version,
       stateJson,
@@ -67,6 +88,13 @@ export class MemoryStateStore implements StateStore {
     });
     if (write.deadlineAtMs === null) this.deadlines.delete(sessionId);
     else this.deadlines.set(sessionId, write.deadlineAtMs);
+    await this.persist(() =>
+      this.log?.put(sessionId, {
+        stateJson,
+        deadlineAtMs: write.deadlineAtMs,
+        expiresAtMs: ttlMs === null ? null : Date.now() + ttlMs,
+      }),
+    );
     if (write.auditRecords?.length) this.appendAudit(write.auditRecords);
     this.notify(sessionId, stateJson);
     return { ok: true };
@@ -78,11 +106,13 @@ export class MemoryStateStore implements StateStore {
     auditRecords: readonly string[] = [],
   ): Promise<WriteResult> {
     const { sessionId } = state;
+    this.assertLogHealthy();
     const failure = this.check(sessionId, expectedVersion, false);
     if (failure) return failure;
 
     this.sessions.delete(sessionId);
     this.deadlines.delete(sessionId);
+    await this.persist(() => this.log?.remove(sessionId));
     if (auditRecords.length > 0) this.appendAudit(auditRecords);
     this.notify(sessionId, encodeState(state));
     return { ok: true };
@@ -106,11 +136,58 @@ export class MemoryStateStore implements StateStore {
     if (this.live(sessionId) === null) this.deadlines.delete(sessionId);
   }
 
-  async ping(): Promise<void> {}
+  async ping(): Promise<void> {
+    this.assertLogHealthy();
+  }
 
   async close(): Promise<void> {
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
+    await this.log?.close();
+  }
+
+  /** Loads the log's sessions and rebuilds the deadline index; drops those whose TTL ran out meanwhile. */
+  private restore(log: SessionLog): number {
+    const nowEpochMs = Date.now();
+    let restored = 0;
+    for (const [sessionId, stored] of log.entries()) {
+      if (stored.expiresAtMs !== null && stored.expiresAtMs <= nowEpochMs) {
+        this.forget(sessionId);
+        continue;
+      }
+      this.load(sessionId, stored);
+      restored += 1;
+    }
+    return restored;
+  }
+
+  private load(sessionId: string, stored: StoredSession): void {
+    const { version } = decodeState(stored.stateJson);
+    this.sessions.set(sessionId, {
+      version,
+      stateJson: stored.stateJson,
+      expiresAt: stored.expiresAtMs === null ? null : monotonicFromEpochMs(stored.expiresAtMs),
+    });
+    if (stored.deadlineAtMs !== null) this.deadlines.set(sessionId, stored.deadlineAtMs);
+  }
+
+  /** Waits for the log to have the change; a failure stops the store (memory is now ahead of the disk). */
+  private async persist(write: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      this.logFailure ??= err;
+      throw storeUnavailable(this.name, err);
+    }
+  }
+
+  private assertLogHealthy(): void {
+    if (this.logFailure !== null) throw storeUnavailable(this.name, this.logFailure);
+  }
+
+  /** A session gone by TTL leaves the log too; nobody waits for it (a later write would supersede it). */
+  private forget(sessionId: string): void {
+    this.log?.remove(sessionId).catch(() => {});
   }
 
   /** The CAS rule of the Lua scripts; `creating` allows expectedVersion 0. */
@@ -131,6 +208,7 @@ export class MemoryStateStore implements StateStore {
     if (entry.expiresAt !== null && entry.expiresAt <= monotonicNowMs()) {
       // Like a Redis key expiring: the deadline index entry, if any, stays.
       this.sessions.delete(sessionId);
+      this.forget(sessionId);
       return null;
     }
     return entry;

@@ -11,12 +11,7 @@ import { stateKeys } from '../../src/state/keys.js';
 import { auditEvent } from '../contract/auditStore.contract.js';
 import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
-import {
-  listeningPort,
-  startService,
-  stopAllServices,
-  type ServiceProcess,
-} from '../helpers/serviceProcess.js';
+import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
 import { callJson } from '../helpers/http.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 
@@ -34,15 +29,7 @@ const KEYS = stateKeys();
 const started: Instance[] = [];
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const service = startService({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_MAX: '0',
-    ...env,
-  });
-  const port = listeningPort(await service.waitForLog((line) => line.msg.startsWith('listening')));
-  const instance = { service, http: `http://127.0.0.1:${port}` };
+  const instance = await startHttpService(env);
   started.push(instance);
   return instance;
 }
@@ -247,9 +234,8 @@ describe('embedded audit trail', () => {
     expect((await first.service.exit).code).toBe(0);
 
     const second = await startInstance({ DATA_DIR: dataDir });
-    // The live session was in memory and is gone; its history is not.
-    const gone = await fetch(`${second.http}/v1/sessions/kept`);
-    expect(gone.status).toBe(404);
+    // The session itself is kept in DATA_DIR too, at its last version.
+    expect((await callJson(second.http, 'GET', '/v1/sessions/kept')).version).toBe(7);
     const events = await until(
       async () => {
         const list = await eventsOf(second);
