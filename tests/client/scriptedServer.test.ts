@@ -6,7 +6,7 @@ import {
   type ClientSocket,
   type SessionView,
   type SyncKairosHandle,
-} from '../../src/client/index.js';
+} from '@synckairos/client';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
