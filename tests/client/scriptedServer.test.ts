@@ -1,12 +1,7 @@
 // Connection edge cases that a real server hits only by chance, played against a scripted
 // socket passed as the `WebSocket` option.
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connect,
-  type ClientSocket,
-  type SessionView,
-  type SyncKairosHandle,
-} from '@synckairos/client';
+import { connect, type ClientSocket, type SessionView, type SyncKairosHandle } from '@synckairos/client';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -135,6 +130,26 @@ describe('client SDK against a scripted server', () => {
     ScriptedSocket.opened[0]!.drop(1001);
     await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED', status: 0 });
     expect(ScriptedSocket.opened[0]!.sent.at(-1)).toMatchObject({ type: 'SWITCH' });
+  });
+
+  it('a token refused mid-session rejects the command in flight with UNAUTHORIZED and never reconnects', async () => {
+    const h = await open();
+    const events: string[] = [];
+    h.on('connection', (status) => events.push(status));
+    const pending = h.switch();
+    const socket = ScriptedSocket.opened[0]!;
+    socket.deliver({
+      type: 'ERROR',
+      request_id: null,
+      error: { code: 'UNAUTHORIZED', message: 'token expired' },
+    });
+    socket.drop(1008);
+    await expect(pending).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await sleep(100);
+    expect(events).toEqual(['unauthorized']);
+    expect(h.connectionStatus).toBe('unauthorized');
+    expect(ScriptedSocket.opened).toHaveLength(1);
+    await expect(h.pause()).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
   it('rejects a command with the code and details of its ERROR', async () => {

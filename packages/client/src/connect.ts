@@ -550,8 +550,12 @@ class SessionConnection implements SyncKairosHandle {
         if (message.request_id !== null) return this.settleCommand(message.request_id, error);
         // The session is gone (deleted, or lost with an embedded server): nothing to reconnect to.
         if (error.code === 'SESSION_NOT_FOUND') void this.shutdown(error);
-        // The token expired: the close follows; the next connect needs another token.
-        if (error.code === 'UNAUTHORIZED') this.refuseToken(error);
+        // The token expired and the server closes: not waiting for its close handshake, the
+        // handle stops, or reconnects with a fresh token from the provider.
+        if (error.code === 'UNAUTHORIZED') {
+          this.refuseToken(error);
+          this.dropSocket(socket);
+        }
         // Other connection errors (a broken limit) come with a close, which reconnects.
         return;
       }
@@ -600,7 +604,9 @@ class SessionConnection implements SyncKairosHandle {
     this.syncedSocket = null;
     this.stateSocket = null;
     socket.onopen = socket.onmessage = socket.onclose = null;
-    const lost = new SyncKairosApiError('DISCONNECTED', `The connection closed (code ${code})`);
+    // A token refused mid-session: what was in flight is refused for that reason.
+    const lost =
+      this.refusal ?? new SyncKairosApiError('DISCONNECTED', `The connection closed (code ${code})`);
     this.pendingPing?.reject(lost);
     this.pendingPing = null;
     this.rejectAllCommands(lost);
