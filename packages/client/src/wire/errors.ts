@@ -31,4 +31,3 @@ export interface ValidationIssue {
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
-
