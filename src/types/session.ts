@@ -23,7 +23,6 @@ export {
   type SyncMode,
 } from '@synckairos/client/wire';
 
-
 export interface ParticipantState extends ClockCounters {
   participantId: string;
   groupId: string | null;
@@ -127,7 +126,6 @@ export interface SessionEvent {
   clocksAfter: ClockSnapshot;
   state: SessionState;
 }
-
 
 export type SessionCommand =
   | { type: 'start'; startAtMs?: number | undefined }
