@@ -7,9 +7,12 @@
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/copy-assets.mjs ./scripts/
+COPY packages/client/tsconfig.json packages/client/tsconfig.build.json ./packages/client/
+COPY packages/client/src ./packages/client/src
 COPY src ./src
 RUN npm run build
 
@@ -17,6 +20,8 @@ RUN npm run build
 FROM node:20-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The SDK is a workspace the server imports like any package: node_modules links to it.
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime
@@ -29,6 +34,8 @@ WORKDIR /app
 # Code and dependencies stay owned by root: the service can read them, not change them.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/packages/client/package.json ./packages/client/
+COPY --from=build /app/packages/client/dist ./packages/client/dist
 COPY package.json ./
 # The audit migrations are read from ../../migrations relative to dist/audit/.
 COPY migrations ./migrations

@@ -3,7 +3,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'data/', 'test-artifacts/'] },
+  { ignores: ['**/dist/', 'coverage/', 'node_modules/', 'data/', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { Redis } from 'ioredis';
 import type WebSocket from 'ws';
-import { connect } from '../src/client/index.js';
+import { connect } from '@synckairos/client';
 import { encodeHistogram, newHistogram, recordMs, type Histogram } from './lib/hdr.js';
 import {
   fieldOf,

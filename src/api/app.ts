@@ -4,6 +4,7 @@ import express, { type Application, type RequestHandler } from 'express';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { AuditStore } from '../audit/AuditStore.js';
 import { demoRouter } from '../demo/router.js';
+import { sdkRouter } from '../demo/sdk.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Logger } from '../monitoring/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
@@ -43,7 +44,7 @@ export interface AppDeps {
 }
 
 /** The files that the docs and demo pages load: not API operations, but known paths all the same. */
-const PAGE_FILES = { '/docs/assets/{file}': ['get'], '/demo/{file}': ['get'] };
+const PAGE_FILES = { '/docs/assets/{file}': ['get'], '/demo/{file}': ['get'], '/sdk/{file}': ['get'] };
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps): Application {
     eventsRouter({ auditStore: deps.auditStore }),
     sessionsRouter({ engine: deps.engine, metrics: deps.metrics }),
   );
+  app.use(sdkRouter({ logger: deps.logger }));
   app.use(demoRouter({ logger: deps.logger }));
   app.use(notFoundHandler());
   app.use(errorHandler({ logger: deps.logger, metrics: deps.metrics }));

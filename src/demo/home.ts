@@ -1,5 +1,5 @@
 // The home page: choose a chess clock or a stage countdown, create it, go to its shareable page.
-import { createClient, SyncKairosApiError, type CreateSessionInput } from '../client/index.js';
+import { createClient, SyncKairosApiError, type CreateSessionInput } from '@synckairos/client';
 import { byId } from './dom.js';
 import { newSessionId } from './links.js';
 

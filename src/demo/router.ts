@@ -1,20 +1,16 @@
 // The demo page: GET / and /s/<id> serve page.html; /demo/* its script, styles and icon. The
-// script (demo.ts with the SDK) is bundled by esbuild in memory, once per process, when the
-// router is created — about 50 ms in esbuild's own process, so `npm start` needs no build step.
-// Scripts and styles are files of this origin, never inline, so the CSP stays `'self'`.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+// script (demo.ts) is bundled by esbuild in memory, once per process, when the router is
+// created — about 50 ms in esbuild's own process, so `npm start` needs no build step. It imports
+// the SDK from /sdk/client.js, the browser build every page gets. Scripts and styles are files
+// of this origin, never inline, so the CSP stays `'self'`.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../monitoring/logger.js';
-
-interface Asset {
-  body: Buffer;
-  contentType: string;
-  etag: string;
-}
+import { readAsset, asset, sendAsset, type Asset } from './assets.js';
+import { BROWSER_TARGETS, SDK_SCRIPT_PATH } from './sdk.js';
 
 /** Where page.html, styles.css and icon.svg are: beside this file (`npm run build` copies them to dist/). */
 function sourceDir(): string {
@@ -27,27 +23,28 @@ function entryPoint(): string {
   return existsSync(source) ? source : path.join(sourceDir(), 'demo.js');
 }
 
-function asset(body: Buffer | string, contentType: string): Asset {
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`;
-  return { body: bytes, contentType, etag };
-}
-
-function readAsset(dir: string, file: string, contentType: string): Asset {
-  return asset(readFileSync(path.join(dir, file)), contentType);
-}
+/** The SDK is not bundled in: the demo imports the service's own browser build of it. */
+const sdkFromService: Plugin = {
+  name: 'sdk-from-service',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^@synckairos\/client$/ }, () => ({
+      path: SDK_SCRIPT_PATH,
+      external: true,
+    }));
+  },
+};
 
 let bundling: Promise<Asset> | null = null;
 
-/** demo.ts and everything it imports (the SDK), as one browser module. Built once per process. */
+/** demo.ts and everything it imports but the SDK, as one browser module. Built once per process. */
 export function demoBundle(): Promise<Asset> {
   bundling ??= build({
     entryPoints: [entryPoint()],
     bundle: true,
     format: 'esm',
     platform: 'browser',
-    // Phones a few years old: Safari 15, Chrome 100.
-    target: ['es2020', 'safari15', 'chrome100'],
+    target: BROWSER_TARGETS,
+    plugins: [sdkFromService],
     minify: true,
     legalComments: 'none',
     charset: 'utf8',
@@ -66,13 +63,7 @@ export function demoBundle(): Promise<Asset> {
  * bundle is picked up at once, and an unchanged one costs a header.
  */
 function send(req: Request, res: Response, file: Asset): void {
-  res.setHeader('cache-control', 'no-cache');
-  res.setHeader('etag', file.etag);
-  if (req.headers['if-none-match'] === file.etag) {
-    res.status(304).end();
-    return;
-  }
-  res.type(file.contentType).send(file.body);
+  sendAsset(req, res, file, 'no-cache');
 }
 
 export function demoRouter(deps: { logger: Logger }): Router {

@@ -8,7 +8,7 @@ import {
   type ConnectionStatus,
   type SessionView,
   type SyncKairosHandle,
-} from '../client/index.js';
+} from '@synckairos/client';
 import { byId, element, setText, showView, toast } from './dom.js';
 import { formatClock, formatCountdown, formatOffset, formatSmallDuration } from './format.js';
 import { shareUrl } from './links.js';
@@ -87,6 +87,7 @@ function setConnection(status: ConnectionStatus | 'connecting'): void {
     connected: 'Live',
     reconnecting: 'Reconnecting…',
     disconnected: 'Offline',
+    unauthorized: 'Signed out',
   };
   setText(byId('connection-text'), text[status]);
 }

@@ -1,6 +1,6 @@
 // The running clock, whatever the mode: when it runs out, and charging its pending time. The
 // mode (./modes) says which bank that is; this module applies it the same way for every mode.
-import { elapsedSinceMs } from '../clock/time.js';
+import { elapsedSinceMs } from '@synckairos/client/clock';
 import type { ParticipantState, SessionState } from '../types/session.js';
 import { modeOf } from './modes/index.js';
 import { activeParticipant, isRunning } from './participants.js';

@@ -8,7 +8,7 @@ import {
   type SessionEvent,
   type SessionState,
 } from '../types/session.js';
-import { elapsedSinceMs } from '../clock/time.js';
+import { elapsedSinceMs } from '@synckairos/client/clock';
 import { beginTurn, chargeElapsed, settleRunningClock } from './clocks.js';
 import { modeOf } from './modes/index.js';
 import type { AdjustCommand } from './modes/mode.js';

@@ -1,6 +1,6 @@
 // What clients see: the state as of `nowMs`, in the API's field names. Pure: the stored
 // state is not changed; the caller applies due expiries first. The mode writes each clock.
-import { elapsedSinceMs } from '../clock/time.js';
+import { elapsedSinceMs } from '@synckairos/client/clock';
 import type { ClockSnapshot, ParticipantView, SessionState, SessionView } from '../types/session.js';
 import { deadlineAtMs } from './clocks.js';
 import { modeOf } from './modes/index.js';

@@ -1,6 +1,7 @@
 // Who watches which session on this instance, and delivery to them. Subscribes on the bus
 // when a session's first watcher arrives and unsubscribes when the last one leaves; builds
 // each update's frame once, however many sockets receive it.
+import type { StateMessage } from '@synckairos/client/wire';
 import { toSessionView } from '../engine/view.js';
 import type { BusListener, SessionBus } from '../types/bus.js';
 import type { Clock } from '../types/clock.js';
@@ -30,7 +31,7 @@ export interface FanoutDeps {
 
 /** Encoded once as UTF-8, so `ws` need not measure and encode the text again for each socket. */
 export function stateFrame(view: SessionView): Buffer {
-  return Buffer.from(JSON.stringify({ type: 'STATE', state: view }), 'utf8');
+  return Buffer.from(JSON.stringify({ type: 'STATE', state: view } satisfies StateMessage), 'utf8');
 }
 
 export class SessionFanout implements BusListener {

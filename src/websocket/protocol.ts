@@ -1,4 +1,6 @@
-// The WebSocket protocol's client messages, checked with the same field rules as REST.
+// The WebSocket protocol's client messages, checked with the same field rules as REST. The
+// messages' types are the SDK's (@synckairos/client/wire); these schemas are checked against them.
+import type { ClientMessage as WireClientMessage } from '@synckairos/client/wire';
 import { z } from 'zod';
 import { COMMAND_BODY_SCHEMAS } from '../schemas/commands.js';
 import { idSchema } from '../schemas/requests.js';
@@ -41,6 +43,10 @@ export type ClientMessageType = keyof typeof clientMessageSchemas;
 export type ClientMessage<T extends ClientMessageType = ClientMessageType> = z.output<
   (typeof clientMessageSchemas)[T]
 >;
+
+/** Compile-time: every message the schemas accept is one the protocol's types describe. */
+type Assignable<T extends U, U> = T;
+export type _SchemasMatchTheProtocol = Assignable<ClientMessage, WireClientMessage>;
 
 export function isClientMessageType(type: unknown): type is ClientMessageType {
   return typeof type === 'string' && Object.hasOwn(clientMessageSchemas, type);

@@ -2,7 +2,7 @@
 // any later instant it shows what the server would send then, for every time control.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { groupFace, participantFace } from '../../src/client/localTime.js';
+import { groupFace, participantFace } from '@synckairos/client';
 import type { SessionCommand, SessionView } from '../../src/types/session.js';
 import { EngineDriver, players, T0, type Step } from '../helpers/engineDriver.js';
 import { controlledSession } from '../helpers/timeControls.js';

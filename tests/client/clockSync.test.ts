@@ -8,9 +8,11 @@ import {
   SlewedOffset,
   type PingSample,
   type WebSocketConstructor,
-} from '../../src/client/index.js';
-import { elapsedMs, participantRemainingMs, sessionRemainingMs } from '../../src/client/localTime.js';
-import { webSocketUrl } from '../../src/client/socket.js';
+  elapsedMs,
+  participantRemainingMs,
+  sessionRemainingMs,
+  webSocketUrl,
+} from '@synckairos/client';
 import type { SessionView } from '../../src/types/session.js';
 
 /** A server whose true clock is `local + trueOffsetMs`, answering after `outMs`, truncating to whole ms. */

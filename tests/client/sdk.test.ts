@@ -10,7 +10,7 @@ import {
   type SessionView,
   type SyncKairosClient,
   type SyncKairosHandle,
-} from '../../src/client/index.js';
+} from '@synckairos/client';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';

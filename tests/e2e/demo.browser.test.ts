@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClient, type SessionView, type SyncKairosClient } from '../../src/client/index.js';
+import { createClient, type SessionView, type SyncKairosClient } from '@synckairos/client';
 import { loadConfig } from '../../src/config/config.js';
 import { formatClock, formatCountdown } from '../../src/demo/format.js';
 import { startServer, type RunningServer } from '../../src/index.js';

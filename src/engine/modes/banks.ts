@@ -1,8 +1,7 @@
 // What the two bank modes share: a bank per participant (per_participant) or per group
 // (per_group), each run by its time control (src/clock/controls): its own, else the session's,
 // else the total_time_ms + increment_ms shorthand.
-import { ruleOf } from '../../clock/controls/index.js';
-import { writeFace, type ClockFace } from '../../clock/face.js';
+import { ruleOf, writeFace, type ClockFace } from '@synckairos/client/clock';
 import type { ValidationIssue } from '../../types/errors.js';
 import type { CreateSessionInput, GroupState, ParticipantState, SessionState } from '../../types/session.js';
 import type { TimeControl } from '../../types/timeControl.js';

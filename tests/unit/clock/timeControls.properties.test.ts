@@ -2,7 +2,7 @@
 // takes the elapsed time as an argument: the test is the clock.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ruleOf } from '../../../src/clock/controls/index.js';
+import { ruleOf } from '@synckairos/client/clock';
 import type {
   BronsteinControl,
   ByoyomiControl,

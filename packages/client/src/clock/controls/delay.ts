@@ -1,6 +1,6 @@
 // Simple (US) delay: the bank stands still for the first delay_ms of each turn, so the flag
 // falls at turn start + delay + bank.
-import type { DelayControl } from '../../types/timeControl.js';
+import type { DelayControl } from '../../wire/timeControl.js';
 import { runAfterDelay, type ClockRule } from './rule.js';
 
 export const delay: ClockRule<DelayControl> = {

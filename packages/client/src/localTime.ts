@@ -1,11 +1,11 @@
 // The clocks of a state at any server time, computed locally from the snapshot with the same
 // formulas the engine uses (src/clock: the time formula and each time control's rules):
 // calculate, don't count.
-import { countersOfFace, flagInMs, writeFace, type ClockFace } from '../clock/face.js';
-import { ruleOf } from '../clock/controls/index.js';
-import { elapsedSinceMs, remainingAtMs } from '../clock/time.js';
-import type { GroupView, ParticipantView, SessionView } from '../types/session.js';
-import type { TimeControl } from '../types/timeControl.js';
+import { countersOfFace, flagInMs, writeFace, type ClockFace } from './clock/face.js';
+import { ruleOf } from './clock/controls/index.js';
+import { elapsedSinceMs, remainingAtMs } from './clock/time.js';
+import type { GroupView, ParticipantView, SessionView } from './wire/session.js';
+import type { TimeControl } from './wire/timeControl.js';
 
 /** A clock face at one server time: the fields a participant's (or group's) view would have then. */
 export interface LocalClockFace extends ClockFace {

@@ -1,8 +1,8 @@
 // Stages (as PGN's TimeControl tag, "40/5400+30:1800+30"): start with stage 0's time; the
 // move that completes a stage's `moves` (that clock's own moves) adds the next stage's time_ms.
 // Each stage may have its own increment (after each move) and simple delay (each turn).
-import type { ValidationIssue } from '../../types/errors.js';
-import type { ClockCounters, Stage, StagesControl } from '../../types/timeControl.js';
+import type { ValidationIssue } from '../../wire/errors.js';
+import type { ClockCounters, Stage, StagesControl } from '../../wire/timeControl.js';
 import { runAfterDelay, type ClockRule } from './rule.js';
 
 export const stages: ClockRule<StagesControl> = {

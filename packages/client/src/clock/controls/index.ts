@@ -1,6 +1,6 @@
 // The time controls, one file each, looked up here by type. A bank without a control runs by
 // the fischer rule with the session's increment_ms (the total_time_ms + increment_ms shorthand).
-import type { TimeControl, TimeControlType } from '../../types/timeControl.js';
+import type { TimeControl, TimeControlType } from '../../wire/timeControl.js';
 import { bronstein } from './bronstein.js';
 import { byoyomi } from './byoyomi.js';
 import { canadian } from './canadian.js';

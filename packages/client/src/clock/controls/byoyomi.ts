@@ -1,7 +1,7 @@
 // Byo-yomi (as lishogi and OGS count it): main time first, then `periods` periods of
 // period_ms. A move inside a period refills it; each period that runs out costs one; the flag
 // falls when the last one runs out. A period that reaches exactly zero has run out.
-import type { ByoyomiControl } from '../../types/timeControl.js';
+import type { ByoyomiControl } from '../../wire/timeControl.js';
 import { runMainTime, type ClockRule } from './rule.js';
 
 export const byoyomi: ClockRule<ByoyomiControl> = {

@@ -1,6 +1,6 @@
-// synckairos/client: the SDK for browsers and Node. connect() keeps one session in sync over a
-// WebSocket; createClient() calls the REST API. Imports nothing of the server but its types and
-// the shared time formulas (src/clock).
+// @synckairos/client: the SDK for browsers and Node. connect() keeps one session in sync over a
+// WebSocket; createClient() calls the REST API. No runtime dependencies: the wire's types and the
+// time formulas it shares with the service (src/wire, src/clock) ship in this package.
 export {
   connect,
   type ClockSyncInfo,
@@ -10,6 +10,7 @@ export {
   type LocalClock,
   type SyncKairosEvents,
   type SyncKairosHandle,
+  type TokenSource,
 } from './connect.js';
 export { createClient, type ClientOptions, type SyncKairosClient } from './rest.js';
 export { SyncKairosApiError, type ClientErrorCode, type SyncKairosErrorCode } from './errors.js';
@@ -31,7 +32,17 @@ export {
   type LocalClockFace,
 } from './localTime.js';
 export { webSocketUrl, type ClientSocket, type WebSocketConstructor } from './socket.js';
-export type { ErrorCode } from '../types/errors.js';
+export type { ErrorCode } from './wire/errors.js';
+export type {
+  AckMessage,
+  ClientMessage,
+  CommandMessage,
+  ErrorMessage,
+  PingMessage,
+  PongMessage,
+  ServerMessage,
+  StateMessage,
+} from './wire/protocol.js';
 export type {
   CreateSessionInput,
   GroupInput,
@@ -44,7 +55,7 @@ export type {
   SessionStatus,
   SessionView,
   SyncMode,
-} from '../types/session.js';
+} from './wire/session.js';
 export type {
   BronsteinControl,
   ByoyomiControl,
@@ -57,4 +68,4 @@ export type {
   StagesControl,
   TimeControl,
   TimeControlType,
-} from '../types/timeControl.js';
+} from './wire/timeControl.js';

@@ -1,6 +1,8 @@
 // connect(): one session over one WebSocket, kept in sync by itself — the state, the server's
 // clock, reconnection — with the session's commands on the low-latency path.
-import type { SessionView } from '../types/session.js';
+import type { ClientMessage, CommandMessage, ServerMessage } from './wire/protocol.js';
+import { parseServerMessage } from './wire/protocol.js';
+import type { SessionView } from './wire/session.js';
 import { estimateOffset, SlewedOffset, type OffsetEstimate, type PingSample } from './clockSync.js';
 import { Emitter } from './emitter.js';
 import { fromErrorBody, SyncKairosApiError } from './errors.js';
@@ -24,7 +26,14 @@ import {
   type WebSocketConstructor,
 } from './socket.js';
 
-export type ConnectionStatus = 'connected' | 'reconnecting' | 'disconnected';
+/**
+ * `disconnected` and `unauthorized` are final: close() was called, the session is gone, or the
+ * token was refused and no fresh one came from the token provider.
+ */
+export type ConnectionStatus = 'connected' | 'reconnecting' | 'disconnected' | 'unauthorized';
+
+/** A token, or a function giving one; a function is called on every (re)connect. */
+export type TokenSource = string | (() => string | Promise<string>);
 
 /** A local clock in epoch milliseconds. */
 export interface LocalClock {
@@ -35,8 +44,11 @@ export interface ConnectOptions {
   /** The service's base URL, e.g. `https://timers.example.com` (ws/wss URLs are accepted too). */
   url: string;
   sessionId: string;
-  /** A JWT, sent as the `token` query parameter. */
-  token?: string;
+  /**
+   * A JWT, sent as the `token` query parameter; or a function returning one (or a promise of
+   * one), called on every (re)connect, so a token that expires is replaced by a fresh one.
+   */
+  token?: TokenSource;
   /**
    * The clock PING `client_time` is read from and `offsetMs` refers to; default
    * `performance.timeOrigin + performance.now()`. Tests inject a skewed one.
@@ -70,7 +82,10 @@ export interface SyncKairosEvents {
   state: (state: SessionView) => void;
   /** A state whose event is `expired` or `participant_expired`. */
   expired: (state: SessionView) => void;
-  /** `disconnected` is final: close() was called (no error) or the session is gone (error). */
+  /**
+   * `disconnected` is final: close() was called (no error) or the session is gone (error).
+   * `unauthorized` is final too: the token was refused (expired) and no other one came.
+   */
   connection: (status: ConnectionStatus, error?: SyncKairosApiError) => void;
   /** A clock sync finished. */
   sync: (sync: ClockSyncInfo) => void;
@@ -183,7 +198,15 @@ export async function connect(options: ConnectOptions): Promise<SyncKairosHandle
 class SessionConnection implements SyncKairosHandle {
   readonly sessionId: string;
   readonly ready: Promise<void>;
+  /** The URL without the token, for messages. */
   private readonly url: string;
+  private readonly baseUrl: string;
+  private readonly token: TokenSource | undefined;
+  /** The token the current socket was opened with. */
+  private socketToken: string | undefined;
+  /** The token the server refused (UNAUTHORIZED): it is never sent again. */
+  private refusedToken: string | undefined;
+  private refusal: SyncKairosApiError | null = null;
   private readonly clock: LocalClock;
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly syncSamples: number;
@@ -216,7 +239,9 @@ class SessionConnection implements SyncKairosHandle {
 
   constructor(options: ConnectOptions, WebSocketImpl: WebSocketConstructor) {
     this.sessionId = options.sessionId;
-    this.url = webSocketUrl(options.url, options.sessionId, options.token);
+    this.baseUrl = options.url;
+    this.url = webSocketUrl(options.url, options.sessionId);
+    this.token = options.token;
     this.clock = options.clock ?? defaultClock();
     this.WebSocketImpl = WebSocketImpl;
     this.syncSamples = Math.max(1, options.syncSamples ?? DEFAULT_SYNC_SAMPLES);
@@ -233,7 +258,7 @@ class SessionConnection implements SyncKairosHandle {
       options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     );
     if (hasDocument()) document.addEventListener('visibilitychange', this.handleVisibility);
-    this.open();
+    void this.open();
   }
 
   // ---- Reading the time ----
@@ -255,7 +280,7 @@ class SessionConnection implements SyncKairosHandle {
   }
 
   get connectionStatus(): ConnectionStatus {
-    if (this.phase === 'closed') return 'disconnected';
+    if (this.phase === 'closed') return this.refusal === null ? 'disconnected' : 'unauthorized';
     return this.phase === 'connected' ? 'connected' : 'reconnecting';
   }
 
@@ -331,7 +356,10 @@ class SessionConnection implements SyncKairosHandle {
     });
   }
 
-  private command(type: string, body: Record<string, unknown>): Promise<SessionView> {
+  private command<T extends CommandMessage['type']>(
+    type: T,
+    body: Omit<Extract<CommandMessage, { type: T }>, 'type' | 'request_id'>,
+  ): Promise<SessionView> {
     if (this.phase === 'closed')
       return Promise.reject(new SyncKairosApiError('CLOSED', 'The handle is closed'));
     const socket = this.socket;
@@ -349,7 +377,8 @@ class SessionConnection implements SyncKairosHandle {
       }, this.commandTimeoutMs);
       this.pending.set(requestId, { resolve, reject, timer });
       // JSON.stringify leaves out the undefined fields, which the server would refuse.
-      socket.send(JSON.stringify({ type, request_id: requestId, ...body }));
+      const message = { ...body, type, request_id: requestId } as CommandMessage;
+      socket.send(JSON.stringify(message));
     });
   }
 
@@ -431,7 +460,7 @@ class SessionConnection implements SyncKairosHandle {
           reject(err);
         },
       };
-      socket.send(JSON.stringify({ type: 'PING', client_time: sentClockMs }));
+      socket.send(JSON.stringify({ type: 'PING', client_time: sentClockMs } satisfies ClientMessage));
     });
   }
 
@@ -446,11 +475,27 @@ class SessionConnection implements SyncKairosHandle {
 
   // ---- Connection ----
 
-  private open(): void {
+  /** Opens a socket with a token from the source; a token the server refused is never sent again. */
+  private async open(): Promise<void> {
     this.reconnectTimer = null;
+    let token: string | undefined;
+    try {
+      token = typeof this.token === 'function' ? await this.token() : this.token;
+    } catch (err) {
+      void this.shutdown(new SyncKairosApiError('UNAUTHORIZED', 'The token provider failed', { cause: err }));
+      return;
+    }
+    if (this.phase === 'closed') return;
+    if (token !== undefined && token === this.refusedToken) {
+      void this.shutdown(
+        this.refusal ?? new SyncKairosApiError('UNAUTHORIZED', 'The token was refused and no other one came'),
+      );
+      return;
+    }
+    this.socketToken = token;
     let socket: ClientSocket;
     try {
-      socket = new this.WebSocketImpl(this.url);
+      socket = new this.WebSocketImpl(webSocketUrl(this.baseUrl, this.sessionId, token));
     } catch (err) {
       void this.shutdown(new SyncKairosApiError('NETWORK_ERROR', `Cannot open ${this.url}`, { cause: err }));
       return;
@@ -462,7 +507,11 @@ class SessionConnection implements SyncKairosHandle {
     socket.onmessage = (event: SocketMessageEvent) => this.handleMessage(socket, event);
     socket.onclose = (event: SocketCloseEvent) => this.handleClose(socket, event.code);
     // Every socket gets an error listener (`ws` throws without one); the close event follows.
-    socket.onerror = () => {};
+    // `ws` names the HTTP status of a refused upgrade; a browser does not tell.
+    socket.onerror = (event: { message?: unknown }) => {
+      if (socket === this.socket && typeof event.message === 'string' && /\b401\b/.test(event.message))
+        this.refuseToken(new SyncKairosApiError('UNAUTHORIZED', 'The server refused the token'));
+    };
   }
 
   private handleMessage(socket: ClientSocket, event: SocketMessageEvent): void {
@@ -470,17 +519,13 @@ class SessionConnection implements SyncKairosHandle {
     const receivedMonoMs = monotonicMs();
     const receivedClockMs = this.clock.nowMs();
     if (socket !== this.socket || typeof event.data !== 'string') return;
-    let message: Record<string, unknown>;
-    try {
-      message = JSON.parse(event.data) as Record<string, unknown>;
-    } catch {
-      return; // Not ours to fix: a bad frame is dropped.
-    }
-    if (typeof message !== 'object' || message === null) return;
+    // A frame that is not a server message is dropped: not ours to fix.
+    const message: ServerMessage | null = parseServerMessage(event.data);
+    if (message === null) return;
     switch (message.type) {
       case 'STATE': {
-        const state = message.state as SessionView | undefined;
-        if (state?.session_id !== this.sessionId) return;
+        const state = message.state;
+        if (state.session_id !== this.sessionId) return;
         this.applyState(state);
         this.stateSocket = socket;
         this.checkReady(socket);
@@ -488,33 +533,39 @@ class SessionConnection implements SyncKairosHandle {
       }
       case 'PONG': {
         const ping = this.pendingPing;
-        if (
-          ping === null ||
-          message.client_time !== ping.clientTime ||
-          typeof message.server_time !== 'number'
-        )
-          return;
+        if (ping === null || message.client_time !== ping.clientTime) return;
         this.pendingPing = null;
         ping.resolve(message.server_time, receivedClockMs, receivedMonoMs);
         return;
       }
       case 'ACK': {
-        const state = message.state as SessionView | undefined;
+        const state = message.state;
         if (state?.session_id === this.sessionId) this.applyState(state);
-        if (typeof message.request_id === 'string' && state !== undefined)
-          this.settleCommand(message.request_id, state);
+        if (message.request_id !== null && state !== undefined) this.settleCommand(message.request_id, state);
         return;
       }
       case 'ERROR': {
         const error =
           fromErrorBody(message) ?? new SyncKairosApiError('BAD_RESPONSE', 'ERROR without an error body');
-        if (typeof message.request_id === 'string') return this.settleCommand(message.request_id, error);
+        if (message.request_id !== null) return this.settleCommand(message.request_id, error);
         // The session is gone (deleted, or lost with an embedded server): nothing to reconnect to.
         if (error.code === 'SESSION_NOT_FOUND') void this.shutdown(error);
+        // The token expired and the server closes: not waiting for its close handshake, the
+        // handle stops, or reconnects with a fresh token from the provider.
+        if (error.code === 'UNAUTHORIZED') {
+          this.refuseToken(error);
+          this.dropSocket(socket);
+        }
         // Other connection errors (a broken limit) come with a close, which reconnects.
         return;
       }
     }
+  }
+
+  /** The current socket's token is refused: without another from the provider, nothing reconnects. */
+  private refuseToken(error: SyncKairosApiError): void {
+    this.refusedToken = this.socketToken ?? '';
+    this.refusal = error;
   }
 
   /** Versions only move forward: a STATE older than (or as old as) the applied one is dropped. */
@@ -531,6 +582,7 @@ class SessionConnection implements SyncKairosHandle {
     if (this.phase === 'connected' || this.phase === 'closed') return;
     this.phase = 'connected';
     this.attempt = 0;
+    this.refusal = null;
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     this.connectTimer = null;
     if (this.resyncTimer === null) {
@@ -552,11 +604,18 @@ class SessionConnection implements SyncKairosHandle {
     this.syncedSocket = null;
     this.stateSocket = null;
     socket.onopen = socket.onmessage = socket.onclose = null;
-    const lost = new SyncKairosApiError('DISCONNECTED', `The connection closed (code ${code})`);
+    // A token refused mid-session: what was in flight is refused for that reason.
+    const lost =
+      this.refusal ?? new SyncKairosApiError('DISCONNECTED', `The connection closed (code ${code})`);
     this.pendingPing?.reject(lost);
     this.pendingPing = null;
     this.rejectAllCommands(lost);
     if (this.phase === 'closed') return;
+    // A refused token with no provider to ask for another: a reconnect would be refused again.
+    if (this.refusal !== null && (typeof this.token !== 'function' || this.phase === 'connecting')) {
+      void this.shutdown(this.refusal);
+      return;
+    }
     if (this.phase === 'connecting') {
       // The first connection failed: connect() rejects, the caller decides whether to retry.
       void this.shutdown(
@@ -592,7 +651,7 @@ class SessionConnection implements SyncKairosHandle {
       ? this.baseDelayMs
       : Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** this.attempt);
     if (!goingAway) this.attempt++;
-    this.reconnectTimer = setTimeout(() => this.open(), Math.random() * ceilingMs);
+    this.reconnectTimer = setTimeout(() => void this.open(), Math.random() * ceilingMs);
   }
 
   private readonly handleVisibility = (): void => {
@@ -601,7 +660,7 @@ class SessionConnection implements SyncKairosHandle {
     if (this.phase === 'connected') this.syncInBackground();
     else if (this.phase === 'reconnecting' && this.reconnectTimer !== null) {
       clearTimeout(this.reconnectTimer);
-      this.open();
+      void this.open();
     }
   };
 
@@ -632,7 +691,9 @@ class SessionConnection implements SyncKairosHandle {
     this.settleReady = null;
     const socket = this.socket;
     this.socket = null;
-    if (wasUp) this.emitter.emit('connection', 'disconnected', error);
+    // A refused token ends the handle as `unauthorized`, even before it was ever up.
+    if (error !== undefined && error === this.refusal) this.emitter.emit('connection', 'unauthorized', error);
+    else if (wasUp) this.emitter.emit('connection', 'disconnected', error);
     if (socket !== null) await closeSocket(socket);
   }
 }

@@ -1,7 +1,7 @@
 // One time control's rules over a bank's counters (src/types/timeControl.ts), the same for the
 // engine and the SDK. The methods change only the counters they are given, never anything else.
-import type { ValidationIssue } from '../../types/errors.js';
-import type { ClockCounters, TimeControl } from '../../types/timeControl.js';
+import type { ValidationIssue } from '../../wire/errors.js';
+import type { ClockCounters, TimeControl } from '../../wire/timeControl.js';
 
 export interface ClockRule<C extends TimeControl | undefined> {
   /** The counters of a fresh clock under this control. */

@@ -1,6 +1,6 @@
 // Canadian overtime: main time first, then moves_per_period moves in each period_ms; done in
 // time, the period starts afresh. The flag falls when a period runs out.
-import type { CanadianControl } from '../../types/timeControl.js';
+import type { CanadianControl } from '../../wire/timeControl.js';
 import { runMainTime, type ClockRule } from './rule.js';
 
 export const canadian: ClockRule<CanadianControl> = {

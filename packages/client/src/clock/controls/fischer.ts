@@ -1,6 +1,6 @@
 // Fischer: after a move made in time, add the increment, never beyond max_ms. Also the rule of
 // a bank without a time control (total_time_ms + increment_ms, the shorthand), hence `undefined`.
-import type { FischerControl } from '../../types/timeControl.js';
+import type { FischerControl } from '../../wire/timeControl.js';
 import type { ClockRule } from './rule.js';
 
 export const fischer: ClockRule<FischerControl | undefined> = {

@@ -1,6 +1,6 @@
 // createClient(): the REST API with the service's own types, for what a socket is not for —
 // creating sessions, reading one once, the server's time.
-import type { CreateSessionInput, SessionView } from '../types/session.js';
+import type { CreateSessionInput, SessionView } from './wire/session.js';
 import { fromErrorBody, SyncKairosApiError } from './errors.js';
 import type { CommandOptions } from './connect.js';
 

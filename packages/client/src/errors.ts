@@ -1,6 +1,6 @@
 // One error class for everything the SDK rejects with: the server's one error shape (REST or a
 // WebSocket ERROR), or a failure to reach it, each with a machine `code`.
-import { ERROR_STATUS, type ErrorCode } from '../types/errors.js';
+import { ERROR_STATUS, type ErrorCode } from './wire/errors.js';
 
 /** Codes the SDK itself gives when there is no answer from the server to report. */
 export type ClientErrorCode =

@@ -1,6 +1,6 @@
 // Bronstein delay: the clock runs at once; the move gives back what it used, up to delay_ms,
 // so a move never gains time.
-import type { BronsteinControl } from '../../types/timeControl.js';
+import type { BronsteinControl } from '../../wire/timeControl.js';
 import type { ClockRule } from './rule.js';
 
 export const bronstein: ClockRule<BronsteinControl> = {

@@ -1,7 +1,7 @@
 // A clock face read from a bank's counters, and the counters read back from a face: the engine
 // writes views with the first, the SDK rebuilds a clock from a view with the second and runs it
 // on with the same rules, so both show the same time at the same instant.
-import type { ClockCounters, ClockFaceFields, TimeControl } from '../types/timeControl.js';
+import type { ClockCounters, ClockFaceFields, TimeControl } from '../wire/timeControl.js';
 import { ruleOf } from './controls/index.js';
 
 export interface ClockFace extends ClockFaceFields {
