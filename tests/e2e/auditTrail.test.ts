@@ -152,7 +152,7 @@ describe('distributed audit trail', () => {
       (await metric(b, 'synckairos_audit_failures_total'));
     expect(failuresCounted).toBe(1);
     const queueConnection = probe.duplicate({ maxRetriesPerRequest: null });
-    const queue = new Queue(AUDIT_QUEUE_NAME, { connection: queueConnection, prefix: `${KEYS.prefix}bull` });
+    const queue = new Queue(AUDIT_QUEUE_NAME, { connection: queueConnection, prefix: KEYS.bullPrefix });
     const failedJobs = await queue.getFailed();
     expect(failedJobs).toHaveLength(1);
     expect(failedJobs[0]!.attemptsMade).toBe(1);
