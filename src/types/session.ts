@@ -39,7 +39,22 @@ export const SESSION_EVENTS = [
 ] as const;
 export type SessionEventType = (typeof SESSION_EVENTS)[number];
 
-export interface ParticipantState extends ClockCounters {
+/**
+ * Lag compensation's per-participant record (sessions with `lag_compensation` only): the
+ * quota left and what the participant's last move was credited.
+ */
+export interface LagCounters {
+  /** The compensation credit still available (lichess's LagTracker quota). */
+  lagQuotaMs?: number;
+  /** What the quota gains with each move; set once at creation from the starting clock. */
+  lagQuotaGainMs?: number;
+  /** The last move's transit time as the server took it. */
+  lagMs?: number;
+  /** What the last move was not charged: min(lag, quota). */
+  lagCompMs?: number;
+}
+
+export interface ParticipantState extends ClockCounters, LagCounters {
   participantId: string;
   groupId: string | null;
   /** per_participant: the bank as of the anchor. Unused (0) in the other modes. */
@@ -80,6 +95,8 @@ export interface SessionConfig {
   onExpire: OnExpire;
   /** per_participant, per_group: the session-wide time control; without one, total_time_ms + increment_ms (fischer). */
   timeControl?: TimeControl;
+  /** per_participant, per_group: moves over the WebSocket are charged less their transit time. Absent when off. */
+  lagCompensation?: true;
 }
 
 /**
@@ -169,12 +186,24 @@ export interface CreateSessionInput {
   max_time_ms?: number | undefined;
   on_expire?: OnExpire | undefined;
   time_control?: TimeControl | undefined;
+  lag_compensation?: boolean | undefined;
   metadata?: Record<string, unknown> | undefined;
+}
+
+/**
+ * What the transport measured of a move's transit, for lag compensation. Only the WebSocket
+ * server sets it, from its own round-trip measurement; REST switches carry none.
+ */
+export interface MoveTransit {
+  /** The mover's connection round trip, as the server measured it with protocol pings (0: not yet measured). */
+  roundTripMs: number;
+  /** The think time the client reported for this move, if it did. */
+  thinkMs?: number | undefined;
 }
 
 export type SessionCommand =
   | { type: 'start'; startAtMs?: number | undefined }
-  | { type: 'switch'; nextParticipantId?: string | undefined }
+  | { type: 'switch'; nextParticipantId?: string | undefined; transit?: MoveTransit | undefined }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'complete' }
@@ -196,6 +225,12 @@ export interface ParticipantView extends ClockFaceFields {
   is_active: boolean;
   has_expired: boolean;
   time_control?: TimeControl;
+  /** lag_compensation sessions: this participant's last move's transit time as the server took it. */
+  lag_ms?: number;
+  /** lag_compensation sessions: what that move was not charged. */
+  lag_comp_ms?: number;
+  /** lag_compensation sessions: the compensation credit left. */
+  lag_quota_ms?: number;
 }
 
 export interface GroupView extends ClockFaceFields {
@@ -231,6 +266,8 @@ export interface SessionView {
   on_expire: OnExpire;
   /** The session-wide time control, when the session was created with one. */
   time_control?: TimeControl;
+  /** Present (true) when moves over the WebSocket are compensated for their transit time. */
+  lag_compensation?: true;
   participants: ParticipantView[];
   groups?: GroupView[];
   /** global: the session bank; count_up: what is left to max_time_ms (null without one). */
