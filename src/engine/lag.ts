@@ -6,7 +6,7 @@ import type { MoveTransit, ParticipantState, SessionState } from '../types/sessi
 import { bankFlagInMs, controlOf } from './modes/banks.js';
 import { findGroup } from './participants.js';
 
-// scalachess LagTracker: quota gain min(1000, 150 + 400 ms per minute of estimated game) ms,
+// scalachess LagTracker: quota gain min(1000, 150 + 4 per second of estimated game) ms,
 // initial quota 3 × gain, max quota 7 × gain (lichess's estimate: initial time + 40 moves' increment).
 const MAX_QUOTA_GAIN_MS = 1000;
 const INITIAL_QUOTA_GAINS = 3;
