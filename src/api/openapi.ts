@@ -182,7 +182,8 @@ function commandOperation(name: CommandName): Record<string, unknown> {
   const lower = name.toLowerCase();
   const summaries: Record<string, string> = {
     START: 'Start the clock, now or at start_at (a future server time)',
-    SWITCH: 'Pass the turn to the next participant (or next_participant_id)',
+    SWITCH:
+      'Pass the turn to the next participant (or next_participant_id). Charged in full: lag compensation applies to switches sent over the WebSocket only',
     PAUSE: 'Freeze all time',
     RESUME: 'Continue exactly where the pause stopped',
     COMPLETE: 'End the session as completed',

@@ -5,18 +5,67 @@ import { newSessionId } from './links.js';
 
 export type ClockKind = 'chess' | 'countdown';
 
+/** The chess clock's controls; the form's second number is what each gives per move. */
+export const CHESS_CONTROLS = ['fischer', 'delay', 'bronstein', 'byoyomi', 'stages'] as const;
+export type ChessControl = (typeof CHESS_CONTROLS)[number];
+
+const PER_MOVE_LABELS: Record<ChessControl, string> = {
+  fischer: 'Increment, seconds',
+  delay: 'Delay, seconds',
+  bronstein: 'Delay, seconds',
+  byoyomi: 'Period, seconds',
+  stages: 'Increment, seconds',
+};
+
+const BYOYOMI_PERIODS = 5;
+const FIRST_STAGE_MOVES = 40;
+
+/** A chess clock's time: the shorthand for plain Fischer, else a time_control. */
+function chessTime(control: ChessControl, totalMs: number, perMoveMs: number): Partial<CreateSessionInput> {
+  switch (control) {
+    case 'fischer':
+      return { total_time_ms: totalMs, increment_ms: perMoveMs };
+    case 'delay':
+    case 'bronstein':
+      return { time_control: { type: control, initial_ms: totalMs, delay_ms: perMoveMs } };
+    case 'byoyomi':
+      return {
+        time_control: {
+          type: 'byoyomi',
+          initial_ms: totalMs,
+          period_ms: perMoveMs,
+          periods: BYOYOMI_PERIODS,
+        },
+      };
+    case 'stages':
+      return {
+        time_control: {
+          type: 'stages',
+          stages: [
+            { moves: FIRST_STAGE_MOVES, time_ms: totalMs, increment_ms: perMoveMs },
+            { time_ms: Math.round(totalMs / 2), increment_ms: perMoveMs },
+          ],
+        },
+      };
+  }
+}
+
 const MINUTE_MS = 60_000;
 
 /** The session a form's choice makes. Chess: white and black, white to move first. */
-export function sessionInput(kind: ClockKind, minutes: number, incrementSeconds: number): CreateSessionInput {
+export function sessionInput(
+  kind: ClockKind,
+  minutes: number,
+  incrementSeconds: number,
+  control: ChessControl = 'fischer',
+): CreateSessionInput {
   const totalMs = Math.round(minutes * MINUTE_MS);
   if (kind === 'chess') {
     return {
       session_id: newSessionId('chess'),
       sync_mode: 'per_participant',
       participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
-      total_time_ms: totalMs,
-      increment_ms: Math.round(incrementSeconds * 1000),
+      ...chessTime(control, totalMs, Math.round(incrementSeconds * 1000)),
       metadata: { demo: 'chess' },
     };
   }
@@ -43,7 +92,12 @@ export function initHome(options: { token?: string; onCreated: (sessionId: strin
   const presets = form.querySelectorAll<HTMLButtonElement>('.presets button');
   const input = (name: string): HTMLInputElement => form.elements.namedItem(name) as HTMLInputElement;
 
+  const control = (): ChessControl => {
+    const value = (form.elements.namedItem('control') as HTMLSelectElement).value;
+    return CHESS_CONTROLS.find((c) => c === value) ?? 'fischer';
+  };
   const showKind = (): void => {
+    byId('per-move-label').textContent = PER_MOVE_LABELS[control()];
     form.querySelectorAll<HTMLFieldSetElement>('fieldset[data-kind]').forEach((fieldset) => {
       fieldset.hidden = fieldset.dataset.kind !== kind();
     });
@@ -83,13 +137,14 @@ export function initHome(options: { token?: string; onCreated: (sessionId: strin
     const chosen = kind();
     const minutes = Number(input(chosen === 'chess' ? 'minutes' : 'countdown-minutes').value);
     const increment = chosen === 'chess' ? Number(input('increment').value) : 0;
-    const problem = checkSettings(chosen, minutes, increment);
+    const chessControl = control();
+    const problem = checkSettings(chosen, minutes, increment, chessControl);
     if (problem !== null) {
       showError(problem);
       return;
     }
     submit.disabled = true;
-    void create(chosen, minutes, increment).finally(() => (submit.disabled = false));
+    void create(chosen, minutes, increment, chessControl).finally(() => (submit.disabled = false));
   });
 
   function showError(message: string): void {
@@ -97,11 +152,16 @@ export function initHome(options: { token?: string; onCreated: (sessionId: strin
     errorBox.hidden = false;
   }
 
-  async function create(chosen: ClockKind, minutes: number, increment: number): Promise<void> {
+  async function create(
+    chosen: ClockKind,
+    minutes: number,
+    increment: number,
+    chessControl: ChessControl,
+  ): Promise<void> {
     // A random id can be taken (rarely); a fresh one is tried then.
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const created = await client.createSession(sessionInput(chosen, minutes, increment));
+        const created = await client.createSession(sessionInput(chosen, minutes, increment, chessControl));
         options.onCreated(created.session_id);
         return;
       } catch (err) {
@@ -114,12 +174,19 @@ export function initHome(options: { token?: string; onCreated: (sessionId: strin
   }
 }
 
-function checkSettings(kind: ClockKind, minutes: number, incrementSeconds: number): string | null {
+function checkSettings(
+  kind: ClockKind,
+  minutes: number,
+  incrementSeconds: number,
+  control: ChessControl,
+): string | null {
   const maxMinutes = kind === 'chess' ? 600 : 1440;
   if (!Number.isFinite(minutes) || minutes < 0.1 || minutes > maxMinutes)
     return `Minutes must be between 0.1 and ${maxMinutes}.`;
   if (!Number.isInteger(incrementSeconds) || incrementSeconds < 0 || incrementSeconds > 600)
     return 'The increment must be a whole number of seconds from 0 to 600.';
+  if (kind === 'chess' && control !== 'fischer' && control !== 'stages' && incrementSeconds === 0)
+    return `${PER_MOVE_LABELS[control].replace(', seconds', '')} must be at least 1 second.`;
   return null;
 }
 

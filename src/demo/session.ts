@@ -7,8 +7,11 @@ import {
   SyncKairosApiError,
   type ConnectionStatus,
   type SessionView,
+  type LocalClockFace,
   type SyncKairosHandle,
+  type TimeControl,
 } from '@synckairos/client';
+
 import { byId, element, setText, showView, toast } from './dom.js';
 import { formatClock, formatCountdown, formatOffset, formatSmallDuration } from './format.js';
 import { shareUrl } from './links.js';
@@ -28,6 +31,8 @@ interface ClockPanel {
   time: HTMLElement;
   badge: HTMLElement;
   meta: HTMLElement;
+  /** A player's clock: what its time control shows beside the digits (delay, periods, stage). */
+  face: HTMLElement;
   /** Stage countdown: the bar of time left. */
   progress: HTMLElement | null;
 }
@@ -180,8 +185,11 @@ class SessionScreen {
     const badge = element('span', 'clock-badge');
     head.append(badge);
     const time = element('span', 'clock-time');
-    const meta = element('span', 'clock-meta');
-    root.append(head, time, meta);
+    const row = element('span', 'clock-meta');
+    const meta = element('span', '');
+    const face = element('span', 'clock-face');
+    row.append(meta, face);
+    root.append(head, time, row);
     let progress: HTMLElement | null = null;
     if (id === 'session' && this.handle.state.sync_mode === 'global') {
       const track = element('span', 'clock-progress');
@@ -190,7 +198,7 @@ class SessionScreen {
       root.append(track);
     }
     this.clocks.append(root);
-    return { id, root, time, badge, meta, progress };
+    return { id, root, time, badge, meta, face, progress };
   }
 
   private bindControls(): void {
@@ -374,7 +382,10 @@ class SessionScreen {
     const participant = state.participants.find((p) => p.participant_id === id);
     const moves = participant?.cycle_count ?? 0;
     const parts = [`${moves} ${moves === 1 ? 'move' : 'moves'}`];
-    if (state.increment_ms > 0) parts.push(`+${state.increment_ms / 1000} s`);
+    const control = participant?.time_control ?? state.time_control;
+    const describedControl = control === undefined ? null : describeControl(control);
+    if (describedControl !== null) parts.push(describedControl);
+    else if (state.increment_ms > 0) parts.push(`+${state.increment_ms / 1000} s`);
     return parts.join(' · ');
   }
 
@@ -448,11 +459,18 @@ class SessionScreen {
         setText(panel.time, '—');
         continue;
       }
-      const text = this.layout === 'stage' ? this.stageText(state, remainingMs) : formatClock(remainingMs);
+      const face = this.layout === 'players' ? this.handle.clockFace(panel.id, serverNowMs) : null;
+      // Byo-yomi: once main time is spent, the big digits count the period down.
+      const shownMs =
+        face?.periods_left !== undefined && remainingMs <= 0 && face.period_remaining_ms !== undefined
+          ? face.period_remaining_ms
+          : remainingMs;
+      if (face !== null) this.drawFace(panel, face);
+      const text = this.layout === 'stage' ? this.stageText(state, remainingMs) : formatClock(shownMs);
       setText(panel.time, text);
       longest = Math.max(longest, text.length);
       panel.root.dataset.remainingMs = remainingMs.toFixed(1);
-      panel.root.dataset.phase = this.phase(state, remainingMs);
+      panel.root.dataset.phase = this.phase(state, shownMs);
       if (panel.progress !== null) {
         const totalMs = state.total_time_ms ?? remainingMs;
         const left = totalMs > 0 ? Math.min(1, remainingMs / totalMs) : 0;
@@ -469,6 +487,28 @@ class SessionScreen {
       this.lastTitle = title;
       document.title = title === '' ? 'SyncKairos' : `${title} · SyncKairos`;
     }
+  }
+
+  /** What the time control adds to a player's clock: the delay counting down, the periods, the stage. */
+  private drawFace(panel: ClockPanel, face: LocalClockFace): void {
+    const parts: string[] = [];
+    if (face.delay_remaining_ms !== undefined) {
+      parts.push(`delay ${formatClock(face.delay_remaining_ms)}`);
+      panel.face.dataset.delayMs = String(Math.round(face.delay_remaining_ms));
+    }
+    if (face.periods_left !== undefined) {
+      const inPeriods = (face.time_remaining_ms ?? 0) <= 0;
+      parts.push(
+        `${inPeriods ? 'byo-yomi · ' : ''}${face.periods_left} × ${formatClock(face.period_remaining_ms ?? 0)}`,
+      );
+      panel.face.dataset.periodsLeft = String(face.periods_left);
+    }
+    if (face.stage_index !== undefined) {
+      const next = face.moves_to_next_stage;
+      parts.push(`stage ${face.stage_index + 1}${next ? ` · ${next} to go` : ''}`);
+      panel.face.dataset.stage = String(face.stage_index);
+    }
+    setText(panel.face, parts.join(' · '));
   }
 
   private remainingOf(id: string, serverNowMs: number): number | null {
@@ -522,5 +562,26 @@ function readFlag(key: string): boolean {
     return localStorage.getItem(key) === 'true';
   } catch {
     return false;
+  }
+}
+
+/** The control in a few words, beside the move count. */
+function describeControl(control: TimeControl): string | null {
+  const seconds = (ms: number) => `${ms / 1000} s`;
+  switch (control.type) {
+    case 'fischer':
+      return control.increment_ms > 0 ? `+${seconds(control.increment_ms)}` : null;
+    case 'delay':
+      return `delay ${seconds(control.delay_ms)}`;
+    case 'bronstein':
+      return `Bronstein ${seconds(control.delay_ms)}`;
+    case 'byoyomi':
+      return `byo-yomi ${control.periods} × ${seconds(control.period_ms)}`;
+    case 'canadian':
+      return `${control.moves_per_period} moves in ${seconds(control.period_ms)}`;
+    case 'stages':
+      return `${control.stages.length} stages`;
+    case 'hourglass':
+      return 'hourglass';
   }
 }

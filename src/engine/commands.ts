@@ -10,6 +10,7 @@ import {
 } from '../types/session.js';
 import { elapsedSinceMs } from '@synckairos/client/clock';
 import { beginTurn, chargeElapsed, settleRunningClock } from './clocks.js';
+import { compensatedMoveMs } from './lag.js';
 import { modeOf } from './modes/index.js';
 import type { AdjustCommand } from './modes/mode.js';
 import { activeParticipant, findParticipant, nextParticipantInOrder } from './participants.js';
@@ -163,11 +164,12 @@ function nextTurn(state: SessionState, requestedId: string | undefined): Partici
 }
 
 /**
- * The time a move is charged to the clock that ran: everything since the anchor. Every move's
- * time passes through here, so lag compensation takes its share in this one place.
+ * The time a move is charged to the clock that ran: everything since the anchor, less the
+ * move's time in transit where the session compensates lag.
  */
-function chargedMoveMs(state: SessionState, _command: SwitchCommand, nowMs: number): number {
-  return elapsedSinceMs(state.anchorAtMs, nowMs);
+function chargedMoveMs(state: SessionState, command: SwitchCommand, nowMs: number): number {
+  const elapsedMs = elapsedSinceMs(state.anchorAtMs, nowMs);
+  return compensatedMoveMs(state, activeParticipant(state), command.transit, elapsedMs);
 }
 
 /** Applies an arbiter's delta to the bank it names; returns the participant concerned. */

@@ -3,6 +3,7 @@
 // mode takes and requires is the mode's (./modes).
 import { validationError, type ValidationIssue } from '../types/errors.js';
 import type { CreateSessionInput, SessionState } from '../types/session.js';
+import { startLagQuotas } from './lag.js';
 import { SYNC_MODE_RULES } from './modes/index.js';
 import { MODE_FIELDS, OWN_PARTICIPANT_FIELDS } from './modes/mode.js';
 
@@ -49,6 +50,7 @@ export function createSessionState(
     metadata: input.metadata ?? null,
   };
   SYNC_MODE_RULES[input.sync_mode].initialize(state, input);
+  if (input.lag_compensation === true) startLagQuotas(state);
   return state;
 }
 

@@ -10,6 +10,7 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
   const mode = modeOf(state);
   const pendingMs = isRunning(state) ? elapsedSinceMs(state.anchorAtMs, nowMs) : 0;
   const active = activeParticipant(state);
+  const lagCompensation = state.config.lagCompensation === true;
 
   const view: SessionView = {
     session_id: state.sessionId,
@@ -38,6 +39,11 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
         has_expired: p.hasExpired,
       };
       mode.writeParticipantClock(state, p, active, pendingMs, participant);
+      if (lagCompensation) {
+        participant.lag_ms = p.lagMs ?? 0;
+        participant.lag_comp_ms = p.lagCompMs ?? 0;
+        participant.lag_quota_ms = p.lagQuotaMs ?? 0;
+      }
       return participant;
     }),
     metadata: state.metadata,
@@ -45,6 +51,7 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
     updated_at: state.updatedAtMs,
   };
   if (state.config.timeControl !== undefined) view.time_control = state.config.timeControl;
+  if (lagCompensation) view.lag_compensation = true;
   mode.addViewFields(state, view, pendingMs);
   return view;
 }

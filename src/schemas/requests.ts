@@ -90,6 +90,12 @@ export const createSessionSchema = z.strictObject({
   time_control: timeControlSchema
     .optional()
     .describe("per_participant, per_group: every bank's time control"),
+  lag_compensation: z
+    .boolean()
+    .optional()
+    .describe(
+      'per_participant, per_group: a switch sent over the WebSocket is charged its elapsed time less its time in transit, up to a quota that grows with each move (default false)',
+    ),
   metadata: metadata.optional(),
 });
 

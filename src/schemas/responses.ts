@@ -55,6 +55,21 @@ export const participantViewSchema = z.strictObject({
   has_expired: z.boolean(),
   ...clockFaceFields,
   time_control: timeControlSchema.optional().describe("This participant's own time control, if it has one"),
+  lag_ms: durationMs
+    .optional()
+    .describe(
+      "lag_compensation sessions: this participant's last move's time in transit, as the server took it",
+    ),
+  lag_comp_ms: durationMs
+    .optional()
+    .describe(
+      'lag_compensation sessions: what that move was not charged: min(lag_ms, quota, the time it took)',
+    ),
+  lag_quota_ms: durationMs
+    .optional()
+    .describe(
+      'lag_compensation sessions: the compensation credit left; it grows with each move, up to a cap',
+    ),
 });
 
 export const groupViewSchema = z.strictObject({
@@ -96,6 +111,10 @@ export const sessionViewSchema = z
     time_control: timeControlSchema
       .optional()
       .describe('per_participant, per_group: the session-wide time control, when the session has one'),
+    lag_compensation: z
+      .literal(true)
+      .optional()
+      .describe('Present when moves over the WebSocket are charged less their time in transit'),
     participants: z.array(participantViewSchema),
     groups: z.array(groupViewSchema).optional().describe('per_group only'),
     time_remaining_ms: durationMs

@@ -23,7 +23,22 @@ export {
   type SyncMode,
 } from '@synckairos/client/wire';
 
-export interface ParticipantState extends ClockCounters {
+/**
+ * Lag compensation's per-participant record (sessions with `lag_compensation` only): the
+ * quota left and what the participant's last move was credited.
+ */
+export interface LagCounters {
+  /** The compensation credit still available (lichess's LagTracker quota). */
+  lagQuotaMs?: number;
+  /** What the quota gains with each move; set once at creation from the starting clock. */
+  lagQuotaGainMs?: number;
+  /** The last move's transit time as the server took it. */
+  lagMs?: number;
+  /** What the last move was not charged: min(lag, quota). */
+  lagCompMs?: number;
+}
+
+export interface ParticipantState extends ClockCounters, LagCounters {
   participantId: string;
   groupId: string | null;
   /** per_participant: the bank as of the anchor. Unused (0) in the other modes. */
@@ -64,6 +79,8 @@ export interface SessionConfig {
   onExpire: OnExpire;
   /** per_participant, per_group: the session-wide time control; without one, total_time_ms + increment_ms (fischer). */
   timeControl?: TimeControl;
+  /** per_participant, per_group: moves over the WebSocket are charged less their transit time. Absent when off. */
+  lagCompensation?: true;
 }
 
 /**
@@ -127,9 +144,20 @@ export interface SessionEvent {
   state: SessionState;
 }
 
+/**
+ * What the transport measured of a move's transit, for lag compensation. Only the WebSocket
+ * server sets it, from its own round-trip measurement; REST switches carry none.
+ */
+export interface MoveTransit {
+  /** The mover's connection round trip, as the server measured it with protocol pings (0: not yet measured). */
+  roundTripMs: number;
+  /** The think time the client reported for this move, if it did. */
+  thinkMs?: number | undefined;
+}
+
 export type SessionCommand =
   | { type: 'start'; startAtMs?: number | undefined }
-  | { type: 'switch'; nextParticipantId?: string | undefined }
+  | { type: 'switch'; nextParticipantId?: string | undefined; transit?: MoveTransit | undefined }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'complete' }

@@ -16,6 +16,7 @@ import {
   type ClientMessageType,
 } from './protocol.js';
 import { TokenBucket, type WebSocketLimits } from './limits.js';
+import { RoundTripEstimate } from './roundTrip.js';
 import type { SessionFanout, Watcher } from './SessionFanout.js';
 
 /** Close codes (RFC 6455): policy violation, message too big, server going away. */
@@ -59,6 +60,8 @@ export class ClientConnection implements Watcher {
   private readonly urlSessionId: string | undefined;
   /** Ends the connection at its token's exp; null when the token has none. */
   private expiryTimer: NodeJS.Timeout | null = null;
+  /** This connection's round trip, from protocol pings: what lag compensation credits its moves. */
+  private readonly roundTrip = new RoundTripEstimate();
 
   constructor(ws: WebSocket, deps: ConnectionDeps, urlSessionId?: string) {
     this.ws = ws;
@@ -66,6 +69,18 @@ export class ClientConnection implements Watcher {
     this.urlSessionId = urlSessionId;
     this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.burstMessages);
     this.scheduleExpiry();
+  }
+
+  /** Sends a protocol ping (the heartbeat, a round-trip sample); one at a time, so each pong pairs with its ping. */
+  ping(): void {
+    if (this.closed || this.roundTrip.awaitingPong || this.ws.readyState !== this.ws.OPEN) return;
+    this.roundTrip.pingSent(performance.now());
+    this.ws.ping();
+  }
+
+  pong(): void {
+    this.isAlive = true;
+    this.roundTrip.pongReceived(performance.now());
   }
 
   get subscriptionCount(): number {
@@ -224,6 +239,10 @@ export class ClientConnection implements Watcher {
   private async runCommand(message: Exclude<ClientMessage, { type: 'PING' | 'SUBSCRIBE' | 'UNSUBSCRIBE' }>) {
     const sessionId = message.session_id ?? this.defaultSessionId();
     const { command, expectedVersion } = toSessionCommand(message.type, message);
+    // The move's transit as this server measured it; a session without lag compensation ignores it.
+    if (command.type === 'switch' && message.type === 'SWITCH') {
+      command.transit = { roundTripMs: this.roundTrip.roundTripMs, thinkMs: message.think_ms };
+    }
     const { principal } = this.deps;
     checkAction(principal, command.type, sessionId);
     const guard = commandGuard(principal, command);
@@ -249,6 +268,8 @@ export class ClientConnection implements Watcher {
       this.versions.set(sessionId, Math.max(this.versions.get(sessionId) ?? 0, view.version));
     this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id ?? null, state: view }));
     if (holds) this.releaseHeld(sessionId, false);
+    // A fresh sample for this client's next move.
+    if (view.lag_compensation) this.ping();
   }
 
   /**

@@ -158,7 +158,7 @@ export class SyncWebSocketServer {
     );
     this.connections.set(ws, connection);
 
-    ws.on('pong', () => (connection.isAlive = true));
+    ws.on('pong', () => connection.pong());
     ws.on('message', (data: Buffer, isBinary) => void connection.handleMessage(data, isBinary));
     // Every socket gets an error listener: a broken peer must not take the process down.
     ws.on('error', (err) => onError(err, 'websocket'));
@@ -168,6 +168,8 @@ export class SyncWebSocketServer {
       void connection.release();
     });
     if (sessionId !== undefined) void connection.subscribe(sessionId);
+    // A first round-trip sample, for lag compensation.
+    connection.ping();
   }
 
   private sweep(): void {
@@ -177,7 +179,7 @@ export class SyncWebSocketServer {
         continue;
       }
       connection.isAlive = false;
-      ws.ping();
+      connection.ping();
     }
   }
 }

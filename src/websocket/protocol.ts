@@ -3,7 +3,7 @@
 import type { ClientMessage as WireClientMessage } from '@synckairos/client/wire';
 import { z } from 'zod';
 import { COMMAND_BODY_SCHEMAS } from '../schemas/commands.js';
-import { idSchema } from '../schemas/requests.js';
+import { MAX_DURATION_MS, idSchema } from '../schemas/requests.js';
 
 export const MAX_REQUEST_ID_LENGTH = 128;
 
@@ -32,7 +32,19 @@ export const clientMessageSchemas = {
     client_time: z.number().refine(Number.isFinite, 'must be a finite number'),
   }),
   START: COMMAND_BODY_SCHEMAS.START.safeExtend({ type: z.literal('START'), ...routing }),
-  SWITCH: COMMAND_BODY_SCHEMAS.SWITCH.safeExtend({ type: z.literal('SWITCH'), ...routing }),
+  SWITCH: COMMAND_BODY_SCHEMAS.SWITCH.safeExtend({
+    type: z.literal('SWITCH'),
+    ...routing,
+    think_ms: z
+      .number()
+      .int('must be an integer number of milliseconds')
+      .min(0, 'must not be negative')
+      .max(MAX_DURATION_MS, `must be at most ${MAX_DURATION_MS} ms (30 days)`)
+      .optional()
+      .describe(
+        "lag_compensation sessions: the mover's own think time for this move; the rest of the elapsed time counts as transit, never more than the measured round trip plus 20 ms",
+      ),
+  }),
   PAUSE: COMMAND_BODY_SCHEMAS.PAUSE.safeExtend({ type: z.literal('PAUSE'), ...routing }),
   RESUME: COMMAND_BODY_SCHEMAS.RESUME.safeExtend({ type: z.literal('RESUME'), ...routing }),
   COMPLETE: COMMAND_BODY_SCHEMAS.COMPLETE.safeExtend({ type: z.literal('COMPLETE'), ...routing }),

@@ -240,6 +240,63 @@ describe(
       expect(b.problems).toEqual([]);
     });
 
+    it('the chess clock offers delay, Bronstein, byo-yomi and two stages, and draws the delay countdown and the periods', async () => {
+      const { page, problems } = a;
+      await page.goto(`${server.url}/`);
+      const options = await page.$$eval('select[name="control"] option', (list) =>
+        list.map((o) => (o as HTMLOptionElement).value),
+      );
+      expect(options).toEqual(['fischer', 'delay', 'bronstein', 'byoyomi', 'stages']);
+      await page.selectOption('select[name="control"]', 'delay');
+      expect(await page.textContent('#per-move-label')).toBe('Delay, seconds');
+      await page.fill('input[name="minutes"]', '5');
+      await page.fill('input[name="increment"]', '20');
+      await page.click('#create-button');
+      await page.waitForURL(/\/s\/chess-[a-z0-9]+$/);
+      const delayId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2] ?? '');
+      expect((await api.getSession(delayId)).time_control).toEqual({
+        type: 'delay',
+        initial_ms: 300_000,
+        delay_ms: 20_000,
+      });
+      await page.waitForSelector('#clocks[data-status="pending"]');
+      await page.keyboard.press('Space');
+      await page.waitForSelector('.clock[data-clock="white"][data-running="true"]');
+      await page.waitForTimeout(600);
+      // The delay counts down beside the digits; the bank stands still during it.
+      const delayMs = Number(
+        await page.getAttribute('.clock[data-clock="white"] .clock-face', 'data-delay-ms'),
+      );
+      expect(delayMs).toBeGreaterThan(0);
+      expect(delayMs).toBeLessThan(20_000);
+      expect(await page.textContent('.clock[data-clock="white"] .clock-face')).toMatch(/^delay 0:[12]\d$/);
+      expect((await readDrawn(page)).clocks.white?.text).toBe('5:00');
+      await screenshot(page, 'demo-delay.png');
+
+      // Byo-yomi with no main time: the digits count the period, the periods are shown.
+      const byoyomi = await api.createSession({
+        session_id: `demo-test-${process.pid}-byoyomi`,
+        sync_mode: 'per_participant',
+        participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
+        time_control: { type: 'byoyomi', initial_ms: 0, period_ms: 30_000, periods: 5 },
+      });
+      await page.goto(`${server.url}/s/${byoyomi.session_id}`);
+      await page.waitForSelector('#clocks[data-status="pending"]');
+      expect(await page.textContent('.clock[data-clock="white"] .clock-meta')).toContain('byo-yomi 5 × 30 s');
+      await page.keyboard.press('Space');
+      await page.waitForSelector('.clock[data-clock="white"][data-running="true"]');
+      await page.waitForTimeout(600);
+      expect(await page.getAttribute('.clock[data-clock="white"] .clock-face', 'data-periods-left')).toBe(
+        '5',
+      );
+      expect(await page.textContent('.clock[data-clock="white"] .clock-face')).toMatch(
+        /^byo-yomi · 5 × 0:[23]\d$/,
+      );
+      expect((await readDrawn(page)).clocks.white?.text).toMatch(/^0:[23]\d$/);
+      await screenshot(page, 'demo-byoyomi.png');
+      expect(problems).toEqual([]);
+    });
+
     it('a flag fall is shown from the server’s expired state', async () => {
       const id = await createChess(1_500);
       const { page, problems } = a;

@@ -55,6 +55,15 @@ const MODES: Array<[string, CreateSessionInput]> = [
     },
   ],
   [
+    'per_participant with lag_compensation',
+    {
+      sync_mode: 'per_participant',
+      participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
+      total_time_ms: 60_000,
+      lag_compensation: true,
+    },
+  ],
+  [
     'per_cycle',
     {
       sync_mode: 'per_cycle',

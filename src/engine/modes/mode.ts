@@ -20,6 +20,7 @@ export const MODE_FIELDS = [
   'max_time_ms',
   'groups',
   'time_control',
+  'lag_compensation',
 ] as const;
 export type ModeField = (typeof MODE_FIELDS)[number];
 

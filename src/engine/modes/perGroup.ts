@@ -18,7 +18,7 @@ import type { SyncModeRules } from './mode.js';
 const UNLIMITED_MS = Number.MAX_SAFE_INTEGER;
 
 export const perGroup: SyncModeRules = {
-  fields: new Set(['total_time_ms', 'increment_ms', 'groups', 'time_control']),
+  fields: new Set(['total_time_ms', 'increment_ms', 'groups', 'time_control', 'lag_compensation']),
   participantFields: new Set(),
   onExpire: ['end_session', 'skip_participant'],
 

@@ -9,7 +9,7 @@ import type { SyncModeRules } from './mode.js';
 const UNLIMITED_MS = Number.MAX_SAFE_INTEGER;
 
 export const perParticipant: SyncModeRules = {
-  fields: new Set(['total_time_ms', 'increment_ms', 'time_control']),
+  fields: new Set(['total_time_ms', 'increment_ms', 'time_control', 'lag_compensation']),
   participantFields: new Set(['total_time_ms', 'time_control']),
   onExpire: ['end_session', 'skip_participant'],
 

@@ -37,6 +37,8 @@ export interface StartMessage extends VersionGuard {
 export interface SwitchMessage extends VersionGuard {
   type: 'SWITCH';
   next_participant_id?: string | undefined;
+  /** lag_compensation sessions: the mover's own think time for this move, in ms. */
+  think_ms?: number | undefined;
 }
 export interface PauseMessage extends VersionGuard {
   type: 'PAUSE';

@@ -65,6 +65,7 @@ export interface CreateSessionInput {
   max_time_ms?: number | undefined;
   on_expire?: OnExpire | undefined;
   time_control?: TimeControl | undefined;
+  lag_compensation?: boolean | undefined;
   metadata?: Record<string, unknown> | undefined;
 }
 
@@ -81,6 +82,12 @@ export interface ParticipantView extends ClockFaceFields {
   is_active: boolean;
   has_expired: boolean;
   time_control?: TimeControl;
+  /** lag_compensation sessions: this participant's last move's transit time as the server took it. */
+  lag_ms?: number;
+  /** lag_compensation sessions: what that move was not charged. */
+  lag_comp_ms?: number;
+  /** lag_compensation sessions: the compensation credit left. */
+  lag_quota_ms?: number;
 }
 
 export interface GroupView extends ClockFaceFields {
@@ -116,6 +123,8 @@ export interface SessionView {
   on_expire: OnExpire;
   /** The session-wide time control, when the session was created with one. */
   time_control?: TimeControl;
+  /** Present (true) when moves over the WebSocket are compensated for their transit time. */
+  lag_compensation?: true;
   participants: ParticipantView[];
   groups?: GroupView[];
   /** global: the session bank; count_up: what is left to max_time_ms (null without one). */

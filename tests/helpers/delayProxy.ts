@@ -1,0 +1,45 @@
+// A TCP proxy on loopback that holds every chunk for `delayMs` in each direction, in order:
+// a connection with a real round trip, for lag compensation.
+import net from 'node:net';
+
+export interface DelayProxy {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Forwards `from` to `to`, each chunk `delayMs` after it arrived, never out of order. */
+function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number): void {
+  let tail = Promise.resolve();
+  from.on('data', (chunk: Buffer) => {
+    const dueAtMs = performance.now() + delayMs;
+    tail = tail.then(async () => {
+      const waitMs = dueAtMs - performance.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      if (!to.destroyed) to.write(chunk);
+    });
+  });
+  from.on('end', () => void tail.then(() => to.end()));
+  from.on('error', () => to.destroy());
+}
+
+export async function startDelayProxy(targetPort: number, delayMs: number): Promise<DelayProxy> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    pipeDelayed(client, upstream, delayMs);
+    pipeDelayed(upstream, client, delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
