@@ -170,5 +170,6 @@ describe('the packed SDK installed into an empty project', () => {
     );
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
-  });
+    // A whole tsc run: seconds alone, more beside the rest of the suite on two cores.
+  }, 90_000);
 });
