@@ -15,6 +15,7 @@ import {
   ROOT,
   Worker,
   cpuMs,
+  startHttpStack,
   rssBytes,
   startFloorServer,
   startInstance,
@@ -24,8 +25,9 @@ import {
   type Instance,
 } from './lib/processes.js';
 import { foreignCores, snapshot, waitForQuiet } from './lib/machine.js';
-import { rewriteBenchmarksMd, type RowResult, type RunResult } from './lib/report.js';
+import { rewriteBenchmarksMd, type HttpLayersResult, type RowResult, type RunResult } from './lib/report.js';
 import { profileMarkdown, summarizeProfile, type ProfileSummary } from './profileSummary.js';
+import { FULL_APP_DEPTH, LAYERS } from './lib/layers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +43,8 @@ if (args.help) {
     'Usage: npm run bench [-- --quick] [-- --profile] [-- --only http-switch,ws-switch,...]\n' +
       '  --quick    smaller counts and shorter runs (under 3 minutes)\n' +
       '  --profile  run every server instance under --cpu-prof and summarize where its time goes\n' +
+      '  --only     rows by id: http-switch, http-layers (server CPU per REST switch, layer by layer,\n' +
+      '             Express and Fastify), ws-switch, delivery, fanout, expiry, offset, memory, connections\n' +
       '  --priority run every process of the benchmark at nice -10 (needs root), so that other work\n' +
       '             on the machine disturbs the figures less (the output says so)\n' +
       '             (the profiler costs a few percent: figures of such a run are not the reference)\n',
@@ -51,6 +55,7 @@ if (args.help) {
 const QUICK = args.quick;
 export const ROWS = [
   'http-switch',
+  'http-layers',
   'ws-switch',
   'delivery',
   'fanout',
@@ -294,6 +299,79 @@ async function guarded(
   }
 }
 
+/** Offered rate of the layer stacks: one that every stack sustains even on a busy machine. */
+const LAYERS_RATE_PER_SEC = 1000;
+
+/**
+ * Server CPU per switch of each stack (bench/httpStacks.ts): the bare node:http floor, Express and
+ * Fastify at each depth, and the service's own Express app. Each stack runs alone on a fresh Redis.
+ */
+async function measureHttpLayers(worker: Worker, token: string): Promise<HttpLayersResult> {
+  const stacks: { framework: 'node' | 'express' | 'fastify'; depth: number }[] = [
+    { framework: 'node', depth: 0 },
+    ...LAYERS.map((_, i) => ({ framework: 'express' as const, depth: i + 1 })),
+    { framework: 'express', depth: FULL_APP_DEPTH },
+    ...LAYERS.map((_, i) => ({ framework: 'fastify' as const, depth: i + 1 })),
+  ];
+  const sessionIds = ids('ly', 200);
+  const measured: HttpLayersResult['stacks'] = [];
+  log(
+    `http-layers: ${stacks.length} stacks, each ${LAYERS_RATE_PER_SEC}/s for ${(SIZE.warmupMs + SIZE.durationMs) / 1000} s (server CPU per switch)`,
+  );
+  for (const { framework, depth } of stacks) {
+    const redis = await startRedis();
+    try {
+      await waitForQuiet(QUIET_THRESHOLD_CORES, QUICK ? 2000 : 10_000);
+      const from = snapshot();
+      const stack = await startHttpStack(framework, depth, {
+        REDIS_URL: redis.url,
+        JWT_SECRET,
+        BENCH_SESSION_IDS: sessionIds.join(','),
+      });
+      try {
+        const cpu0 = cpuMs(stack.pid);
+        const r = await worker.run<{ histogram: string; statuses: Record<string, number>; total: number }>(
+          'httpSwitch',
+          {
+            httpUrl: `http://127.0.0.1:${stack.port}`,
+            token,
+            sessionIds,
+            ratePerSec: LAYERS_RATE_PER_SEC,
+            warmupMs: SIZE.warmupMs,
+            durationMs: SIZE.durationMs,
+            sockets: 64,
+          },
+        );
+        const cpuUsPerSwitch = Math.round(((cpuMs(stack.pid) - cpu0) / r.total) * 1000);
+        const s = summarize(mergeEncoded([r.histogram]));
+        const entry = {
+          framework,
+          depth,
+          layer:
+            depth === FULL_APP_DEPTH
+              ? 'the service (createApp: every route and middleware)'
+              : depth === 0
+                ? 'node:http, a fixed view'
+                : LAYERS[depth - 1]!,
+          cpuUsPerSwitch,
+          latency: s,
+          statuses: r.statuses,
+          otherLoadCores: Math.round(foreignCores(from, snapshot()) * 100) / 100,
+        };
+        measured.push(entry);
+        log(
+          `  ${framework} ${depth}: ${cpuUsPerSwitch} µs CPU/switch; ${lat(s)}; ${JSON.stringify(r.statuses)}; other load ${entry.otherLoadCores}`,
+        );
+      } finally {
+        await stopProcess(stack.proc);
+      }
+    } finally {
+      await closeRedis(redis);
+    }
+  }
+  return { ratePerSec: LAYERS_RATE_PER_SEC, stacks: measured };
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
@@ -437,6 +515,16 @@ async function main(): Promise<void> {
         });
       },
     );
+  }
+
+  // ---------------------------------------------------------------- the REST path, layer by layer
+  let httpLayers: HttpLayersResult | null = null;
+  if (wanted('http-layers')) {
+    try {
+      httpLayers = await measureHttpLayers(w0, token);
+    } catch (err) {
+      log(`  http-layers FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   // ---------------------------------------------------------------- switch over WebSocket
@@ -1127,6 +1215,7 @@ async function main(): Promise<void> {
     },
     floors,
     rows: rows.map((row) => ({ ...row, otherLoadCores: contention[row.id]?.foreignCores ?? null })),
+    ...(httpLayers === null ? {} : { httpLayers }),
     floorsOtherLoadCores: contention.floors?.foreignCores ?? null,
     profiles: Object.fromEntries(
       Object.entries(profiles).map(([row, list]) => [
@@ -1165,13 +1254,14 @@ async function cleanupAndExit(code: number): Promise<void> {
 }
 process.on('SIGINT', () => void cleanupAndExit(130));
 process.on('SIGTERM', () => void cleanupAndExit(143));
-// The whole run is bounded: quick 3 minutes, full 15, with some slack before it is cut.
+// The whole run is bounded: quick 3 minutes, full 15, with some slack before it is cut; the layer
+// stacks (16 server starts) get their own allowance.
 setTimeout(
   () => {
     process.stderr.write('benchmark took too long; stopping everything\n');
     void cleanupAndExit(1);
   },
-  (QUICK ? 6 : 25) * 60_000,
+  ((QUICK ? 6 : 25) + (wanted('http-layers') ? 10 : 0)) * 60_000,
 ).unref();
 
 main().then(
