@@ -26,8 +26,15 @@ import {
 } from './lib/processes.js';
 import { foreignCores, snapshot, waitForQuiet } from './lib/machine.js';
 import { rewriteBenchmarksMd, type HttpLayersResult, type RowResult, type RunResult } from './lib/report.js';
-import { profileMarkdown, summarizeProfile, type ProfileSummary } from './profileSummary.js';
-import { FULL_APP_DEPTH, LAYERS } from './lib/layers.js';
+import {
+  layerShares,
+  layersMarkdown,
+  profileMarkdown,
+  summarizeProfile,
+  type LayerRule,
+  type ProfileSummary,
+} from './profileSummary.js';
+import { FULL_APP_DEPTH, HTTP_LAYER_RULES, LAYERS, WS_LAYER_RULES } from './lib/layers.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -144,6 +151,13 @@ interface Stack {
 }
 
 const profiles: Record<string, ProfileSummary[]> = {};
+/** With --profile: the measured window of a row (CLOCK_MONOTONIC µs) and how many switches it held. */
+const profileWindows: Record<
+  string,
+  { fromUs: number; toUs: number; units: number; rules: readonly LayerRule[] }
+> = {};
+/** Each such row's main-thread busy time charged to the layers of its path (Markdown). */
+const profileLayers: string[] = [];
 /** Cores other processes used during each row (and just before it): other work on the machine skews it. */
 const contention: Record<string, { foreignCores: number; beforeCores: number }> = {};
 const QUIET_THRESHOLD_CORES = 0.25;
@@ -209,6 +223,17 @@ async function withStack<T>(
           .map((file) => summarizeProfile(path.join(dir, file), 25));
         return summaries.reduce((a, b) => (b.busyMs > a.busyMs ? b : a));
       });
+      const window = profileWindows[row];
+      if (window && profiles[row][0]) {
+        const layers = layerShares(profiles[row][0].file, window.rules, window, window.units);
+        profileLayers.push(
+          layersMarkdown(
+            `${row}: the measured window, by layer (${window.units} switches)`,
+            layers,
+            'switch',
+          ),
+        );
+      }
     }
   }
 }
@@ -304,72 +329,102 @@ const LAYERS_RATE_PER_SEC = 1000;
 
 /**
  * Server CPU per switch of each stack (bench/httpStacks.ts): the bare node:http floor, Express and
- * Fastify at each depth, and the service's own Express app. Each stack runs alone on a fresh Redis.
+ * Fastify at each depth, and the service's own Express app. Every stack runs at once (idle but
+ * for its turn) on one Redis, and the load visits them in turn, round after round: other work on
+ * the machine changes slowly against one turn, so it weighs on every stack alike, and each stack's
+ * figure is the median of its rounds.
  */
 async function measureHttpLayers(worker: Worker, token: string): Promise<HttpLayersResult> {
-  const stacks: { framework: 'node' | 'express' | 'fastify'; depth: number }[] = [
+  const plan: { framework: 'node' | 'express' | 'fastify'; depth: number }[] = [
     { framework: 'node', depth: 0 },
     ...LAYERS.map((_, i) => ({ framework: 'express' as const, depth: i + 1 })),
     { framework: 'express', depth: FULL_APP_DEPTH },
     ...LAYERS.map((_, i) => ({ framework: 'fastify' as const, depth: i + 1 })),
   ];
-  const sessionIds = ids('ly', 200);
-  const measured: HttpLayersResult['stacks'] = [];
+  const rounds = QUICK ? 4 : 10;
+  const turnMs = QUICK ? 1500 : 2500;
   log(
-    `http-layers: ${stacks.length} stacks, each ${LAYERS_RATE_PER_SEC}/s for ${(SIZE.warmupMs + SIZE.durationMs) / 1000} s (server CPU per switch)`,
+    `http-layers: ${plan.length} stacks, ${rounds} rounds of ${turnMs / 1000} s each at ${LAYERS_RATE_PER_SEC}/s (server CPU per switch, median of the rounds)`,
   );
-  for (const { framework, depth } of stacks) {
-    const redis = await startRedis();
-    try {
-      await waitForQuiet(QUIET_THRESHOLD_CORES, QUICK ? 2000 : 10_000);
-      const from = snapshot();
+  const redis = await startRedis();
+  const stacks: (FloorServer & { framework: string; depth: number; sessionIds: string[] })[] = [];
+  try {
+    for (const [i, { framework, depth }] of plan.entries()) {
+      const sessionIds = ids(`ly${i}`, 200);
       const stack = await startHttpStack(framework, depth, {
         REDIS_URL: redis.url,
         JWT_SECRET,
         BENCH_SESSION_IDS: sessionIds.join(','),
       });
-      try {
-        const cpu0 = cpuMs(stack.pid);
-        const r = await worker.run<{ histogram: string; statuses: Record<string, number>; total: number }>(
-          'httpSwitch',
-          {
-            httpUrl: `http://127.0.0.1:${stack.port}`,
-            token,
-            sessionIds,
-            ratePerSec: LAYERS_RATE_PER_SEC,
-            warmupMs: SIZE.warmupMs,
-            durationMs: SIZE.durationMs,
-            sockets: 64,
-          },
-        );
-        const cpuUsPerSwitch = Math.round(((cpuMs(stack.pid) - cpu0) / r.total) * 1000);
-        const s = summarize(mergeEncoded([r.histogram]));
-        const entry = {
-          framework,
-          depth,
-          layer:
-            depth === FULL_APP_DEPTH
-              ? 'the service (createApp: every route and middleware)'
-              : depth === 0
-                ? 'node:http, a fixed view'
-                : LAYERS[depth - 1]!,
-          cpuUsPerSwitch,
-          latency: s,
-          statuses: r.statuses,
-          otherLoadCores: Math.round(foreignCores(from, snapshot()) * 100) / 100,
-        };
-        measured.push(entry);
-        log(
-          `  ${framework} ${depth}: ${cpuUsPerSwitch} µs CPU/switch; ${lat(s)}; ${JSON.stringify(r.statuses)}; other load ${entry.otherLoadCores}`,
-        );
-      } finally {
-        await stopProcess(stack.proc);
-      }
-    } finally {
-      await closeRedis(redis);
+      stacks.push({ ...stack, framework, depth, sessionIds });
     }
+    const turn = async (stack: (typeof stacks)[number], warmupMs: number) => {
+      const cpu0 = cpuMs(stack.pid);
+      const r = await worker.run<{ histogram: string; statuses: Record<string, number>; total: number }>(
+        'httpSwitch',
+        {
+          httpUrl: `http://127.0.0.1:${stack.port}`,
+          token,
+          sessionIds: stack.sessionIds,
+          ratePerSec: LAYERS_RATE_PER_SEC,
+          warmupMs,
+          durationMs: turnMs,
+          sockets: 64,
+        },
+      );
+      return { cpuUsPerSwitch: ((cpuMs(stack.pid) - cpu0) / r.total) * 1000, ...r };
+    };
+    // One warm-up turn each (JIT, first reads of the sessions); not counted.
+    for (const stack of stacks) await turn(stack, 0);
+    const from = snapshot();
+    const perStack = stacks.map(() => ({
+      cpu: [] as number[],
+      histograms: [] as string[],
+      statuses: {} as Record<string, number>,
+    }));
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, stack] of stacks.entries()) {
+        const r = await turn(stack, 0);
+        perStack[i]!.cpu.push(r.cpuUsPerSwitch);
+        perStack[i]!.histograms.push(r.histogram);
+        for (const [status, count] of Object.entries(r.statuses))
+          perStack[i]!.statuses[status] = (perStack[i]!.statuses[status] ?? 0) + count;
+      }
+      log(`  round ${round + 1}/${rounds} done`);
+    }
+    const otherLoadCores = Math.round(foreignCores(from, snapshot()) * 100) / 100;
+    const median = (values: number[]): number => {
+      const sorted = [...values].sort((x, y) => x - y);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
+    const measured = stacks.map((stack, i) => {
+      const latency = summarize(mergeEncoded(perStack[i]!.histograms));
+      const entry = {
+        framework: stack.framework,
+        depth: stack.depth,
+        layer:
+          stack.depth === FULL_APP_DEPTH
+            ? 'the service (createApp: every route and middleware)'
+            : stack.depth === 0
+              ? 'node:http, a fixed view'
+              : LAYERS[stack.depth - 1]!,
+        cpuUsPerSwitch: Math.round(median(perStack[i]!.cpu)),
+        cpuUsRounds: perStack[i]!.cpu.map(Math.round),
+        latency,
+        statuses: perStack[i]!.statuses,
+        otherLoadCores,
+      };
+      log(
+        `  ${stack.framework} ${stack.depth}: ${entry.cpuUsPerSwitch} µs CPU/switch (rounds ${entry.cpuUsRounds.join(', ')}); ${lat(latency)}; ${JSON.stringify(entry.statuses)}`,
+      );
+      return entry;
+    });
+    return { ratePerSec: LAYERS_RATE_PER_SEC, rounds, turnMs, otherLoadCores, stacks: measured };
+  } finally {
+    await Promise.all(stacks.map((stack) => stopProcess(stack.proc)));
+    await closeRedis(redis);
   }
-  return { ratePerSec: LAYERS_RATE_PER_SEC, stacks: measured };
 }
 
 // ------------------------------------------------------------------------------------------ main
@@ -461,6 +516,7 @@ async function main(): Promise<void> {
           await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
           const cpu0 = cpuMs(a.pid);
           const wall0 = monoMs();
+          const fromUs = wall0 * 1000;
           const r = await w0.run<{
             histogram: string;
             lag: string;
@@ -479,6 +535,12 @@ async function main(): Promise<void> {
             sockets: 64,
           });
           const cpuUsedMs = cpuMs(a.pid) - cpu0;
+          profileWindows['http-switch'] = {
+            fromUs,
+            toUs: monoMs() * 1000,
+            units: r.total,
+            rules: HTTP_LAYER_RULES,
+          };
           const serverCpu = cpuUsedMs / (monoMs() - wall0);
           const cpuPerSwitchMs = cpuUsedMs / r.total;
           const s = summarize(mergeEncoded([r.histogram]));
@@ -552,6 +614,7 @@ async function main(): Promise<void> {
             true,
           );
           const rateCpu0 = cpuMs(a.pid);
+          const fromUs = monoMs() * 1000;
           const r = await w0.run<{
             histogram: string;
             lag: string;
@@ -568,6 +631,12 @@ async function main(): Promise<void> {
             warmupMs: SIZE.warmupMs,
             durationMs: SIZE.durationMs,
           });
+          profileWindows['ws-switch'] = {
+            fromUs,
+            toUs: monoMs() * 1000,
+            units: r.total,
+            rules: WS_LAYER_RULES,
+          };
           const s = summarize(mergeEncoded([r.histogram]));
           const rateCpuPerSwitchMs = (cpuMs(a.pid) - rateCpu0) / r.total;
           log(
@@ -1235,7 +1304,7 @@ async function main(): Promise<void> {
         list.map((p, i) => profileMarkdown(p, `${row}, instance ${String.fromCharCode(65 + i)}`)),
       )
       .join('\n');
-    writeFileSync(path.join(RESULTS_DIR, `${runId}-profile.md`), md);
+    writeFileSync(path.join(RESULTS_DIR, `${runId}-profile.md`), [...profileLayers, md].join('\n'));
     log(`profiles summarized in bench/results/${runId}-profile.md`);
   }
   if (only === null) await rewriteBenchmarksMd(path.join(ROOT, 'BENCHMARKS.md'), result);

@@ -189,7 +189,11 @@ export function startHttpStack(
     }),
   );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${framework} stack did not start`)), STARTUP_BOUND_MS);
+    // Each stack creates its sessions before it listens: a busy machine needs longer.
+    const timer = setTimeout(
+      () => reject(new Error(`${framework} stack did not start`)),
+      3 * STARTUP_BOUND_MS,
+    );
     proc.once('message', (message: { port: number }) => {
       clearTimeout(timer);
       resolve({ proc, pid: proc.pid!, port: message.port });

@@ -23,11 +23,17 @@ export interface RowResult {
 /** Server CPU per REST switch of each layer stack (bench/httpStacks.ts). */
 export interface HttpLayersResult {
   ratePerSec: number;
+  rounds: number;
+  turnMs: number;
+  /** Cores other processes used while the rounds ran. */
+  otherLoadCores: number;
   stacks: {
     framework: string;
     depth: number;
     layer: string;
+    /** Median of the rounds. */
     cpuUsPerSwitch: number;
+    cpuUsRounds: number[];
     latency: LatencySummary;
     statuses: Record<string, number>;
     otherLoadCores: number;
@@ -66,7 +72,7 @@ function layersTable(layers: HttpLayersResult): string[] {
     (a, b) => a - b,
   );
   return [
-    `Server CPU per REST switch, µs, as layers are added (\`bench/httpStacks.ts\`, ${layers.ratePerSec}/s offered; in brackets: what the layer added). Bare \`node:http\` answering a fixed view: ${floor} µs.`,
+    `Server CPU per REST switch, µs, as layers are added (\`bench/httpStacks.ts\`, ${layers.ratePerSec}/s offered, every stack in turn for ${layers.turnMs / 1000} s, median of ${layers.rounds} rounds; other load ${layers.otherLoadCores} cores; in brackets: what the layer added). Bare \`node:http\` answering a fixed view: ${floor} µs.`,
     '',
     '| depth | layer added | Express | Fastify |',
     '| --- | --- | --- | --- |',
