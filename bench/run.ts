@@ -293,6 +293,24 @@ function metricValue(text: string, name: string, labels: string): number {
   return 0;
 }
 
+/** Every command Redis has run since it started (INFO commandstats), by command, INFO included. */
+async function redisCalls(redis: Redis): Promise<Record<string, number>> {
+  const stats = await redis.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const match of stats.matchAll(/^cmdstat_(\S+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
+  return calls;
+}
+
+/** Commands per switch between two readings: the total, and each command's share. */
+function callsPerSwitch(from: Record<string, number>, to: Record<string, number>, switches: number): string {
+  const per = Object.entries(to)
+    .map(([name, calls]) => [name, (calls - (from[name] ?? 0)) / switches] as const)
+    .filter(([name, x]) => x >= 0.005 && name !== 'info')
+    .sort((a, b) => b[1] - a[1]);
+  const total = per.reduce((sum, [, x]) => sum + x, 0);
+  return `${total.toFixed(2)} (${per.map(([name, x]) => `${name} ${x.toFixed(2)}`).join(', ')})`;
+}
+
 function ratio(measured: number, floor: number): number {
   return floor > 0 ? Math.round((measured / floor) * 10) / 10 : Number.NaN;
 }
@@ -510,10 +528,11 @@ async function main(): Promise<void> {
         log(
           `http-switch: 1 instance, ${SIZE.switchSessions} sessions, ${SIZE.switchRate}/s offered for ${SIZE.durationMs / 1000} s`,
         );
-        await withStack('http-switch', 1, {}, async ({ instances }) => {
+        await withStack('http-switch', 1, {}, async ({ instances, redisClient }) => {
           const [a] = instances as [Instance];
           const sessionIds = ids('hs', SIZE.switchSessions);
           await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
+          const calls0 = await redisCalls(redisClient);
           const cpu0 = cpuMs(a.pid);
           const wall0 = monoMs();
           const fromUs = wall0 * 1000;
@@ -535,6 +554,7 @@ async function main(): Promise<void> {
             sockets: 64,
           });
           const cpuUsedMs = cpuMs(a.pid) - cpu0;
+          const redisCallsPerSwitch = callsPerSwitch(calls0, await redisCalls(redisClient), r.total);
           profileWindows['http-switch'] = {
             fromUs,
             toUs: monoMs() * 1000,
@@ -568,10 +588,12 @@ async function main(): Promise<void> {
               maxInFlight: r.maxInFlight,
               serverCpuCores: Math.round(serverCpu * 100) / 100,
               serverCpuMsPerSwitch: Math.round(cpuPerSwitchMs * 1000) / 1000,
+              redisCallsPerSwitch,
             },
             notes: [
               `open loop: requests are sent on schedule whatever the answers do; latency from send to the end of the response; generator lag p99 ${fmt(lag.p99Ms)} ms`,
               `server process CPU: ${(serverCpu * 100).toFixed(0)}% of one core, ${cpuPerSwitchMs.toFixed(3)} ms of CPU per switch (all its threads; other load on the machine hardly changes this one)`,
+              `Redis commands per switch (INFO commandstats over the run, warm-up included; those run inside a script count too, so the round trips are the evalsha and the plain commands): ${redisCallsPerSwitch}`,
             ],
           });
         });
@@ -602,7 +624,7 @@ async function main(): Promise<void> {
         log(
           `ws-switch: 1 instance, ${SIZE.switchSessions} watching sockets, ${SIZE.switchRate}/s offered; then closed loop`,
         );
-        await withStack('ws-switch', 1, {}, async ({ instances }) => {
+        await withStack('ws-switch', 1, {}, async ({ instances, redisClient }) => {
           const [a] = instances as [Instance];
           const sessionIds = ids('ws', Math.max(SIZE.switchSessions, ...SIZE.closedConcurrency));
           await createSessions(
@@ -613,6 +635,7 @@ async function main(): Promise<void> {
             3_600_000,
             true,
           );
+          const rateCalls0 = await redisCalls(redisClient);
           const rateCpu0 = cpuMs(a.pid);
           const fromUs = monoMs() * 1000;
           const r = await w0.run<{
@@ -637,6 +660,7 @@ async function main(): Promise<void> {
             units: r.total,
             rules: WS_LAYER_RULES,
           };
+          const rateRedisCallsPerSwitch = callsPerSwitch(rateCalls0, await redisCalls(redisClient), r.total);
           const s = summarize(mergeEncoded([r.histogram]));
           const rateCpuPerSwitchMs = (cpuMs(a.pid) - rateCpu0) / r.total;
           log(
@@ -702,6 +726,7 @@ async function main(): Promise<void> {
               `each socket watches its session (the URL's session_id), so every switch also goes through pub/sub and the fan-out, as for a real clock`,
               `closed loop: each socket keeps one SWITCH outstanding; ${closed.map((c) => `${c.concurrency} sockets → ${c.perSec}/s (p99 ${fmt(c.latency.p99Ms)} ms, server CPU ${Math.round(c.serverCpuCores * 100)}%, ${c.serverCpuMsPerSwitch} ms CPU/switch)`).join('; ')}`,
               `the switching socket also got its own change as a STATE after the ACK for ${Math.round((r.echoedStates / r.total) * 100)}% of switches`,
+              `Redis commands per switch at ${SIZE.switchRate}/s (INFO commandstats; pub/sub messages are not commands): ${rateRedisCallsPerSwitch}`,
               `server CPU per switch at ${SIZE.switchRate}/s: ${rateCpuPerSwitchMs.toFixed(3)} ms${r.unanswered > 0 ? `; ${r.unanswered} switches unanswered within 10 s of the last send (not in the histogram)` : ''}`,
             ],
           });
