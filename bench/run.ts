@@ -1129,10 +1129,12 @@ async function main(): Promise<void> {
             `  used_memory +${((after - before) / 1048576).toFixed(1)} MiB → ${perSession.toFixed(0)} B/session (${perSessionWithoutAudit.toFixed(0)} without the audit stream); one session key ${oneSession} B; audit stream ${(auditBytes / 1048576).toFixed(1)} MiB in ${auditEntries} entries`,
           );
           const switchSessions = sessionIds.slice(0, SIZE.switchSessions);
+          const fromUs = monoMs() * 1000;
           const r = await w0.run<{
             histogram: string;
             statuses: Record<string, number>;
             achievedPerSec: number;
+            total: number;
           }>('httpSwitch', {
             httpUrl: a.httpUrl,
             token,
@@ -1142,6 +1144,8 @@ async function main(): Promise<void> {
             durationMs: SIZE.durationMs,
             sockets: 64,
           });
+          // With --profile: the same layers as at the small size, to see what grew with the sessions.
+          profileWindows.memory = { fromUs, toUs: monoMs() * 1000, units: r.total, rules: HTTP_LAYER_RULES };
           const s = summarize(mergeEncoded([r.histogram]));
           log(
             `  switch at ${n.toLocaleString('en')} sessions: ${lat(s)} (at ${SIZE.switchSessions}: p99 ${httpSwitchP99 ?? '?'} ms)`,
