@@ -361,9 +361,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onError: (err, context) => logger.warn({ err }, context),
     // A command's updated_at is its server time (the shared clock in distributed mode), so this is
     // commit → frame handed to every watcher here, whichever instance committed it.
-    onDelivered: (view) => {
-      if (EXPIRY_EVENTS.has(view.event)) return;
-      metrics.deliveryLag.observe(Math.max(0, backend.clock.nowMs() - view.updated_at) / 1000);
+    onDelivered: (state) => {
+      if (EXPIRY_EVENTS.has(state.lastEvent)) return;
+      metrics.deliveryLag.observe(Math.max(0, backend.clock.nowMs() - state.updatedAtMs) / 1000);
     },
   });
   const websocket = new SyncWebSocketServer({

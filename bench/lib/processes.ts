@@ -175,6 +175,34 @@ export function startFloorServer(): Promise<FloorServer> {
   });
 }
 
+/** bench/httpStacks.ts: the REST switch path stacked to `depth` layers on one framework. */
+export function startHttpStack(
+  framework: 'node' | 'express' | 'fastify',
+  depth: number,
+  env: Record<string, string>,
+): Promise<FloorServer> {
+  const proc = track(
+    fork(path.join(ROOT, 'bench/httpStacks.ts'), [framework, String(depth)], {
+      cwd: ROOT,
+      execArgv: ['--import', 'tsx'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    // Each stack creates its sessions before it listens: a busy machine needs longer.
+    const timer = setTimeout(
+      () => reject(new Error(`${framework} stack did not start`)),
+      3 * STARTUP_BOUND_MS,
+    );
+    proc.once('message', (message: { port: number }) => {
+      clearTimeout(timer);
+      resolve({ proc, pid: proc.pid!, port: message.port });
+    });
+    proc.once('exit', (code) => reject(new Error(`${framework} stack exited (${code})`)));
+  });
+}
+
 /** A load worker: a forked process that runs tasks (bench/worker.ts) and answers over IPC. */
 export class Worker {
   readonly proc: ChildProcess;

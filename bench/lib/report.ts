@@ -20,6 +20,26 @@ export interface RowResult {
   notes: string[];
 }
 
+/** Server CPU per REST switch of each layer stack (bench/httpStacks.ts). */
+export interface HttpLayersResult {
+  ratePerSec: number;
+  rounds: number;
+  turnMs: number;
+  /** Cores other processes used while the rounds ran. */
+  otherLoadCores: number;
+  stacks: {
+    framework: string;
+    depth: number;
+    layer: string;
+    /** Median of the rounds. */
+    cpuUsPerSwitch: number;
+    cpuUsRounds: number[];
+    latency: LatencySummary;
+    statuses: Record<string, number>;
+    otherLoadCores: number;
+  }[];
+}
+
 export interface RunResult {
   date: string;
   mode: 'quick' | 'full';
@@ -33,6 +53,35 @@ export interface RunResult {
   rows: RowResult[];
   floorsOtherLoadCores: number | null;
   profiles: Record<string, ProfileSummary[]>;
+  httpLayers?: HttpLayersResult;
+}
+
+/** Each stack's CPU per switch and what its last layer added, Express and Fastify side by side. */
+function layersTable(layers: HttpLayersResult): string[] {
+  const of = (framework: string) => layers.stacks.filter((s) => s.framework === framework);
+  const floor = of('node')[0]?.cpuUsPerSwitch ?? 0;
+  const cell = (framework: string, depth: number): string => {
+    const list = of(framework);
+    const here = list.find((s) => s.depth === depth);
+    if (!here) return '—';
+    const below = list.find((s) => s.depth === depth - 1)?.cpuUsPerSwitch ?? floor;
+    const added = here.cpuUsPerSwitch - below;
+    return `${here.cpuUsPerSwitch} (${added >= 0 ? '+' : ''}${added})`;
+  };
+  const depths = [...new Set(layers.stacks.filter((s) => s.depth > 0).map((s) => s.depth))].sort(
+    (a, b) => a - b,
+  );
+  return [
+    `Server CPU per REST switch, µs, as layers are added (\`bench/httpStacks.ts\`, ${layers.ratePerSec}/s offered, every stack in turn for ${layers.turnMs / 1000} s, median of ${layers.rounds} rounds; other load ${layers.otherLoadCores} cores; in brackets: what the layer added). Bare \`node:http\` answering a fixed view: ${floor} µs.`,
+    '',
+    '| depth | layer added | Express | Fastify |',
+    '| --- | --- | --- | --- |',
+    ...depths.map((depth) => {
+      const layer = layers.stacks.find((s) => s.depth === depth)!.layer;
+      return `| ${depth} | ${layer} | ${cell('express', depth)} | ${cell('fastify', depth)} |`;
+    }),
+    '',
+  ];
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -61,6 +110,7 @@ export function markdownTable(run: RunResult): string {
     '',
     ...run.rows.flatMap((row) => row.notes.map((note) => `- ${row.id}: ${note}`)),
     '',
+    ...(run.httpLayers ? layersTable(run.httpLayers) : []),
   ];
   return lines.join('\n');
 }

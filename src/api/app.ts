@@ -49,7 +49,7 @@ const PAGE_FILES = { '/docs/assets/{file}': ['get'], '/demo/{file}': ['get'], '/
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** The caller's `x-request-id` when it is sane, a fresh one otherwise; echoed in the response. */
-function requestId(): RequestHandler {
+export function requestId(): RequestHandler {
   return (req, res, next) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
@@ -62,7 +62,7 @@ function requestId(): RequestHandler {
  * A body that is not declared JSON is refused with 400 rather than silently ignored (which would
  * run a command without the caller's expected_version). 400, not 415: the error codes have no 415.
  */
-function jsonBodiesOnly(): RequestHandler {
+export function jsonBodiesOnly(): RequestHandler {
   return (req, _res, next) => {
     const length = req.headers['content-length'];
     const hasBody =

@@ -17,7 +17,7 @@ import {
 } from './protocol.js';
 import { TokenBucket, type WebSocketLimits } from './limits.js';
 import { RoundTripEstimate } from './roundTrip.js';
-import type { SessionFanout, Watcher } from './SessionFanout.js';
+import type { SessionFanout, StateFrame, Watcher } from './SessionFanout.js';
 
 /** Close codes (RFC 6455): policy violation, message too big, server going away. */
 export const CLOSE_POLICY = 1008;
@@ -87,7 +87,7 @@ export class ClientConnection implements Watcher {
     return this.versions.size;
   }
 
-  deliver(sessionId: string, version: number, frame: Buffer, force = false): void {
+  deliver(sessionId: string, version: number, frame: StateFrame, force = false): void {
     const sent = this.versions.get(sessionId);
     if (sent === undefined || version < sent || (version === sent && !force)) return;
     if (this.holding.has(sessionId)) {
@@ -98,7 +98,7 @@ export class ClientConnection implements Watcher {
       return;
     }
     this.versions.set(sessionId, version);
-    this.send(frame);
+    this.send(frame.bytes);
   }
 
   async subscribe(sessionId: string, requestId?: string): Promise<void> {
@@ -321,7 +321,8 @@ export class ClientConnection implements Watcher {
 
 interface HeldFrame {
   version: number;
-  frame: Buffer;
+  /** Not built yet, and never built if the client's ACK makes it stale. */
+  frame: StateFrame;
   force: boolean;
 }
 

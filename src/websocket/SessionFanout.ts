@@ -1,6 +1,7 @@
 // Who watches which session on this instance, and delivery to them. Subscribes on the bus
 // when a session's first watcher arrives and unsubscribes when the last one leaves; builds
-// each update's frame once, however many sockets receive it.
+// each update's frame once, however many sockets receive it, and not at all when none does
+// (the usual case for a clock's own switch: its sender has the new state in its ACK).
 import type { StateMessage } from '@synckairos/client/wire';
 import { toSessionView } from '../engine/view.js';
 import type { BusListener, SessionBus } from '../types/bus.js';
@@ -8,13 +9,33 @@ import type { Clock } from '../types/clock.js';
 import type { SessionState, SessionView } from '../types/session.js';
 import { decodeState } from '../state/stateCodec.js';
 
+/**
+ * A `STATE` frame (UTF-8 JSON, to go out as a text frame), built on first use and then shared:
+ * an update that every watcher already has is never serialized.
+ */
+export class StateFrame {
+  private built: Buffer | null = null;
+
+  private constructor(private readonly view: () => SessionView) {}
+
+  /** The frame of the session as of when it is first read (server_time: when it was built). */
+  static of(view: () => SessionView): StateFrame {
+    return new StateFrame(view);
+  }
+
+  get bytes(): Buffer {
+    this.built ??= stateFrame(this.view());
+    return this.built;
+  }
+}
+
 /** One receiver of frames; a WebSocket connection in practice. */
 export interface Watcher {
   /**
-   * Sends the frame (UTF-8 JSON, to go out as a text frame) unless it already has this version
-   * or a newer one (`force`: equal is sent too).
+   * Sends the frame unless it already has this version or a newer one (`force`: equal is sent
+   * too); reads `frame.bytes` only to send them.
    */
-  deliver(sessionId: string, version: number, frame: Buffer, force?: boolean): void;
+  deliver(sessionId: string, version: number, frame: StateFrame, force?: boolean): void;
 }
 
 export interface FanoutDeps {
@@ -25,8 +46,11 @@ export interface FanoutDeps {
   onError?: (err: unknown, context: string) => void;
   /** Every state published for a watched session (the deadline scheduler learns its deadline). */
   onPublishedState?: (state: SessionState) => void;
-  /** Called after each published update reached every watcher (not after resyncs), for delivery-latency metrics. */
-  onDelivered?: (view: SessionView, watcherCount: number) => void;
+  /**
+   * Called after each published update was handed to every watcher (not after resyncs), for
+   * delivery-latency metrics; whether any of them sent it or already had it.
+   */
+  onDelivered?: (state: SessionState, watcherCount: number) => void;
 }
 
 /** Encoded once as UTF-8, so `ws` need not measure and encode the text again for each socket. */
@@ -64,7 +88,11 @@ export class SessionFanout implements BusListener {
     await this.subscribing.get(sessionId);
     try {
       const view = await this.deps.readSession(sessionId);
-      watcher.deliver(sessionId, view.version, stateFrame(view));
+      watcher.deliver(
+        sessionId,
+        view.version,
+        StateFrame.of(() => view),
+      );
       return view;
     } catch (err) {
       await this.unwatch(sessionId, watcher);
@@ -91,31 +119,28 @@ export class SessionFanout implements BusListener {
     const set = this.watchers.get(sessionId);
     if (!set || set.size === 0) return;
     let state: SessionState;
-    let view: SessionView;
     try {
       state = decodeState(stateJson);
-      view = toSessionView(state, this.deps.clock.nowMs());
     } catch (err) {
       this.deps.onError?.(err, `undecodable state published for session ${sessionId}`);
       return;
     }
-    this.broadcast(sessionId, view, set, false);
+    const frame = StateFrame.of(() => toSessionView(state, this.deps.clock.nowMs()));
+    for (const watcher of set) watcher.deliver(sessionId, state.version, frame);
+    this.deps.onDelivered?.(state, set.size);
     this.deps.onPublishedState?.(state);
   }
 
   onResync(): void {
     for (const [sessionId, set] of this.watchers) {
+      // A resync re-sends a state committed long ago: no delivery to measure.
       this.deps.readSession(sessionId).then(
-        (view) => this.broadcast(sessionId, view, set, true),
+        (view) => {
+          const frame = StateFrame.of(() => view);
+          for (const watcher of set) watcher.deliver(sessionId, view.version, frame, true);
+        },
         (err: unknown) => this.deps.onError?.(err, `resync of session ${sessionId}`),
       );
     }
-  }
-
-  private broadcast(sessionId: string, view: SessionView, set: Set<Watcher>, force: boolean): void {
-    const frame = stateFrame(view);
-    for (const watcher of set) watcher.deliver(sessionId, view.version, frame, force);
-    // A resync re-sends a state committed long ago: no delivery to measure.
-    if (!force) this.deps.onDelivered?.(view, set.size);
   }
 }

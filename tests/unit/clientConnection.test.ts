@@ -7,11 +7,12 @@ import type { SyncEngine } from '../../src/engine/SyncEngine.js';
 import { SyncKairosError } from '../../src/types/errors.js';
 import { ClientConnection } from '../../src/websocket/ClientConnection.js';
 import { DEFAULT_WEBSOCKET_LIMITS } from '../../src/websocket/limits.js';
-import type { SessionFanout } from '../../src/websocket/SessionFanout.js';
+import type { SessionView } from '../../src/types/session.js';
+import { StateFrame, type SessionFanout } from '../../src/websocket/SessionFanout.js';
 
 const SESSION = 'game-1';
 
-const frameOf = (version: number) => Buffer.from(JSON.stringify({ type: 'STATE', state: { version } }));
+const frameOf = (version: number) => StateFrame.of(() => ({ version }) as SessionView);
 
 /** A connection watching SESSION (at version 2) whose one command finishes when the test says. */
 async function connectionWithCommandInFlight() {

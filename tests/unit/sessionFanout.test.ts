@@ -18,7 +18,7 @@ function manualBus() {
 
 function recorder(): Watcher & { frames: string[] } {
   const frames: string[] = [];
-  return { frames, deliver: (_id, _version, frame) => void frames.push(frame.toString('utf8')) };
+  return { frames, deliver: (_id, _version, frame) => void frames.push(frame.bytes.toString('utf8')) };
 }
 
 const state = sessionStateFixture();
@@ -53,11 +53,35 @@ describe('session fan-out', () => {
     expect(JSON.parse(third.frames[0]!)).toMatchObject({ type: 'STATE', state: { version: 1 } });
   });
 
+  it('builds no frame for an update that every watcher already has', async () => {
+    const { bus, completeSubscription } = manualBus();
+    let viewsBuilt = 0;
+    const fanout = new SessionFanout({
+      bus,
+      clock: {
+        nowMs: () => {
+          viewsBuilt++;
+          return nowMs;
+        },
+      },
+      readSession: async () => toSessionView(state, nowMs),
+    });
+    // As a connection whose own command's ACK carried version 2: it takes the frame but never reads it.
+    const delivered: number[] = [];
+    const watcher: Watcher = { deliver: (_id, version) => void delivered.push(version) };
+    const watching = fanout.watch(state.sessionId, watcher);
+    completeSubscription(0);
+    await watching;
+    fanout.onState(state.sessionId, JSON.stringify({ ...state, version: 2 }));
+    expect(delivered).toEqual([1, 2]);
+    expect(viewsBuilt).toBe(0);
+  });
+
   it('sends one encoded frame to every watcher', async () => {
     const { bus, completeSubscription } = manualBus();
     const fanout = fanoutOver(bus);
     const received: Buffer[] = [];
-    const watcher: Watcher = { deliver: (_id, _version, frame) => void received.push(frame) };
+    const watcher: Watcher = { deliver: (_id, _version, frame) => void received.push(frame.bytes) };
     const watching = [fanout.watch(state.sessionId, watcher), fanout.watch(state.sessionId, { ...watcher })];
     completeSubscription(0);
     await Promise.all(watching);

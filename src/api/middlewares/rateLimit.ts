@@ -1,18 +1,14 @@
 // Requests per client address on /v1/sessions. Counts live in Redis in distributed mode, so the
-// limit holds across instances, and in memory in embedded mode. A store that fails lets the
-// request through: a Redis outage must not take the API down through its limiter (fail open).
+// limit holds across instances (added in batches: batchedRedisStore.ts), and in memory in
+// embedded mode. A store that fails lets the request through: a Redis outage must not take the
+// API down through its limiter (fail open).
 import type { RequestHandler } from 'express';
-import {
-  rateLimit,
-  type IncrementResponse,
-  type Logger as LimiterLogger,
-  type Store,
-} from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { rateLimit, type Logger as LimiterLogger, type Store } from 'express-rate-limit';
 import type { Logger } from '../../monitoring/logger.js';
 import { stateKeys } from '../../state/keys.js';
-import { withinCallTimeout, type RedisClient } from '../../state/redisConnection.js';
+import type { RedisClient } from '../../state/redisConnection.js';
 import { SyncKairosError } from '../../types/errors.js';
+import { BatchedRedisStore } from './batchedRedisStore.js';
 
 /** Under the state's key prefix: `sk:rl:<address>` (keys.ts). */
 export const RATE_LIMIT_KEY_PREFIX = stateKeys().rateLimitPrefix;
@@ -29,37 +25,12 @@ export interface RateLimitOptions {
 }
 
 /**
- * RedisStore keeps a failed SCRIPT LOAD as a rejected promise for good (only NOSCRIPT makes it
- * load again), so one failure during an outage would leave the limiter open after Redis is back.
- */
-class RecoveringRedisStore extends RedisStore {
-  override async increment(key: string): Promise<IncrementResponse> {
-    try {
-      return await super.increment(key);
-    } catch (err) {
-      const loadFailed = await this.incrementScriptSha.then(
-        () => false,
-        () => true,
-      );
-      if (loadFailed) {
-        this.incrementScriptSha = this.loadIncrementScript();
-        this.incrementScriptSha.catch(() => {}); // awaited (and reported) by the next increment
-      }
-      throw err;
-    }
-  }
-}
-
-/**
- * Counts in Redis over an existing connection, under `prefix`. A hung Redis holds a request here
- * for one call timeout at most, then the limiter lets it through.
+ * Counts in Redis over an existing connection, under `prefix`, in batches (BatchedRedisStore):
+ * no Redis round trip per request until a client nears its limit. A hung Redis holds such a
+ * request for one call timeout at most, then the limiter lets it through.
  */
 export function redisRateLimitStore(redis: RedisClient, prefix: string = RATE_LIMIT_KEY_PREFIX): Store {
-  return new RecoveringRedisStore({
-    prefix,
-    sendCommand: (command: string, ...args: string[]) =>
-      withinCallTimeout(redis.call(command, ...args) as Promise<RedisReply>),
-  });
+  return new BatchedRedisStore(redis, prefix);
 }
 
 /** express-rate-limit's logger on ours; store errors are throttled, the limiter passes the request. */
