@@ -126,7 +126,13 @@ export class SessionFanout implements BusListener {
       return;
     }
     const frame = StateFrame.of(() => toSessionView(state, this.deps.clock.nowMs()));
-    for (const watcher of set) watcher.deliver(sessionId, state.version, frame);
+    try {
+      for (const watcher of set) watcher.deliver(sessionId, state.version, frame);
+    } catch (err) {
+      // The view is built here, on first delivery: a state that decodes but has no view is dropped.
+      this.deps.onError?.(err, `undeliverable state published for session ${sessionId}`);
+      return;
+    }
     this.deps.onDelivered?.(state, set.size);
     this.deps.onPublishedState?.(state);
   }

@@ -77,6 +77,25 @@ describe('session fan-out', () => {
     expect(viewsBuilt).toBe(0);
   });
 
+  it('a published state that decodes but has no view is reported and dropped, never thrown to the bus', async () => {
+    const { bus, completeSubscription } = manualBus();
+    const errors: string[] = [];
+    const fanout = new SessionFanout({
+      bus,
+      clock: { nowMs: () => nowMs },
+      readSession: async () => toSessionView(state, nowMs),
+      onError: (_err, context) => void errors.push(context),
+    });
+    const watcher = recorder();
+    const watching = fanout.watch(state.sessionId, watcher);
+    completeSubscription(0);
+    await watching;
+    const broken = JSON.stringify({ ...state, syncMode: 'count_up', laps: 5, version: 2 });
+    expect(() => fanout.onState(state.sessionId, broken)).not.toThrow();
+    expect(errors).toEqual([`undeliverable state published for session ${state.sessionId}`]);
+    expect(watcher.frames).toHaveLength(1);
+  });
+
   it('sends one encoded frame to every watcher', async () => {
     const { bus, completeSubscription } = manualBus();
     const fanout = fanoutOver(bus);
