@@ -331,7 +331,8 @@ describe('DeadlineScheduler across instances on one Redis', () => {
     });
     const started = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        startSession(node.engine, node.store, perParticipant(400 + i * 20)),
+        // Far enough ahead that none falls before Redis is down, even on a loaded machine.
+        startSession(node.engine, node.store, perParticipant(1500 + i * 20)),
       ),
     );
     const deadlines = new Map(started.map((s) => [s.state.sessionId, s.deadlineAtMs]));
@@ -340,7 +341,8 @@ describe('DeadlineScheduler across instances on one Redis', () => {
     const admin = await connect();
     await admin.save();
     await server.stop();
-    await sleep(1500);
+    // Down until every deadline has passed, and a while longer.
+    await sleep(Math.max(...deadlines.values()) - clock.nowMs() + 500);
     expect(started.every((s) => s.deadlineAtMs < clock.nowMs())).toBe(true);
     expect(node.applied).toEqual([]);
     expect(warnings.length).toBeGreaterThanOrEqual(1);
