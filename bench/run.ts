@@ -50,10 +50,11 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(
     'Usage: npm run bench [-- --quick] [-- --profile] [-- --only http-switch,ws-switch,...]\n' +
-      '  --quick    smaller counts and shorter runs (under 3 minutes)\n' +
+      '  --quick    smaller counts and shorter runs (about 6 minutes on 2 cores)\n' +
       '  --profile  run every server instance under --cpu-prof and summarize where its time goes\n' +
-      '  --only     rows by id: http-switch, http-layers (server CPU per REST switch, layer by layer,\n' +
-      '             Express and Fastify), ws-switch, delivery, fanout, expiry, offset, memory, connections\n' +
+      '  --only     rows by id: http-switch, embedded-switch, http-layers (server CPU per REST switch,\n' +
+      '             layer by layer, Express and Fastify), ws-switch, delivery, redis-cluster, fanout,\n' +
+      '             expiry, offset, memory, connections\n' +
       '  --priority run every process of the benchmark at nice -10 (needs root), so that other work\n' +
       '             on the machine disturbs the figures less (the output says so)\n' +
       '             (the profiler costs a few percent: figures of such a run are not the reference)\n',
