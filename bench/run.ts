@@ -381,11 +381,12 @@ async function measureHttpSwitch(w0: Worker, token: string, a: Instance, session
     sockets: 64,
   });
   const cpuUsedMs = cpuMs(a.pid) - cpu0;
-  const serverCpu = cpuUsedMs / (monoMs() - wall0);
+  const wall1 = monoMs();
+  const serverCpu = cpuUsedMs / (wall1 - wall0);
   const cpuPerSwitchMs = cpuUsedMs / r.total;
   const s = summarize(mergeEncoded([r.histogram]));
   const lag = summarize(mergeEncoded([r.lag]));
-  return { r, s, lag, serverCpu, cpuPerSwitchMs };
+  return { r, s, lag, serverCpu, cpuPerSwitchMs, fromUs: wall0 * 1000, toUs: wall1 * 1000 };
 }
 
 /** Resolves once the embedded audit trail has recorded the session (its PGlite is open and migrated). */
@@ -533,39 +534,13 @@ async function main(): Promise<void> {
   const floorCount = QUICK ? 2000 : 10_000;
   const floorQuiet = await waitForQuiet(QUIET_THRESHOLD_CORES, QUICK ? 3000 : 45_000);
   const floorFrom = snapshot();
-  const redisFloor = summarize(
-    mergeEncoded([
-      (
-        await w0.run<{ histogram: string }>('floorRedis', {
-          redisUrl: floorRedis.url,
-          count: floorCount,
-          warmup: 1000,
-        })
-      ).histogram,
-    ]),
-  );
-  const httpFloor = summarize(
-    mergeEncoded([
-      (
-        await w0.run<{ histogram: string }>('floorHttp', {
-          url: `http://127.0.0.1:${floorServer.port}/`,
-          count: floorCount,
-          warmup: 1000,
-        })
-      ).histogram,
-    ]),
-  );
-  const wsFloor = summarize(
-    mergeEncoded([
-      (
-        await w0.run<{ histogram: string }>('floorWs', {
-          url: `ws://127.0.0.1:${floorServer.port}/`,
-          count: floorCount,
-          warmup: 1000,
-        })
-      ).histogram,
-    ]),
-  );
+  const floor = async (task: 'floorRedis' | 'floorHttp' | 'floorWs', target: object) => {
+    const r = await w0.run<{ histogram: string }>(task, { ...target, count: floorCount, warmup: 1000 });
+    return summarize(mergeEncoded([r.histogram]));
+  };
+  const redisFloor = await floor('floorRedis', { redisUrl: floorRedis.url });
+  const httpFloor = await floor('floorHttp', { url: `http://127.0.0.1:${floorServer.port}/` });
+  const wsFloor = await floor('floorWs', { url: `ws://127.0.0.1:${floorServer.port}/` });
   await closeRedis(floorRedis);
   contention.floors = {
     foreignCores: Math.round(foreignCores(floorFrom, snapshot()) * 100) / 100,
@@ -592,38 +567,14 @@ async function main(): Promise<void> {
           const sessionIds = ids('hs', SIZE.switchSessions);
           await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
           const calls0 = await redisCalls(redisClient);
-          const cpu0 = cpuMs(a.pid);
-          const wall0 = monoMs();
-          const fromUs = wall0 * 1000;
-          const r = await w0.run<{
-            histogram: string;
-            lag: string;
-            statuses: Record<string, number>;
-            completed: number;
-            total: number;
-            achievedPerSec: number;
-            maxInFlight: number;
-          }>('httpSwitch', {
-            httpUrl: a.httpUrl,
+          const { r, s, lag, serverCpu, cpuPerSwitchMs, fromUs, toUs } = await measureHttpSwitch(
+            w0,
             token,
+            a,
             sessionIds,
-            ratePerSec: SIZE.switchRate,
-            warmupMs: SIZE.warmupMs,
-            durationMs: SIZE.durationMs,
-            sockets: 64,
-          });
-          const cpuUsedMs = cpuMs(a.pid) - cpu0;
+          );
           const redisCallsPerSwitch = callsPerSwitch(calls0, await redisCalls(redisClient), r.total);
-          profileWindows['http-switch'] = {
-            fromUs,
-            toUs: monoMs() * 1000,
-            units: r.total,
-            rules: HTTP_LAYER_RULES,
-          };
-          const serverCpu = cpuUsedMs / (monoMs() - wall0);
-          const cpuPerSwitchMs = cpuUsedMs / r.total;
-          const s = summarize(mergeEncoded([r.histogram]));
-          const lag = summarize(mergeEncoded([r.lag]));
+          profileWindows['http-switch'] = { fromUs, toUs, units: r.total, rules: HTTP_LAYER_RULES };
           httpSwitchP99 = s.p99Ms;
           const errors = Object.entries(r.statuses).filter(([k]) => k !== '200');
           log(
