@@ -9,9 +9,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './freePort.js';
-import { pingOnce } from './redisServer.js';
+import { redisNodeProcess } from './redisServer.js';
 import { redisServerProgram } from './redisServerProgram.js';
-import { serverProcess, type ServerProcess } from './serverProcess.js';
+import type { ServerProcess } from './serverProcess.js';
 
 const run = promisify(execFile);
 
@@ -77,37 +77,21 @@ async function startNode(clusterDir: string): Promise<ServerProcess> {
   const command = await redisServerProgram();
   // The cluster bus gets a port of its own (Redis 7's cluster-port), not port + 10000.
   const busPort = await freePort();
-  const server = serverProcess({
+  const server = redisNodeProcess({
     name: 'redis-server (cluster node)',
     command,
-    args: (port) => [
-      '--port',
-      String(port),
+    dir,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    extraArgs: (port) => [
       '--cluster-port',
       String(busPort),
-      '--bind',
-      '127.0.0.1',
       '--cluster-enabled',
       'yes',
       '--cluster-config-file',
       `nodes-${port}.conf`,
       '--cluster-node-timeout',
       String(NODE_TIMEOUT_MS),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--dir',
-      dir,
     ],
-    isReady: pingOnce,
-    readyTimeoutMs: READY_TIMEOUT_MS,
-    stopSignal: 'SIGTERM',
-    killSignal: 'SIGKILL',
-    exitTimeoutMs: 5_000,
-    dir,
   });
   await server.startOnFreePort();
   return server;

@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { redisServerProgram } from './redisServerProgram.js';
-import { serverProcess } from './serverProcess.js';
+import { serverProcess, type ServerProcess } from './serverProcess.js';
 
 export interface RedisServerHandle {
   url: string;
@@ -47,17 +47,27 @@ export function pingOnce(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedisServer(): Promise<RedisServerHandle> {
-  const command = await redisServerProgram();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'synckairos-redis-'));
-  const server = serverProcess({
-    name: 'redis-server',
+/**
+ * A redis-server process on a free loopback port that keeps nothing on disk, in `dir`; `extraArgs`
+ * are the flags of its kind (a cluster node's).
+ */
+export function redisNodeProcess(options: {
+  name: string;
+  command: string;
+  dir: string;
+  readyTimeoutMs: number;
+  extraArgs?: (port: number) => string[];
+}): ServerProcess {
+  const { name, command, dir, readyTimeoutMs, extraArgs = () => [] } = options;
+  return serverProcess({
+    name,
     command,
     args: (port) => [
       '--port',
       String(port),
       '--bind',
       '127.0.0.1',
+      ...extraArgs(port),
       '--save',
       '',
       '--appendonly',
@@ -68,12 +78,18 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       dir,
     ],
     isReady: pingOnce,
-    readyTimeoutMs: READY_TIMEOUT_MS,
+    readyTimeoutMs,
     stopSignal: 'SIGTERM',
     killSignal: 'SIGKILL',
     exitTimeoutMs: EXIT_TIMEOUT_MS,
     dir,
   });
+}
+
+export async function startRedisServer(): Promise<RedisServerHandle> {
+  const command = await redisServerProgram();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'synckairos-redis-'));
+  const server = redisNodeProcess({ name: 'redis-server', command, dir, readyTimeoutMs: READY_TIMEOUT_MS });
   await server.startOnFreePort();
 
   let paused = false;
