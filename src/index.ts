@@ -329,6 +329,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       for (const event of events) metrics.expiries.inc({ event: event.type });
     },
   });
+  metrics.gauges.schedulerDeadlines = () => scheduler.deadlinesHeld;
   scheduler.start();
   const app = createApp({
     engine,

@@ -26,6 +26,7 @@ export interface Metrics {
     websocketConnections: () => number;
     watchedSessions: () => number;
     auditStatus: () => Promise<{ backlog: number; failed: number }>;
+    schedulerDeadlines: () => { armed: number; noted: number };
   };
 }
 
@@ -85,6 +86,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     websocketConnections: () => 0,
     watchedSessions: () => 0,
     auditStatus: async () => ({ backlog: 0, failed: 0 }),
+    schedulerDeadlines: () => ({ armed: 0, noted: 0 }),
   };
   new Gauge({
     name: 'synckairos_audit_queue_depth',
@@ -116,6 +118,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registers: [registry],
     collect() {
       this.set(gauges.watchedSessions());
+    },
+  });
+  new Gauge({
+    name: 'synckairos_scheduler_deadlines',
+    help: "Deadlines this instance's scheduler holds: armed (a timer set) or noted (beyond the lookahead)",
+    labelNames: ['held'],
+    registers: [registry],
+    collect() {
+      const { armed, noted } = gauges.schedulerDeadlines();
+      this.set({ held: 'armed' }, armed);
+      this.set({ held: 'noted' }, noted);
     },
   });
   return { registry, commandDuration, httpErrors, expiries, redisErrors, deliveryLag, auditFailures, gauges };

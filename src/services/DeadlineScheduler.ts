@@ -123,6 +123,11 @@ export class DeadlineScheduler {
     this.arm(sessionId, deadlineAtMs, deadlineAtMs);
   }
 
+  /** How many deadlines this instance holds: with a timer set, and noted beyond the lookahead. */
+  get deadlinesHeld(): { armed: number; noted: number } {
+    return { armed: this.armed.size, noted: this.noted.size };
+  }
+
   /** Clears every timer and the poll, then waits for the expiries in flight; safe to call twice. */
   close(): Promise<void> {
     if (this.closing === null) {

@@ -66,6 +66,9 @@ describe('/metrics', () => {
       expect(lagSum).toBeLessThan(1);
       expect(sample(text, 'synckairos_websocket_connections')).toBe(1);
       expect(sample(text, 'synckairos_watched_sessions')).toBe(1);
+      // The running session's one deadline, armed or noted by this instance's scheduler.
+      const held = ['armed', 'noted'].map((h) => sample(text, `synckairos_scheduler_deadlines{held="${h}"}`));
+      expect(held[0]! + held[1]!).toBe(1);
       expect(text).toContain('# TYPE synckairos_redis_errors_total counter');
 
       // Over WebSocket as over REST: applied and refused commands are both timed.

@@ -98,4 +98,28 @@ describe('DeadlineScheduler arming', () => {
     expect(dropped).toEqual(['gone']);
     await scheduler.close();
   });
+
+  it('forgets noted deadlines 10 s past that no poll found, at most 1,000 a poll, and keeps the rest', async () => {
+    const { scheduler } = schedulerOver(new Map(), () => []);
+    await advanceTo(T0 + 1);
+    // Noted, then their sessions went elsewhere: the index never returns them.
+    for (let i = 0; i < 2500; i++) scheduler.note(`gone-${i}`, T0 + 2000);
+    scheduler.note('later', T0 + 60_000);
+    expect(scheduler.deadlinesHeld).toEqual({ armed: 0, noted: 2501 });
+    await advanceTo(T0 + 11_950);
+    expect(scheduler.deadlinesHeld.noted).toBe(2501);
+    const seen: number[] = [];
+    for (let poll = 0; poll < 5; poll++) {
+      await vi.advanceTimersByTimeAsync(100);
+      seen.push(scheduler.deadlinesHeld.noted);
+    }
+    // Each poll looks at a slice of the notes; every stale one is gone within a few polls.
+    expect(seen.at(-1)).toBe(1);
+    for (const [i, noted] of seen.entries())
+      expect((i === 0 ? 2501 : seen[i - 1]!) - noted).toBeLessThanOrEqual(1000);
+    expect(seen.filter((noted, i) => noted < (i === 0 ? 2501 : seen[i - 1]!)).length).toBeGreaterThanOrEqual(
+      3,
+    );
+    await scheduler.close();
+  });
 });
