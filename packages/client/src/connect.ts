@@ -52,9 +52,9 @@ export interface ConnectOptions {
   /** Re-sync the clock this often (default 30 s). */
   resyncIntervalMs?: number;
   /**
-   * After each (re)connect's first burst, PINGs go on in the background for this long from the
-   * socket's opening (default 10 s; 0 turns them off): the estimate keeps the samples with the
-   * lowest round trips, so it tightens as they come in, and each gain is announced by `sync`.
+   * From each (re)connect on, PINGs also go out in the background for this long (default 10 s;
+   * 0 turns them off): the estimate rests on the samples with the lowest round trips, so it
+   * tightens as they come in, and each gain is announced by `sync`.
    */
   backgroundSyncMs?: number;
   /** The mean interval of those background PINGs (default 100 ms: 10 a second, at most 4 in flight). */

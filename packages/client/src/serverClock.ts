@@ -23,7 +23,7 @@ export interface ServerClockOptions {
   /** PING round trips per burst (at connect, on sync(), every resyncIntervalMs). */
   syncSamples: number;
   resyncIntervalMs: number;
-  /** After a socket's first burst, background PINGs go on for this long from its opening… */
+  /** From a socket's opening, background PINGs go on for this long (alongside its first burst)… */
   refineWindowMs: number;
   /** …one every this many ms on average. */
   refineIntervalMs: number;
@@ -41,7 +41,7 @@ export interface ServerClockHooks {
 /** A PONG that has not come back within this means the connection is dead. */
 const PING_TIMEOUT_MS = 5_000;
 /** Background PINGs in flight at most: a slow path gets fewer samples, never a queue of them. */
-const MAX_PINGS_IN_FLIGHT = 4;
+const MAX_PINGS_IN_FLIGHT = 8;
 /** A background sample that moves the estimate less than this is not announced (`sync` stays rare). */
 const PUBLISH_STEP_MS = 0.01;
 
@@ -104,6 +104,7 @@ export class ServerClock {
     this.onClock.clear();
     this.onMonotonic.clear();
     this.syncInBackground();
+    this.scheduleRefine(socket);
   }
 
   /** The socket is gone: its PINGs fail with `reason`, its background sampling stops. */
@@ -177,7 +178,6 @@ export class ServerClock {
   }
 
   private async runBurst(socket: ClientSocket): Promise<ClockSyncInfo> {
-    const firstOnSocket = this.syncedSocket !== socket;
     for (let i = 0; i < this.options.syncSamples; i++) {
       // Spaced a little and irregularly, so the samples meet the server's millisecond at different phases.
       if (i > 0) await sleep(1 + Math.random() * 3);
@@ -185,9 +185,7 @@ export class ServerClock {
         throw new SyncKairosApiError('DISCONNECTED', 'The connection dropped during the clock sync');
       await this.ping(socket);
     }
-    const info = this.publish(socket, true) as ClockSyncInfo;
-    if (firstOnSocket) this.scheduleRefine(socket);
-    return info;
+    return this.publish(socket, true) as ClockSyncInfo;
   }
 
   /** Sends one PING; resolves once its PONG is a sample. */
