@@ -2,6 +2,9 @@
 // current turn began (as this handle saw it) is kept for the think time a SWITCH reports.
 import type { SessionView } from './wire/session.js';
 
+/** The most think_ms a SWITCH may carry (the server's limit on durations, 30 days). */
+const MAX_THINK_MS = 30 * 24 * 3600 * 1000;
+
 export class SessionState {
   /** The last applied state; null until the first one. */
   current: SessionView | null = null;
@@ -37,6 +40,6 @@ export class SessionState {
    */
   thinkMs(nowMonoMs: number): number | undefined {
     if (this.turnReceivedAtMonoMs === null || this.current?.status !== 'running') return undefined;
-    return Math.max(0, Math.round(nowMonoMs - this.turnReceivedAtMonoMs));
+    return Math.min(MAX_THINK_MS, Math.max(0, Math.round(nowMonoMs - this.turnReceivedAtMonoMs)));
   }
 }
