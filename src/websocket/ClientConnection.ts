@@ -1,6 +1,7 @@
-// One client's socket: parses its messages, answers them over SyncEngine, and receives the
-// fan-out for the sessions it watches. Breaking a limit or the protocol closes this
-// connection alone.
+// One client's socket: dispatches its messages (PING, SUBSCRIBE, UNSUBSCRIBE at once, commands
+// in order) over SyncEngine, and receives the fan-out for the sessions it watches. What a frame
+// must pass first is inbound.ts's; what is sent of the fan-out, subscriptions.ts's; when the
+// token runs out, tokenExpiry.ts's. Breaking a limit or the protocol closes this connection alone.
 import type { WebSocket } from 'ws';
 import { checkAction, commandGuard } from '../auth/permissions.js';
 import { TOKEN_EXPIRED, unauthorized, type Principal } from '../auth/tokens.js';
@@ -9,26 +10,20 @@ import { COMMAND_BODY_SCHEMAS, toSessionCommand } from '../schemas/commands.js';
 import { parseInput } from '../schemas/requests.js';
 import { SyncKairosError, type ErrorCode } from '../types/errors.js';
 import type { SessionView } from '../types/session.js';
-import {
-  clientMessageSchemas,
-  isClientMessageType,
-  type ClientMessage,
-  type ClientMessageType,
-} from './protocol.js';
+import { CLOSE_POLICY, readInbound } from './inbound.js';
+import { clientMessageSchemas, type ClientMessage, type ClientMessageType } from './protocol.js';
 import { TokenBucket, type WebSocketLimits } from './limits.js';
 import { RoundTripEstimate } from './roundTrip.js';
 import type { SessionFanout, StateFrame, Watcher } from './SessionFanout.js';
+import { Subscriptions } from './subscriptions.js';
+import { TokenExpiry } from './tokenExpiry.js';
 
-/** Close codes (RFC 6455): policy violation, message too big, server going away. */
-export const CLOSE_POLICY = 1008;
-export const CLOSE_TOO_BIG = 1009;
+export { CLOSE_POLICY, CLOSE_TOO_BIG } from './inbound.js';
+/** Close code (RFC 6455): the server is going away. */
 export const CLOSE_GOING_AWAY = 1001;
 
 /** Every frame is JSON text, including the fan-out's frames that arrive already encoded. */
 const TEXT_FRAME = { binary: false } as const;
-
-/** setTimeout fires at once for longer delays (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 export interface ConnectionDeps {
   engine: SyncEngine;
@@ -45,21 +40,14 @@ export class ClientConnection implements Watcher {
   private readonly ws: WebSocket;
   private readonly deps: ConnectionDeps;
   private readonly bucket: TokenBucket;
-  /** Watched sessions and the newest version this client has been sent. */
-  private readonly versions = new Map<string, number>();
-  /**
-   * Sessions on which this client's own command is running, with the newest fan-out frame held
-   * meanwhile: the pub/sub message often beats the command's reply, and the client would get the
-   * version its ACK carries twice.
-   */
-  private readonly holding = new Map<string, HeldFrame | null>();
+  private readonly subscriptions = new Subscriptions();
   private closed = false;
   /** The tail of this client's command queue: its commands run one at a time, in the order sent. */
   private pending: Promise<void> = Promise.resolve();
   /** The session named in the URL: commands without a session_id go to it. */
   private readonly urlSessionId: string | undefined;
-  /** Ends the connection at its token's exp; null when the token has none. */
-  private expiryTimer: NodeJS.Timeout | null = null;
+  /** Ends the connection at its token's exp. */
+  private readonly expiry: TokenExpiry;
   /** This connection's round trip, from protocol pings: what lag compensation credits its moves. */
   private readonly roundTrip = new RoundTripEstimate();
 
@@ -68,7 +56,9 @@ export class ClientConnection implements Watcher {
     this.deps = deps;
     this.urlSessionId = urlSessionId;
     this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.burstMessages);
-    this.scheduleExpiry();
+    this.expiry = new TokenExpiry(deps.principal.expiresAtMs, () =>
+      this.fail('UNAUTHORIZED', TOKEN_EXPIRED, CLOSE_POLICY),
+    );
   }
 
   /** Sends a protocol ping (the heartbeat, a round-trip sample); one at a time, so each pong pairs with its ping. */
@@ -84,29 +74,20 @@ export class ClientConnection implements Watcher {
   }
 
   get subscriptionCount(): number {
-    return this.versions.size;
+    return this.subscriptions.size;
   }
 
   deliver(sessionId: string, version: number, frame: StateFrame, force = false): void {
-    const sent = this.versions.get(sessionId);
-    if (sent === undefined || version < sent || (version === sent && !force)) return;
-    if (this.holding.has(sessionId)) {
-      const held = this.holding.get(sessionId);
-      if (!held || version > held.version || (version === held.version && force)) {
-        this.holding.set(sessionId, { version, frame, force });
-      }
-      return;
-    }
-    this.versions.set(sessionId, version);
-    this.send(frame.bytes);
+    const toSend = this.subscriptions.offer(sessionId, version, frame, force);
+    if (toSend !== null) this.send(toSend.bytes);
   }
 
   async subscribe(sessionId: string, requestId?: string): Promise<void> {
-    if (this.versions.has(sessionId)) {
+    if (this.subscriptions.has(sessionId)) {
       if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
       return;
     }
-    if (this.versions.size >= this.deps.limits.maxSubscriptionsPerConnection) {
+    if (this.subscriptions.size >= this.deps.limits.maxSubscriptionsPerConnection) {
       this.sendError(
         new SyncKairosError(
           'VALIDATION_ERROR',
@@ -116,14 +97,13 @@ export class ClientConnection implements Watcher {
       );
       return;
     }
-    // Version 0 so the snapshot (any version) is the first thing delivered.
-    this.versions.set(sessionId, 0);
+    this.subscriptions.add(sessionId);
     try {
       checkAction(this.deps.principal, 'read', sessionId);
       await this.deps.fanout.watch(sessionId, this);
       if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
     } catch (err) {
-      this.versions.delete(sessionId);
+      this.subscriptions.delete(sessionId);
       this.sendError(err, requestId);
     }
   }
@@ -131,35 +111,9 @@ export class ClientConnection implements Watcher {
   async handleMessage(data: Buffer, isBinary: boolean): Promise<void> {
     // Closing (a limit broken, the socket gone): what still arrives is not taken.
     if (this.closed) return;
-    if (!this.bucket.take()) {
-      return this.fail(
-        'RATE_LIMITED',
-        `More than ${this.deps.limits.messagesPerSecond} messages per second`,
-        CLOSE_POLICY,
-      );
-    }
-    if (data.length > this.deps.limits.maxMessageBytes) {
-      return this.fail(
-        'PAYLOAD_TOO_LARGE',
-        `Messages are limited to ${this.deps.limits.maxMessageBytes} bytes`,
-        CLOSE_TOO_BIG,
-      );
-    }
-    let message: unknown;
-    try {
-      if (isBinary) throw new Error('binary frame');
-      message = JSON.parse(data.toString('utf8'));
-    } catch {
-      return this.fail('VALIDATION_ERROR', 'Messages must be JSON text frames', CLOSE_POLICY);
-    }
-    const type = (message as { type?: unknown } | null)?.type;
-    if (!isClientMessageType(type)) {
-      return this.fail(
-        'VALIDATION_ERROR',
-        `Unknown message type ${JSON.stringify(type ?? null)}`,
-        CLOSE_POLICY,
-      );
-    }
+    const inbound = readInbound(data, isBinary, this.bucket, this.deps.limits);
+    if (!inbound.ok) return this.fail(inbound.code, inbound.message, inbound.closeCode);
+    const { type, message } = inbound;
     // PING, SUBSCRIBE and UNSUBSCRIBE change no session and go at once: a PONG held behind a
     // command would skew the client's clock estimate, and a reconnecting client's subscriptions
     // should not wait on one another.
@@ -176,7 +130,7 @@ export class ClientConnection implements Watcher {
     if (this.closed) return;
     try {
       // Checked as the message runs: it may come in (or wait in the queue) past exp, before the timer fires.
-      if (this.tokenExpired()) throw unauthorized(TOKEN_EXPIRED);
+      if (this.expiry.expired) throw unauthorized(TOKEN_EXPIRED);
       await this.dispatch(parseInput(clientMessageSchemas[type], message) as ClientMessage);
     } catch (err) {
       this.sendError(err, requestIdOf(message));
@@ -186,30 +140,9 @@ export class ClientConnection implements Watcher {
   /** Stops receiving updates; called when the socket closes. */
   async release(): Promise<void> {
     this.closed = true;
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
-    const sessions = [...this.versions.keys()];
-    this.versions.clear();
+    this.expiry.stop();
+    const sessions = this.subscriptions.clear();
     await Promise.all(sessions.map((id) => this.deps.fanout.unwatch(id, this)));
-  }
-
-  /** The token was checked once, at the upgrade; the connection lasts no longer than it does. */
-  private scheduleExpiry(): void {
-    const { expiresAtMs } = this.deps.principal;
-    if (expiresAtMs === null || this.closed) return;
-    const delayMs = Math.min(Math.max(0, expiresAtMs - Date.now()), MAX_TIMER_DELAY_MS);
-    // A timer may fire a little early, and a far exp is reached in steps: check, else wait again.
-    this.expiryTimer = setTimeout(() => {
-      if (this.tokenExpired()) this.fail('UNAUTHORIZED', TOKEN_EXPIRED, CLOSE_POLICY);
-      else this.scheduleExpiry();
-    }, delayMs);
-    // A connection's exp must not keep the process alive.
-    this.expiryTimer.unref();
-  }
-
-  private tokenExpired(): boolean {
-    const { expiresAtMs } = this.deps.principal;
-    return expiresAtMs !== null && Date.now() >= expiresAtMs;
   }
 
   private async dispatch(message: ClientMessage): Promise<void> {
@@ -226,7 +159,7 @@ export class ClientConnection implements Watcher {
       case 'SUBSCRIBE':
         return this.subscribe(message.session_id, message.request_id);
       case 'UNSUBSCRIBE':
-        this.versions.delete(message.session_id);
+        this.subscriptions.delete(message.session_id);
         await this.deps.fanout.unwatch(message.session_id, this);
         if (message.request_id !== undefined)
           this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id }));
@@ -247,8 +180,8 @@ export class ClientConnection implements Watcher {
     checkAction(principal, command.type, sessionId);
     const guard = commandGuard(principal, command);
     const startedAtMs = performance.now();
-    const holds = this.versions.has(sessionId);
-    if (holds) this.holding.set(sessionId, null);
+    const holds = this.subscriptions.has(sessionId);
+    if (holds) this.subscriptions.hold(sessionId);
     let view: SessionView;
     try {
       view = await this.deps.engine.execute(sessionId, command, {
@@ -264,8 +197,7 @@ export class ClientConnection implements Watcher {
       this.deps.onCommand?.(command.type, performance.now() - startedAtMs);
     }
     // The ACK carries the new state, so the same version arriving by fan-out is not sent again.
-    if (this.versions.has(sessionId))
-      this.versions.set(sessionId, Math.max(this.versions.get(sessionId) ?? 0, view.version));
+    this.subscriptions.acked(sessionId, view.version);
     this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id ?? null, state: view }));
     if (holds) this.releaseHeld(sessionId, false);
     // A fresh sample for this client's next move.
@@ -277,14 +209,14 @@ export class ClientConnection implements Watcher {
    * has; after an ACK, its state counts as had (`force` only applies when no ACK went out).
    */
   private releaseHeld(sessionId: string, force: boolean): void {
-    const held = this.holding.get(sessionId);
-    this.holding.delete(sessionId);
-    if (held) this.deliver(sessionId, held.version, held.frame, force && held.force);
+    const held = this.subscriptions.release(sessionId, force);
+    if (held !== null) this.deliver(sessionId, held.version, held.frame, held.force);
   }
 
   private defaultSessionId(): string {
     if (this.urlSessionId !== undefined) return this.urlSessionId;
-    if (this.versions.size === 1) return this.versions.keys().next().value as string;
+    const only = this.subscriptions.only();
+    if (only !== undefined) return only;
     throw new SyncKairosError(
       'VALIDATION_ERROR',
       'session_id is required when the URL names no session and the connection watches none or several',
@@ -317,13 +249,6 @@ export class ClientConnection implements Watcher {
     this.closed = true;
     this.ws.close(closeCode, closeReason(message));
   }
-}
-
-interface HeldFrame {
-  version: number;
-  /** Not built yet, and never built if the client's ACK makes it stale. */
-  frame: StateFrame;
-  force: boolean;
 }
 
 /** RFC 6455 allows 123 bytes of reason, and `ws.close` throws beyond; messages may echo client text. */

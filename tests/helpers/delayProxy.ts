@@ -1,5 +1,6 @@
-// A TCP proxy on loopback that holds every chunk for `delayMs` in each direction, in order:
-// a connection with a real round trip, for lag compensation.
+// A TCP proxy on loopback that holds every chunk for `delayMs` (± `jitterMs`, uniformly) in each
+// direction, in order: a connection with a real, jittered round trip, for lag compensation and
+// clock sync.
 import net from 'node:net';
 
 export interface DelayProxy {
@@ -7,11 +8,16 @@ export interface DelayProxy {
   close(): Promise<void>;
 }
 
-/** Forwards `from` to `to`, each chunk `delayMs` after it arrived, never out of order. */
-function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number): void {
+export interface DelayOptions {
+  /** Each chunk's delay is drawn uniformly from delayMs ± jitterMs; a chunk never overtakes another. */
+  jitterMs?: number;
+}
+
+/** Forwards `from` to `to`, each chunk about `delayMs` after it arrived, never out of order. */
+function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number, jitterMs: number): void {
   let tail = Promise.resolve();
   from.on('data', (chunk: Buffer) => {
-    const dueAtMs = performance.now() + delayMs;
+    const dueAtMs = performance.now() + delayMs + (Math.random() * 2 - 1) * jitterMs;
     tail = tail.then(async () => {
       const waitMs = dueAtMs - performance.now();
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -22,7 +28,11 @@ function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number): void {
   from.on('error', () => to.destroy());
 }
 
-export async function startDelayProxy(targetPort: number, delayMs: number): Promise<DelayProxy> {
+export async function startDelayProxy(
+  targetPort: number,
+  delayMs: number,
+  { jitterMs = 0 }: DelayOptions = {},
+): Promise<DelayProxy> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
@@ -31,8 +41,8 @@ export async function startDelayProxy(targetPort: number, delayMs: number): Prom
       socket.setNoDelay(true);
       socket.on('close', () => sockets.delete(socket));
     }
-    pipeDelayed(client, upstream, delayMs);
-    pipeDelayed(upstream, client, delayMs);
+    pipeDelayed(client, upstream, delayMs, jitterMs);
+    pipeDelayed(upstream, client, delayMs, jitterMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

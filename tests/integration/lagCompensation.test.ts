@@ -1,8 +1,11 @@
 // Lag compensation on the real service: players connect through a TCP proxy that delays every
 // chunk each way, the server measures their round trip with protocol pings, and their moves
 // are charged less than the time the server saw pass, by at most the quota. The view and the
-// audit record carry the lag fields; a REST switch is charged in full.
+// audit record carry the lag fields; a REST switch is charged in full. The SDK's switch() reports
+// its think time, which the server uses to tell transit from thinking.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { connect, type SyncKairosHandle, type WebSocketConstructor } from '@synckairos/client';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
 import { startDelayProxy, type DelayProxy } from '../helpers/delayProxy.js';
 import { callJson } from '../helpers/http.js';
@@ -16,6 +19,7 @@ const SLOW_ONE_WAY_DELAY_MS = 400;
 let http: string;
 const proxies: DelayProxy[] = [];
 const sockets: TestSocket[] = [];
+const handles: SyncKairosHandle[] = [];
 
 beforeAll(async () => {
   const service = startService({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0' });
@@ -28,6 +32,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  await Promise.all(handles.map((h) => h.close()));
   await Promise.all(sockets.map((s) => s.close()));
   await Promise.all(proxies.map((p) => p.close()));
   await stopAllServices();
@@ -132,6 +137,52 @@ describe('lag compensation through a delaying proxy', () => {
     expect(w.lag_comp_ms).toBe(570);
     expect(w.time_used_ms).toBe(elapsedSeenMs(started, moved) - 570);
     expect(w.lag_quota_ms).toBe(190);
+  }, 30_000);
+});
+
+/** `ws`, writing down every message the SDK sends. */
+function recordingWebSocket(sent: Record<string, unknown>[]): WebSocketConstructor {
+  class RecordingSocket extends WebSocket {
+    override send(data: string): void {
+      sent.push(JSON.parse(data) as Record<string, unknown>);
+      super.send(data);
+    }
+  }
+  return RecordingSocket as unknown as WebSocketConstructor;
+}
+
+describe('lag compensation through the SDK', () => {
+  it("switch() sends the mover's think time and the server charges the rest of the turn as transit", async () => {
+    const sessionId = 'lag-sdk-game';
+    await createGame(sessionId, 300_000);
+    const sent: Record<string, unknown>[] = [];
+    const handle = await connect({
+      url: `http://127.0.0.1:${proxies[0]!.port}`,
+      sessionId,
+      WebSocket: recordingWebSocket(sent),
+      backgroundSyncMs: 0,
+    });
+    handles.push(handle);
+    const turnBegan = new Promise<void>((resolve) =>
+      handle.on('state', (state) => state.status === 'running' && resolve()),
+    );
+    const started = await callJson<SessionView>(http, 'POST', `/v1/sessions/${sessionId}/start`);
+    await turnBegan;
+    await sleep(300);
+    const moved = await handle.switch();
+
+    const thinkMs = sent.find((m) => m.type === 'SWITCH')?.think_ms;
+    // From receiving the STATE that began the turn to the switch() call, on this side.
+    expect(thinkMs).toBeGreaterThanOrEqual(300);
+    const elapsedMs = elapsedSeenMs(started, moved);
+    expect(thinkMs).toBeLessThan(elapsedMs);
+    // The server took the rest of the turn as transit (the STATE's way out and the SWITCH's way
+    // in: about one round trip through the proxy), not its own round-trip measure.
+    const w = participant(moved, 'w');
+    expect(w.lag_ms).toBe(elapsedMs - (thinkMs as number));
+    expect(w.lag_ms).toBeGreaterThanOrEqual(2 * ONE_WAY_DELAY_MS);
+    expect(w.lag_comp_ms).toBe(w.lag_ms);
+    expect(w.time_used_ms).toBe(elapsedMs - (w.lag_comp_ms ?? 0));
   }, 30_000);
 });
 

@@ -103,3 +103,61 @@ export class SlewedOffset {
     return 'slew';
   }
 }
+
+/**
+ * How fast two clocks may drift apart, as NTP assumes (PHI, 15 ppm): a sample's bounds widen by
+ * this much per millisecond of its age, so old samples stay true bounds, only looser ones.
+ */
+export const MAX_DRIFT_RATE = 15e-6;
+/** Samples kept per connection: enough for minutes of background sampling. */
+export const MAX_KEPT_SAMPLES = 256;
+
+/**
+ * NTP's clock filter, over every sample of a connection rather than the last eight: the bounds
+ * of all samples that still agree, each widened for the drift since it was taken. The lowest
+ * round trips in each direction set the bounds, so the estimate only gets better as samples come
+ * in. When the newest samples contradict older ones (either clock stepped, a laptop slept), the
+ * older ones are left out: the estimate follows the newest consistent run.
+ */
+export class ClockFilter {
+  private readonly samples: PingSample[] = [];
+
+  get size(): number {
+    return this.samples.length;
+  }
+
+  add(sample: PingSample): void {
+    this.samples.push(sample);
+    if (this.samples.length > MAX_KEPT_SAMPLES) this.samples.shift();
+  }
+
+  clear(): void {
+    this.samples.length = 0;
+  }
+
+  /** The estimate from the newest samples that agree with one another; null before any sample. */
+  estimate(): OffsetEstimate | null {
+    const newest = this.samples.at(-1);
+    if (newest === undefined) return null;
+    const quantumMs = this.samples.every((s) => Number.isInteger(s.serverMs)) ? 1 : 0;
+    const agreeing: PingSample[] = [];
+    let lowerMs = Number.NEGATIVE_INFINITY;
+    let upperMs = Number.POSITIVE_INFINITY;
+    for (let i = this.samples.length - 1; i >= 0; i--) {
+      const s = this.samples[i] as PingSample;
+      const driftMs = (newest.receivedMs - s.receivedMs) * MAX_DRIFT_RATE;
+      const widened = {
+        sentMs: s.sentMs - driftMs,
+        receivedMs: s.receivedMs + driftMs,
+        serverMs: s.serverMs,
+      };
+      const lower = Math.max(lowerMs, widened.serverMs - widened.receivedMs);
+      const upper = Math.min(upperMs, widened.serverMs + quantumMs - widened.sentMs);
+      if (lower > upper) break;
+      lowerMs = lower;
+      upperMs = upper;
+      agreeing.push(widened);
+    }
+    return estimateOffset(agreeing);
+  }
+}

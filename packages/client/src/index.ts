@@ -15,8 +15,11 @@ export {
 export { createClient, type ClientOptions, type SyncKairosClient } from './rest.js';
 export { SyncKairosApiError, type ClientErrorCode, type SyncKairosErrorCode } from './errors.js';
 export {
+  ClockFilter,
   estimateOffset,
   SlewedOffset,
+  MAX_DRIFT_RATE,
+  MAX_KEPT_SAMPLES,
   MAX_SLEW_MS,
   SLEW_RATE,
   type OffsetEstimate,
