@@ -44,11 +44,13 @@ const REDIS_CONNECT_TIMEOUT_MS = 5000;
 const DRAIN_TIMEOUT_MS = 5000;
 /** The process exits within this bound of SIGTERM/SIGINT, whatever hangs. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
-/** Stamped at the deadline, not at their commit: their delivery lag would count the scheduler's lateness. */
+/** Stamped at the deadline (or crossing), not at their commit: their delivery lag would count the scheduler's lateness. */
 const EXPIRY_EVENTS: ReadonlySet<SessionEventType> = new Set([
   'expired',
   'participant_expired',
   'cycle_advanced',
+  'phase_changed',
+  'overtime',
 ]);
 
 export interface RunningServer {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SyncKairosError } from '../../../src/types/errors.js';
 import type { CreateSessionInput, SessionCommand } from '../../../src/types/session.js';
-import { EngineDriver, T0 } from '../../helpers/engineDriver.js';
+import { EngineDriver, refusalOf, T0 } from '../../helpers/engineDriver.js';
 
 const MINUTE = 60_000;
 
@@ -20,16 +20,6 @@ function examRoom(): CreateSessionInput {
       return extra.has(participant_id) ? { participant_id, total_time_ms: 75 * MINUTE } : { participant_id };
     }),
   };
-}
-
-function refusal(run: () => unknown): SyncKairosError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof SyncKairosError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('a concurrent exam room', () => {
@@ -111,7 +101,7 @@ describe('a concurrent exam room', () => {
     const room = new EngineDriver(examRoom());
     room.run({ type: 'start' });
     const before = structuredClone(room.state);
-    const error = refusal(() => room.run({ type: 'switch' }));
+    const error = refusalOf(() => room.run({ type: 'switch' }));
     expect([error.code, error.status]).toEqual(['INVALID_STATE', 409]);
     expect(room.state).toEqual(before);
   });

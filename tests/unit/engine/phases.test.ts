@@ -3,9 +3,8 @@
 // overtime clock counts on below zero until someone acts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SyncKairosError } from '../../../src/types/errors.js';
 import type { CreateSessionInput } from '../../../src/types/session.js';
-import { EngineDriver, T0, players } from '../../helpers/engineDriver.js';
+import { EngineDriver, players, refusalOf, T0 } from '../../helpers/engineDriver.js';
 
 const PHASES = [
   { name: 'warning', remaining_ms: 60_000 },
@@ -181,16 +180,6 @@ describe('on_expire overtime', () => {
 });
 
 describe('bad input changes nothing', () => {
-  function refused(run: () => unknown): SyncKairosError {
-    try {
-      run();
-    } catch (error) {
-      if (error instanceof SyncKairosError) return error;
-      throw error;
-    }
-    throw new Error('expected a refusal');
-  }
-
   it.each([
     ['thresholds not strictly decreasing', { phases: [PHASES[1], PHASES[0]] }, 'phases.1.remaining_ms'],
     [
@@ -207,13 +196,13 @@ describe('bad input changes nothing', () => {
     ['the reserved name overtime', { phases: [{ name: 'overtime', remaining_ms: 5 }] }, 'phases.0.name'],
     ['concurrent in global', { concurrent: true }, 'concurrent'],
   ])('refuses %s at create with 400', (_name, extra, path) => {
-    const error = refused(() => countdown(extra as Partial<CreateSessionInput>));
+    const error = refusalOf(() => countdown(extra as Partial<CreateSessionInput>));
     expect([error.code, error.status]).toEqual(['VALIDATION_ERROR', 400]);
     expect((error.details as { issues: { path: string }[] }).issues.map((i) => i.path)).toContain(path);
   });
 
   it('refuses overtime on a clock with periods or delays', () => {
-    const error = refused(
+    const error = refusalOf(
       () =>
         new EngineDriver({
           sync_mode: 'per_participant',
@@ -234,7 +223,7 @@ describe('bad input changes nothing', () => {
     game.run({ type: 'start' });
     for (const type of ['pause', 'resume', 'complete'] as const) {
       const before = structuredClone(game.state);
-      const error = refused(() => game.run({ type, participantId: 'a' }));
+      const error = refusalOf(() => game.run({ type, participantId: 'a' }));
       expect([error.code, error.status]).toEqual(['VALIDATION_ERROR', 400]);
       expect(game.state).toEqual(before);
     }
