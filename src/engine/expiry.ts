@@ -70,7 +70,9 @@ function expireClockAt(state: SessionState, events: SessionEvent[], due: DueChan
   const bank = ownBanks(state).find((b) =>
     'participantId' in b ? b.participantId === due.clock.participantId : b.groupId === due.clock.groupId,
   );
-  if (bank === undefined) return;
+  // The due clock came from this state's own clocks: not finding it would loop for ever.
+  if (bank === undefined)
+    throw new Error(`no clock ${due.clock.participantId ?? due.clock.groupId} to expire`);
   markClockExpired(state, bank);
   followClocks(state, due.atMs);
   recordChange(state, events, {

@@ -42,7 +42,7 @@ export interface AdjustableBank {
 
 /** One clock a mode keeps, as phases, overtime and deadlines see it. */
 export interface ModeClock {
-  /** The participant the clock is (per_participant) or is running for (per_cycle); else null. */
+  /** per_participant: the participant the clock is; null for a group's or the session's one clock. */
   participantId: string | null;
   /** per_group: the group the clock is. */
   groupId: string | null;
