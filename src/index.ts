@@ -11,7 +11,7 @@ import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
 import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
-import { deadlineAtMs } from './engine/clocks.js';
+import { nextDueAtMs } from './engine/clocks.js';
 import { SyncEngine } from './engine/SyncEngine.js';
 import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
@@ -44,11 +44,13 @@ const REDIS_CONNECT_TIMEOUT_MS = 5000;
 const DRAIN_TIMEOUT_MS = 5000;
 /** The process exits within this bound of SIGTERM/SIGINT, whatever hangs. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
-/** Stamped at the deadline, not at their commit: their delivery lag would count the scheduler's lateness. */
+/** Stamped at the deadline (or crossing), not at their commit: their delivery lag would count the scheduler's lateness. */
 const EXPIRY_EVENTS: ReadonlySet<SessionEventType> = new Set([
   'expired',
   'participant_expired',
   'cycle_advanced',
+  'phase_changed',
+  'overtime',
 ]);
 
 export interface RunningServer {
@@ -318,7 +320,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessionTtlMs: config.sessionTtlSeconds * 1000,
     recordAudit: audit !== null,
     onCommit: (commit) =>
-      scheduler.note(commit.state.sessionId, commit.removed ? null : deadlineAtMs(commit.state)),
+      scheduler.note(commit.state.sessionId, commit.removed ? null : nextDueAtMs(commit.state)),
   });
   const scheduler = new DeadlineScheduler({
     engine,
@@ -357,7 +359,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readSession: (sessionId) => engine.getSession(sessionId),
     onPublishedState: (state) => {
       engine.noteState(state);
-      scheduler.note(state.sessionId, deadlineAtMs(state));
+      scheduler.note(state.sessionId, nextDueAtMs(state));
     },
     onError: (err, context) => logger.warn({ err }, context),
     // A command's updated_at is its server time (the shared clock in distributed mode), so this is

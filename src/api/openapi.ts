@@ -129,7 +129,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: "FORBIDDEN: the token's role may not do this, is bound to another session, or it is not this participant's turn (or a participant named next_participant_id)",
   404: 'SESSION_NOT_FOUND: no session with this id',
   408: 'REQUEST_TIMEOUT: the request (its headers, or its body) did not arrive in full in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS); the connection is closed',
-  409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now, e.g. a switch to the participant who has the turn, or with nobody else left) or SESSION_EXISTS',
+  409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now, e.g. a switch to the participant who has the turn, or with nobody else left, a switch of a concurrent session, a pause of a clock that is not running) or SESSION_EXISTS',
   413: 'PAYLOAD_TOO_LARGE: the body is larger than BODY_LIMIT_BYTES',
   429: 'RATE_LIMITED: too many requests from this address; Retry-After and details.retry_after_s say when to try again',
   500: 'INTERNAL_ERROR: a bug; the cause is logged, never sent',
@@ -184,10 +184,14 @@ function commandOperation(name: CommandName): Record<string, unknown> {
     START: 'Start the clock, now or at start_at (a future server time)',
     SWITCH:
       'Pass the turn to the next participant (or next_participant_id). Charged in full: lag compensation applies to switches sent over the WebSocket only',
-    PAUSE: 'Freeze all time',
-    RESUME: 'Continue exactly where the pause stopped',
-    COMPLETE: 'End the session as completed',
-    ADJUST: "Add delta_ms (positive or negative) to a participant's, a group's or the session's bank",
+    PAUSE:
+      'Freeze all time; in a concurrent session, participant_id (group_id) freezes that clock alone (400 on a session that is not concurrent)',
+    RESUME:
+      'Continue exactly where the pause stopped; concurrent: one clock by participant_id (group_id), or every paused clock',
+    COMPLETE:
+      'End the session as completed; concurrent: one clock by participant_id (group_id), the session ending with its last clock',
+    ADJUST:
+      "Add delta_ms (positive or negative) to a participant's, a group's or the session's bank; concurrent without an id: to every clock in play",
   };
   return {
     operationId: `${lower}Session`,

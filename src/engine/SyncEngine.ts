@@ -11,7 +11,7 @@ import {
   type SessionView,
 } from '../types/session.js';
 import type { StateStore, WriteResult } from '../types/store.js';
-import { deadlineAtMs } from './clocks.js';
+import { nextDueAtMs } from './clocks.js';
 import { createSessionState } from './createSession.js';
 import { applyDueExpiries } from './expiry.js';
 import { retentionMs } from './retention.js';
@@ -255,7 +255,7 @@ export class SyncEngine {
       this.store.save({
         expectedVersion,
         state,
-        deadlineAtMs: deadlineAtMs(state),
+        deadlineAtMs: nextDueAtMs(state),
         ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
         auditRecords: this.auditRecords(events),
       }),

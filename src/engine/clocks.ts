@@ -2,19 +2,39 @@
 // mode (./modes) says which bank that is; this module applies it the same way for every mode.
 import { elapsedSinceMs } from '@synckairos/client/clock';
 import type { ParticipantState, SessionState } from '../types/session.js';
+import { chargeRunningClocks, isConcurrent } from './concurrent.js';
 import { modeOf } from './modes/index.js';
 import { activeParticipant, isRunning } from './participants.js';
+import { flagAtMs, markPhases, nextDueChange } from './phases.js';
 
-/** When the running clock runs out (its true flag instant), or null when nothing runs toward a limit. */
+/**
+ * When the running clock runs out (its true flag instant; concurrent: the first running
+ * clock's), or null when nothing runs toward a limit or the clock counts on in overtime.
+ */
 export function deadlineAtMs(state: SessionState): number | null {
-  if (!isRunning(state) || state.anchorAtMs === null) return null;
-  const flagInMs = modeOf(state).flagInMs(state);
-  return flagInMs === null ? null : state.anchorAtMs + flagInMs;
+  return flagAtMs(state, modeOf(state).clocks(state));
 }
 
-/** Moves `elapsedMs` of pending time from the running clock into the stored banks. */
+/**
+ * When the next change is due by time alone (a flag, a phase crossing, overtime): what the
+ * deadline scheduler waits for.
+ */
+export function nextDueAtMs(state: SessionState): number | null {
+  return nextDueChange(state, modeOf(state).clocks(state))?.atMs ?? null;
+}
+
+/** Sets each clock's announced phase to what its remaining time says at `atMs`. */
+export function markPhasesAt(state: SessionState, atMs: number): void {
+  markPhases(state, modeOf(state).clocks(state), atMs);
+}
+
+/** Moves `elapsedMs` of pending time from the running clock(s) into the stored banks. */
 export function chargeElapsed(state: SessionState, elapsedMs: number): void {
   if (elapsedMs <= 0) return;
+  if (isConcurrent(state)) {
+    chargeRunningClocks(state, elapsedMs);
+    return;
+  }
   const active = activeParticipant(state);
   if (active) active.usedMs += elapsedMs;
   modeOf(state).charge(state, active, elapsedMs);
@@ -33,4 +53,5 @@ export function beginTurn(state: SessionState, next: ParticipantState, atMs: num
   state.anchorAtMs = atMs;
   state.cycleStartedAtMs = atMs;
   modeOf(state).beginTurn(state);
+  markPhasesAt(state, atMs);
 }

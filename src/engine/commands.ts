@@ -9,7 +9,18 @@ import {
   type SessionState,
 } from '../types/session.js';
 import { elapsedSinceMs } from '@synckairos/client/clock';
-import { beginTurn, chargeElapsed, settleRunningClock } from './clocks.js';
+import { beginTurn, chargeElapsed, markPhasesAt, settleRunningClock } from './clocks.js';
+import {
+  followClocks,
+  isConcurrent,
+  isOut,
+  moveClocks,
+  ownBanks,
+  participantIdOf,
+  refuseOneClock,
+  startAll,
+  targetClock,
+} from './concurrent.js';
 import { compensatedMoveMs } from './lag.js';
 import { modeOf } from './modes/index.js';
 import type { AdjustCommand } from './modes/mode.js';
@@ -32,6 +43,12 @@ export function applyCommand(
   const record = (type: SessionEvent['type'], participantId = state.activeParticipantId) =>
     recordChange(state, events, { type, atMs: nowMs, participantId, actor, clocksBefore });
 
+  if (isConcurrent(state) && command.type !== 'start' && command.type !== 'cancel') {
+    const change = applyToClocks(state, command, nowMs);
+    record(change.type, change.participantId);
+    markPhasesAt(state, nowMs);
+    return { state, events };
+  }
   switch (command.type) {
     case 'start':
       requireStatus(state, 'start', ['pending']);
@@ -46,6 +63,7 @@ export function applyCommand(
       break;
     }
     case 'pause':
+      refuseOneClock(state, 'pause', command);
       requireStatus(state, 'pause', ['running']);
       settleRunningClock(state, nowMs);
       state.anchorAtMs = null;
@@ -53,12 +71,14 @@ export function applyCommand(
       record('paused');
       break;
     case 'resume':
+      refuseOneClock(state, 'resume', command);
       requireStatus(state, 'resume', ['paused']);
       state.anchorAtMs = nowMs;
       state.status = 'running';
       record('resumed');
       break;
     case 'complete':
+      refuseOneClock(state, 'complete', command);
       requireStatus(state, 'complete', ['pending', 'running', 'paused']);
       settleRunningClock(state, nowMs);
       state.anchorAtMs = null;
@@ -82,7 +102,78 @@ export function applyCommand(
       record('cancelled');
       break;
   }
+  markPhasesAt(state, nowMs);
   return { state, events };
+}
+
+/**
+ * A concurrent session's switch, pause, resume, complete or adjust: on the clock the command
+ * names, or on every clock. The session's status then follows its clocks.
+ */
+function applyToClocks(
+  state: SessionState,
+  command: Exclude<SessionCommand, { type: 'start' | 'cancel' }>,
+  nowMs: number,
+): { type: SessionEvent['type']; participantId: string | null } {
+  if (command.type === 'switch') {
+    throw invalidState(
+      'Cannot switch a concurrent session: every clock runs on its own; pause or complete one instead',
+      {
+        concurrent: true,
+      },
+    );
+  }
+  const pendingToo = command.type === 'complete' || command.type === 'adjust';
+  requireStatus(state, command.type, pendingToo ? ['pending', 'running', 'paused'] : ['running', 'paused']);
+  const target = targetClock(state, command);
+  settleRunningClock(state, nowMs);
+  switch (command.type) {
+    case 'pause':
+      moveClocks(state, target, ['running'], 'paused', 'pause');
+      break;
+    case 'resume':
+      moveClocks(state, target, ['paused'], 'running', 'resume');
+      break;
+    case 'complete':
+      moveClocks(state, target, ['pending', 'running', 'paused'], 'completed', 'complete');
+      break;
+    case 'adjust':
+      adjustClocks(state, command, target, nowMs);
+      break;
+  }
+  followClocks(state, nowMs);
+  return {
+    type: eventOf(command.type),
+    participantId: target === undefined ? null : participantIdOf(target),
+  };
+}
+
+function eventOf(type: 'pause' | 'resume' | 'complete' | 'adjust'): SessionEvent['type'] {
+  return ({ pause: 'paused', resume: 'resumed', complete: 'completed', adjust: 'adjusted' } as const)[type];
+}
+
+/** One clock's adjust as in any session; without an id, the same delta to every clock still in play. */
+function adjustClocks(
+  state: SessionState,
+  command: AdjustCommand,
+  target: ReturnType<typeof targetClock>,
+  nowMs: number,
+): void {
+  if (target !== undefined && target.clockStatus === 'completed') {
+    throw invalidState('Cannot adjust a completed clock', { clock_status: 'completed' });
+  }
+  if (target !== undefined) {
+    adjust(state, command, nowMs);
+    return;
+  }
+  for (const bank of ownBanks(state)) {
+    if (isOut(bank)) continue;
+    const perClock: AdjustCommand =
+      'participantId' in bank
+        ? { type: 'adjust', participantId: bank.participantId, deltaMs: command.deltaMs }
+        : { type: 'adjust', groupId: bank.groupId, deltaMs: command.deltaMs };
+    adjust(state, perClock, nowMs);
+  }
 }
 
 function requireStatus(state: SessionState, action: string, allowed: SessionState['status'][]): void {
@@ -109,6 +200,7 @@ function start(state: SessionState, startAtMs: number | undefined, nowMs: number
   state.startAtMs = anchorAtMs;
   state.anchorAtMs = anchorAtMs;
   state.cycleStartedAtMs = anchorAtMs;
+  if (isConcurrent(state)) startAll(state);
 }
 
 type SwitchCommand = Extract<SessionCommand, { type: 'switch' }>;

@@ -3,6 +3,9 @@
 // mode takes and requires is the mode's (./modes).
 import { validationError, type ValidationIssue } from '../types/errors.js';
 import type { CreateSessionInput, SessionState } from '../types/session.js';
+import { ruleOf } from '@synckairos/client/clock';
+import { PHASE_NAME_PATTERN, OVERTIME_PHASE } from '../types/session.js';
+import { initializeConcurrent } from './concurrent.js';
 import { startLagQuotas } from './lag.js';
 import { SYNC_MODE_RULES } from './modes/index.js';
 import { MODE_FIELDS, OWN_PARTICIPANT_FIELDS } from './modes/mode.js';
@@ -51,6 +54,10 @@ export function createSessionState(
   };
   SYNC_MODE_RULES[input.sync_mode].initialize(state, input);
   if (input.lag_compensation === true) startLagQuotas(state);
+  if (input.concurrent === true) initializeConcurrent(state);
+  if (input.phases !== undefined) {
+    state.config.phases = input.phases.map((p) => ({ name: p.name, remainingMs: p.remaining_ms }));
+  }
   return state;
 }
 
@@ -94,5 +101,66 @@ function collectIssues(input: CreateSessionInput): ValidationIssue[] {
     }
   });
   issues.push(...mode.issues(input));
+  issues.push(...concurrentIssues(input), ...phaseIssues(input), ...overtimeIssues(input));
   return issues;
+}
+
+/** Clocks that run at once have no moves: nothing to compensate, no hourglass to pass. */
+function concurrentIssues(input: CreateSessionInput): ValidationIssue[] {
+  if (input.concurrent !== true) return [];
+  const issues: ValidationIssue[] = [];
+  if (input.lag_compensation === true) {
+    issues.push({ path: 'lag_compensation', message: 'a concurrent session has no moves to compensate' });
+  }
+  if (controlsOf(input).some((control) => control?.type === 'hourglass')) {
+    issues.push({ path: 'time_control', message: 'hourglass passes time between two turns: not concurrent' });
+  }
+  return issues;
+}
+
+/** Names `[a-z0-9_-]{1,32}`, each once and never `overtime`; thresholds strictly decreasing. */
+function phaseIssues(input: CreateSessionInput): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const seen = new Set<string>();
+  (input.phases ?? []).forEach((phase, index) => {
+    if (!PHASE_NAME_PATTERN.test(phase.name)) {
+      issues.push({ path: `phases.${index}.name`, message: 'must match [a-z0-9_-]{1,32}' });
+    } else if (phase.name === OVERTIME_PHASE) {
+      issues.push({
+        path: `phases.${index}.name`,
+        message: "'overtime' is the phase below zero (on_expire overtime)",
+      });
+    } else if (seen.has(phase.name)) {
+      issues.push({ path: `phases.${index}.name`, message: `duplicate name '${phase.name}'` });
+    }
+    seen.add(phase.name);
+    const before = input.phases?.[index - 1];
+    if (before !== undefined && phase.remaining_ms >= before.remaining_ms) {
+      issues.push({
+        path: `phases.${index}.remaining_ms`,
+        message: `thresholds must be strictly decreasing (${phase.remaining_ms} follows ${before.remaining_ms})`,
+      });
+    }
+  });
+  if (input.phases !== undefined && input.sync_mode === 'count_up' && input.max_time_ms === undefined) {
+    issues.push({ path: 'phases', message: 'count_up clocks have phases only toward max_time_ms' });
+  }
+  return issues;
+}
+
+/** Overtime counts a plain bank below zero; periods, delays and stages have no such count. */
+function overtimeIssues(input: CreateSessionInput): ValidationIssue[] {
+  if (input.on_expire !== 'overtime') return [];
+  return controlsOf(input).some((control) => !ruleOf(control).bankOnly)
+    ? [{ path: 'on_expire', message: 'overtime needs plain banks (no time_control, or fischer)' }]
+    : [];
+}
+
+/** Every time control the request gives: the session's and each participant's and group's own. */
+function controlsOf(input: CreateSessionInput) {
+  return [
+    input.time_control,
+    ...input.participants.map((p) => p.time_control),
+    ...(input.groups ?? []).map((g) => g.time_control),
+  ].filter((control) => control !== undefined);
 }

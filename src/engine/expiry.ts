@@ -1,9 +1,13 @@
-// Flag fall. Every deadline that has passed by `nowMs` is applied at the deadline itself, in
-// order, so the outcome depends on server time and never on when a request was processed.
+// What time alone changes: flag fall, phase crossings, overtime. Every change that is due by
+// `nowMs` is applied at its own instant, in order, so the outcome depends on server time and
+// never on when a request was processed.
 import type { SessionEvent, SessionState } from '../types/session.js';
-import { beginTurn, chargeElapsed, deadlineAtMs } from './clocks.js';
+import { beginTurn, chargeElapsed } from './clocks.js';
+import { followClocks, isConcurrent, markClockExpired, ownBanks, participantIdOf } from './concurrent.js';
 import { modeOf } from './modes/index.js';
+import type { ModeClock } from './modes/mode.js';
 import { activeParticipant, nextParticipantInOrder } from './participants.js';
+import { nextDueChange, type DueChange } from './phases.js';
 import { recordChange, type Transition } from './transition.js';
 import { clockSnapshot } from './view.js';
 
@@ -15,24 +19,68 @@ const MAX_CYCLES_ONE_BY_ONE = 64;
 
 export function applyDueExpiries(current: SessionState, nowMs: number): Transition {
   // The common case, nothing due: no copy (states are never changed in place once made).
-  const first = deadlineAtMs(current);
-  if (first === null || first > nowMs) return { state: current, events: [] };
+  const first = dueChange(current);
+  if (first === null || first.atMs > nowMs) return { state: current, events: [] };
   const state = structuredClone(current);
   const events: SessionEvent[] = [];
   let cyclesAdvanced = 0;
-  for (
-    let deadline = deadlineAtMs(state);
-    deadline !== null && deadline <= nowMs;
-    deadline = deadlineAtMs(state)
-  ) {
+  for (let due = dueChange(state); due !== null && due.atMs <= nowMs; due = dueChange(state)) {
+    if (due.kind !== 'flag') {
+      announcePhase(state, events, due);
+      continue;
+    }
     if (state.config.onExpire === 'auto_advance' && cyclesAdvanced >= MAX_CYCLES_ONE_BY_ONE) {
       fastForwardCycles(state, events, nowMs);
       break;
     }
-    expireAt(state, events, deadline);
+    if (isConcurrent(state)) expireClockAt(state, events, due);
+    else expireAt(state, events, due.atMs);
     cyclesAdvanced += 1;
   }
   return { state, events };
+}
+
+function dueChange(state: SessionState): DueChange | null {
+  return nextDueChange(state, modeOf(state).clocks(state));
+}
+
+/** The participant a clock's event concerns: its own, or the turn holder for the session's one clock. */
+function eventParticipantId(state: SessionState, clock: ModeClock): string | null {
+  if (clock.participantId !== null || clock.groupId !== null) return clock.participantId;
+  return state.activeParticipantId;
+}
+
+/** A crossing (a phase threshold, or zero in overtime): the clock's mark moves on; time is untouched. */
+function announcePhase(state: SessionState, events: SessionEvent[], due: DueChange): void {
+  const clocksBefore = clockSnapshot(state, due.atMs);
+  due.clock.mark.phase = due.phase;
+  recordChange(state, events, {
+    type: due.kind === 'overtime' ? 'overtime' : 'phase_changed',
+    atMs: due.atMs,
+    participantId: eventParticipantId(state, due.clock),
+    clocksBefore,
+  });
+}
+
+/** concurrent: one clock ran out; the others go on, and the session ends with its last clock. */
+function expireClockAt(state: SessionState, events: SessionEvent[], due: DueChange): void {
+  const clocksBefore = clockSnapshot(state, due.atMs);
+  chargeElapsed(state, due.atMs - (state.anchorAtMs ?? due.atMs));
+  state.anchorAtMs = due.atMs;
+  const bank = ownBanks(state).find((b) =>
+    'participantId' in b ? b.participantId === due.clock.participantId : b.groupId === due.clock.groupId,
+  );
+  // The due clock came from this state's own clocks: not finding it would loop for ever.
+  if (bank === undefined)
+    throw new Error(`no clock ${due.clock.participantId ?? due.clock.groupId} to expire`);
+  markClockExpired(state, bank);
+  followClocks(state, due.atMs);
+  recordChange(state, events, {
+    type: state.status === 'expired' ? 'expired' : 'participant_expired',
+    atMs: due.atMs,
+    participantId: participantIdOf(bank),
+    clocksBefore,
+  });
 }
 
 function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: number): void {

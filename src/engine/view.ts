@@ -1,15 +1,32 @@
 // What clients see: the state as of `nowMs`, in the API's field names. Pure: the stored
 // state is not changed; the caller applies due expiries first. The mode writes each clock.
 import { elapsedSinceMs } from '@synckairos/client/clock';
-import type { ClockSnapshot, ParticipantView, SessionState, SessionView } from '../types/session.js';
+import type {
+  ClockSnapshot,
+  ParticipantState,
+  ParticipantView,
+  SessionState,
+  SessionView,
+} from '../types/session.js';
 import { deadlineAtMs } from './clocks.js';
+import { clockStatusOf, isConcurrent } from './concurrent.js';
 import { modeOf } from './modes/index.js';
-import { activeParticipant, isRunning } from './participants.js';
+import type { ModeClock } from './modes/mode.js';
+import { activeParticipant, findGroup, isRunning } from './participants.js';
+import { phaseFields, showsPhases } from './phases.js';
 
 export function toSessionView(state: SessionState, nowMs: number): SessionView {
   const mode = modeOf(state);
   const pendingMs = isRunning(state) ? elapsedSinceMs(state.anchorAtMs, nowMs) : 0;
-  const active = activeParticipant(state);
+  const turnHolder = activeParticipant(state);
+  const concurrent = isConcurrent(state);
+  // concurrent: each participant whose own clock (per_group: group's) runs is "active" for its face.
+  const activeFor = (p: ParticipantState): ParticipantState | undefined =>
+    concurrent
+      ? isRunning(state) && clockStatusOf(findGroup(state, p.groupId) ?? p) === 'running'
+        ? p
+        : undefined
+      : turnHolder;
   const lagCompensation = state.config.lagCompensation === true;
 
   const view: SessionView = {
@@ -29,6 +46,7 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
     max_time_ms: state.config.maxTimeMs,
     on_expire: state.config.onExpire,
     participants: state.participants.map((p) => {
+      const active = activeFor(p);
       const participant: ParticipantView = {
         participant_id: p.participantId,
         group_id: p.groupId,
@@ -38,6 +56,7 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
         is_active: p === active,
         has_expired: p.hasExpired,
       };
+      if (concurrent) participant.status = clockStatusOf(findGroup(state, p.groupId) ?? p);
       mode.writeParticipantClock(state, p, active, pendingMs, participant);
       if (lagCompensation) {
         participant.lag_ms = p.lagMs ?? 0;
@@ -52,8 +71,30 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
   };
   if (state.config.timeControl !== undefined) view.time_control = state.config.timeControl;
   if (lagCompensation) view.lag_compensation = true;
+  if (concurrent) view.concurrent = true;
+  if (state.config.phases !== undefined) {
+    view.phases = state.config.phases.map((p) => ({ name: p.name, remaining_ms: p.remainingMs }));
+  }
   mode.addViewFields(state, view, pendingMs);
+  if (showsPhases(state)) writePhases(state, view, mode.clocks(state), nowMs);
   return view;
+}
+
+/** Each clock's phase fields: on its participant (and group), or on the session for its one clock. */
+function writePhases(state: SessionState, view: SessionView, clocks: ModeClock[], nowMs: number): void {
+  for (const clock of clocks) {
+    const fields = phaseFields(state, clock, nowMs);
+    if (clock.groupId !== null) {
+      const group = view.groups?.find((g) => g.group_id === clock.groupId);
+      if (group) Object.assign(group, fields);
+      for (const p of view.participants) if (p.group_id === clock.groupId) Object.assign(p, fields);
+    } else if (clock.participantId !== null) {
+      const participant = view.participants.find((p) => p.participant_id === clock.participantId);
+      if (participant) Object.assign(participant, fields);
+    } else {
+      Object.assign(view, fields);
+    }
+  }
 }
 
 /** Every clock's remaining time at `nowMs`, for the audit trail's before/after columns. */

@@ -13,7 +13,7 @@ export interface Metrics {
   readonly commandDuration: Histogram<'command'>;
   /** Error responses by error code. */
   readonly httpErrors: Counter<'code'>;
-  /** Expiries this instance applied, by event (expired, participant_expired, cycle_advanced). */
+  /** Changes by time alone this instance applied, by event (expired, participant_expired, cycle_advanced, phase_changed, overtime). */
   readonly expiries: Counter<'event'>;
   /** Redis connection errors (every failed connect or reconnect attempt), by connection. */
   readonly redisErrors: Counter<'connection'>;

@@ -26,6 +26,8 @@ export const COMMAND_TYPES: Record<CommandName, SessionCommandType> = {
   ADJUST: 'adjust',
 };
 
+const ONE_CLOCK_TYPES = { PAUSE: 'pause', RESUME: 'resume', COMPLETE: 'complete' } as const;
+
 export interface CommandBody {
   expected_version?: number | undefined;
   start_at?: number | undefined;
@@ -46,11 +48,12 @@ export function toSessionCommand(
     case 'SWITCH':
       return { command: { type: 'switch', nextParticipantId: body.next_participant_id }, expectedVersion };
     case 'PAUSE':
-      return { command: { type: 'pause' }, expectedVersion };
     case 'RESUME':
-      return { command: { type: 'resume' }, expectedVersion };
     case 'COMPLETE':
-      return { command: { type: 'complete' }, expectedVersion };
+      return {
+        command: { type: ONE_CLOCK_TYPES[name], participantId: body.participant_id, groupId: body.group_id },
+        expectedVersion,
+      };
     case 'ADJUST':
       return {
         command: {

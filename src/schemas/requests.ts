@@ -11,6 +11,7 @@ export const MAX_ID_LENGTH = 128;
 export const MAX_PARTICIPANTS = 1000;
 export const MAX_GROUPS = 1000;
 export const MAX_METADATA_BYTES = 4096;
+export const MAX_PHASES = 16;
 /** `{}` is one level; far below what any consumer's parser allows (Lua cjson: 1000). */
 export const MAX_METADATA_DEPTH = 32;
 
@@ -96,6 +97,26 @@ export const createSessionSchema = z.strictObject({
     .describe(
       'per_participant, per_group: a switch sent over the WebSocket is charged its elapsed time less its time in transit, up to a quota that grows with each move (default false)',
     ),
+  concurrent: z
+    .boolean()
+    .optional()
+    .describe(
+      "per_participant, per_group: every participant's (group's) clock runs at once from start; pause, resume, complete and adjust take a participant_id (group_id) to act on one (default false)",
+    ),
+  phases: z
+    .array(
+      z.strictObject({
+        // The pattern and the rule between thresholds are the engine's: one message for both transports.
+        name: z.string().describe('[a-z0-9_-]{1,32}, each name once; `overtime` is reserved'),
+        remaining_ms: durationMs.describe('The clock enters this phase when its remaining time reaches this'),
+      }),
+    )
+    .min(1, 'must list at least one phase')
+    .max(MAX_PHASES, `must list at most ${MAX_PHASES} phases`)
+    .optional()
+    .describe(
+      'Named thresholds of every clock, remaining_ms strictly decreasing (e.g. warning 60000, critical 10000)',
+    ),
   metadata: metadata.optional(),
 });
 
@@ -118,10 +139,19 @@ export const switchSchema = z.strictObject({
     ),
 });
 
-/** pause, resume and complete. */
-export const versionOnlySchema = z.strictObject({
-  expected_version: expectedVersion,
-});
+/** pause, resume and complete: concurrent sessions may name one clock. */
+export const versionOnlySchema = z
+  .strictObject({
+    participant_id: idSchema
+      .optional()
+      .describe("concurrent sessions only: act on this participant's clock (per_group: its group's)"),
+    group_id: idSchema.optional().describe("concurrent per_group sessions only: act on this group's clock"),
+    expected_version: expectedVersion,
+  })
+  .refine((body) => body.participant_id === undefined || body.group_id === undefined, {
+    message: 'give participant_id or group_id, not both',
+    path: ['group_id'],
+  });
 
 export const adjustSchema = z
   .strictObject({

@@ -3,7 +3,13 @@
 // SessionView's, so the document cannot drift from what the server sends.
 import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../types/errors.js';
-import { ON_EXPIRE_POLICIES, SESSION_EVENTS, SESSION_STATUSES, SYNC_MODES } from '../types/session.js';
+import {
+  CLOCK_STATUSES,
+  ON_EXPIRE_POLICIES,
+  SESSION_EVENTS,
+  SESSION_STATUSES,
+  SYNC_MODES,
+} from '../types/session.js';
 import { timeControlSchema } from './timeControl.js';
 
 const epochMs = z.number().int().describe('An instant: epoch milliseconds of the server clock');
@@ -41,18 +47,47 @@ const clockFaceFields = {
     .describe("stages: moves still to make before the next stage's time is added; null in the last stage"),
 };
 
+/** Remaining time: below zero only in overtime. */
+const remainingMs = z.number().int().describe('A remaining time in milliseconds; negative in overtime');
+
+/** A clock's phase fields, present when the session has phases or on_expire overtime. */
+const phaseFields = {
+  phase: z
+    .string()
+    .nullable()
+    .optional()
+    .describe(
+      'The last phase threshold this clock crossed (a pure function of its remaining time), `overtime` below zero, or null; present when the session has phases or on_expire overtime',
+    ),
+  next_phase_at: epochMs
+    .nullable()
+    .optional()
+    .describe(
+      "Server time of this clock's next phase crossing while it runs; null when it waits or none is ahead",
+    ),
+};
+
+const clockStatus = z
+  .enum(CLOCK_STATUSES)
+  .optional()
+  .describe("concurrent sessions: this clock's own status (per_group: the group's)");
+
 export const participantViewSchema = z.strictObject({
   participant_id: z.string(),
   group_id: z.string().nullable(),
-  time_remaining_ms: durationMs
+  time_remaining_ms: remainingMs
     .nullable()
     .describe(
-      "As of server_time, the bank as the time control shows it (byoyomi, canadian: the main time; delay: the bank, which stands still during the delay; per_group: the group's); null in count_up without max_time_ms",
+      "As of server_time, the bank as the time control shows it (byoyomi, canadian: the main time; delay: the bank, which stands still during the delay; per_group: the group's; negative in overtime); null in count_up without max_time_ms",
     ),
   time_used_ms: durationMs,
   cycle_count: z.number().int().min(0).describe('Turns this participant has finished'),
-  is_active: z.boolean(),
+  is_active: z
+    .boolean()
+    .describe('Whether this clock runs now (the turn holder; concurrent: its own clock runs)'),
   has_expired: z.boolean(),
+  status: clockStatus,
+  ...phaseFields,
   ...clockFaceFields,
   time_control: timeControlSchema.optional().describe("This participant's own time control, if it has one"),
   lag_ms: durationMs
@@ -74,9 +109,13 @@ export const participantViewSchema = z.strictObject({
 
 export const groupViewSchema = z.strictObject({
   group_id: z.string(),
-  time_remaining_ms: durationMs.describe('As of server_time, the bank as the time control shows it'),
+  time_remaining_ms: remainingMs.describe(
+    'As of server_time, the bank as the time control shows it (negative in overtime)',
+  ),
   time_used_ms: durationMs,
   has_expired: z.boolean(),
+  status: clockStatus,
+  ...phaseFields,
   ...clockFaceFields,
   time_control: timeControlSchema.optional().describe("This group's own time control, if it has one"),
 });
@@ -115,12 +154,23 @@ export const sessionViewSchema = z
       .literal(true)
       .optional()
       .describe('Present when moves over the WebSocket are charged less their time in transit'),
+    concurrent: z
+      .literal(true)
+      .optional()
+      .describe("Present when every participant's (per_group: group's) clock runs at once"),
+    phases: z
+      .array(z.strictObject({ name: z.string(), remaining_ms: durationMs }))
+      .optional()
+      .describe('The phase thresholds, as created'),
+    ...phaseFields,
     participants: z.array(participantViewSchema),
     groups: z.array(groupViewSchema).optional().describe('per_group only'),
-    time_remaining_ms: durationMs
+    time_remaining_ms: remainingMs
       .nullable()
       .optional()
-      .describe('global: the session bank; count_up: left to max_time_ms (null without one)'),
+      .describe(
+        'global: the session bank (negative in overtime); count_up: left to max_time_ms (null without one)',
+      ),
     elapsed_ms: durationMs.optional().describe('count_up only'),
     laps: z.array(lapViewSchema).optional().describe('count_up only'),
     metadata: z.record(z.string(), z.unknown()).nullable(),

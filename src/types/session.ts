@@ -1,11 +1,23 @@
 // The session model shared by the engine, the stores and the transports; the wire shapes
 // (views, inputs, the enums) are the SDK's, re-exported here. Every time is an integer of epoch
 // milliseconds (`…AtMs`) or a duration (`…Ms`).
-import type { OnExpire, SessionEventType, SessionStatus, SyncMode } from '@synckairos/client/wire';
+import type {
+  ClockStatus,
+  OnExpire,
+  SessionEventType,
+  SessionStatus,
+  SyncMode,
+} from '@synckairos/client/wire';
 import type { ClockCounters, TimeControl } from './timeControl.js';
 
 export {
+  CLOCK_STATUSES,
   ENDED_STATUSES,
+  OVERTIME_PHASE,
+  PHASE_NAME_PATTERN,
+  type ClockStatus,
+  type PhaseFields,
+  type PhaseInput,
   ON_EXPIRE_POLICIES,
   SESSION_EVENTS,
   SESSION_STATUSES,
@@ -38,7 +50,18 @@ export interface LagCounters {
   lagCompMs?: number;
 }
 
-export interface ParticipantState extends ClockCounters, LagCounters {
+/** What a clock keeps of its phases: the last one announced (a phase_changed or overtime event). */
+export interface PhaseMark {
+  /** Absent or null before the first threshold. */
+  phase?: string | null;
+}
+
+/** concurrent sessions: a participant's (per_group: a group's) own clock status; absent otherwise. */
+export interface OwnClock extends PhaseMark {
+  clockStatus?: ClockStatus;
+}
+
+export interface ParticipantState extends ClockCounters, LagCounters, OwnClock {
   participantId: string;
   groupId: string | null;
   /** per_participant: the bank as of the anchor. Unused (0) in the other modes. */
@@ -52,7 +75,7 @@ export interface ParticipantState extends ClockCounters, LagCounters {
   hasExpired: boolean;
 }
 
-export interface GroupState extends ClockCounters {
+export interface GroupState extends ClockCounters, OwnClock {
   groupId: string;
   /** The group's bank as of the anchor. */
   bankMs: number;
@@ -81,13 +104,22 @@ export interface SessionConfig {
   timeControl?: TimeControl;
   /** per_participant, per_group: moves over the WebSocket are charged less their transit time. Absent when off. */
   lagCompensation?: true;
+  /** per_participant, per_group: every clock runs at once. Absent when off. */
+  concurrent?: true;
+  /** Phase thresholds, strictly decreasing. Absent when the session has none. */
+  phases?: Phase[];
+}
+
+export interface Phase {
+  name: string;
+  remainingMs: number;
 }
 
 /**
  * The stored state. Times are anchored, never counted: while running, the active clock has
  * `serverNowMs - anchorAtMs` pending on top of the banks stored here.
  */
-export interface SessionState {
+export interface SessionState extends PhaseMark {
   sessionId: string;
   syncMode: SyncMode;
   status: SessionStatus;
@@ -158,10 +190,16 @@ export interface MoveTransit {
 export type SessionCommand =
   | { type: 'start'; startAtMs?: number | undefined }
   | { type: 'switch'; nextParticipantId?: string | undefined; transit?: MoveTransit | undefined }
-  | { type: 'pause' }
-  | { type: 'resume' }
-  | { type: 'complete' }
+  | ({ type: 'pause' } & OneClock)
+  | ({ type: 'resume' } & OneClock)
+  | ({ type: 'complete' } & OneClock)
   | { type: 'adjust'; participantId?: string | undefined; groupId?: string | undefined; deltaMs: number }
   | { type: 'cancel' };
+
+/** concurrent sessions: the one clock a command acts on; the whole session without either. */
+export interface OneClock {
+  participantId?: string | undefined;
+  groupId?: string | undefined;
+}
 
 export type SessionCommandType = SessionCommand['type'];

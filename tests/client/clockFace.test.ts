@@ -2,7 +2,7 @@
 // any later instant it shows what the server would send then, for every time control.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { groupFace, participantFace } from '@synckairos/client';
+import { groupFace, participantFace, participantRemainingMs, sessionRemainingMs } from '@synckairos/client';
 import type { SessionCommand, SessionView } from '../../src/types/session.js';
 import { EngineDriver, players, T0, type Step } from '../helpers/engineDriver.js';
 import { controlledSession } from '../helpers/timeControls.js';
@@ -96,5 +96,51 @@ describe('clockFace computed locally', () => {
     expect(participantFace(snapshot, 'b', T0 + 400)).toEqual({ time_remaining_ms: 1_400, running: true });
     // The flag falls at 1,000: the sum stays 2,000.
     expect(participantFace(snapshot, 'b', T0 + 5_000)).toEqual({ time_remaining_ms: 2_000, running: true });
+  });
+
+  it('runs every running clock of a concurrent session, and counts on below zero in overtime', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray(['a', 'b', 'c']),
+        fc.integer({ min: 0, max: 4_000 }),
+        fc.integer({ min: 0, max: 6_000 }),
+        (pausedIds, beforeMs, laterMs) => {
+          const room = new EngineDriver({
+            sync_mode: 'per_participant',
+            concurrent: true,
+            on_expire: 'overtime',
+            participants: [
+              { participant_id: 'a', total_time_ms: 2_000 },
+              { participant_id: 'b', total_time_ms: 3_000 },
+              { participant_id: 'c', total_time_ms: 9_000 },
+            ],
+          });
+          room.run({ type: 'start' });
+          room.advance(beforeMs).tick();
+          for (const id of pausedIds) room.tryRun({ type: 'pause', participantId: id });
+          const snapshot = JSON.parse(JSON.stringify(room.view())) as SessionView;
+          room.advance(laterMs);
+          for (const p of room.view().participants) {
+            expect(participantRemainingMs(snapshot, p.participant_id, room.nowMs), p.participant_id).toBe(
+              p.time_remaining_ms,
+            );
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('shows a global countdown in overtime below zero', () => {
+    const clock = new EngineDriver({
+      sync_mode: 'global',
+      participants: players('stage'),
+      total_time_ms: 1_000,
+      on_expire: 'overtime',
+    });
+    clock.run({ type: 'start' });
+    const snapshot = JSON.parse(JSON.stringify(clock.view())) as SessionView;
+    expect(sessionRemainingMs(snapshot, T0 + 1_250)).toBe(-250);
+    expect(participantRemainingMs(snapshot, 'stage', T0 + 1_250)).toBe(-250);
   });
 });

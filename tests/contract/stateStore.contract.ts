@@ -5,6 +5,7 @@ import type { SessionState } from '../../src/types/session.js';
 import type { SessionWrite, StateStore } from '../../src/types/store.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
 import { decodeState } from '../../src/state/stateCodec.js';
+import { SyncEngine } from '../../src/engine/SyncEngine.js';
 
 export interface PublishedMessage {
   sessionId: string;
@@ -192,6 +193,42 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       expect(await store.deadlinesUntil(baseMs + 7000, 10)).toEqual([
         { sessionId: b.sessionId, deadlineAtMs: baseMs + 7000 },
       ]);
+    });
+
+    it('a concurrent session with phases is indexed at its next due change, and each change is claimed once', async () => {
+      const startMs = 1_800_000_000_000;
+      let nowMs = startMs;
+      const engine = new SyncEngine({ store, clock: { nowMs: () => nowMs } });
+      const sessionId = `s-${randomUUID()}`;
+      await engine.createSession({
+        session_id: sessionId,
+        sync_mode: 'per_participant',
+        concurrent: true,
+        participants: [
+          { participant_id: 'a', total_time_ms: 5_000 },
+          { participant_id: 'b', total_time_ms: 8_000 },
+        ],
+        phases: [{ name: 'warning', remaining_ms: 2_000 }],
+      });
+      await engine.execute(sessionId, { type: 'start' });
+      const indexed = () => store.deadlinesUntil(startMs + 60_000, 10);
+      expect(await indexed()).toEqual([{ sessionId, deadlineAtMs: startMs + 3_000 }]);
+
+      // Two claims racing: the compare-and-set lets one apply the crossing.
+      nowMs = startMs + 3_000;
+      const claims = await Promise.all([engine.expireDue(sessionId), engine.expireDue(sessionId)]);
+      expect(claims.flatMap((events) => events ?? []).map((e) => [e.type, e.participantId])).toEqual([
+        ['phase_changed', 'a'],
+      ]);
+      expect(await indexed()).toEqual([{ sessionId, deadlineAtMs: startMs + 5_000 }]);
+
+      nowMs = startMs + 6_500;
+      const applied = await engine.expireDue(sessionId);
+      expect(applied?.map((e) => [e.type, e.participantId, e.atMs])).toEqual([
+        ['participant_expired', 'a', startMs + 5_000],
+        ['phase_changed', 'b', startMs + 6_000],
+      ]);
+      expect(await indexed()).toEqual([{ sessionId, deadlineAtMs: startMs + 8_000 }]);
     });
 
     it('remove takes the session out of the deadline index', async () => {

@@ -189,6 +189,56 @@ describe('several instances on one Redis', () => {
     // Two service processes start first: on a loaded machine that alone can take half the default.
   }, 40_000);
 
+  it('30 concurrent exam clocks: each phase crossing and each expiry applied once, at its own instant, never early', async () => {
+    const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
+    const totalMs = (i: number) => 2_000 + i * 60;
+    const students = Array.from({ length: 30 }, (_, i) => ({
+      participant_id: `s${i}`,
+      total_time_ms: totalMs(i),
+    }));
+    await callJson(a!.http, 'POST', '/v1/sessions', {
+      session_id: 'exam',
+      sync_mode: 'per_participant',
+      concurrent: true,
+      participants: students,
+      phases: [{ name: 'warning', remaining_ms: 1_000 }],
+    });
+    const atA = new Watcher([a!.ws], ['exam']);
+    const atB = new Watcher([b!.ws], ['exam']);
+    watchers.push(atA, atB);
+    await Promise.all([atA.connect(), atB.connect()]);
+    const started = await callJson<SessionView>(a!.http, 'POST', '/v1/sessions/exam/start');
+    const startAt = started.start_at!;
+
+    const over = (w: Watcher) => w.applied.get('exam')?.status === 'expired';
+    await until(() => over(atA) && over(atB), 15_000, 'every exam clock to run out at both');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const final = await callJson<SessionView>(b!.http, 'GET', '/v1/sessions/exam');
+    // created, started, then exactly one phase_changed and one expiry per student.
+    expect(final.version).toBe(started.version + 60);
+    students.forEach((s, i) => {
+      // Charged up to its own deadline, not to when an instance noticed it.
+      expect(final.participants[i]).toMatchObject({
+        status: 'expired',
+        time_used_ms: totalMs(i),
+        phase: 'warning',
+      });
+    });
+    for (const watcher of [atA, atB]) {
+      const seen = watcher.received.get('exam')!;
+      const versions = seen.map((v) => v.version);
+      expect(versions).toEqual([...new Set(versions)].sort((x, y) => x - y));
+      for (const view of seen) {
+        view.participants.forEach((p, i) => {
+          if (p.phase === 'warning')
+            expect(view.server_time).toBeGreaterThanOrEqual(startAt + totalMs(i) - 1_000);
+          if (p.status === 'expired') expect(view.server_time).toBeGreaterThanOrEqual(startAt + totalMs(i));
+        });
+      }
+    }
+  }, 40_000);
+
   it("a killed instance's clients reconnect to the other, and its deadlines are still applied once", async () => {
     const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
     // Created through A: A's scheduler holds their timers when it dies.

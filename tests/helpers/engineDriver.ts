@@ -116,3 +116,14 @@ export function expectRefusalsChangeNothing(input: CreateSessionInput, steps: re
     }
   }
 }
+
+/** The refusal `run` throws; fails the test when it throws nothing, rethrows anything else. */
+export function refusalOf(run: () => unknown): SyncKairosError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof SyncKairosError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}

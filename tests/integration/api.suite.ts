@@ -778,6 +778,60 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         expect(participant(await read(created.session_id), 'w').has_expired).toBe(true);
       });
 
+      it('switch on a concurrent session is 409 INVALID_STATE; one clock paused by participant_id leaves the rest running', async () => {
+        const created = await create({
+          session_id: uniqueId('exam'),
+          sync_mode: 'per_participant',
+          concurrent: true,
+          total_time_ms: 3_600_000,
+          participants: [{ participant_id: 's1' }, { participant_id: 's2', total_time_ms: 4_500_000 }],
+          phases: [{ name: 'warning', remaining_ms: 600_000 }],
+        });
+        const running = await command(created.session_id, 'start');
+        const error = expectError(await postCommand(running.session_id, 'switch'), 409, 'INVALID_STATE');
+        expect(error.details).toMatchObject({ concurrent: true });
+        await expectUnchanged(running);
+        const paused = await command(running.session_id, 'pause', { participant_id: 's1' });
+        expect(paused).toMatchObject({ status: 'running', event: 'paused', concurrent: true });
+        expect(
+          paused.participants.map((p) => [p.participant_id, p.status, p.phase, p.next_phase_at]),
+        ).toEqual([
+          ['s1', 'paused', null, null],
+          ['s2', 'running', null, running.start_at! + 3_900_000],
+        ]);
+        const again = await postCommand(running.session_id, 'pause', { participant_id: 's1' });
+        expectError(again, 409, 'INVALID_STATE');
+        await expectUnchanged(paused);
+      });
+
+      it('participant_id on a pause of a session that is not concurrent is 400', async () => {
+        const before = await runningChessClock();
+        const res = await postCommand(before.session_id, 'pause', { participant_id: 'w' });
+        expect(issuePaths(expectError(res, 400, 'VALIDATION_ERROR'))).toEqual(['participant_id']);
+        await expectUnchanged(before);
+      });
+
+      it('phases out of order or badly named are 400 and create nothing', async () => {
+        const base = {
+          sync_mode: 'global',
+          participants: [{ participant_id: 'stage' }],
+          total_time_ms: 300_000,
+        };
+        const order = await expectInvalidCreate('phases', {
+          ...base,
+          phases: [
+            { name: 'critical', remaining_ms: 10_000 },
+            { name: 'warning', remaining_ms: 60_000 },
+          ],
+        });
+        expect(order.details).toMatchObject({ issues: [{ path: 'phases.1.remaining_ms' }] });
+        const named = await expectInvalidCreate('phases', {
+          ...base,
+          phases: [{ name: 'Warn ing', remaining_ms: 10_000 }],
+        });
+        expect(named.details).toMatchObject({ issues: [{ path: 'phases.0.name' }] });
+      });
+
       it('a next_participant_id that is not in the session is 400', async () => {
         const before = await runningChessClock();
         const res = await postCommand(before.session_id, 'switch', { next_participant_id: 'ghost' });

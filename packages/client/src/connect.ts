@@ -89,6 +89,12 @@ export interface CommandOptions {
   expectedVersion?: number;
 }
 
+/** concurrent sessions: pause, resume or complete one participant's (group's) clock; every clock without. */
+export interface OneClockOptions extends CommandOptions {
+  participantId?: string;
+  groupId?: string;
+}
+
 export interface SyncKairosHandle {
   readonly sessionId: string;
   /** The last applied state. */
@@ -126,9 +132,9 @@ export interface SyncKairosHandle {
    * turn to this call), which a session with lag compensation uses to tell transit from thinking.
    */
   switch(options?: CommandOptions & { nextParticipantId?: string }): Promise<SessionView>;
-  pause(options?: CommandOptions): Promise<SessionView>;
-  resume(options?: CommandOptions): Promise<SessionView>;
-  complete(options?: CommandOptions): Promise<SessionView>;
+  pause(options?: OneClockOptions): Promise<SessionView>;
+  resume(options?: OneClockOptions): Promise<SessionView>;
+  complete(options?: OneClockOptions): Promise<SessionView>;
   adjust(
     options: CommandOptions & { deltaMs: number; participantId?: string; groupId?: string },
   ): Promise<SessionView>;
@@ -315,16 +321,16 @@ class SessionConnection implements SyncKairosHandle {
     });
   }
 
-  pause(options: CommandOptions = {}): Promise<SessionView> {
-    return this.command('PAUSE', { expected_version: options.expectedVersion });
+  pause(options: OneClockOptions = {}): Promise<SessionView> {
+    return this.command('PAUSE', oneClockBody(options));
   }
 
-  resume(options: CommandOptions = {}): Promise<SessionView> {
-    return this.command('RESUME', { expected_version: options.expectedVersion });
+  resume(options: OneClockOptions = {}): Promise<SessionView> {
+    return this.command('RESUME', oneClockBody(options));
   }
 
-  complete(options: CommandOptions = {}): Promise<SessionView> {
-    return this.command('COMPLETE', { expected_version: options.expectedVersion });
+  complete(options: OneClockOptions = {}): Promise<SessionView> {
+    return this.command('COMPLETE', oneClockBody(options));
   }
 
   adjust(
@@ -476,4 +482,17 @@ class SessionConnection implements SyncKairosHandle {
     else if (wasUp) this.emitter.emit('connection', 'disconnected', error);
     await closed;
   }
+}
+
+/** A pause, resume or complete body: the version guard and the one clock it names, if any. */
+export function oneClockBody(options: OneClockOptions): {
+  expected_version: number | undefined;
+  participant_id: string | undefined;
+  group_id: string | undefined;
+} {
+  return {
+    expected_version: options.expectedVersion,
+    participant_id: options.participantId,
+    group_id: options.groupId,
+  };
 }

@@ -5,6 +5,7 @@ export {
   connect,
   type ClockSyncInfo,
   type CommandOptions,
+  type OneClockOptions,
   type ConnectOptions,
   type ConnectionStatus,
   type LocalClock,

@@ -29,10 +29,12 @@ function activeOf(view: SessionView): ParticipantView | undefined {
 
 /**
  * Whether this participant's shown time runs down: the active one, its whole group, or
- * everybody when the session has one bank (global, count_up: the view's own time_remaining_ms).
+ * everybody when the session has one bank (global, count_up: the view's own time_remaining_ms);
+ * in a concurrent session, every participant whose own clock runs.
  */
 export function runsFor(view: SessionView, participant: ParticipantView): boolean {
   if (view.status !== 'running') return false;
+  if (participant.status !== undefined) return participant.status === 'running';
   if (view.time_remaining_ms !== undefined) return true;
   if (view.groups !== undefined) return activeOf(view)?.group_id === participant.group_id;
   return participant.is_active;
@@ -62,7 +64,7 @@ function faceAfter(
     out.running = true;
     writeFace(out, countersOfFace(face), control, 0, Math.min(elapsedMs, Math.max(0, activeFlagInMs)));
   } else {
-    writeFace(out, countersOfFace(face), control, running ? elapsedMs : 0);
+    writeFace(out, countersOfFace(face), control, running ? elapsedMs : 0, 0, view.on_expire === 'overtime');
   }
   return out;
 }
@@ -96,7 +98,9 @@ export function participantRemainingMs(
 export function groupFace(view: SessionView, groupId: string, atServerMs: number): LocalClockFace | null {
   const group = view.groups?.find((g) => g.group_id === groupId);
   if (group === undefined) return null;
-  const running = view.status === 'running' && activeOf(view)?.group_id === groupId;
+  const running =
+    view.status === 'running' &&
+    (group.status !== undefined ? group.status === 'running' : activeOf(view)?.group_id === groupId);
   return faceAfter(view, group, group.time_control ?? view.time_control, running, atServerMs);
 }
 
@@ -108,6 +112,10 @@ export function groupRemainingMs(view: SessionView, groupId: string, atServerMs:
 /** global: the session bank; count_up: what is left to max_time_ms. Null in other modes or without a limit. */
 export function sessionRemainingMs(view: SessionView, atServerMs: number): number | null {
   if (view.time_remaining_ms === undefined || view.time_remaining_ms === null) return null;
+  // overtime: the clock goes on below zero.
+  if (view.on_expire === 'overtime') {
+    return view.time_remaining_ms - elapsedSinceMs(runningSinceMs(view), atServerMs);
+  }
   return remainingAtMs(view.time_remaining_ms, runningSinceMs(view), atServerMs);
 }
 

@@ -2,7 +2,7 @@
 // creating sessions, reading one once, the server's time.
 import type { CreateSessionInput, SessionView } from './wire/session.js';
 import { fromErrorBody, SyncKairosApiError } from './errors.js';
-import type { CommandOptions } from './connect.js';
+import { oneClockBody, type CommandOptions, type OneClockOptions } from './connect.js';
 
 export interface ClientOptions {
   /** The service's base URL, e.g. `https://timers.example.com`. */
@@ -19,9 +19,9 @@ export interface SyncKairosClient {
   start(sessionId: string, options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
   /** The turn to the next participant in order; `nextParticipantId` (admins only) names another. */
   switch(sessionId: string, options?: CommandOptions & { nextParticipantId?: string }): Promise<SessionView>;
-  pause(sessionId: string, options?: CommandOptions): Promise<SessionView>;
-  resume(sessionId: string, options?: CommandOptions): Promise<SessionView>;
-  complete(sessionId: string, options?: CommandOptions): Promise<SessionView>;
+  pause(sessionId: string, options?: OneClockOptions): Promise<SessionView>;
+  resume(sessionId: string, options?: OneClockOptions): Promise<SessionView>;
+  complete(sessionId: string, options?: OneClockOptions): Promise<SessionView>;
   adjust(
     sessionId: string,
     options: CommandOptions & { deltaMs: number; participantId?: string; groupId?: string },
@@ -88,11 +88,9 @@ export function createClient(options: ClientOptions): SyncKairosClient {
         expected_version: opts.expectedVersion,
         next_participant_id: opts.nextParticipantId,
       }),
-    pause: (sessionId, opts = {}) => command(sessionId, 'pause', { expected_version: opts.expectedVersion }),
-    resume: (sessionId, opts = {}) =>
-      command(sessionId, 'resume', { expected_version: opts.expectedVersion }),
-    complete: (sessionId, opts = {}) =>
-      command(sessionId, 'complete', { expected_version: opts.expectedVersion }),
+    pause: (sessionId, opts = {}) => command(sessionId, 'pause', oneClockBody(opts)),
+    resume: (sessionId, opts = {}) => command(sessionId, 'resume', oneClockBody(opts)),
+    complete: (sessionId, opts = {}) => command(sessionId, 'complete', oneClockBody(opts)),
     adjust: (sessionId, opts) =>
       command(sessionId, 'adjust', {
         expected_version: opts.expectedVersion,

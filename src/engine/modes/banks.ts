@@ -49,7 +49,7 @@ export function writeBankFace(
 ): void {
   const control = controlOf(state, bank);
   if (bank === running || pendingMs === 0 || running === undefined) {
-    writeFace(out, bank, control, bank === running ? pendingMs : 0);
+    writeFace(out, bank, control, bank === running ? pendingMs : 0, 0, state.config.onExpire === 'overtime');
     return;
   }
   const gainsMs =

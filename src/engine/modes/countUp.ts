@@ -12,7 +12,16 @@ export const countUp: SyncModeRules = {
   issues: () => [],
   initialize() {},
 
-  flagInMs: (state) => (state.config.maxTimeMs === null ? null : state.config.maxTimeMs - state.elapsedMs),
+  clocks: (state) => [
+    {
+      participantId: null,
+      groupId: null,
+      flagInMs: state.config.maxTimeMs === null ? null : state.config.maxTimeMs - state.elapsedMs,
+      runs: true,
+      out: false,
+      mark: state,
+    },
+  ],
   charge(state, _active, elapsedMs) {
     state.elapsedMs += elapsedMs;
   },

@@ -1,11 +1,11 @@
 // global: one bank for the whole session; a switch only moves the turn, and when the bank
 // reaches zero everybody is out.
-import type { SyncModeRules } from './mode.js';
+import { shownRemainingMs, type SyncModeRules } from './mode.js';
 
 export const global: SyncModeRules = {
   fields: new Set(['total_time_ms']),
   participantFields: new Set(),
-  onExpire: ['end_session'],
+  onExpire: ['end_session', 'overtime'],
 
   issues: (input) =>
     input.total_time_ms === undefined
@@ -15,7 +15,16 @@ export const global: SyncModeRules = {
     state.sessionBankMs = input.total_time_ms ?? 0;
   },
 
-  flagInMs: (state) => state.sessionBankMs,
+  clocks: (state) => [
+    {
+      participantId: null,
+      groupId: null,
+      flagInMs: state.sessionBankMs,
+      runs: true,
+      out: false,
+      mark: state,
+    },
+  ],
   charge(state, _active, elapsedMs) {
     state.sessionBankMs -= elapsedMs;
   },
@@ -34,9 +43,9 @@ export const global: SyncModeRules = {
   }),
 
   writeParticipantClock(state, _p, _active, pendingMs, out) {
-    out.time_remaining_ms = Math.max(0, state.sessionBankMs - pendingMs);
+    out.time_remaining_ms = shownRemainingMs(state, state.sessionBankMs - pendingMs);
   },
   addViewFields(state, view, pendingMs) {
-    view.time_remaining_ms = Math.max(0, state.sessionBankMs - pendingMs);
+    view.time_remaining_ms = shownRemainingMs(state, state.sessionBankMs - pendingMs);
   },
 };

@@ -7,6 +7,7 @@ import type {
   OnExpire,
   ParticipantState,
   ParticipantView,
+  PhaseMark,
   SessionCommand,
   SessionState,
   SessionView,
@@ -21,6 +22,7 @@ export const MODE_FIELDS = [
   'groups',
   'time_control',
   'lag_compensation',
+  'concurrent',
 ] as const;
 export type ModeField = (typeof MODE_FIELDS)[number];
 
@@ -38,6 +40,27 @@ export interface AdjustableBank {
   limitMs: number;
 }
 
+/** One clock a mode keeps, as phases, overtime and deadlines see it. */
+export interface ModeClock {
+  /** per_participant: the participant the clock is; null for a group's or the session's one clock. */
+  participantId: string | null;
+  /** per_group: the group the clock is. */
+  groupId: string | null;
+  /** How long it can run from the anchor before it reaches zero (negative in overtime); null: no limit. */
+  flagInMs: number | null;
+  /** Whether its time moves while the session runs (the active one; concurrent: each running one). */
+  runs: boolean;
+  /** Out of play (ran out, completed): nothing more is due for it. */
+  out: boolean;
+  /** Where the last phase announced for it is kept. */
+  mark: PhaseMark;
+}
+
+/** A clock's remaining time as views show it: stopped at zero, or below it in overtime. */
+export function shownRemainingMs(state: SessionState, remainingMs: number): number {
+  return state.config.onExpire === 'overtime' ? remainingMs : Math.max(0, remainingMs);
+}
+
 export interface SyncModeRules {
   // ---- Create ----
   /** The mode fields this mode reads; any other is refused rather than silently dropped. */
@@ -52,8 +75,8 @@ export interface SyncModeRules {
   initialize(state: SessionState, input: CreateSessionInput): void;
 
   // ---- Time ----
-  /** How long the running clock can still run from the anchor before it runs out; null: no limit. */
-  flagInMs(state: SessionState): number | null;
+  /** Every clock the session keeps, in participant (group) order. */
+  clocks(state: SessionState): ModeClock[];
   /** Moves `elapsedMs` of the active participant's pending time into the bank that runs. */
   charge(state: SessionState, active: ParticipantState | undefined, elapsedMs: number): void;
   /** A move made in time: what `finishing`'s turn leaves behind (increment, lap, …). */

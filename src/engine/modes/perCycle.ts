@@ -2,12 +2,12 @@
 // and when it reaches zero that participant is out, or the next cycle starts (auto_advance).
 import { invalidState } from '../../types/errors.js';
 import { activeParticipant } from '../participants.js';
-import type { SyncModeRules } from './mode.js';
+import { shownRemainingMs, type SyncModeRules } from './mode.js';
 
 export const perCycle: SyncModeRules = {
   fields: new Set(['time_per_cycle_ms']),
   participantFields: new Set(),
-  onExpire: ['end_session', 'auto_advance', 'skip_participant'],
+  onExpire: ['end_session', 'auto_advance', 'skip_participant', 'overtime'],
 
   issues: (input) =>
     input.time_per_cycle_ms === undefined
@@ -17,7 +17,9 @@ export const perCycle: SyncModeRules = {
     state.cycleBankMs = input.time_per_cycle_ms ?? 0;
   },
 
-  flagInMs: (state) => state.cycleBankMs,
+  clocks: (state) => [
+    { participantId: null, groupId: null, flagInMs: state.cycleBankMs, runs: true, out: false, mark: state },
+  ],
   charge(state, _active, elapsedMs) {
     state.cycleBankMs -= elapsedMs;
   },
@@ -51,7 +53,7 @@ export const perCycle: SyncModeRules = {
       : p === active
         ? state.cycleBankMs - pendingMs
         : (state.config.timePerCycleMs ?? 0);
-    out.time_remaining_ms = Math.max(0, remainingMs);
+    out.time_remaining_ms = shownRemainingMs(state, remainingMs);
   },
   addViewFields() {},
 };

@@ -3,7 +3,8 @@
 // all its members.
 import { invalidState, validationError, type ValidationIssue } from '../../types/errors.js';
 import type { CreateSessionInput, GroupState, SessionState } from '../../types/session.js';
-import { activeGroup, findGroup, findParticipant } from '../participants.js';
+import { bankRuns, isConcurrent, isOut } from '../concurrent.js';
+import { activeGroup, findGroup, findParticipant, isRunning } from '../participants.js';
 import {
   bankFlagInMs,
   bankIssues,
@@ -18,9 +19,16 @@ import type { SyncModeRules } from './mode.js';
 const UNLIMITED_MS = Number.MAX_SAFE_INTEGER;
 
 export const perGroup: SyncModeRules = {
-  fields: new Set(['total_time_ms', 'increment_ms', 'groups', 'time_control', 'lag_compensation']),
+  fields: new Set([
+    'total_time_ms',
+    'increment_ms',
+    'groups',
+    'time_control',
+    'lag_compensation',
+    'concurrent',
+  ]),
   participantFields: new Set(),
-  onExpire: ['end_session', 'skip_participant'],
+  onExpire: ['end_session', 'skip_participant', 'overtime'],
 
   issues(input) {
     const issues: ValidationIssue[] = [];
@@ -45,7 +53,17 @@ export const perGroup: SyncModeRules = {
     });
   },
 
-  flagInMs: (state) => bankFlagInMs(state, activeGroup(state)),
+  clocks(state) {
+    const active = activeGroup(state);
+    return state.groups.map((g) => ({
+      participantId: null,
+      groupId: g.groupId,
+      flagInMs: bankFlagInMs(state, g),
+      runs: bankRuns(state, g, g === active),
+      out: isOut(g),
+      mark: g,
+    }));
+  },
   charge(state, active, elapsedMs) {
     const group = runningGroup(state, active);
     if (group) group.usedMs += elapsedMs;
@@ -88,14 +106,21 @@ export const perGroup: SyncModeRules = {
   },
 
   addViewFields(state, view, pendingMs) {
-    const running = runningGroup(state, findParticipant(state, state.activeParticipantId));
+    const active = runningGroup(state, findParticipant(state, state.activeParticipantId));
     view.groups = state.groups.map((g) => {
+      // concurrent: each group's clock runs on its own status.
+      const running = isConcurrent(state)
+        ? isRunning(state) && g.clockStatus === 'running'
+          ? g
+          : undefined
+        : active;
       const groupView: NonNullable<typeof view.groups>[number] = {
         group_id: g.groupId,
         time_remaining_ms: 0,
         time_used_ms: g.usedMs + (g === running ? pendingMs : 0),
         has_expired: g.hasExpired,
       };
+      if (isConcurrent(state)) groupView.status = g.clockStatus ?? 'pending';
       writeBankFace(state, g, running, pendingMs, groupView);
       if (g.timeControl !== undefined) groupView.time_control = g.timeControl;
       return groupView;

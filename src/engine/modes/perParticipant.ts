@@ -2,6 +2,7 @@
 // participant's bank runs, a move ends its turn (increment, delay give-back, …), and the
 // participant whose bank reaches zero is out.
 import { validationError } from '../../types/errors.js';
+import { bankRuns, isOut } from '../concurrent.js';
 import { activeParticipant } from '../participants.js';
 import { bankFlagInMs, bankIssues, chargeBank, endBankTurn, startBank, writeBankFace } from './banks.js';
 import type { SyncModeRules } from './mode.js';
@@ -9,9 +10,9 @@ import type { SyncModeRules } from './mode.js';
 const UNLIMITED_MS = Number.MAX_SAFE_INTEGER;
 
 export const perParticipant: SyncModeRules = {
-  fields: new Set(['total_time_ms', 'increment_ms', 'time_control', 'lag_compensation']),
+  fields: new Set(['total_time_ms', 'increment_ms', 'time_control', 'lag_compensation', 'concurrent']),
   participantFields: new Set(['total_time_ms', 'time_control']),
-  onExpire: ['end_session', 'skip_participant'],
+  onExpire: ['end_session', 'skip_participant', 'overtime'],
 
   issues: (input) =>
     bankIssues(
@@ -33,7 +34,15 @@ export const perParticipant: SyncModeRules = {
     });
   },
 
-  flagInMs: (state) => bankFlagInMs(state, activeParticipant(state)),
+  clocks: (state) =>
+    state.participants.map((p) => ({
+      participantId: p.participantId,
+      groupId: null,
+      flagInMs: bankFlagInMs(state, p),
+      runs: bankRuns(state, p, p.participantId === state.activeParticipantId),
+      out: isOut(p),
+      mark: p,
+    })),
   charge: (state, active, elapsedMs) => chargeBank(state, active, state.participants, elapsedMs),
   endTurn: (state, finishing) => endBankTurn(state, finishing),
   switchesInPlaceWhenAlone: false,

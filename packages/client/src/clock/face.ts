@@ -10,7 +10,8 @@ export interface ClockFace extends ClockFaceFields {
 
 /**
  * Writes the face of a clock that has run `runMs` more of its turn (0 for a clock that waits)
- * into `out`; `gainedMs` is what a waiting hourglass clock gained meanwhile.
+ * into `out`; `gainedMs` is what a waiting hourglass clock gained meanwhile. `overtime`: a plain
+ * bank shows its time below zero instead of stopping there (on_expire overtime).
  */
 export function writeFace(
   out: ClockFace,
@@ -18,11 +19,13 @@ export function writeFace(
   control: TimeControl | undefined,
   runMs: number,
   gainedMs = 0,
+  overtime = false,
 ): void {
   const rule = ruleOf(control);
   if (rule.bankOnly) {
     // The common case (a plain bank): no copy to run.
-    out.time_remaining_ms = Math.max(0, clock.bankMs - runMs + gainedMs);
+    const bankMs = clock.bankMs - runMs + gainedMs;
+    out.time_remaining_ms = overtime ? bankMs : Math.max(0, bankMs);
     return;
   }
   const shown = runMs > 0 ? ranOn(clock, control, runMs) : clock;

@@ -40,13 +40,18 @@ export interface SwitchMessage extends VersionGuard {
   /** lag_compensation sessions: the mover's own think time for this move, in ms. */
   think_ms?: number | undefined;
 }
-export interface PauseMessage extends VersionGuard {
+/** concurrent sessions: the one clock a pause, resume or complete acts on; every clock without. */
+export interface OneClockTarget {
+  participant_id?: string | undefined;
+  group_id?: string | undefined;
+}
+export interface PauseMessage extends VersionGuard, OneClockTarget {
   type: 'PAUSE';
 }
-export interface ResumeMessage extends VersionGuard {
+export interface ResumeMessage extends VersionGuard, OneClockTarget {
   type: 'RESUME';
 }
-export interface CompleteMessage extends VersionGuard {
+export interface CompleteMessage extends VersionGuard, OneClockTarget {
   type: 'COMPLETE';
 }
 export interface AdjustMessage extends VersionGuard {

@@ -18,7 +18,7 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 /** Statuses from which nothing moves again. */
 export const ENDED_STATUSES: readonly SessionStatus[] = ['expired', 'completed', 'cancelled'];
 
-export const ON_EXPIRE_POLICIES = ['end_session', 'auto_advance', 'skip_participant'] as const;
+export const ON_EXPIRE_POLICIES = ['end_session', 'auto_advance', 'skip_participant', 'overtime'] as const;
 export type OnExpire = (typeof ON_EXPIRE_POLICIES)[number];
 
 export const SESSION_EVENTS = [
@@ -36,8 +36,27 @@ export const SESSION_EVENTS = [
   'participant_expired',
   /** A per_cycle cycle ran out and the next one started at the deadline (auto_advance). */
   'cycle_advanced',
+  /** A clock crossed one of the session's phase thresholds (`phases`), at the crossing itself. */
+  'phase_changed',
+  /** A clock reached zero and counts on below it (on_expire overtime); the session goes on. */
+  'overtime',
 ] as const;
 export type SessionEventType = (typeof SESSION_EVENTS)[number];
+
+/** concurrent sessions: where each participant's (or group's) own clock is. */
+export const CLOCK_STATUSES = ['pending', 'running', 'paused', 'expired', 'completed'] as const;
+export type ClockStatus = (typeof CLOCK_STATUSES)[number];
+
+/** Phase names: short, lower-case, safe in a CSS class or a metric label. */
+export const PHASE_NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
+/** The phase of a clock that runs on below zero (on_expire overtime). */
+export const OVERTIME_PHASE = 'overtime';
+
+/** A named stretch of a clock's last `remaining_ms` (thresholds strictly decreasing). */
+export interface PhaseInput {
+  name: string;
+  remaining_ms: number;
+}
 
 // ---- Input ----
 
@@ -66,21 +85,34 @@ export interface CreateSessionInput {
   on_expire?: OnExpire | undefined;
   time_control?: TimeControl | undefined;
   lag_compensation?: boolean | undefined;
+  /** per_participant, per_group: every clock runs at once from start (an exam room). */
+  concurrent?: boolean | undefined;
+  phases?: PhaseInput[] | undefined;
   metadata?: Record<string, unknown> | undefined;
 }
 
 // ---- Output: what REST and WebSocket clients receive ----
 
+/** What every clock shows of the session's phases (sessions with `phases` or on_expire overtime). */
+export interface PhaseFields {
+  /** The last threshold this clock crossed, `overtime` below zero, or null before the first. */
+  phase?: string | null;
+  /** Server time of this clock's next crossing while it runs; null when none is ahead or it waits. */
+  next_phase_at?: number | null;
+}
+
 /** A clock face: its bank's face fields (per_group: the group's) and its own time control, if any. */
-export interface ParticipantView extends ClockFaceFields {
+export interface ParticipantView extends ClockFaceFields, PhaseFields {
   participant_id: string;
   group_id: string | null;
-  /** As of `server_time`, the bank as the control shows it; null in count_up without max_time_ms. */
+  /** As of `server_time`, the bank as the control shows it (negative in overtime); null in count_up without max_time_ms. */
   time_remaining_ms: number | null;
   time_used_ms: number;
   cycle_count: number;
   is_active: boolean;
   has_expired: boolean;
+  /** concurrent sessions: this participant's own clock (per_group: its group's). */
+  status?: ClockStatus;
   time_control?: TimeControl;
   /** lag_compensation sessions: this participant's last move's transit time as the server took it. */
   lag_ms?: number;
@@ -90,11 +122,13 @@ export interface ParticipantView extends ClockFaceFields {
   lag_quota_ms?: number;
 }
 
-export interface GroupView extends ClockFaceFields {
+export interface GroupView extends ClockFaceFields, PhaseFields {
   group_id: string;
   time_remaining_ms: number;
   time_used_ms: number;
   has_expired: boolean;
+  /** concurrent sessions: this group's own clock. */
+  status?: ClockStatus;
   time_control?: TimeControl;
 }
 
@@ -104,7 +138,8 @@ export interface LapView {
   elapsed_ms: number;
 }
 
-export interface SessionView {
+/** Session-level phase fields are the one clock's of global, per_cycle and count_up. */
+export interface SessionView extends PhaseFields {
   session_id: string;
   sync_mode: SyncMode;
   status: SessionStatus;
@@ -114,7 +149,10 @@ export interface SessionView {
   active_participant_id: string | null;
   cycle_started_at: number | null;
   start_at: number | null;
-  /** The true flag instant of the running clock (after any delay and periods), or when count_up reaches max_time_ms. */
+  /**
+   * The true flag instant of the running clock (after any delay and periods), or when count_up
+   * reaches max_time_ms; concurrent: the earliest of the running clocks'. Null for a clock in overtime.
+   */
   deadline_at: number | null;
   total_time_ms: number | null;
   time_per_cycle_ms: number | null;
@@ -125,6 +163,10 @@ export interface SessionView {
   time_control?: TimeControl;
   /** Present (true) when moves over the WebSocket are compensated for their transit time. */
   lag_compensation?: true;
+  /** Present (true) when every participant's (or group's) clock runs at once. */
+  concurrent?: true;
+  /** The session's phase thresholds, as created. */
+  phases?: PhaseInput[];
   participants: ParticipantView[];
   groups?: GroupView[];
   /** global: the session bank; count_up: what is left to max_time_ms (null without one). */
