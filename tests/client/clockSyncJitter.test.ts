@@ -71,7 +71,8 @@ describe('clock sync through a jittered proxy', () => {
           url: `http://127.0.0.1:${proxy.port}`,
           sessionId,
           clock: { nowMs: () => performanceEpochMs() + skewMs },
-          connectTimeoutMs: 8_000,
+          // A loaded machine may take long to connect 20 at once; the window still counts from here.
+          connectTimeoutMs: 20_000,
         });
         handles.push(handle);
         // The estimate connect() resolved with, then every one published after it.
@@ -124,5 +125,5 @@ describe('clock sync through a jittered proxy', () => {
         `the machine added delays of its own: best delays out and back up to ${worstFloorMs.toFixed(1)} ms`,
       );
     expect(quantile(absErrors, 0.99)).toBeLessThanOrEqual(P99_ERROR_MS);
-  }, 30_000);
+  }, 60_000);
 });

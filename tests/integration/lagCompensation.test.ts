@@ -177,9 +177,15 @@ describe('lag compensation through the SDK', () => {
     const elapsedMs = elapsedSeenMs(started, moved);
     expect(thinkMs).toBeLessThan(elapsedMs);
     // The server took the rest of the turn as transit (the STATE's way out and the SWITCH's way
-    // in: about one round trip through the proxy), not its own round-trip measure.
+    // in: about one round trip through the proxy), not its own round-trip measure; unless that
+    // rest is beyond the round trip it measured plus 20 ms (a machine busy enough to add that
+    // much on its own), when the cap is what it charges.
     const w = participant(moved, 'w');
-    expect(w.lag_ms).toBe(elapsedMs - (thinkMs as number));
+    const restMs = elapsedMs - (thinkMs as number);
+    if (w.lag_ms !== restMs) {
+      expect(w.lag_ms).toBeLessThan(restMs);
+      expect(w.lag_ms).toBeGreaterThanOrEqual(2 * ONE_WAY_DELAY_MS + 20);
+    }
     expect(w.lag_ms).toBeGreaterThanOrEqual(2 * ONE_WAY_DELAY_MS);
     expect(w.lag_comp_ms).toBe(w.lag_ms);
     expect(w.time_used_ms).toBe(elapsedMs - (w.lag_comp_ms ?? 0));
