@@ -17,6 +17,7 @@ import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { LmdbSessionLog, sessionLogPath } from './state/LmdbSessionLog.js';
+import { LostSessionSweep, recoverFromAudit } from './state/restore.js';
 import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
@@ -319,6 +320,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     recordAudit: audit !== null,
     onCommit: (commit) =>
       scheduler.note(commit.state.sessionId, commit.removed ? null : deadlineAtMs(commit.state)),
+    // Distributed mode only: DATA_DIR keeps every embedded session, Redis may lose them.
+    ...(target !== null && audit !== null ? { recover: recoverFromAudit(audit.store, logger) } : {}),
   });
   const scheduler = new DeadlineScheduler({
     engine,
@@ -330,6 +333,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   });
   scheduler.start();
+  const lostSessionSweep =
+    target !== null && audit !== null
+      ? new LostSessionSweep({ engine, audit: audit.store, clock: backend.clock, logger })
+      : null;
+  lostSessionSweep?.start();
   const app = createApp({
     engine,
     store: backend.store,
@@ -382,6 +390,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     port = await listen(server, config.port, config.host);
   } catch (err) {
+    await lostSessionSweep?.close();
     await scheduler.close();
     await audit?.close();
     await backend.close();
@@ -402,6 +411,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         draining = true;
         await websocket.close();
         await closeServer(server);
+        await lostSessionSweep?.close();
         await scheduler.close();
         // After the last write (the scheduler's), before the store: the embedded writer drains.
         await audit?.close();

@@ -103,6 +103,8 @@ export class AuditRelay {
         }
       } catch (err) {
         if (!this.running) break;
+        // Redis lost the streams and their group (a flush, a failover): made again, then read on.
+        if (err instanceof Error && err.message.includes('NOGROUP')) groupsReady = false;
         this.options.onError?.(err, 'audit relay');
         await this.pause(RETRY_DELAY_MS);
       }

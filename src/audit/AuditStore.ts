@@ -1,9 +1,11 @@
 // The audit trail in SQL (PostgreSQL, or PGlite in embedded mode): one row per session version,
 // written idempotently, and one summary row per session that only ever moves forward.
+import { deadlineAtMs } from '../engine/clocks.js';
 import { toSessionView } from '../engine/view.js';
 import type {
   ClockSnapshot,
   SessionEvent,
+  SessionState,
   SessionEventType,
   SessionStatus,
   SessionView,
@@ -232,6 +234,7 @@ const SUMMARY_CASTS = [
   '::jsonb',
   '::bigint',
   '::bigint',
+  '::bigint',
 ] as const;
 
 const json = (value: unknown): string | null =>
@@ -302,12 +305,13 @@ export class AuditStore {
           json(e.state.metadata),
           e.state.createdAtMs,
           e.state.updatedAtMs,
+          deadlineAtMs(e.state),
         ]);
         // Only forward: a record that arrives late (a retry, another worker) never rolls the summary back.
         await tx.query(
           `INSERT INTO audit_sessions
              (session_id, sync_mode, status, last_version, last_event, active_participant_id,
-              participant_ids, metadata, created_at_ms, updated_at_ms)
+              participant_ids, metadata, created_at_ms, updated_at_ms, deadline_at_ms)
            VALUES ${valuesList(chunk.length, SUMMARY_CASTS)}
            ON CONFLICT (session_id) DO UPDATE SET
              sync_mode = EXCLUDED.sync_mode,
@@ -319,6 +323,7 @@ export class AuditStore {
              metadata = EXCLUDED.metadata,
              created_at_ms = LEAST(audit_sessions.created_at_ms, EXCLUDED.created_at_ms),
              updated_at_ms = EXCLUDED.updated_at_ms,
+             deadline_at_ms = EXCLUDED.deadline_at_ms,
              last_recorded_at = now()
            WHERE audit_sessions.last_version < EXCLUDED.last_version`,
           params,
@@ -359,6 +364,30 @@ export class AuditStore {
     if (row === undefined) return null;
     const { created_at_ms, updated_at_ms, ...rest } = row;
     return { ...rest, created_at: toMs(created_at_ms), updated_at: toMs(updated_at_ms) };
+  }
+
+  /** The session's state at its last recorded version (whatever its status), or null. */
+  async lastState(sessionId: string): Promise<SessionState | null> {
+    const { rows } = await this.client.query<{ state: SessionState }>(
+      `SELECT e.state
+         FROM audit_sessions s
+         JOIN audit_events e ON e.session_id = s.session_id AND e.version = s.last_version
+        WHERE s.session_id = $1`,
+      [sessionId],
+    );
+    return rows[0]?.state ?? null;
+  }
+
+  /** Live sessions (as last recorded) whose deadline is at or before `untilMs`, earliest first. */
+  async liveSessionsDue(untilMs: number, limit: number): Promise<string[]> {
+    const { rows } = await this.client.query<{ session_id: string }>(
+      `SELECT session_id FROM audit_sessions
+        WHERE status IN ('pending', 'running', 'paused') AND deadline_at_ms <= $1
+        ORDER BY deadline_at_ms
+        LIMIT $2`,
+      [untilMs, limit],
+    );
+    return rows.map((row) => row.session_id);
   }
 
   /** Rejects when the database does not answer (for /ready). */

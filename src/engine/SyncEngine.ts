@@ -14,6 +14,7 @@ import type { StateStore, WriteResult } from '../types/store.js';
 import { deadlineAtMs } from './clocks.js';
 import { createSessionState } from './createSession.js';
 import { applyDueExpiries } from './expiry.js';
+import { restoredState } from '../state/restore.js';
 import { retentionMs } from './retention.js';
 import { step } from './step.js';
 import { clockSnapshot, toSessionView } from './view.js';
@@ -56,6 +57,11 @@ export interface SyncEngineDeps {
   recordAudit?: boolean;
   /** Called after every committed write, in commit order for one session. Must not throw. */
   onCommit?: (commit: Commit) => void;
+  /**
+   * Distributed mode with an audit trail: a session the store does not have, as the trail last
+   * recorded it if it is still live there (null otherwise). It is then restored (state/restore.ts).
+   */
+  recover?: (sessionId: string) => Promise<SessionState | null>;
 }
 
 /** An event as the audit log keeps it: one JSON record per session version. */
@@ -69,6 +75,7 @@ export class SyncEngine {
   private readonly sessionTtlMs: number;
   private readonly onCommit: (commit: Commit) => void;
   private readonly recordAudit: boolean;
+  private readonly recover: ((sessionId: string) => Promise<SessionState | null>) | undefined;
   /**
    * The newest state this instance wrote or was sent, per session (least recently used
    * first). Commands start from it instead of reading the store: the compare-and-set refuses
@@ -82,6 +89,7 @@ export class SyncEngine {
     this.sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.onCommit = deps.onCommit ?? (() => {});
     this.recordAudit = deps.recordAudit ?? true;
+    this.recover = deps.recover;
   }
 
   serverNowMs(): number {
@@ -149,6 +157,8 @@ export class SyncEngine {
       }
       const result = await this.write(state, stored.version, nowMs, events);
       if (result.ok) return { view: toSessionView(state, nowMs), state, events };
+      // A remembered session the store lost: read it again, which restores it if it can.
+      if (result.reason === 'not_found' && fromMemory) continue;
       if (result.reason === 'not_found') throw sessionNotFound(sessionId);
       if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
         throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
@@ -187,7 +197,7 @@ export class SyncEngine {
    * when the session is not stored (its deadline index entry is stale).
    */
   async expireDue(sessionId: string): Promise<SessionEvent[] | null> {
-    const stored = await this.store.get(sessionId);
+    const stored = await this.load(sessionId);
     if (!stored) return null;
     const nowMs = this.clock.nowMs();
     const due = applyDueExpiries(stored, nowMs);
@@ -235,8 +245,43 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * Restores the session if the store lost it and the audit trail has it live (with `recover`);
+   * true when it is stored now. For the sweep that finds lost sessions before anyone asks.
+   */
+  async restoreIfLost(sessionId: string): Promise<boolean> {
+    return (await this.load(sessionId)) !== null;
+  }
+
+  /** The stored session, or the restored one when the store lost it; null when neither. */
+  private async load(sessionId: string): Promise<SessionState | null> {
+    return (await this.store.get(sessionId)) ?? (await this.restore(sessionId));
+  }
+
+  private async restore(sessionId: string): Promise<SessionState | null> {
+    const recorded = this.recover === undefined ? null : await this.recover(sessionId);
+    if (recorded === null) return null;
+    const state = restoredState(recorded);
+    const nowMs = this.clock.nowMs();
+    const result = await this.forgettingOnFailure(
+      sessionId,
+      this.store.restore({
+        state,
+        deadlineAtMs: deadlineAtMs(state),
+        ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
+      }),
+    );
+    if (result.ok) {
+      this.remember(state);
+      this.onCommit({ state, events: [], removed: false });
+      return state;
+    }
+    // Another instance restored it first (exists), or this lifetime was removed (not_found).
+    return result.reason === 'exists' ? this.store.get(sessionId) : null;
+  }
+
   private async read(sessionId: string): Promise<SessionState> {
-    const state = await this.store.get(sessionId);
+    const state = await this.load(sessionId);
     if (!state) {
       this.recent.delete(sessionId);
       throw sessionNotFound(sessionId);

@@ -36,6 +36,8 @@ export const SESSION_EVENTS = [
   'participant_expired',
   /** A per_cycle cycle ran out and the next one started at the deadline (auto_advance). */
   'cycle_advanced',
+  /** Distributed mode: the session was lost by Redis and restored from the audit trail at its last recorded version. */
+  'restored',
 ] as const;
 export type SessionEventType = (typeof SESSION_EVENTS)[number];
 
