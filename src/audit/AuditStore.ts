@@ -2,6 +2,7 @@
 // written idempotently, and one summary row per session that only ever moves forward.
 import { deadlineAtMs } from '../engine/clocks.js';
 import { toSessionView } from '../engine/view.js';
+import { lifetimeOf } from '../state/lifetime.js';
 import type {
   ClockSnapshot,
   SessionEvent,
@@ -50,6 +51,10 @@ export interface HistoryPage {
   events: AuditEventView[];
   /** Pass back as the next page's cursor; null on the last page. */
   nextCursor: string | null;
+  /** Which lifetime of the id these events are of (1: its first creation); null: no such lifetime recorded. */
+  lifetime: number | null;
+  /** How many lifetimes the id has had (the last is the current one). */
+  lifetimes: number;
 }
 
 /** A record that is not a SessionEvent at all: it can never be written, however often it is retried. */
@@ -204,8 +209,15 @@ function checkEvent(event: SessionEvent): void {
   }
 }
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The key's order: session, lifetime, version. */
 const byLockOrder = (a: SessionEvent, b: SessionEvent): number =>
-  a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.version - b.version;
+  compareText(a.sessionId, b.sessionId) ||
+  compareText(lifetimeOf(a.state), lifetimeOf(b.state)) ||
+  a.version - b.version;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -222,8 +234,9 @@ function valuesList(rowCount: number, columns: readonly string[]): string {
   return rows.join(', ');
 }
 
-const EVENT_CASTS = ['', '::integer', '', '', '', '::bigint', '::jsonb', '::jsonb', '::jsonb'] as const;
+const EVENT_CASTS = ['', '', '::integer', '', '', '', '::bigint', '::jsonb', '::jsonb', '::jsonb'] as const;
 const SUMMARY_CASTS = [
+  '',
   '',
   '',
   '',
@@ -263,16 +276,18 @@ export class AuditStore {
   async write(records: readonly SessionEvent[]): Promise<number> {
     if (records.length === 0) return 0;
     records.forEach(checkEvent);
-    // The same lock order in every writer (session, then version), so concurrent batches cannot deadlock.
+    // The same lock order in every writer (the key's), so concurrent batches cannot deadlock.
     const events = [...records].sort(byLockOrder);
+    // The last record of each lifetime moves that lifetime's summary.
     const latest = new Map<string, SessionEvent>();
-    for (const event of events) latest.set(event.sessionId, event);
+    for (const event of events) latest.set(`${event.sessionId}\u0000${lifetimeOf(event.state)}`, event);
 
     return this.client.transaction(async (tx) => {
       let inserted = 0;
       for (const chunk of chunks(events, MAX_ROWS_PER_STATEMENT)) {
         const params = chunk.flatMap((e) => [
           e.sessionId,
+          lifetimeOf(e.state),
           e.version,
           e.type,
           e.actor ?? null,
@@ -284,9 +299,10 @@ export class AuditStore {
         ]);
         const result = await tx.query<{ version: number }>(
           `INSERT INTO audit_events
-             (session_id, version, event_type, actor, participant_id, at_ms, clocks_before, clocks_after, state)
+             (session_id, lifetime_id, version, event_type, actor, participant_id, at_ms,
+              clocks_before, clocks_after, state)
            VALUES ${valuesList(chunk.length, EVENT_CASTS)}
-           ON CONFLICT (session_id, version) DO NOTHING
+           ON CONFLICT (session_id, lifetime_id, version) DO NOTHING
            RETURNING version`,
           params,
         );
@@ -296,6 +312,7 @@ export class AuditStore {
       for (const chunk of chunks([...latest.values()], MAX_ROWS_PER_STATEMENT)) {
         const params = chunk.flatMap((e) => [
           e.sessionId,
+          lifetimeOf(e.state),
           e.state.syncMode,
           e.state.status,
           e.version,
@@ -310,10 +327,11 @@ export class AuditStore {
         // Only forward: a record that arrives late (a retry, another worker) never rolls the summary back.
         await tx.query(
           `INSERT INTO audit_sessions
-             (session_id, sync_mode, status, last_version, last_event, active_participant_id,
-              participant_ids, metadata, created_at_ms, updated_at_ms, deadline_at_ms)
+             (session_id, lifetime_id, sync_mode, status, last_version, last_event,
+              active_participant_id, participant_ids, metadata, created_at_ms, updated_at_ms,
+              deadline_at_ms)
            VALUES ${valuesList(chunk.length, SUMMARY_CASTS)}
-           ON CONFLICT (session_id) DO UPDATE SET
+           ON CONFLICT (session_id, lifetime_id) DO UPDATE SET
              sync_mode = EXCLUDED.sync_mode,
              status = EXCLUDED.status,
              last_version = EXCLUDED.last_version,
@@ -333,31 +351,62 @@ export class AuditStore {
     });
   }
 
-  /** A session's events, oldest first, `limit` at a time after the version `after`. */
-  async history(sessionId: string, page: { after?: number; limit: number }): Promise<HistoryPage> {
+  /**
+   * The session's lifetimes, oldest first (1 is the first creation of the id): each creation
+   * after a DELETE is a new one, with a history of its own.
+   */
+  private async lifetimes(sessionId: string): Promise<string[]> {
+    const { rows } = await this.client.query<{ lifetime_id: string }>(
+      `SELECT lifetime_id FROM audit_sessions WHERE session_id = $1 ORDER BY created_at_ms, lifetime_id`,
+      [sessionId],
+    );
+    return rows.map((row) => row.lifetime_id);
+  }
+
+  /**
+   * A lifetime's events (the current one by default), oldest first, `limit` at a time after the
+   * version `after`; no events and a null lifetime when that lifetime was never recorded.
+   */
+  async history(
+    sessionId: string,
+    page: { after?: number | undefined; limit: number; lifetime?: number | undefined },
+  ): Promise<HistoryPage> {
     const limit = Math.min(Math.max(Math.trunc(page.limit), 1), MAX_HISTORY_LIMIT);
+    const lifetimes = await this.lifetimes(sessionId);
+    const lifetime = page.lifetime ?? lifetimes.length;
+    const lifetimeId = lifetimes[lifetime - 1];
+    if (lifetimeId === undefined) {
+      return { events: [], nextCursor: null, lifetime: null, lifetimes: lifetimes.length };
+    }
     const { rows } = await this.client.query<EventRow>(
       `SELECT session_id, version, event_type, actor, participant_id, at_ms,
               clocks_before, clocks_after, state,
               (extract(epoch from recorded_at) * 1000)::bigint AS recorded_at_ms
          FROM audit_events
-        WHERE session_id = $1 AND version > $2
+        WHERE session_id = $1 AND lifetime_id = $2 AND version > $3
         ORDER BY version
-        LIMIT $3`,
-      [sessionId, page.after ?? 0, limit + 1],
+        LIMIT $4`,
+      [sessionId, lifetimeId, page.after ?? 0, limit + 1],
     );
     const more = rows.length > limit;
     const events = rows.slice(0, limit).map(toEventView);
     const last = events[events.length - 1];
-    return { events, nextCursor: more && last ? encodeHistoryCursor(last.version) : null };
+    return {
+      events,
+      nextCursor: more && last ? encodeHistoryCursor(last.version) : null,
+      lifetime,
+      lifetimes: lifetimes.length,
+    };
   }
 
-  /** The session's summary row, or null when the audit trail has never heard of it. */
+  /** The summary of the session's current (newest) lifetime, or null when the trail never heard of it. */
   async sessionSummary(sessionId: string): Promise<AuditSessionSummary | null> {
     const { rows } = await this.client.query<SummaryRow>(
       `SELECT session_id, sync_mode, status, last_version, last_event, active_participant_id,
               participant_ids, metadata, created_at_ms, updated_at_ms
-         FROM audit_sessions WHERE session_id = $1`,
+         FROM audit_sessions WHERE session_id = $1
+        ORDER BY created_at_ms DESC, lifetime_id DESC
+        LIMIT 1`,
       [sessionId],
     );
     const row = rows[0];
@@ -366,13 +415,16 @@ export class AuditStore {
     return { ...rest, created_at: toMs(created_at_ms), updated_at: toMs(updated_at_ms) };
   }
 
-  /** The session's state at its last recorded version (whatever its status), or null. */
+  /** The state of the session's current lifetime at its last recorded version (whatever its status), or null. */
   async lastState(sessionId: string): Promise<SessionState | null> {
     const { rows } = await this.client.query<{ state: SessionState }>(
       `SELECT e.state
          FROM audit_sessions s
-         JOIN audit_events e ON e.session_id = s.session_id AND e.version = s.last_version
-        WHERE s.session_id = $1`,
+         JOIN audit_events e
+           ON e.session_id = s.session_id AND e.lifetime_id = s.lifetime_id AND e.version = s.last_version
+        WHERE s.session_id = $1
+        ORDER BY s.created_at_ms DESC, s.lifetime_id DESC
+        LIMIT 1`,
       [sessionId],
     );
     return rows[0]?.state ?? null;
@@ -381,9 +433,12 @@ export class AuditStore {
   /** Live sessions (as last recorded) whose deadline is at or before `untilMs`, earliest first. */
   async liveSessionsDue(untilMs: number, limit: number): Promise<string[]> {
     const { rows } = await this.client.query<{ session_id: string }>(
-      `SELECT session_id FROM audit_sessions
-        WHERE status IN ('pending', 'running', 'paused') AND deadline_at_ms <= $1
-        ORDER BY deadline_at_ms
+      `SELECT s.session_id FROM audit_sessions s
+        WHERE s.status IN ('pending', 'running', 'paused') AND s.deadline_at_ms <= $1
+          -- Only current lifetimes: an older one is over, whatever its last record says.
+          AND NOT EXISTS (SELECT 1 FROM audit_sessions n
+                           WHERE n.session_id = s.session_id AND n.created_at_ms > s.created_at_ms)
+        ORDER BY s.deadline_at_ms
         LIMIT $2`,
       [untilMs, limit],
     );

@@ -14,6 +14,7 @@ import type { StateStore, WriteResult } from '../types/store.js';
 import { deadlineAtMs } from './clocks.js';
 import { createSessionState } from './createSession.js';
 import { applyDueExpiries } from './expiry.js';
+import { newLifetime } from '../state/lifetime.js';
 import { restoredState } from '../state/restore.js';
 import { retentionMs } from './retention.js';
 import { step } from './step.js';
@@ -99,6 +100,7 @@ export class SyncEngine {
   async createSession(input: CreateSessionInput, options: { actor?: string } = {}): Promise<SessionView> {
     const nowMs = this.clock.nowMs();
     const state = createSessionState(input, { sessionId: input.session_id ?? randomUUID(), nowMs });
+    state.lifetime = newLifetime();
     const clocks = clockSnapshot(state, nowMs);
     const created: SessionEvent = {
       sessionId: state.sessionId,

@@ -89,6 +89,11 @@ export interface SessionConfig {
  */
 export interface SessionState {
   sessionId: string;
+  /**
+   * This creation of the id, random (state/lifetime.ts): the audit trail keys every record by
+   * it, so an id reused after DELETE starts a history of its own. Absent in older states.
+   */
+  lifetime?: string;
   syncMode: SyncMode;
   status: SessionStatus;
   version: number;
