@@ -11,7 +11,6 @@ import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
 import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
-import { deadlineAtMs } from './engine/clocks.js';
 import { SyncEngine } from './engine/SyncEngine.js';
 import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
@@ -318,8 +317,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     clock: backend.clock,
     sessionTtlMs: config.sessionTtlSeconds * 1000,
     recordAudit: audit !== null,
+    maxIdleMs: config.sessionMaxIdleMs,
     onCommit: (commit) =>
-      scheduler.note(commit.state.sessionId, commit.removed ? null : deadlineAtMs(commit.state)),
+      scheduler.note(commit.state.sessionId, commit.removed ? null : engine.deadlineOf(commit.state)),
     // Distributed mode only: DATA_DIR keeps every embedded session, Redis may lose them.
     ...(target !== null && audit !== null ? { recover: recoverFromAudit(audit.store, logger) } : {}),
   });
@@ -335,7 +335,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   scheduler.start();
   const lostSessionSweep =
     target !== null && audit !== null
-      ? new LostSessionSweep({ engine, audit: audit.store, clock: backend.clock, logger })
+      ? new LostSessionSweep({
+          engine,
+          audit: audit.store,
+          clock: backend.clock,
+          logger,
+          maxIdleMs: config.sessionMaxIdleMs,
+        })
       : null;
   lostSessionSweep?.start();
   const app = createApp({
@@ -364,7 +370,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readSession: (sessionId) => engine.getSession(sessionId),
     onPublishedState: (state) => {
       engine.noteState(state);
-      scheduler.note(state.sessionId, deadlineAtMs(state));
+      scheduler.note(state.sessionId, engine.deadlineOf(state));
     },
     onError: (err, context) => logger.warn({ err }, context),
     // A command's updated_at is its server time (the shared clock in distributed mode), so this is

@@ -430,17 +430,27 @@ export class AuditStore {
     return rows[0]?.state ?? null;
   }
 
-  /** Live sessions (as last recorded) whose deadline is at or before `untilMs`, earliest first. */
-  async liveSessionsDue(untilMs: number, limit: number): Promise<string[]> {
+  /**
+   * Current lifetimes, live as last recorded, whose clock deadline is at or before `untilMs` or
+   * whose last change is at or before `idleBeforeMs` (idle past the limit): at most `limit`.
+   */
+  async liveSessionsDue(untilMs: number, idleBeforeMs: number, limit: number): Promise<string[]> {
+    // Two index scans (the live deadline index, updated_at_ms), not one OR over the table.
     const { rows } = await this.client.query<{ session_id: string }>(
-      `SELECT s.session_id FROM audit_sessions s
-        WHERE s.status IN ('pending', 'running', 'paused') AND s.deadline_at_ms <= $1
-          -- Only current lifetimes: an older one is over, whatever its last record says.
-          AND NOT EXISTS (SELECT 1 FROM audit_sessions n
-                           WHERE n.session_id = s.session_id AND n.created_at_ms > s.created_at_ms)
-        ORDER BY s.deadline_at_ms
-        LIMIT $2`,
-      [untilMs, limit],
+      `SELECT s.session_id FROM (
+         (SELECT session_id, created_at_ms FROM audit_sessions
+           WHERE status IN ('pending', 'running', 'paused') AND deadline_at_ms <= $1
+           ORDER BY deadline_at_ms LIMIT $3)
+         UNION
+         (SELECT session_id, created_at_ms FROM audit_sessions
+           WHERE updated_at_ms <= $2 AND status IN ('pending', 'running', 'paused')
+           ORDER BY updated_at_ms LIMIT $3)
+       ) s
+       -- Only current lifetimes: an older one is over, whatever its last record says.
+       WHERE NOT EXISTS (SELECT 1 FROM audit_sessions n
+                          WHERE n.session_id = s.session_id AND n.created_at_ms > s.created_at_ms)
+       LIMIT $3`,
+      [untilMs, idleBeforeMs, limit],
     );
     return rows.map((row) => row.session_id);
   }

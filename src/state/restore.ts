@@ -1,8 +1,9 @@
 // Distributed mode: a session Redis lost (a flush, a failover without the last writes) that the
 // audit trail holds as live is restored from its last recorded state, its version kept, with a
 // `restored` event. Restores happen on first access (SyncEngine reads through `recover`), and a
-// sweep over the trail's live sessions whose deadline has come restores those nobody asks for,
-// so their deadlines still fire (once: the restore and the expiry are both compare-and-sets).
+// sweep over the trail's live sessions whose deadline has come (or that are idle past the
+// limit) restores those nobody asks for, so their deadlines still fire (once: the restore and
+// the expiry are both compare-and-sets).
 import type { AuditStore } from '../audit/AuditStore.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Clock } from '../types/clock.js';
@@ -50,6 +51,8 @@ export interface LostSessionSweepDeps {
   intervalMs?: number;
   /** At most this many sessions per sweep (default 500). */
   batchSize?: number;
+  /** The engine's maximum idle time: a lost session idle that long is restored so that it ends. */
+  maxIdleMs: number;
 }
 
 const DEFAULT_SWEEP_INTERVAL_MS = 2_000;
@@ -96,7 +99,8 @@ export class LostSessionSweep {
   /** Never rejects: a failed sweep is logged and the next one tries again. */
   private async sweep(): Promise<void> {
     try {
-      const due = await this.deps.audit.liveSessionsDue(this.deps.clock.nowMs(), this.batchSize);
+      const nowMs = this.deps.clock.nowMs();
+      const due = await this.deps.audit.liveSessionsDue(nowMs, nowMs - this.deps.maxIdleMs, this.batchSize);
       for (const sessionId of due) {
         if (this.closed) return;
         await this.deps.engine.restoreIfLost(sessionId);

@@ -114,10 +114,18 @@ export interface SessionState {
   elapsedMs: number;
   /** count_up: elapsed time when the current lap began. */
   lapStartElapsedMs: number;
+  /** count_up: the last MAX_LAPS laps, oldest first (the audit trail has every one). */
   laps: Lap[];
+  /** count_up: every lap recorded, including those no longer in `laps`. Absent in older states. */
+  lapCount?: number;
   startAtMs: number | null;
   createdAtMs: number;
   updatedAtMs: number;
+  /**
+   * When a client last acted on the session (created it, or a command): its idle time runs
+   * from here (engine/idle.ts); expiries do not count. Absent in older states (updatedAtMs then).
+   */
+  lastCommandAtMs?: number;
   lastEvent: SessionEventType;
   metadata: Record<string, unknown> | null;
 }
