@@ -253,19 +253,55 @@ const SUMMARY_CASTS = [
 const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
+/** How long a read made while the schema is still being migrated (at startup) waits for it. */
+const SCHEMA_WAIT_MS = 5_000;
+
+/** A read that came before the schema was ready: like a database starting up (57P03), so a 503. */
+function schemaNotReady(): Error {
+  return Object.assign(new Error('the audit schema is still being migrated'), { code: '57P03' });
+}
+
 export class AuditStore {
   readonly name: AuditStoreName;
+  /** Set by `readsWaitForSchema`: resolved by the first migration that succeeds. */
+  private readonly schema: { ready: Promise<void>; resolve: () => void } | null;
 
   constructor(
     private readonly client: SqlClient,
-    options: { name?: AuditStoreName } = {},
+    options: {
+      name?: AuditStoreName;
+      /**
+       * The service migrates in the background at startup: reads wait (up to 5 s) until the
+       * schema is current, and then answer as an unreachable database would.
+       */
+      readsWaitForSchema?: boolean;
+    } = {},
   ) {
     this.name = options.name ?? 'postgres';
+    let resolve = (): void => {};
+    const ready = new Promise<void>((done) => (resolve = done));
+    this.schema = options.readsWaitForSchema === true ? { ready, resolve } : null;
   }
 
   /** Brings the schema up to date; safe from several instances at once. */
   async migrate(): Promise<string[]> {
-    return runMigrations(this.client);
+    const applied = await runMigrations(this.client);
+    this.schema?.resolve();
+    return applied;
+  }
+
+  /** Resolves once the schema is current (always, without `readsWaitForSchema`). */
+  private async schemaReady(): Promise<void> {
+    if (this.schema === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(schemaNotReady()), SCHEMA_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.schema.ready, gaveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -371,6 +407,7 @@ export class AuditStore {
     sessionId: string,
     page: { after?: number | undefined; limit: number; lifetime?: number | undefined },
   ): Promise<HistoryPage> {
+    await this.schemaReady();
     const limit = Math.min(Math.max(Math.trunc(page.limit), 1), MAX_HISTORY_LIMIT);
     const lifetimes = await this.lifetimes(sessionId);
     const lifetime = page.lifetime ?? lifetimes.length;
@@ -401,6 +438,7 @@ export class AuditStore {
 
   /** The summary of the session's current (newest) lifetime, or null when the trail never heard of it. */
   async sessionSummary(sessionId: string): Promise<AuditSessionSummary | null> {
+    await this.schemaReady();
     const { rows } = await this.client.query<SummaryRow>(
       `SELECT session_id, sync_mode, status, last_version, last_event, active_participant_id,
               participant_ids, metadata, created_at_ms, updated_at_ms
@@ -417,6 +455,7 @@ export class AuditStore {
 
   /** The state of the session's current lifetime at its last recorded version (whatever its status), or null. */
   async lastState(sessionId: string): Promise<SessionState | null> {
+    await this.schemaReady();
     const { rows } = await this.client.query<{ state: SessionState }>(
       `SELECT e.state
          FROM audit_sessions s
@@ -435,6 +474,7 @@ export class AuditStore {
    * whose last change is at or before `idleBeforeMs` (idle past the limit): at most `limit`.
    */
   async liveSessionsDue(untilMs: number, idleBeforeMs: number, limit: number): Promise<string[]> {
+    await this.schemaReady();
     // Two index scans (the live deadline index, updated_at_ms), not one OR over the table.
     const { rows } = await this.client.query<{ session_id: string }>(
       `SELECT s.session_id FROM (
