@@ -1,15 +1,18 @@
 // Distributed mode loses nothing the audit trail has: two instances on one Redis and one
 // PostgreSQL, sessions created, started, switched and paused; once the trail has caught up,
-// FLUSHALL. Every session is served again at its last version (a `restored` event), racing
-// instances restore each once, commands go on at version + 1, a running clock shows what it
+// FLUSHALL. Every session is served again at its last version (a `restored` event), to REST
+// and to a WebSocket subscribe, racing instances restore each once, commands go on at version + 1, a running clock shows what it
 // would have without the flush, and a deadline nobody asks about still fires, once, at its instant.
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AuditEventView } from '../../src/audit/AuditStore.js';
 import type { SessionView } from '../../src/types/session.js';
+import { chessClockInput } from '../helpers/fixtures.js';
 import { callJson } from '../helpers/http.js';
 import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { until } from '../helpers/until.js';
+import { openSocket } from '../helpers/wsClient.js';
 import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
 
 interface Instance {
@@ -24,30 +27,6 @@ interface EventsPage {
 
 const started: Instance[] = [];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last ?? '')}`);
-    await sleep(200);
-  }
-}
-
-function chessClock(sessionId: string, totalTimeMs: number): unknown {
-  return {
-    session_id: sessionId,
-    sync_mode: 'per_participant',
-    participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
-    total_time_ms: totalTimeMs,
-  };
-}
 
 async function events(instance: Instance, sessionId: string): Promise<AuditEventView[]> {
   return (await callJson<EventsPage>(instance.http, 'GET', `/v1/sessions/${sessionId}/events?limit=500`))
@@ -92,19 +71,21 @@ describe('distributed mode after Redis lost everything', () => {
     const views = new Map<string, SessionView>();
     const ids = ['game-1', 'game-2', 'game-3', 'pending-1'];
     for (const id of ids)
-      views.set(id, await callJson(a.http, 'POST', '/v1/sessions', chessClock(id, 600_000)));
+      views.set(id, await callJson(a.http, 'POST', '/v1/sessions', chessClockInput(id, 600_000)));
     for (const id of ['game-1', 'game-2', 'game-3']) {
       await callJson(a.http, 'POST', `/v1/sessions/${id}/start`);
       await callJson(b.http, 'POST', `/v1/sessions/${id}/switch`);
       views.set(id, await callJson(a.http, 'POST', `/v1/sessions/${id}/switch`));
     }
     views.set('game-3', await callJson(b.http, 'POST', '/v1/sessions/game-3/pause'));
-    await callJson(a.http, 'POST', '/v1/sessions', chessClock('short', 6_000));
+    await callJson(a.http, 'POST', '/v1/sessions', chessClockInput('watched', 600_000));
+    const watched = await callJson(a.http, 'POST', '/v1/sessions/watched/start');
+    await callJson(a.http, 'POST', '/v1/sessions', chessClockInput('short', 6_000));
     const short = await callJson(a.http, 'POST', '/v1/sessions/short/start');
     expect(short.deadline_at).not.toBeNull();
 
     // The trail has caught up when its last version of every session is the one served.
-    const all = [...views.entries(), ['short', short] as const];
+    const all = [...views.entries(), ['short', short] as const, ['watched', watched] as const];
     await until(
       async () => {
         for (const [id, view] of all) {
@@ -120,6 +101,12 @@ describe('distributed mode after Redis lost everything', () => {
     const admin = new Redis(redis.url);
     await admin.flushall();
     expect(await admin.dbsize()).toBe(0);
+
+    // A WebSocket subscribe is a first access too: the snapshot is the restored session.
+    const socket = await openSocket(`${b.http.replace('http', 'ws')}/v1/ws?session_id=watched`);
+    const snapshot = await socket.nextState('watched', (state) => state.version === watched.version);
+    expect(snapshot).toMatchObject({ event: 'restored', status: 'running' });
+    await socket.close();
 
     // Both instances ask for every session at once: each is restored once, at its last version.
     for (const [id, before] of views) {
