@@ -11,12 +11,12 @@ import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
 import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
-import { nextDueAtMs } from './engine/clocks.js';
 import { SyncEngine } from './engine/SyncEngine.js';
 import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { LmdbSessionLog, sessionLogPath } from './state/LmdbSessionLog.js';
+import { LostSessionSweep, recoverFromAudit } from './state/restore.js';
 import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
@@ -319,8 +319,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     clock: backend.clock,
     sessionTtlMs: config.sessionTtlSeconds * 1000,
     recordAudit: audit !== null,
+    maxIdleMs: config.sessionMaxIdleMs,
     onCommit: (commit) =>
-      scheduler.note(commit.state.sessionId, commit.removed ? null : nextDueAtMs(commit.state)),
+      scheduler.note(commit.state.sessionId, commit.removed ? null : engine.deadlineOf(commit.state)),
+    // Distributed mode only: DATA_DIR keeps every embedded session, Redis may lose them.
+    ...(target !== null && audit !== null ? { recover: recoverFromAudit(audit.store, logger) } : {}),
   });
   const scheduler = new DeadlineScheduler({
     engine,
@@ -333,6 +336,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   metrics.gauges.schedulerDeadlines = () => scheduler.deadlinesHeld;
   scheduler.start();
+  const lostSessionSweep =
+    target !== null && audit !== null
+      ? new LostSessionSweep({
+          engine,
+          audit: audit.store,
+          clock: backend.clock,
+          logger,
+          maxIdleMs: config.sessionMaxIdleMs,
+        })
+      : null;
+  lostSessionSweep?.start();
   const app = createApp({
     engine,
     store: backend.store,
@@ -359,7 +373,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readSession: (sessionId) => engine.getSession(sessionId),
     onPublishedState: (state) => {
       engine.noteState(state);
-      scheduler.note(state.sessionId, nextDueAtMs(state));
+      scheduler.note(state.sessionId, engine.deadlineOf(state));
     },
     onError: (err, context) => logger.warn({ err }, context),
     // A command's updated_at is its server time (the shared clock in distributed mode), so this is
@@ -385,6 +399,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     port = await listen(server, config.port, config.host);
   } catch (err) {
+    await lostSessionSweep?.close();
     await scheduler.close();
     await audit?.close();
     await backend.close();
@@ -405,6 +420,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         draining = true;
         await websocket.close();
         await closeServer(server);
+        await lostSessionSweep?.close();
         await scheduler.close();
         // After the last write (the scheduler's), before the store: the embedded writer drains.
         await audit?.close();

@@ -313,6 +313,14 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
             schema: { type: 'string' },
             description: 'next_cursor of the previous page',
           },
+          {
+            name: 'lifetime',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1 },
+            description:
+              'Which lifetime of a session id reused after DELETE: 1 is its first creation; the current one when absent (404 for one it never had)',
+          },
         ],
         responses: {
           '200': {

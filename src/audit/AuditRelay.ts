@@ -5,7 +5,9 @@
 // queued are claimed by another after a while — so an instance killed at any point loses no
 // record, and none is relayed twice.
 import type { StateKeys } from '../state/keys.js';
+import { lifetimeOf } from '../state/lifetime.js';
 import type { RedisClient } from '../state/redisConnection.js';
+import type { SessionState } from '../types/session.js';
 import type { AuditQueue } from './DBWriteQueue.js';
 
 const BATCH_SIZE = 500;
@@ -25,6 +27,7 @@ type StreamEntry = [id: string, fields: string[] | null];
 
 interface RelayedRecord {
   sessionId: string;
+  lifetime: string;
   version: number;
   record: string;
 }
@@ -40,11 +43,17 @@ function readEntry(fields: string[]): RelayedRecord | string {
   } catch {
     return 'not JSON';
   }
-  const { sessionId, version } = (parsed ?? {}) as { sessionId?: unknown; version?: unknown };
+  const { sessionId, version, state } = (parsed ?? {}) as {
+    sessionId?: unknown;
+    version?: unknown;
+    state?: SessionState;
+  };
   if (typeof sessionId !== 'string' || !Number.isSafeInteger(version) || (version as number) < 1) {
     return 'no sessionId and version';
   }
-  return { sessionId, version: version as number, record };
+  // A record without a state still gets a job; the writer refuses it as data.
+  const lifetime = typeof state === 'object' && state !== null ? lifetimeOf(state) : '';
+  return { sessionId, lifetime, version: version as number, record };
 }
 
 export interface AuditRelayOptions {
@@ -103,6 +112,8 @@ export class AuditRelay {
         }
       } catch (err) {
         if (!this.running) break;
+        // Redis lost the streams and their group (a flush, a failover): made again, then read on.
+        if (err instanceof Error && err.message.includes('NOGROUP')) groupsReady = false;
         this.options.onError?.(err, 'audit relay');
         await this.pause(RETRY_DELAY_MS);
       }

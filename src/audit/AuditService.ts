@@ -99,7 +99,10 @@ export class EmbeddedAuditService extends AuditService {
             onError: (err) => options.logger.warn({ err: err.message }, 'audit database connection error'),
           })
         : await pgliteClient(pgliteDataDir(options.dataDir));
-    const store = new AuditStore(client, { name: options.databaseUrl !== null ? 'postgres' : 'pglite' });
+    const store = new AuditStore(client, {
+      name: options.databaseUrl !== null ? 'postgres' : 'pglite',
+      readsWaitForSchema: true,
+    });
     // Not awaiting the schema: records buffer until it is ready, and startup never waits on it.
     return new EmbeddedAuditService(store, options);
   }
@@ -180,7 +183,7 @@ export class DistributedAuditService extends AuditService {
       postgresClient(options.databaseUrl, {
         onError: (err) => logger.warn({ err: err.message }, 'audit database connection error'),
       }),
-      { name: 'postgres' },
+      { name: 'postgres', readsWaitForSchema: true },
     );
     const relayConnection = createRedisClient(options.redis, {
       connectionName: 'synckairos-audit-relay',

@@ -1,9 +1,12 @@
 // The audit trail in SQL (PostgreSQL, or PGlite in embedded mode): one row per session version,
 // written idempotently, and one summary row per session that only ever moves forward.
+import { deadlineAtMs } from '../engine/clocks.js';
 import { toSessionView } from '../engine/view.js';
+import { lifetimeOf } from '../state/lifetime.js';
 import type {
   ClockSnapshot,
   SessionEvent,
+  SessionState,
   SessionEventType,
   SessionStatus,
   SessionView,
@@ -48,6 +51,10 @@ export interface HistoryPage {
   events: AuditEventView[];
   /** Pass back as the next page's cursor; null on the last page. */
   nextCursor: string | null;
+  /** Which lifetime of the id these events are of (1: its first creation); null: no such lifetime recorded. */
+  lifetime: number | null;
+  /** How many lifetimes the id has had (the last is the current one). */
+  lifetimes: number;
 }
 
 /** A record that is not a SessionEvent at all: it can never be written, however often it is retried. */
@@ -202,8 +209,15 @@ function checkEvent(event: SessionEvent): void {
   }
 }
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The key's order: session, lifetime, version. */
 const byLockOrder = (a: SessionEvent, b: SessionEvent): number =>
-  a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.version - b.version;
+  compareText(a.sessionId, b.sessionId) ||
+  compareText(lifetimeOf(a.state), lifetimeOf(b.state)) ||
+  a.version - b.version;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -220,8 +234,9 @@ function valuesList(rowCount: number, columns: readonly string[]): string {
   return rows.join(', ');
 }
 
-const EVENT_CASTS = ['', '::integer', '', '', '', '::bigint', '::jsonb', '::jsonb', '::jsonb'] as const;
+const EVENT_CASTS = ['', '', '::integer', '', '', '', '::bigint', '::jsonb', '::jsonb', '::jsonb'] as const;
 const SUMMARY_CASTS = [
+  '',
   '',
   '',
   '',
@@ -232,24 +247,61 @@ const SUMMARY_CASTS = [
   '::jsonb',
   '::bigint',
   '::bigint',
+  '::bigint',
 ] as const;
 
 const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
+/** How long a read made while the schema is still being migrated (at startup) waits for it. */
+const SCHEMA_WAIT_MS = 5_000;
+
+/** A read that came before the schema was ready: like a database starting up (57P03), so a 503. */
+function schemaNotReady(): Error {
+  return Object.assign(new Error('the audit schema is still being migrated'), { code: '57P03' });
+}
+
 export class AuditStore {
   readonly name: AuditStoreName;
+  /** Set by `readsWaitForSchema`: resolved by the first migration that succeeds. */
+  private readonly schema: { ready: Promise<void>; resolve: () => void } | null;
 
   constructor(
     private readonly client: SqlClient,
-    options: { name?: AuditStoreName } = {},
+    options: {
+      name?: AuditStoreName;
+      /**
+       * The service migrates in the background at startup: reads wait (up to 5 s) until the
+       * schema is current, and then answer as an unreachable database would.
+       */
+      readsWaitForSchema?: boolean;
+    } = {},
   ) {
     this.name = options.name ?? 'postgres';
+    let resolve = (): void => {};
+    const ready = new Promise<void>((done) => (resolve = done));
+    this.schema = options.readsWaitForSchema === true ? { ready, resolve } : null;
   }
 
   /** Brings the schema up to date; safe from several instances at once. */
   async migrate(): Promise<string[]> {
-    return runMigrations(this.client);
+    const applied = await runMigrations(this.client);
+    this.schema?.resolve();
+    return applied;
+  }
+
+  /** Resolves once the schema is current (always, without `readsWaitForSchema`). */
+  private async schemaReady(): Promise<void> {
+    if (this.schema === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(schemaNotReady()), SCHEMA_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.schema.ready, gaveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -260,16 +312,18 @@ export class AuditStore {
   async write(records: readonly SessionEvent[]): Promise<number> {
     if (records.length === 0) return 0;
     records.forEach(checkEvent);
-    // The same lock order in every writer (session, then version), so concurrent batches cannot deadlock.
+    // The same lock order in every writer (the key's), so concurrent batches cannot deadlock.
     const events = [...records].sort(byLockOrder);
+    // The last record of each lifetime moves that lifetime's summary.
     const latest = new Map<string, SessionEvent>();
-    for (const event of events) latest.set(event.sessionId, event);
+    for (const event of events) latest.set(`${event.sessionId}\u0000${lifetimeOf(event.state)}`, event);
 
     return this.client.transaction(async (tx) => {
       let inserted = 0;
       for (const chunk of chunks(events, MAX_ROWS_PER_STATEMENT)) {
         const params = chunk.flatMap((e) => [
           e.sessionId,
+          lifetimeOf(e.state),
           e.version,
           e.type,
           e.actor ?? null,
@@ -281,9 +335,10 @@ export class AuditStore {
         ]);
         const result = await tx.query<{ version: number }>(
           `INSERT INTO audit_events
-             (session_id, version, event_type, actor, participant_id, at_ms, clocks_before, clocks_after, state)
+             (session_id, lifetime_id, version, event_type, actor, participant_id, at_ms,
+              clocks_before, clocks_after, state)
            VALUES ${valuesList(chunk.length, EVENT_CASTS)}
-           ON CONFLICT (session_id, version) DO NOTHING
+           ON CONFLICT (session_id, lifetime_id, version) DO NOTHING
            RETURNING version`,
           params,
         );
@@ -293,6 +348,7 @@ export class AuditStore {
       for (const chunk of chunks([...latest.values()], MAX_ROWS_PER_STATEMENT)) {
         const params = chunk.flatMap((e) => [
           e.sessionId,
+          lifetimeOf(e.state),
           e.state.syncMode,
           e.state.status,
           e.version,
@@ -302,14 +358,16 @@ export class AuditStore {
           json(e.state.metadata),
           e.state.createdAtMs,
           e.state.updatedAtMs,
+          deadlineAtMs(e.state),
         ]);
         // Only forward: a record that arrives late (a retry, another worker) never rolls the summary back.
         await tx.query(
           `INSERT INTO audit_sessions
-             (session_id, sync_mode, status, last_version, last_event, active_participant_id,
-              participant_ids, metadata, created_at_ms, updated_at_ms)
+             (session_id, lifetime_id, sync_mode, status, last_version, last_event,
+              active_participant_id, participant_ids, metadata, created_at_ms, updated_at_ms,
+              deadline_at_ms)
            VALUES ${valuesList(chunk.length, SUMMARY_CASTS)}
-           ON CONFLICT (session_id) DO UPDATE SET
+           ON CONFLICT (session_id, lifetime_id) DO UPDATE SET
              sync_mode = EXCLUDED.sync_mode,
              status = EXCLUDED.status,
              last_version = EXCLUDED.last_version,
@@ -319,6 +377,7 @@ export class AuditStore {
              metadata = EXCLUDED.metadata,
              created_at_ms = LEAST(audit_sessions.created_at_ms, EXCLUDED.created_at_ms),
              updated_at_ms = EXCLUDED.updated_at_ms,
+             deadline_at_ms = EXCLUDED.deadline_at_ms,
              last_recorded_at = now()
            WHERE audit_sessions.last_version < EXCLUDED.last_version`,
           params,
@@ -328,37 +387,112 @@ export class AuditStore {
     });
   }
 
-  /** A session's events, oldest first, `limit` at a time after the version `after`. */
-  async history(sessionId: string, page: { after?: number; limit: number }): Promise<HistoryPage> {
+  /**
+   * The session's lifetimes, oldest first (1 is the first creation of the id): each creation
+   * after a DELETE is a new one, with a history of its own.
+   */
+  private async lifetimes(sessionId: string): Promise<string[]> {
+    const { rows } = await this.client.query<{ lifetime_id: string }>(
+      `SELECT lifetime_id FROM audit_sessions WHERE session_id = $1 ORDER BY created_at_ms, lifetime_id`,
+      [sessionId],
+    );
+    return rows.map((row) => row.lifetime_id);
+  }
+
+  /**
+   * A lifetime's events (the current one by default), oldest first, `limit` at a time after the
+   * version `after`; no events and a null lifetime when that lifetime was never recorded.
+   */
+  async history(
+    sessionId: string,
+    page: { after?: number | undefined; limit: number; lifetime?: number | undefined },
+  ): Promise<HistoryPage> {
+    await this.schemaReady();
     const limit = Math.min(Math.max(Math.trunc(page.limit), 1), MAX_HISTORY_LIMIT);
+    const lifetimes = await this.lifetimes(sessionId);
+    const lifetime = page.lifetime ?? lifetimes.length;
+    const lifetimeId = lifetimes[lifetime - 1];
+    if (lifetimeId === undefined) {
+      return { events: [], nextCursor: null, lifetime: null, lifetimes: lifetimes.length };
+    }
     const { rows } = await this.client.query<EventRow>(
       `SELECT session_id, version, event_type, actor, participant_id, at_ms,
               clocks_before, clocks_after, state,
               (extract(epoch from recorded_at) * 1000)::bigint AS recorded_at_ms
          FROM audit_events
-        WHERE session_id = $1 AND version > $2
+        WHERE session_id = $1 AND lifetime_id = $2 AND version > $3
         ORDER BY version
-        LIMIT $3`,
-      [sessionId, page.after ?? 0, limit + 1],
+        LIMIT $4`,
+      [sessionId, lifetimeId, page.after ?? 0, limit + 1],
     );
     const more = rows.length > limit;
     const events = rows.slice(0, limit).map(toEventView);
     const last = events[events.length - 1];
-    return { events, nextCursor: more && last ? encodeHistoryCursor(last.version) : null };
+    return {
+      events,
+      nextCursor: more && last ? encodeHistoryCursor(last.version) : null,
+      lifetime,
+      lifetimes: lifetimes.length,
+    };
   }
 
-  /** The session's summary row, or null when the audit trail has never heard of it. */
+  /** The summary of the session's current (newest) lifetime, or null when the trail never heard of it. */
   async sessionSummary(sessionId: string): Promise<AuditSessionSummary | null> {
+    await this.schemaReady();
     const { rows } = await this.client.query<SummaryRow>(
       `SELECT session_id, sync_mode, status, last_version, last_event, active_participant_id,
               participant_ids, metadata, created_at_ms, updated_at_ms
-         FROM audit_sessions WHERE session_id = $1`,
+         FROM audit_sessions WHERE session_id = $1
+        ORDER BY created_at_ms DESC, lifetime_id DESC
+        LIMIT 1`,
       [sessionId],
     );
     const row = rows[0];
     if (row === undefined) return null;
     const { created_at_ms, updated_at_ms, ...rest } = row;
     return { ...rest, created_at: toMs(created_at_ms), updated_at: toMs(updated_at_ms) };
+  }
+
+  /** The state of the session's current lifetime at its last recorded version (whatever its status), or null. */
+  async lastState(sessionId: string): Promise<SessionState | null> {
+    await this.schemaReady();
+    const { rows } = await this.client.query<{ state: SessionState }>(
+      `SELECT e.state
+         FROM audit_sessions s
+         JOIN audit_events e
+           ON e.session_id = s.session_id AND e.lifetime_id = s.lifetime_id AND e.version = s.last_version
+        WHERE s.session_id = $1
+        ORDER BY s.created_at_ms DESC, s.lifetime_id DESC
+        LIMIT 1`,
+      [sessionId],
+    );
+    return rows[0]?.state ?? null;
+  }
+
+  /**
+   * Current lifetimes, live as last recorded, whose clock deadline is at or before `untilMs` or
+   * whose last change is at or before `idleBeforeMs` (idle past the limit): at most `limit`.
+   */
+  async liveSessionsDue(untilMs: number, idleBeforeMs: number, limit: number): Promise<string[]> {
+    await this.schemaReady();
+    // Two index scans (the live deadline index, updated_at_ms), not one OR over the table.
+    const { rows } = await this.client.query<{ session_id: string }>(
+      `SELECT s.session_id FROM (
+         (SELECT session_id, created_at_ms FROM audit_sessions
+           WHERE status IN ('pending', 'running', 'paused') AND deadline_at_ms <= $1
+           ORDER BY deadline_at_ms LIMIT $3)
+         UNION
+         (SELECT session_id, created_at_ms FROM audit_sessions
+           WHERE updated_at_ms <= $2 AND status IN ('pending', 'running', 'paused')
+           ORDER BY updated_at_ms LIMIT $3)
+       ) s
+       -- Only current lifetimes: an older one is over, whatever its last record says.
+       WHERE NOT EXISTS (SELECT 1 FROM audit_sessions n
+                          WHERE n.session_id = s.session_id AND n.created_at_ms > s.created_at_ms)
+       LIMIT $3`,
+      [untilMs, idleBeforeMs, limit],
+    );
+    return rows.map((row) => row.session_id);
   }
 
   /** Rejects when the database does not answer (for /ready). */

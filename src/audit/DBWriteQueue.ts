@@ -38,9 +38,12 @@ export interface AuditSink {
   isOutage(err: unknown): boolean;
 }
 
-/** BullMQ job ids may not contain ':' (its key separator); session ids may, so encode them. */
-export function auditJobId(sessionId: string, version: number): string {
-  return `v${version}-${Buffer.from(sessionId).toString('base64url')}`;
+/**
+ * One job per version of one lifetime (a reused id's versions start again at 1). BullMQ job ids
+ * may not contain ':' (its key separator); session ids may, so encode them.
+ */
+export function auditJobId(sessionId: string, lifetime: string, version: number): string {
+  return `v${version}-${Buffer.from(lifetime).toString('base64url')}-${Buffer.from(sessionId).toString('base64url')}`;
 }
 
 export interface DBWriteQueueOptions {
@@ -73,13 +76,15 @@ export class AuditQueue {
   }
 
   /** Queues records (JSON SessionEvents); a record already queued under its id is not queued twice. */
-  async addRecords(records: Array<{ sessionId: string; version: number; record: string }>): Promise<void> {
+  async addRecords(
+    records: Array<{ sessionId: string; lifetime: string; version: number; record: string }>,
+  ): Promise<void> {
     if (records.length === 0) return;
     await this.queue.addBulk(
-      records.map(({ sessionId, version, record }) => ({
+      records.map(({ sessionId, lifetime, version, record }) => ({
         name: 'audit',
         data: { record },
-        opts: { jobId: auditJobId(sessionId, version) },
+        opts: { jobId: auditJobId(sessionId, lifetime, version) },
       })),
     );
   }

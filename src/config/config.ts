@@ -31,6 +31,8 @@ export interface Config {
   nodeEnv: NodeEnv;
   /** How long a session is kept after its last change, unless it is still in play. */
   sessionTtlSeconds: number;
+  /** A session nobody acts on for this long ends (`idle_expired`) and is removed, whatever its status. */
+  sessionMaxIdleMs: number;
   bodyLimitBytes: number;
   /** How long a client may take to send a request, and how long an idle keep-alive connection stays. */
   http: {
@@ -71,6 +73,8 @@ export class ConfigError extends Error {
 }
 
 const MAX_TTL_SECONDS = 30 * 24 * 3600;
+const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
+const MAX_IDLE_MS = 365 * 24 * 3600 * 1000;
 const MAX_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /** An unset or blank variable counts as unset (compose files often write `REDIS_URL=`). */
@@ -252,6 +256,7 @@ const envSchema = z.object({
   LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
   SESSION_TTL_SECONDS: integerVar(1, MAX_TTL_SECONDS, 3600),
+  SESSION_MAX_IDLE_MS: integerVar(1000, MAX_IDLE_MS, SEVEN_DAYS_MS),
   BODY_LIMIT_BYTES: integerVar(1024, MAX_BODY_LIMIT_BYTES, 65536),
   HTTP_HEADERS_TIMEOUT_MS: integerVar(1000, 600_000, 10_000),
   HTTP_REQUEST_TIMEOUT_MS: integerVar(1000, 3_600_000, 30_000),
@@ -385,6 +390,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: vars.LOG_LEVEL,
     nodeEnv: vars.NODE_ENV,
     sessionTtlSeconds: vars.SESSION_TTL_SECONDS,
+    sessionMaxIdleMs: vars.SESSION_MAX_IDLE_MS,
     bodyLimitBytes: vars.BODY_LIMIT_BYTES,
     http: {
       headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS,

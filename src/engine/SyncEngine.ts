@@ -11,9 +11,11 @@ import {
   type SessionView,
 } from '../types/session.js';
 import type { StateStore, WriteResult } from '../types/store.js';
-import { nextDueAtMs } from './clocks.js';
 import { createSessionState } from './createSession.js';
 import { applyDueExpiries } from './expiry.js';
+import { DEFAULT_MAX_IDLE_MS, applyIdleExpiry, markActive, nextDeadlineAtMs } from './idle.js';
+import { newLifetime } from '../state/lifetime.js';
+import { restoredState } from '../state/restore.js';
 import { retentionMs } from './retention.js';
 import { step } from './step.js';
 import { clockSnapshot, toSessionView } from './view.js';
@@ -56,6 +58,13 @@ export interface SyncEngineDeps {
   recordAudit?: boolean;
   /** Called after every committed write, in commit order for one session. Must not throw. */
   onCommit?: (commit: Commit) => void;
+  /**
+   * Distributed mode with an audit trail: a session the store does not have, as the trail last
+   * recorded it if it is still live there (null otherwise). It is then restored (state/restore.ts).
+   */
+  recover?: (sessionId: string) => Promise<SessionState | null>;
+  /** A session nobody acts on for this long ends with `idle_expired` and is removed (engine/idle.ts). */
+  maxIdleMs?: number;
 }
 
 /** An event as the audit log keeps it: one JSON record per session version. */
@@ -69,6 +78,8 @@ export class SyncEngine {
   private readonly sessionTtlMs: number;
   private readonly onCommit: (commit: Commit) => void;
   private readonly recordAudit: boolean;
+  private readonly recover: ((sessionId: string) => Promise<SessionState | null>) | undefined;
+  private readonly maxIdleMs: number;
   /**
    * The newest state this instance wrote or was sent, per session (least recently used
    * first). Commands start from it instead of reading the store: the compare-and-set refuses
@@ -82,6 +93,13 @@ export class SyncEngine {
     this.sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.onCommit = deps.onCommit ?? (() => {});
     this.recordAudit = deps.recordAudit ?? true;
+    this.recover = deps.recover;
+    this.maxIdleMs = deps.maxIdleMs ?? DEFAULT_MAX_IDLE_MS;
+  }
+
+  /** The deadline the store indexes for this state: its clock's, or its idle deadline if sooner. */
+  deadlineOf(state: SessionState): number | null {
+    return nextDeadlineAtMs(state, this.maxIdleMs);
   }
 
   serverNowMs(): number {
@@ -91,6 +109,8 @@ export class SyncEngine {
   async createSession(input: CreateSessionInput, options: { actor?: string } = {}): Promise<SessionView> {
     const nowMs = this.clock.nowMs();
     const state = createSessionState(input, { sessionId: input.session_id ?? randomUUID(), nowMs });
+    state.lifetime = newLifetime();
+    markActive(state, nowMs);
     const clocks = clockSnapshot(state, nowMs);
     const created: SessionEvent = {
       sessionId: state.sessionId,
@@ -138,6 +158,11 @@ export class SyncEngine {
       const fromMemory = known !== undefined;
       known = undefined;
       const nowMs = this.clock.nowMs();
+      // Idle past its limit: it ended then, whatever arrives after (the scheduler may not have run yet).
+      if (applyIdleExpiry(stored, nowMs, this.maxIdleMs) !== null) {
+        await this.expireDue(sessionId);
+        throw sessionNotFound(sessionId);
+      }
       const outcome = step(stored, command, nowMs, options);
       const { state, events } = outcome;
       if (outcome.refused) {
@@ -147,8 +172,14 @@ export class SyncEngine {
         if (events.length > 0) await this.write(state, stored.version, nowMs, events);
         throw outcome.error;
       }
+      // The command's last version carries when a client last acted (its audit record too).
+      markActive(state, nowMs);
+      const last = events[events.length - 1];
+      if (last !== undefined) markActive(last.state, nowMs);
       const result = await this.write(state, stored.version, nowMs, events);
       if (result.ok) return { view: toSessionView(state, nowMs), state, events };
+      // A remembered session the store lost: read it again, which restores it if it can.
+      if (result.reason === 'not_found' && fromMemory) continue;
       if (result.reason === 'not_found') throw sessionNotFound(sessionId);
       if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
         throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
@@ -163,16 +194,8 @@ export class SyncEngine {
       const nowMs = this.clock.nowMs();
       const cancelled = step(stored, { type: 'cancel' }, nowMs, options);
       if (cancelled.refused) throw cancelled.error;
-      const { state: final, events } = cancelled;
-      const result = await this.forgettingOnFailure(
-        sessionId,
-        this.store.remove(final, stored.version, this.auditRecords(events)),
-      );
-      if (result.ok) {
-        this.recent.delete(sessionId);
-        this.onCommit({ state: final, events, removed: true });
-        return;
-      }
+      const result = await this.removeWith(cancelled.state, stored.version, cancelled.events);
+      if (result.ok) return;
       if (result.reason === 'not_found') throw sessionNotFound(sessionId);
       if (result.reason === 'version_conflict' && attempt >= MAX_WRITE_ATTEMPTS) {
         throw versionConflict(options.expectedVersion ?? stored.version, result.currentVersion);
@@ -187,16 +210,41 @@ export class SyncEngine {
    * when the session is not stored (its deadline index entry is stale).
    */
   async expireDue(sessionId: string): Promise<SessionEvent[] | null> {
-    const stored = await this.store.get(sessionId);
+    const stored = await this.load(sessionId);
     if (!stored) return null;
     const nowMs = this.clock.nowMs();
     const due = applyDueExpiries(stored, nowMs);
+    const idle = applyIdleExpiry(due.state, nowMs, this.maxIdleMs);
+    if (idle !== null) {
+      // Idle for too long: it ends, and leaves the store with its final state published.
+      const events = [...due.events, ...idle.events];
+      const removed = await this.removeWith(idle.state, stored.version, events);
+      if (removed.ok) return events;
+      return removed.reason === 'not_found' ? null : [];
+    }
     if (due.events.length === 0) return [];
     const result = await this.write(due.state, stored.version, nowMs, due.events);
     if (result.ok) return due.events;
     // A conflict: someone else wrote first, and every write applies the expiries due by its
     // time, so there is nothing to re-read for; whatever deadline it left is armed anew.
     return result.reason === 'not_found' ? null : [];
+  }
+
+  /** Removes the session with its final state and events (a cancel, an idle expiry). */
+  private async removeWith(
+    final: SessionState,
+    expectedVersion: number,
+    events: SessionEvent[],
+  ): Promise<WriteResult> {
+    const result = await this.forgettingOnFailure(
+      final.sessionId,
+      this.store.remove(final, expectedVersion, this.auditRecords(events)),
+    );
+    if (result.ok) {
+      this.recent.delete(final.sessionId);
+      this.onCommit({ state: final, events, removed: true });
+    }
+    return result;
   }
 
   private auditRecords(events: SessionEvent[]): string[] {
@@ -235,8 +283,43 @@ export class SyncEngine {
     }
   }
 
+  /**
+   * Restores the session if the store lost it and the audit trail has it live (with `recover`);
+   * true when it is stored now. For the sweep that finds lost sessions before anyone asks.
+   */
+  async restoreIfLost(sessionId: string): Promise<boolean> {
+    return (await this.load(sessionId)) !== null;
+  }
+
+  /** The stored session, or the restored one when the store lost it; null when neither. */
+  private async load(sessionId: string): Promise<SessionState | null> {
+    return (await this.store.get(sessionId)) ?? (await this.restore(sessionId));
+  }
+
+  private async restore(sessionId: string): Promise<SessionState | null> {
+    const recorded = this.recover === undefined ? null : await this.recover(sessionId);
+    if (recorded === null) return null;
+    const state = restoredState(recorded);
+    const nowMs = this.clock.nowMs();
+    const result = await this.forgettingOnFailure(
+      sessionId,
+      this.store.restore({
+        state,
+        deadlineAtMs: this.deadlineOf(state),
+        ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
+      }),
+    );
+    if (result.ok) {
+      this.remember(state);
+      this.onCommit({ state, events: [], removed: false });
+      return state;
+    }
+    // Another instance restored it first (exists), or this lifetime was removed (not_found).
+    return result.reason === 'exists' ? this.store.get(sessionId) : null;
+  }
+
   private async read(sessionId: string): Promise<SessionState> {
-    const state = await this.store.get(sessionId);
+    const state = await this.load(sessionId);
     if (!state) {
       this.recent.delete(sessionId);
       throw sessionNotFound(sessionId);
@@ -255,7 +338,7 @@ export class SyncEngine {
       this.store.save({
         expectedVersion,
         state,
-        deadlineAtMs: nextDueAtMs(state),
+        deadlineAtMs: this.deadlineOf(state),
         ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),
         auditRecords: this.auditRecords(events),
       }),

@@ -7,12 +7,15 @@ import { deadlineAtMs } from './clocks.js';
 export function retentionMs(state: SessionState, nowMs: number, idleTtlMs: number): number | null {
   switch (state.status) {
     case 'pending':
+      // Kept until started or idle for the maximum idle time (engine/idle.ts), which ends it
+      // with a recorded event: a live session never vanishes unrecorded.
+      return null;
     case 'expired':
     case 'completed':
     case 'cancelled':
       return idleTtlMs;
     case 'paused':
-      // A paused game may resume at any time; the application completes or deletes it.
+      // A paused game may resume at any time, until the maximum idle time ends it (engine/idle.ts).
       return null;
     case 'running': {
       const deadline = deadlineAtMs(state);

@@ -172,7 +172,17 @@ export const sessionViewSchema = z
         'global: the session bank (negative in overtime); count_up: left to max_time_ms (null without one)',
       ),
     elapsed_ms: durationMs.optional().describe('count_up only'),
-    laps: z.array(lapViewSchema).optional().describe('count_up only'),
+    laps: z
+      .array(lapViewSchema)
+      .max(100)
+      .optional()
+      .describe('count_up only: the last 100 laps, oldest first (the audit trail keeps every lap)'),
+    lap_count: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('count_up only: every lap recorded, including those no longer in `laps`'),
     metadata: z.record(z.string(), z.unknown()).nullable(),
     created_at: epochMs,
     updated_at: epochMs,
@@ -235,5 +245,20 @@ export const sessionEventViewSchema = z.strictObject({
 
 export const sessionEventsResponseSchema = z.strictObject({
   events: z.array(sessionEventViewSchema),
-  next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+  next_cursor: z
+    .string()
+    .nullable()
+    .describe('Pass as `cursor` (with the same `lifetime`) for the next page; null on the last'),
+  lifetime: z
+    .number()
+    .int()
+    .min(1)
+    .describe(
+      'Which lifetime of the id these events are of: 1 is its first creation, each after a DELETE adds one',
+    ),
+  lifetimes: z
+    .number()
+    .int()
+    .min(1)
+    .describe('How many lifetimes the id has had; the last is the current one'),
 });

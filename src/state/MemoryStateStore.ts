@@ -1,6 +1,6 @@
 import { storeUnavailable } from '../types/errors.js';
 import type { SessionState } from '../types/session.js';
-import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import type { DeadlineEntry, RestoreWrite, SessionWrite, StateStore, WriteResult } from '../types/store.js';
 import type { SessionLog, StoredSession } from './LmdbSessionLog.js';
 import { decodeState, encodeState } from './stateCodec.js';
 
@@ -60,7 +60,7 @@ export class MemoryStateStore implements StateStore {
     this.publish = options.publish ?? (() => {});
     this.appendAudit = options.appendAudit ?? (() => {});
     this.log = options.log ?? null;
-    this.restoredCount = this.log === null ? 0 : this.restore(this.log);
+    this.restoredCount = this.log === null ? 0 : this.loadLog(this.log);
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
     // The sweep is housekeeping; it must not keep the process alive.
     this.sweepTimer.unref();
@@ -118,6 +118,11 @@ export class MemoryStateStore implements StateStore {
     return { ok: true };
   }
 
+  /** Embedded mode never restores (DATA_DIR keeps every session); the same rule as Redis regardless. */
+  async restore(write: RestoreWrite): Promise<WriteResult> {
+    return this.save({ ...write, expectedVersion: 0 });
+  }
+
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
     const entries: DeadlineEntry[] = [];
     for (const [sessionId, deadlineAtMs] of this.deadlines) {
@@ -147,7 +152,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   /** Loads the log's sessions and rebuilds the deadline index; drops those whose TTL ran out meanwhile. */
-  private restore(log: SessionLog): number {
+  private loadLog(log: SessionLog): number {
     const nowEpochMs = Date.now();
     let restored = 0;
     for (const [sessionId, stored] of log.entries()) {

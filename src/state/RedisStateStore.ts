@@ -3,7 +3,7 @@ import { ReplyError } from 'ioredis';
 import type { Clock } from '../types/clock.js';
 import { storeUnavailable } from '../types/errors.js';
 import type { SessionState } from '../types/session.js';
-import type { DeadlineEntry, SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import type { DeadlineEntry, RestoreWrite, SessionWrite, StateStore, WriteResult } from '../types/store.js';
 import { stateKeys, type StateKeys } from './keys.js';
 import { REDIS_CALL_TIMEOUT_MS, withinCallTimeout, type RedisClient } from './redisConnection.js';
 import { WriteTooLateError } from './scriptResult.js';
@@ -11,6 +11,7 @@ import {
   defineStateScripts,
   dropStaleDeadlineScript,
   removeSessionScript,
+  restoreSessionScript,
   saveSessionScript,
 } from './scripts.js';
 import { decodeState } from './stateCodec.js';
@@ -28,7 +29,14 @@ export interface RedisStateStoreOptions {
   /** The instance's clock, disciplined to Redis TIME (RedisClock): not-after instants are on it. */
   clock: Clock;
   keyPrefix?: string;
+  /**
+   * How long a removed session's lifetime is kept from being restored from the audit trail
+   * (default 1 h): longer than the audit relay takes to record the removal.
+   */
+  removalMarkTtlMs?: number;
 }
+
+const DEFAULT_REMOVAL_MARK_TTL_MS = 60 * 60 * 1000;
 
 /** Every Redis failure (closed, timed out, offline) leaves the store as one STORE_UNAVAILABLE. */
 async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
@@ -54,9 +62,11 @@ export class RedisStateStore implements StateStore {
   private readonly redis: RedisClient;
   private readonly clock: Clock;
   private readonly scripts: ReturnType<typeof defineStateScripts>;
+  private readonly removalMarkTtlMs: number;
 
   constructor(redis: RedisClient, options: RedisStateStoreOptions) {
     this.redis = redis;
+    this.removalMarkTtlMs = options.removalMarkTtlMs ?? DEFAULT_REMOVAL_MARK_TTL_MS;
     this.clock = options.clock;
     this.keys = stateKeys(options.keyPrefix);
     this.scripts = defineStateScripts(redis);
@@ -77,9 +87,13 @@ export class RedisStateStore implements StateStore {
     expectedVersion: number,
     auditRecords: readonly string[] = [],
   ): Promise<WriteResult> {
-    return this.write((notAfterMs) =>
-      removeSessionScript(this.scripts, this.keys, state, expectedVersion, auditRecords, notAfterMs),
-    );
+    const remove = { state, expectedVersion, auditRecords, removalMarkTtlMs: this.removalMarkTtlMs };
+    return this.write((notAfterMs) => removeSessionScript(this.scripts, this.keys, remove, notAfterMs));
+  }
+
+  restore(write: RestoreWrite): Promise<WriteResult> {
+    const full = { ...write, expectedVersion: 0 };
+    return this.write((notAfterMs) => restoreSessionScript(this.scripts, this.keys, full, notAfterMs));
   }
 
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {

@@ -25,6 +25,11 @@ export interface StateKeys {
   bucketOf(sessionId: string): number;
   /** The session, a string `<version>|<stateJson>`: `sk:{b7}:s:abc`. */
   session(sessionId: string): string;
+  /**
+   * Left for a while when a session is removed, naming the removed lifetime, so a restore from
+   * an audit trail that has not yet recorded the removal never brings it back: `sk:{b7}:s:abc:gone`.
+   */
+  removalMark(sessionId: string): string;
   /** Where every write of the session is published (sharded pub/sub): `sk:{b7}:s:abc:updates`. */
   updatesChannel(sessionId: string): string;
   /** Sorted set of the bucket's session ids scored by deadlineAtMs: `sk:{b7}:deadlines`. */
@@ -78,6 +83,7 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
     buckets: BUCKETS,
     bucketOf,
     session,
+    removalMark: (sessionId) => `${session(sessionId)}:gone`,
     updatesChannel: (sessionId) => `${session(sessionId)}:updates`,
     deadlines,
     deadlinesOf: (sessionId) => deadlines(bucketOf(sessionId)),

@@ -4,6 +4,7 @@ import type { SessionWrite, WriteResult } from '../types/store.js';
 import type { StateKeys } from './keys.js';
 import type { RedisClient } from './redisConnection.js';
 import { checkDropReply, toWriteResult, type ScriptReply } from './scriptResult.js';
+import { lifetimeOf } from './lifetime.js';
 import { encodeState } from './stateCodec.js';
 
 // Read at module load, next to this file (the build must copy src/state/lua/ beside the output).
@@ -13,7 +14,8 @@ function loadLua(fileName: string): string {
 
 const SCRIPTS = {
   skSaveSession: { numberOfKeys: 3, lua: loadLua('save-session-3.lua') },
-  skRemoveSession: { numberOfKeys: 3, lua: loadLua('remove-session-3.lua') },
+  skRemoveSession: { numberOfKeys: 4, lua: loadLua('remove-session-4.lua') },
+  skRestoreSession: { numberOfKeys: 3, lua: loadLua('restore-session-3.lua') },
   skDropStaleDeadline: { numberOfKeys: 2, lua: loadLua('drop-stale-deadline-2.lua') },
 } as const;
 
@@ -21,6 +23,7 @@ const SCRIPTS = {
 interface ScriptCommands {
   skSaveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
   skRemoveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
+  skRestoreSession(...keysAndArgs: string[]): Promise<ScriptReply>;
   skDropStaleDeadline(...keysAndArgs: string[]): Promise<ScriptReply>;
 }
 
@@ -61,25 +64,59 @@ export async function saveSessionScript(
   return toWriteResult(reply, notAfterMs);
 }
 
+export interface RemoveArgs {
+  state: SessionState;
+  expectedVersion: number;
+  auditRecords: readonly string[];
+  /** How long the removal mark keeps the removed lifetime from being restored. */
+  removalMarkTtlMs: number;
+}
+
 export async function removeSessionScript(
   commands: ScriptCommands,
   keys: StateKeys,
-  state: SessionState,
-  expectedVersion: number,
-  auditRecords: readonly string[],
+  remove: RemoveArgs,
   notAfterMs: number,
 ): Promise<WriteResult> {
+  const { state } = remove;
   const { sessionId } = state;
   const reply = await commands.skRemoveSession(
     keys.session(sessionId),
     keys.deadlinesOf(sessionId),
     keys.auditLogOf(sessionId),
+    keys.removalMark(sessionId),
     String(notAfterMs),
-    String(expectedVersion),
+    String(remove.expectedVersion),
     encodeState(state),
     keys.updatesChannel(sessionId),
     sessionId,
-    ...auditRecords,
+    lifetimeOf(state),
+    String(remove.removalMarkTtlMs),
+    ...remove.auditRecords,
+  );
+  return toWriteResult(reply, notAfterMs);
+}
+
+/** restore-session-3.lua: writes only if the session is absent and its lifetime was not removed. */
+export async function restoreSessionScript(
+  commands: ScriptCommands,
+  keys: StateKeys,
+  write: SessionWrite,
+  notAfterMs: number,
+): Promise<WriteResult> {
+  const { sessionId, version } = write.state;
+  const reply = await commands.skRestoreSession(
+    keys.session(sessionId),
+    keys.deadlinesOf(sessionId),
+    keys.removalMark(sessionId),
+    String(notAfterMs),
+    String(version),
+    encodeState(write.state),
+    String(write.ttlMs ?? -1),
+    write.deadlineAtMs === null ? '' : String(write.deadlineAtMs),
+    keys.updatesChannel(sessionId),
+    sessionId,
+    lifetimeOf(write.state),
   );
   return toWriteResult(reply, notAfterMs);
 }

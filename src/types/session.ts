@@ -121,6 +121,11 @@ export interface Phase {
  */
 export interface SessionState extends PhaseMark {
   sessionId: string;
+  /**
+   * This creation of the id, random (state/lifetime.ts): the audit trail keys every record by
+   * it, so an id reused after DELETE starts a history of its own. Absent in older states.
+   */
+  lifetime?: string;
   syncMode: SyncMode;
   status: SessionStatus;
   version: number;
@@ -141,10 +146,18 @@ export interface SessionState extends PhaseMark {
   elapsedMs: number;
   /** count_up: elapsed time when the current lap began. */
   lapStartElapsedMs: number;
+  /** count_up: the last MAX_LAPS laps, oldest first (the audit trail has every one). */
   laps: Lap[];
+  /** count_up: every lap recorded, including those no longer in `laps`. Absent in older states. */
+  lapCount?: number;
   startAtMs: number | null;
   createdAtMs: number;
   updatedAtMs: number;
+  /**
+   * When a client last acted on the session (created it, or a command): its idle time runs
+   * from here (engine/idle.ts); expiries do not count. Absent in older states (updatedAtMs then).
+   */
+  lastCommandAtMs?: number;
   lastEvent: SessionEventType;
   metadata: Record<string, unknown> | null;
 }

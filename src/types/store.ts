@@ -14,6 +14,9 @@ export interface SessionWrite {
   auditRecords?: readonly string[];
 }
 
+/** A restore: the state, its deadline and TTL, as a write would store them. */
+export type RestoreWrite = Omit<SessionWrite, 'expectedVersion' | 'auditRecords'>;
+
 /** One entry of the deadline index: when a running session needs the server's attention. */
 export interface DeadlineEntry {
   sessionId: string;
@@ -41,6 +44,13 @@ export interface StateStore {
     expectedVersion: number,
     auditRecords?: readonly string[],
   ): Promise<WriteResult>;
+  /**
+   * Writes a session Redis lost, as the audit trail last recorded it (its version kept), only if
+   * none is stored and that lifetime was not removed here: of several instances racing, one
+   * restores it and the others get `exists`; `not_found` means the lifetime was removed. The
+   * state is published; no audit record is written (the trail has it already).
+   */
+  restore(write: RestoreWrite): Promise<WriteResult>;
   /** Deadline index entries at or before `untilMs` (overdue ones included), earliest first. */
   deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]>;
   /**

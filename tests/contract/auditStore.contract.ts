@@ -153,7 +153,7 @@ export function auditStoreContract(name: string, setup: () => Promise<AuditStore
       expect(exact.nextCursor).toBeNull();
 
       const past = await store.history(sessionId, { after: 7, limit: 3 });
-      expect(past).toEqual({ events: [], nextCursor: null });
+      expect(past).toEqual({ events: [], nextCursor: null, lifetime: 1, lifetimes: 1 });
     });
 
     it('returns each event in API field names, the state as clients saw it at the change', async () => {
@@ -184,9 +184,40 @@ export function auditStoreContract(name: string, setup: () => Promise<AuditStore
       expect(view?.recorded_at).toBeGreaterThanOrEqual(before - 5_000);
     });
 
+    it('lifetimes of one id keep their own versions, and the newest is the current one', async () => {
+      const sessionId = `s-${randomUUID()}`;
+      const lifetime = (name: string, createdAtMs: number, versions: number) =>
+        Array.from({ length: versions }, (_, i) =>
+          auditEvent(sessionId, i + 1, { state: { lifetime: name, createdAtMs } }),
+        );
+      const first = lifetime('first', T0, 3);
+      const second = lifetime('second', T0 + 60_000, 2);
+      // Written out of order and together: the key keeps them apart.
+      expect(await store.write([...second, ...first])).toBe(5);
+      expect(await store.write(first)).toBe(0);
+
+      const current = await store.history(sessionId, { limit: 10 });
+      expect(current).toMatchObject({ lifetime: 2, lifetimes: 2 });
+      expect(current.events.map((e) => e.version)).toEqual([1, 2]);
+      const old = await store.history(sessionId, { limit: 10, lifetime: 1 });
+      expect(old.events.map((e) => e.version)).toEqual([1, 2, 3]);
+      expect(await store.history(sessionId, { limit: 10, lifetime: 3 })).toMatchObject({
+        events: [],
+        lifetime: null,
+        lifetimes: 2,
+      });
+      expect((await store.sessionSummary(sessionId))?.last_version).toBe(2);
+      expect((await store.lastState(sessionId))?.lifetime).toBe('second');
+    });
+
     it('a session it never heard of has an empty history and no summary', async () => {
       const sessionId = newSessionId();
-      expect(await store.history(sessionId, { limit: 10 })).toEqual({ events: [], nextCursor: null });
+      expect(await store.history(sessionId, { limit: 10 })).toEqual({
+        events: [],
+        nextCursor: null,
+        lifetime: null,
+        lifetimes: 0,
+      });
       expect(await store.sessionSummary(sessionId)).toBeNull();
     });
 

@@ -118,6 +118,33 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       expect(await store.get(state.sessionId)).toBeNull();
     });
 
+    it('restore writes a missing session at its own version, publishes it, and appends no audit record', async () => {
+      const state = newState({ version: 7, lastEvent: 'restored' });
+      expect(await store.restore({ state, deadlineAtMs: 5_000, ttlMs: null })).toEqual({ ok: true });
+      expect(await store.get(state.sessionId)).toEqual(state);
+      expect(await store.deadlinesUntil(5_000, 10)).toContainEqual({
+        sessionId: state.sessionId,
+        deadlineAtMs: 5_000,
+      });
+      // The next change continues from the restored version.
+      expect(await store.save(next(state))).toEqual({ ok: true });
+      await vi.waitFor(() => expect(publishedFor(state.sessionId)).toHaveLength(2));
+      expect(await ctx.auditLog()).toEqual([]);
+    });
+
+    it('restore of a session that is stored changes nothing (exists): of racing restores one wins', async () => {
+      const state = newState({ version: 3 });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.restore({ state: { ...state, metadata: { racer: i } }, deadlineAtMs: null, ttlMs: null }),
+        ),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(results.filter((r) => !r.ok && r.reason === 'exists')).toHaveLength(9);
+      const winner = results.findIndex((r) => r.ok);
+      expect((await store.get(state.sessionId))?.metadata).toEqual({ racer: winner });
+    });
+
     it('get of an unknown session is null', async () => {
       expect(await store.get(`unknown-${randomUUID()}`)).toBeNull();
     });

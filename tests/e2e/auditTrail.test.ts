@@ -13,6 +13,7 @@ import { startPostgresServer, type PostgresServerHandle } from '../helpers/postg
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
 import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
 import { callJson } from '../helpers/http.js';
+import { until } from '../helpers/until.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 
 interface Instance {
@@ -39,21 +40,6 @@ async function metric(instance: Instance, name: string): Promise<number> {
   const text = await (await fetch(`${instance.http}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last ?? '')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LmdbSessionLog } from '../../src/state/LmdbSessionLog.js';
 import { encodeState } from '../../src/state/stateCodec.js';
 import type { SessionView } from '../../src/types/session.js';
-import { sessionStateFixture } from '../helpers/fixtures.js';
+import { chessClockInput, sessionStateFixture } from '../helpers/fixtures.js';
 import { callJson } from '../helpers/http.js';
 import { startHttpService, stopAllServices } from '../helpers/serviceProcess.js';
 import { testDataDir } from '../helpers/testDataDir.js';
@@ -21,15 +21,6 @@ const STORED_SESSIONS = 10_000;
 type Instance = Awaited<ReturnType<typeof startHttpService>>;
 
 const startInstance = (dataDir: string): Promise<Instance> => startHttpService({ DATA_DIR: dataDir });
-
-function chessClock(sessionId: string, totalTimeMs: number): unknown {
-  return {
-    session_id: sessionId,
-    sync_mode: 'per_participant',
-    participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
-    total_time_ms: totalTimeMs,
-  };
-}
 
 async function kill9(instance: Instance): Promise<void> {
   instance.service.proc.kill('SIGKILL');
@@ -51,7 +42,10 @@ describe('embedded durability', () => {
     const acknowledged = new Map<string, SessionView>();
     await Promise.all(
       ids.map(async (id) => {
-        acknowledged.set(id, await callJson(first.http, 'POST', '/v1/sessions', chessClock(id, 3_600_000)));
+        acknowledged.set(
+          id,
+          await callJson(first.http, 'POST', '/v1/sessions', chessClockInput(id, 3_600_000)),
+        );
         acknowledged.set(id, await callJson(first.http, 'POST', `/v1/sessions/${id}/start`));
         while (acknowledged.get(id)!.version < VERSIONS_PER_SESSION) {
           acknowledged.set(id, await callJson(first.http, 'POST', `/v1/sessions/${id}/switch`));
@@ -84,7 +78,7 @@ describe('embedded durability', () => {
   it('a deadline that passed while the instance was down is applied once at startup, stamped at the deadline', async () => {
     const dataDir = testDataDir();
     const first = await startInstance(dataDir);
-    await callJson(first.http, 'POST', '/v1/sessions', chessClock('flag', SHORT_BANK_MS));
+    await callJson(first.http, 'POST', '/v1/sessions', chessClockInput('flag', SHORT_BANK_MS));
     const running = await callJson(first.http, 'POST', '/v1/sessions/flag/start');
     const deadlineAt = running.deadline_at;
     expect(deadlineAt).not.toBeNull();

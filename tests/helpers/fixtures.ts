@@ -1,4 +1,4 @@
-import type { SessionState } from '../../src/types/session.js';
+import type { CreateSessionInput, SessionState } from '../../src/types/session.js';
 
 /** A valid stored session: per_participant, two participants, pending, version 1. */
 export function sessionStateFixture(overrides: Partial<SessionState> = {}): SessionState {
@@ -34,5 +34,15 @@ export function sessionStateFixture(overrides: Partial<SessionState> = {}): Sess
     lastEvent: 'created',
     metadata: null,
     ...overrides,
+  };
+}
+
+/** A chess clock's create request: white and black, `totalTimeMs` each, no increment. */
+export function chessClockInput(sessionId: string, totalTimeMs: number): CreateSessionInput {
+  return {
+    session_id: sessionId,
+    sync_mode: 'per_participant',
+    participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
+    total_time_ms: totalTimeMs,
   };
 }

@@ -19,6 +19,7 @@ import {
 } from '../../src/audit/DBWriteQueue.js';
 import { postgresClient } from '../../src/audit/sqlClient.js';
 import { SyncEngine, auditRecord } from '../../src/engine/SyncEngine.js';
+import { lifetimeOf } from '../../src/state/lifetime.js';
 import { RedisStateStore } from '../../src/state/RedisStateStore.js';
 import { systemClock } from '../../src/state/SystemClock.js';
 import { stateKeys, type StateKeys } from '../../src/state/keys.js';
@@ -62,8 +63,23 @@ const range = (from: number, to: number): number[] =>
 const newSessionId = (): string => `pipeline:${randomUUID()}`;
 
 /** What the relay hands the queue for one record. */
-function queued(event: SessionEvent): { sessionId: string; version: number; record: string } {
-  return { sessionId: event.sessionId, version: event.version, record: auditRecord(event) };
+function queued(event: SessionEvent): {
+  sessionId: string;
+  lifetime: string;
+  version: number;
+  record: string;
+} {
+  return {
+    sessionId: event.sessionId,
+    lifetime: lifetimeOf(event.state),
+    version: event.version,
+    record: auditRecord(event),
+  };
+}
+
+/** The job id of a fixture's record (every fixture state has the same lifetime). */
+function jobIdOf(sessionId: string, version: number): string {
+  return auditJobId(sessionId, lifetimeOf(auditEvent(sessionId, version).state), version);
 }
 
 /** Polls until `condition` holds; fails naming `what` after `timeoutMs`. */
@@ -254,12 +270,12 @@ describe('AuditQueue and AuditWorker', () => {
     expect(await versionsOf(other)).toEqual(range(1, 3));
 
     const [kept] = await p.queue.queue.getJobs(['failed']);
-    expect(kept?.id).toBe(auditJobId(sessionId, 1));
+    expect(kept?.id).toBe(jobIdOf(sessionId, 1));
     expect(kept?.attemptsMade).toBe(AUDIT_JOB_ATTEMPTS);
     expect(kept?.failedReason).toMatch(/refused by a trigger/);
     expect(failedEvents).toBe(AUDIT_JOB_ATTEMPTS);
     expect(failures).toHaveLength(1);
-    expect(failures[0]?.[0]?.id).toBe(auditJobId(sessionId, 1));
+    expect(failures[0]?.[0]?.id).toBe(jobIdOf(sessionId, 1));
   });
 
   it('4: records PostgreSQL refuses as data (an unpaired surrogate, a NUL) fail at once and are counted; no other record waits for them', async () => {
@@ -285,16 +301,16 @@ describe('AuditQueue and AuditWorker', () => {
 
     const kept = await p.queue.queue.getJobs(['failed']);
     const byId = new Map(kept.map((job) => [job.id, job]));
-    expect(byId.get(auditJobId(poisoned, 1))).toMatchObject({
+    expect(byId.get(jobIdOf(poisoned, 1))).toMatchObject({
       attemptsMade: 1,
       failedReason: expect.stringMatching(/invalid input syntax/),
     });
-    expect(byId.get(auditJobId(poisoned, 2))).toMatchObject({
+    expect(byId.get(jobIdOf(poisoned, 2))).toMatchObject({
       attemptsMade: 1,
       failedReason: expect.stringMatching(/0x00/),
     });
     expect(failures.map((job) => job?.id).sort()).toEqual(
-      [auditJobId(poisoned, 1), auditJobId(poisoned, 2)].sort(),
+      [jobIdOf(poisoned, 1), jobIdOf(poisoned, 2)].sort(),
     );
   });
 
@@ -335,8 +351,8 @@ describe('AuditQueue and AuditWorker', () => {
     const sessionId = newSessionId();
     const { state: _state, ...stateless } = auditEvent(sessionId, 1);
     await p.queue.addRecords([
-      { sessionId, version: 1, record: JSON.stringify(stateless) },
-      { sessionId, version: 2, record: '{"sessionId": "cut off' },
+      { sessionId, lifetime: '', version: 1, record: JSON.stringify(stateless) },
+      { sessionId, lifetime: '', version: 2, record: '{"sessionId": "cut off' },
       queued(auditEvent(sessionId, 3)),
     ]);
 
@@ -347,7 +363,7 @@ describe('AuditQueue and AuditWorker', () => {
     // Retrying cannot make them writable: one attempt each.
     expect(kept.map((job) => job.attemptsMade)).toEqual([1, 1]);
     expect(failures.map((job) => job?.id).sort()).toEqual(
-      [auditJobId(sessionId, 1), auditJobId(sessionId, 2)].sort(),
+      [auditJobId(sessionId, '', 1), auditJobId(sessionId, '', 2)].sort(),
     );
   });
 });
@@ -368,7 +384,7 @@ describe('AuditRelay', () => {
       return length === 0 && pending === 0;
     });
     const ids = (await p.queue.queue.getJobs(['waiting'])).map((job) => job.id).sort();
-    expect(ids).toEqual(events.map((e) => auditJobId(e.sessionId, e.version)).sort());
+    expect(ids).toEqual(events.map((e) => jobIdOf(e.sessionId, e.version)).sort());
 
     p.startWorker();
     await waitFor('the backlog to drain', drained(p));

@@ -248,7 +248,56 @@ describe('embedded audit trail on PGlite', () => {
     it('is an empty last page, not a 404, past the end of a history', async () => {
       const res = await request(app).get(`/v1/sessions/${sessionId}/events?cursor=${encodeHistoryCursor(7)}`);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ events: [], next_cursor: null });
+      expect(res.body).toEqual({ events: [], next_cursor: null, lifetime: 1, lifetimes: 1 });
+    });
+
+    it('an id created again after DELETE has a history of its own; ?lifetime=1 serves the old one', async () => {
+      const id = `reused-${Date.now()}`;
+      const game = {
+        session_id: id,
+        sync_mode: 'per_participant',
+        participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
+        total_time_ms: 60_000,
+      };
+      await request(app).post('/v1/sessions').send(game).expect(201);
+      await request(app).post(`/v1/sessions/${id}/start`).send({}).expect(200);
+      await request(app).post(`/v1/sessions/${id}/switch`).send({}).expect(200);
+      await request(app).delete(`/v1/sessions/${id}`).expect(204);
+      // The same id again, in the next moment: a new game.
+      await request(app)
+        .post('/v1/sessions')
+        .send({ ...game, metadata: { round: 2 } })
+        .expect(201);
+      await request(app).post(`/v1/sessions/${id}/start`).send({}).expect(200);
+      await writer.drain();
+
+      const current = await request(app).get(`/v1/sessions/${id}/events`).expect(200);
+      expect(current.body).toMatchObject({ lifetime: 2, lifetimes: 2, next_cursor: null });
+      expect(
+        current.body.events.map((e: { version: number; event: string }) => [e.version, e.event]),
+      ).toEqual([
+        [1, 'created'],
+        [2, 'started'],
+      ]);
+      expect(current.body.events[0].state.metadata).toEqual({ round: 2 });
+
+      const old = await request(app).get(`/v1/sessions/${id}/events?lifetime=1`).expect(200);
+      expect(old.body).toMatchObject({ lifetime: 1, lifetimes: 2 });
+      expect(old.body.events.map((e: { version: number; event: string }) => [e.version, e.event])).toEqual([
+        [1, 'created'],
+        [2, 'started'],
+        [3, 'switched'],
+        [4, 'cancelled'],
+      ]);
+      expect(old.body.events[0].state.metadata).toBeNull();
+      expect((await request(app).get(`/v1/sessions/${id}/events?lifetime=2`)).body).toEqual(current.body);
+
+      const never = await request(app).get(`/v1/sessions/${id}/events?lifetime=3`);
+      expect(never.status).toBe(404);
+      expect(never.body.error).toMatchObject({
+        code: 'SESSION_NOT_FOUND',
+        details: { session_id: id, lifetime: 3, lifetimes: 2 },
+      });
     });
 
     it.each([
@@ -260,6 +309,8 @@ describe('embedded audit trail on PGlite', () => {
       ['a limit that is not a number', 'limit=ten', 'query.limit'],
       ['a limit given twice', 'limit=1&limit=2', 'query.limit'],
       ['an unknown parameter', 'after=3', 'query.after'],
+      ['lifetime 0', 'lifetime=0', 'query.lifetime'],
+      ['a lifetime that is not a number', 'lifetime=first', 'query.lifetime'],
     ])('is 400 VALIDATION_ERROR for %s', async (_name, query, path) => {
       const res = await request(app).get(`/v1/sessions/${sessionId}/events?${query}`);
       expect(res.status).toBe(400);

@@ -159,11 +159,25 @@ describe('RedisStateStore specifics', () => {
         late.save({ expectedVersion: 1, state: v2, deadlineAtMs: null, ttlMs: null, auditRecords: ['v2'] }),
       () => late.remove(v2, 1, ['v2-cancelled']),
       () => late.dropStaleDeadline(state.sessionId),
+      () => late.restore({ state: v2, deadlineAtMs: null, ttlMs: null }),
     ];
     for (const write of writes) {
       await expect(write()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', details: { store: 'redis' } });
     }
     expect(await footprint()).toEqual(before);
+  });
+
+  it('a removed lifetime is never restored (the trail may not know yet); a new lifetime of the id is', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}`, createdAtMs: 1_000 });
+    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.remove({ ...state, status: 'cancelled' }, 1);
+    expect(await store.restore({ state, deadlineAtMs: null, ttlMs: null })).toEqual({
+      ok: false,
+      reason: 'not_found',
+    });
+    expect(await store.get(state.sessionId)).toBeNull();
+    const reborn = { ...state, createdAtMs: 2_000 };
+    expect(await store.restore({ state: reborn, deadlineAtMs: null, ttlMs: null })).toEqual({ ok: true });
   });
 
   it('ping answers while Redis is up', async () => {

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       nodeEnv: 'development',
       sessionTtlSeconds: 3600,
+      sessionMaxIdleMs: 604_800_000,
       bodyLimitBytes: 65536,
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000 },
       websocket: {
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       NODE_ENV: 'production',
       SESSION_TTL_SECONDS: '60',
+      SESSION_MAX_IDLE_MS: '86400000',
       BODY_LIMIT_BYTES: '2048',
       HTTP_HEADERS_TIMEOUT_MS: '5000',
       HTTP_REQUEST_TIMEOUT_MS: '20000',
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       nodeEnv: 'production',
       sessionTtlSeconds: 60,
+      sessionMaxIdleMs: 86_400_000,
       bodyLimitBytes: 2048,
       http: { headersTimeoutMs: 5000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 75_000 },
       websocket: {
@@ -211,6 +214,8 @@ describe('loadConfig', () => {
     ['SESSION_TTL_SECONDS', '-1'],
     ['SESSION_TTL_SECONDS', '0'],
     ['SESSION_TTL_SECONDS', 'forever'],
+    ['SESSION_MAX_IDLE_MS', '999'],
+    ['SESSION_MAX_IDLE_MS', '31536000001'],
     ['BODY_LIMIT_BYTES', '10'],
     ['RATE_LIMIT_WINDOW_MS', '10'],
     ['RATE_LIMIT_MAX', '-1'],

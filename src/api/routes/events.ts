@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { checkAction } from '../../auth/permissions.js';
 import { decodeHistoryCursor, isConnectionError, type AuditStore } from '../../audit/AuditStore.js';
 import { idSchema, parseInput } from '../../schemas/requests.js';
-import { sessionNotFound, storeUnavailable } from '../../types/errors.js';
+import { SyncKairosError, sessionNotFound, storeUnavailable } from '../../types/errors.js';
 import { principalOf } from '../middlewares/authenticate.js';
 
 export const DEFAULT_EVENTS_LIMIT = 100;
@@ -29,6 +29,12 @@ export const eventsQuerySchema = z.strictObject({
       return version;
     })
     .optional(),
+  /** Which lifetime of a reused id (1: its first creation); the current one when absent. */
+  lifetime: z
+    .string()
+    .regex(/^[1-9]\d{0,8}$/, 'must be a positive integer')
+    .transform(Number)
+    .optional(),
 });
 
 export interface EventsRouteDeps {
@@ -39,6 +45,16 @@ export interface EventsRouteDeps {
 /** An unreachable database is a 503 that names the audit store; anything else is unexpected (500). */
 function auditError(err: unknown): unknown {
   return isConnectionError(err) ? storeUnavailable('audit', err) : err;
+}
+
+/** No history at all (404 as for any unknown session), or not the lifetime asked for. */
+function noSuchLifetime(sessionId: string, lifetime: number | undefined, lifetimes: number): SyncKairosError {
+  if (lifetime === undefined || lifetimes === 0) return sessionNotFound(sessionId);
+  return new SyncKairosError(
+    'SESSION_NOT_FOUND',
+    `Session '${sessionId}' has no lifetime ${lifetime}: its id was created ${lifetimes} time(s)`,
+    { session_id: sessionId, lifetime, lifetimes },
+  );
 }
 
 export function eventsRouter(deps: EventsRouteDeps): Router {
@@ -55,15 +71,15 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
       const page = await store.history(sessionId, {
         after: query.cursor,
         limit: query.limit ?? DEFAULT_EVENTS_LIMIT,
+        lifetime: query.lifetime,
       });
-      // An empty page is either past the end of a history or no history at all; only the latter is a 404.
-      if (page.events.length === 0 && (await store.sessionSummary(sessionId)) === null) {
-        throw sessionNotFound(sessionId);
-      }
-      res
-        .status(200)
-        .setHeader('cache-control', 'no-store')
-        .json({ events: page.events, next_cursor: page.nextCursor });
+      if (page.lifetime === null) throw noSuchLifetime(sessionId, query.lifetime, page.lifetimes);
+      res.status(200).setHeader('cache-control', 'no-store').json({
+        events: page.events,
+        next_cursor: page.nextCursor,
+        lifetime: page.lifetime,
+        lifetimes: page.lifetimes,
+      });
     } catch (err) {
       throw auditError(err);
     }

@@ -4,6 +4,9 @@ import type { SessionState } from '../../types/session.js';
 import { activeParticipant } from '../participants.js';
 import type { SyncModeRules } from './mode.js';
 
+/** Laps kept in the state (and so in every frame); the audit trail records every lap. */
+export const MAX_LAPS = 100;
+
 export const countUp: SyncModeRules = {
   fields: new Set(['max_time_ms']),
   participantFields: new Set(),
@@ -26,11 +29,13 @@ export const countUp: SyncModeRules = {
     state.elapsedMs += elapsedMs;
   },
   endTurn(state, finishing) {
+    state.lapCount = (state.lapCount ?? state.laps.length) + 1;
     state.laps.push({
       participantId: finishing.participantId,
       lapMs: state.elapsedMs - state.lapStartElapsedMs,
       elapsedMs: state.elapsedMs,
     });
+    if (state.laps.length > MAX_LAPS) state.laps.splice(0, state.laps.length - MAX_LAPS);
     state.lapStartElapsedMs = state.elapsedMs;
   },
   switchesInPlaceWhenAlone: true,
@@ -61,6 +66,7 @@ export const countUp: SyncModeRules = {
       lap_ms: lap.lapMs,
       elapsed_ms: lap.elapsedMs,
     }));
+    view.lap_count = state.lapCount ?? state.laps.length;
   },
 };
 

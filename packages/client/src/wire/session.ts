@@ -40,6 +40,10 @@ export const SESSION_EVENTS = [
   'phase_changed',
   /** A clock reached zero and counts on below it (on_expire overtime); the session goes on. */
   'overtime',
+  /** Distributed mode: the session was lost by Redis and restored from the audit trail at its last recorded version. */
+  'restored',
+  /** Nothing was done to the session for the server's maximum idle time: it ended and was removed. */
+  'idle_expired',
 ] as const;
 export type SessionEventType = (typeof SESSION_EVENTS)[number];
 
@@ -172,7 +176,10 @@ export interface SessionView extends PhaseFields {
   /** global: the session bank; count_up: what is left to max_time_ms (null without one). */
   time_remaining_ms?: number | null;
   elapsed_ms?: number;
+  /** count_up: the last 100 laps, oldest first (the audit trail keeps every one). */
   laps?: LapView[];
+  /** count_up: every lap recorded so far, including those no longer in `laps`. */
+  lap_count?: number;
   metadata: Record<string, unknown> | null;
   created_at: number;
   updated_at: number;

@@ -1,17 +1,22 @@
 --[[
-  Compare-and-set removal of one session (after a cancel), with the final state broadcast.
+  Compare-and-set removal of one session (after a cancel), with the final state broadcast. It
+  leaves a short-lived mark naming the removed lifetime, so that restore-session-3.lua never
+  brings it back from an audit trail that has not yet heard of the removal.
 
     Input:
       KEYS[1] session                 ('sk:{b7}:s:<sessionId>', a string: '<version>|<stateJson>')
       KEYS[2] deadline index          ('sk:{b7}:deadlines', the session's bucket: score deadlineAtMs, member sessionId)
       KEYS[3] audit log               ('sk:{b7}:audit', the session's bucket: a stream; one entry per version, field 'r')
+      KEYS[4] removal mark            ('sk:{b7}:s:<sessionId>:gone', a string: the removed lifetime)
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] expectedVersion
       ARGV[3] finalStateJson          (published to the session's watchers)
       ARGV[4] channel                 (the session's updates channel, in the keys' slot: sharded pub/sub)
       ARGV[5] sessionId               (the member in the deadline index)
-      ARGV[6..] auditRecords          (JSON, one per version this removal makes, oldest first)
+      ARGV[6] lifetime                (the removed session's lifetime, kept in the removal mark)
+      ARGV[7] markTtlMs               (how long the removal mark is kept)
+      ARGV[8..] auditRecords          (JSON, one per version this removal makes, oldest first)
 
     Output:
        1        removed and published
@@ -40,7 +45,8 @@ end
 
 redis.call("DEL", sessionKey)
 redis.call("ZREM", deadlineKey, ARGV[5])
-for i = 6, #ARGV do
+redis.call("SET", KEYS[4], ARGV[6], "PX", ARGV[7])
+for i = 8, #ARGV do
   redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
 end
 -- SPUBLISH: a Redis Cluster delivers it within the slot's shard, not to every node.
