@@ -2,13 +2,13 @@
 // Time assertions are derived from the server_time values in the responses, never from sleeps.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Application } from 'express';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpApp } from '../../src/api/app.js';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
 
 export interface ApiSetup {
-  app: Application;
+  app: HttpApp;
   cleanup: () => Promise<void>;
 }
 
