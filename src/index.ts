@@ -342,6 +342,19 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...(audit === null ? {} : { auditStore: audit.store }),
   });
 
+  /** What is open before the port: closed again when the start fails. */
+  const closeBeforeListening = async (): Promise<void> => {
+    await scheduler.close();
+    await audit?.close();
+    await backend.close();
+  };
+  // Every route and plugin in place before the port opens: a broken plugin fails the start.
+  try {
+    await app.fastify.ready();
+  } catch (err) {
+    await closeBeforeListening();
+    throw new StartupError(`The HTTP app could not start: ${String(err)}`, { cause: err });
+  }
   const server = createHttpServer(app, config.http);
   let draining = false;
   // Once shutdown begins every response closes its connection: a keep-alive client moves on
@@ -381,9 +394,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     port = await listen(server, config.port, config.host);
   } catch (err) {
-    await scheduler.close();
-    await audit?.close();
-    await backend.close();
+    await closeBeforeListening();
     throw new StartupError(`Cannot listen on ${config.host}:${config.port} (HOST/PORT): ${String(err)}`, {
       cause: err,
     });
