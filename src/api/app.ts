@@ -17,7 +17,7 @@ import type { Metrics } from '../monitoring/metrics.js';
 import type { StateStore } from '../types/store.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { SyncKairosError } from '../types/errors.js';
-import { badPathEncoding, errorHandler, notFound } from './errorHandler.js';
+import { errorHandler, notFound } from './errorHandler.js';
 import { authenticate } from './middlewares/authenticate.js';
 import { methodNotAllowed } from './middlewares/methodNotAllowed.js';
 import { rateLimit, type RateLimitStore } from './middlewares/rateLimit.js';
@@ -116,6 +116,10 @@ async function api(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.setNotFoundHandler(notFound);
 }
 
+function noSchemas(): never {
+  throw new Error('routes here take no JSON Schema: Zod validates in the handlers');
+}
+
 /** The client is the address `hops` proxies back along X-Forwarded-For (the socket's when 0). */
 function trustHops(hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops;
@@ -123,6 +127,7 @@ function trustHops(hops: number): (address: string, hop: number) => boolean {
 
 export function createApp(deps: AppDeps): HttpApp {
   let handle: RequestListener | null = null;
+  const answerError = errorHandler(deps);
   const fastify = Fastify({
     // The node:http server is ours (httpServer.ts): Fastify gets its requests through `handle`.
     serverFactory: (handler: RequestListener) => {
@@ -130,6 +135,9 @@ export function createApp(deps: AppDeps): HttpApp {
       return http.createServer();
     },
     bodyLimit: deps.bodyLimitBytes,
+    // Zod validates in the handlers and replies are JSON.stringify'd: no route has a JSON
+    // Schema, so Ajv and fast-json-stringify (a second of start-up on a busy machine) stay unloaded.
+    schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     trustProxy: trustHops(deps.trustProxyHops ?? 0),
     routerOptions: {
       caseSensitive: false,
@@ -137,10 +145,11 @@ export function createApp(deps: AppDeps): HttpApp {
       // Ids are validated by their schema, with a clear error; the router would answer 404.
       maxParamLength: 16_384,
     },
-    // The router could not percent-decode the path: the error shape, with the headers any answer has.
+    // The router refused the path (not percent-decodable, a parameter past maxParamLength) before
+    // any hook ran: the error shape and a request id, though not the security headers.
     frameworkErrors: (err, req, reply) => {
       setRequestId(req, reply);
-      errorHandler(deps)(err.code === 'FST_ERR_BAD_URL' ? badPathEncoding() : err, req, reply);
+      answerError(err, req, reply);
     },
   });
   const routes: string[] = [];

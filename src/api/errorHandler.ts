@@ -9,7 +9,7 @@ import { pathOf } from './middlewares/paths.js';
 import { isDecodingBody } from './requestBody.js';
 
 /** The URL could not be percent-decoded (`/v1/sessions/%ZZ`, `/s/%E9`). */
-export function badPathEncoding(): SyncKairosError {
+function badPathEncoding(): SyncKairosError {
   return new SyncKairosError('VALIDATION_ERROR', 'The URL path is not valid percent-encoded UTF-8', {
     issues: [{ path: 'url', message: 'is not valid percent-encoded UTF-8' }],
   });
@@ -43,6 +43,10 @@ function fastifyError(err: FastifyError, bodyLimitBytes: number): SyncKairosErro
       return new SyncKairosError('VALIDATION_ERROR', 'The request body could not be read');
     case 'FST_ERR_BAD_URL':
       return badPathEncoding();
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new SyncKairosError('VALIDATION_ERROR', 'A segment of the URL path is too long', {
+        issues: [{ path: 'url', message: 'has a segment that is too long' }],
+      });
     default:
       return null;
   }

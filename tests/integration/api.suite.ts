@@ -68,6 +68,8 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
     beforeAll(async () => {
       const built = await setup();
       cleanup = built.cleanup;
+      // As the service does before it listens: the first timed request does not wait for the plugins.
+      await built.app.fastify.ready();
       server = http.createServer(built.app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     });
