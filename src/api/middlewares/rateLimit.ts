@@ -82,7 +82,8 @@ export async function rateLimit(app: FastifyInstance, options: RateLimitOptions)
     global: false,
     ...(options.store === undefined ? {} : { store: options.store }),
   });
-  const limit = app.createRateLimit({ max: options.max, timeWindow: options.windowMs });
+  // An IPv6 client usually holds a whole /56 or more: counted per /56, as docs/api.md says.
+  const limit = app.createRateLimit({ max: options.max, timeWindow: options.windowMs, ipv6Subnet: 56 });
   const windowS = Math.ceil(options.windowMs / 1000);
   const logStoreError = storeErrorLog(options.logger);
 
