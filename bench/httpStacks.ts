@@ -1,22 +1,25 @@
 // The HTTP layer measured layer by layer: a server process that answers
 // `POST /v1/sessions/:id/switch` with the layers of the REST path stacked up to a given depth, on
-// Express (our own middleware modules) or on Fastify (its own plugins), over the real engine and
-// Redis store. The benchmark reads this process's CPU per request at each depth; the difference
+// Express (its usual middleware packages, kept here for the comparison) or on Fastify (its own
+// plugins), over the real engine and Redis store; at the deepest level, the service's own app
+// (Fastify). The benchmark reads this process's CPU per request at each depth; the difference
 // between two depths is the cost of the layer between them. Forked by bench/run.ts:
 //   httpStacks.ts <express|fastify|node> <depth> ; tells its port over IPC.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
-import express, { type RequestHandler } from 'express';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { rateLimit as expressRateLimit, type Store } from 'express-rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { createApp, jsonBodiesOnly, requestId } from '../src/api/app.js';
-import { authenticate, principalOf } from '../src/api/middlewares/authenticate.js';
-import { createRateLimiter, redisRateLimitStore } from '../src/api/middlewares/rateLimit.js';
-import { corsFor, securityHeaders } from '../src/api/middlewares/security.js';
-import { errorHandler } from '../src/api/errorHandler.js';
+import helmet from 'helmet';
+import { createApp } from '../src/api/app.js';
+import { BatchedRedisStore } from '../src/api/middlewares/batchedRedisStore.js';
+import { RATE_LIMIT_KEY_PREFIX, redisRateLimitStore } from '../src/api/middlewares/rateLimit.js';
 import { checkAction, commandGuard } from '../src/auth/permissions.js';
 import { createTokenVerifier, tokenFrom, type Principal } from '../src/auth/tokens.js';
 import { SyncEngine } from '../src/engine/SyncEngine.js';
@@ -76,9 +79,77 @@ async function switchView(sessionId: string, body: unknown, principal: Principal
 
 const ADMIN: Principal = { subject: 'bench', role: 'admin', sessionId: null, expiresAtMs: null };
 
+/** The batched Redis counting behind express-rate-limit's store interface. */
+function expressRateLimitStore(): Store {
+  const counts = new BatchedRedisStore(redis, RATE_LIMIT_KEY_PREFIX);
+  return {
+    prefix: RATE_LIMIT_KEY_PREFIX,
+    async increment(key) {
+      const { current, ttl } = await counts.hit(key, rateLimit.windowMs, rateLimit.max);
+      return { totalHits: current, resetTime: new Date(Date.now() + ttl) };
+    },
+    decrement() {},
+    async resetKey(key) {
+      await counts.resetKey(key);
+    },
+  };
+}
+
+/** The same layers on Express 5 and its usual middleware, as the service had them before Fastify. */
 function expressStack(): http.RequestListener {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const chain: RequestHandler[] = [];
+  if (has(1)) {
+    chain.push(
+      (req, res, next) => {
+        const given = req.headers['x-request-id'];
+        res.setHeader('x-request-id', typeof given === 'string' ? given : randomUUID());
+        next();
+      },
+      helmet({ contentSecurityPolicy: { useDefaults: true, directives: { upgradeInsecureRequests: null } } }),
+      cors({ origin: ['http://example.test'], methods: ['GET', 'POST', 'DELETE'], maxAge: 600 }),
+    );
+  }
+  if (has(2)) {
+    chain.push(
+      expressRateLimit({
+        windowMs: rateLimit.windowMs,
+        limit: rateLimit.max,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        identifier: 'sessions',
+        passOnStoreError: true,
+        store: expressRateLimitStore(),
+      }),
+    );
+  }
+  if (has(3)) chain.push(express.json({ limit: 65_536, strict: true, type: 'application/json' }));
+  if (has(4)) {
+    chain.push((req, res, next) => {
+      verifier.verify(tokenFrom(req.headers.authorization, null)).then((principal) => {
+        res.locals.principal = principal;
+        next();
+      }, next);
+    });
+  }
+  app.post('/v1/sessions/:id/switch', ...chain, async (req, res) => {
+    const principal = has(4) ? (res.locals.principal as Principal) : ADMIN;
+    const view = await switchView(String(req.params.id), req.body, principal);
+    res.status(200).setHeader('cache-control', 'no-store').json(view);
+  });
+  const errors: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
+    const known = err instanceof SyncKairosError ? err : new SyncKairosError('INTERNAL_ERROR', String(err));
+    res.status(known.status).json(known.toBody());
+  };
+  app.use(errors);
+  return app;
+}
+
+async function fastifyStack(): Promise<http.Server> {
   if (depth >= FULL_APP_DEPTH) {
-    return createApp({
+    const app = createApp({
       engine,
       store,
       logger,
@@ -88,26 +159,9 @@ function expressStack(): http.RequestListener {
       rateLimit: { ...rateLimit, store: redisRateLimitStore(redis) },
       corsOrigins: ['http://example.test'],
     });
+    await app.fastify.ready();
+    return http.createServer(app);
   }
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  const chain: RequestHandler[] = [];
-  if (has(1)) chain.push(requestId(), securityHeaders(), corsFor(['http://example.test'])!);
-  if (has(2)) chain.push(createRateLimiter({ ...rateLimit, logger, store: redisRateLimitStore(redis) })!);
-  if (has(3))
-    chain.push(jsonBodiesOnly(), express.json({ limit: 65_536, strict: true, type: 'application/json' }));
-  if (has(4)) chain.push(authenticate(verifier));
-  app.post('/v1/sessions/:id/switch', ...chain, async (req, res) => {
-    const principal = has(4) ? principalOf(res) : ADMIN;
-    const view = await switchView(String(req.params.id), req.body, principal);
-    res.status(200).setHeader('cache-control', 'no-store').json(view);
-  });
-  app.use(errorHandler({ logger, metrics }));
-  return app;
-}
-
-async function fastifyStack(): Promise<http.Server> {
   const app = Fastify({
     logger: false,
     bodyLimit: 65_536,

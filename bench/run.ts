@@ -407,7 +407,7 @@ const LAYERS_RATE_PER_SEC = 1000;
 
 /**
  * Server CPU per switch of each stack (bench/httpStacks.ts): the bare node:http floor, Express and
- * Fastify at each depth, and the service's own Express app. Every stack runs at once (idle but
+ * Fastify at each depth, and the service's own (Fastify) app. Every stack runs at once (idle but
  * for its turn) on one Redis, and the load visits them in turn, round after round: other work on
  * the machine changes slowly against one turn, so it weighs on every stack alike, and each stack's
  * figure is the median of its rounds.
@@ -416,8 +416,8 @@ async function measureHttpLayers(worker: Worker, token: string): Promise<HttpLay
   const plan: { framework: 'node' | 'express' | 'fastify'; depth: number }[] = [
     { framework: 'node', depth: 0 },
     ...LAYERS.map((_, i) => ({ framework: 'express' as const, depth: i + 1 })),
-    { framework: 'express', depth: FULL_APP_DEPTH },
     ...LAYERS.map((_, i) => ({ framework: 'fastify' as const, depth: i + 1 })),
+    { framework: 'fastify', depth: FULL_APP_DEPTH },
   ];
   const rounds = QUICK ? 4 : 10;
   const turnMs = QUICK ? 1500 : 2500;

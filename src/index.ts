@@ -4,10 +4,9 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Store as RateLimitStore } from 'express-rate-limit';
 import { createApp } from './api/app.js';
 import { createHttpServer } from './api/httpServer.js';
-import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
+import { redisRateLimitStore, type RateLimitStore } from './api/middlewares/rateLimit.js';
 import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
@@ -360,6 +359,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...(audit === null ? {} : { auditStore: audit.store }),
   });
 
+  /** What is open before the port: closed again when the start fails. */
+  const closeBeforeListening = async (): Promise<void> => {
+    await lostSessionSweep?.close();
+    await scheduler.close();
+    await audit?.close();
+    await backend.close();
+  };
+  // Every route and plugin in place before the port opens: a broken plugin fails the start.
+  try {
+    await app.fastify.ready();
+  } catch (err) {
+    await closeBeforeListening();
+    throw new StartupError(`The HTTP app could not start: ${String(err)}`, { cause: err });
+  }
   const server = createHttpServer(app, config.http);
   let draining = false;
   // Once shutdown begins every response closes its connection: a keep-alive client moves on
@@ -399,10 +412,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     port = await listen(server, config.port, config.host);
   } catch (err) {
-    await lostSessionSweep?.close();
-    await scheduler.close();
-    await audit?.close();
-    await backend.close();
+    await closeBeforeListening();
     throw new StartupError(`Cannot listen on ${config.host}:${config.port} (HOST/PORT): ${String(err)}`, {
       cause: err,
     });

@@ -12,7 +12,7 @@ export const LAYERS = [
   'engine: the switch on Redis, its view serialized',
 ] as const;
 
-/** Depth LAYERS.length + 1 on Express: the service's own createApp, every route and middleware. */
+/** Depth LAYERS.length + 1 on Fastify: the service's own createApp, every route and hook. */
 export const FULL_APP_DEPTH = LAYERS.length + 1;
 
 const REDIS_CLIENT =
@@ -21,19 +21,25 @@ const REDIS_CLIENT =
 /** The REST switch path in a profile of the service, by where each piece of code lives. */
 export const HTTP_LAYER_RULES: readonly LayerRule[] = [
   {
-    layer: 'routing (Express, its router)',
-    test: /node_modules\/(express|router|path-to-regexp|parseurl|finalhandler)\//,
-  },
-  { layer: 'helmet and CORS headers', test: /node_modules\/(helmet|cors)\/|src\/api\/middlewares\/security/ },
-  {
-    layer: 'request id, 405 check, JSON-only check',
-    test: /src\/api\/(app|middlewares\/methodNotAllowed)\.ts/,
+    layer: 'helmet and CORS headers',
+    test: /node_modules\/(helmet|@fastify\/helmet|@fastify\/cors)\/|src\/api\/middlewares\/security/,
   },
   {
     layer: 'rate limit',
-    test: /node_modules\/express-rate-limit\/|src\/api\/middlewares\/(rateLimit|batchedRedisStore)/,
+    test: /node_modules\/@fastify\/rate-limit\/|src\/api\/middlewares\/(rateLimit|batchedRedisStore)/,
   },
-  { layer: 'body parsing', test: /node_modules\/(body-parser|raw-body)\// },
+  {
+    layer: 'body parsing',
+    test: /node_modules\/fastify\/lib\/content-type-parser|src\/api\/requestBody/,
+  },
+  {
+    layer: 'routing and replies (Fastify, its router)',
+    test: /node_modules\/(fastify|find-my-way|avvio|fast-json-stringify|@fastify\/[^/]+|light-my-request)\//,
+  },
+  {
+    layer: 'request id, 405 check',
+    test: /src\/api\/(app|middlewares\/methodNotAllowed)\.ts/,
+  },
   { layer: 'auth', test: /node_modules\/jose\/|src\/auth\/tokens|src\/api\/middlewares\/authenticate/ },
   {
     layer: 'validation (Zod) and permissions',

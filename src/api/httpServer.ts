@@ -1,5 +1,5 @@
 // The HTTP server around the app: how long a client may take to send a request, how long an idle
-// keep-alive connection is kept, and the error shape for requests that never reach Express.
+// keep-alive connection is kept, and the error shape for requests that never reach Fastify.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestListener } from 'node:http';

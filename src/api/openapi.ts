@@ -512,7 +512,7 @@ export function documentedMethods(document: OpenApiDocument): Record<string, str
   );
 }
 
-/** Method and Express-style path (`/v1/sessions/:id`) of every documented operation. */
+/** Method and router-style path (`/v1/sessions/:id`) of every documented operation. */
 export function documentedRoutes(document: OpenApiDocument): string[] {
   const routes: string[] = [];
   for (const [path, operations] of Object.entries(document.paths)) {

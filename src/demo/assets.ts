@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface Asset {
   body: Buffer;
@@ -22,12 +22,13 @@ export function readAsset(dir: string, file: string, contentType: string): Asset
 }
 
 /** Sends `file` with its ETag and `cacheControl`, or 304 when the browser's copy is this one. */
-export function sendAsset(req: Request, res: Response, file: Asset, cacheControl: string): void {
-  res.setHeader('cache-control', cacheControl);
-  res.setHeader('etag', file.etag);
-  if (req.headers['if-none-match'] === file.etag) {
-    res.status(304).end();
-    return;
-  }
-  res.type(file.contentType).send(file.body);
+export function sendAsset(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  file: Asset,
+  cacheControl: string,
+): FastifyReply {
+  reply.header('cache-control', cacheControl).header('etag', file.etag);
+  if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
+  return reply.type(file.contentType).send(file.body);
 }

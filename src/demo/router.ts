@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../monitoring/logger.js';
 import { readAsset, asset, sendAsset, type Asset } from './assets.js';
 import { BROWSER_TARGETS, SDK_SCRIPT_PATH } from './sdk.js';
@@ -62,11 +62,11 @@ export function demoBundle(): Promise<Asset> {
  * Revalidated on every load (no-cache) and answered 304 when unchanged: a restart with a new
  * bundle is picked up at once, and an unchanged one costs a header.
  */
-function send(req: Request, res: Response, file: Asset): void {
-  sendAsset(req, res, file, 'no-cache');
+function send(req: FastifyRequest, reply: FastifyReply, file: Asset): FastifyReply {
+  return sendAsset(req, reply, file, 'no-cache');
 }
 
-export function demoRouter(deps: { logger: Logger }): Router {
+export function demoRoutes(app: FastifyInstance, deps: { logger: Logger }): void {
   const dir = sourceDir();
   const page = readAsset(dir, 'page.html', 'text/html; charset=utf-8');
   const styles = readAsset(dir, 'styles.css', 'text/css; charset=utf-8');
@@ -75,14 +75,10 @@ export function demoRouter(deps: { logger: Logger }): Router {
   // Said at startup, not at the first visit; requests for the script then answer 500.
   script.catch((err: unknown) => deps.logger.error({ err }, 'the demo page script could not be bundled'));
 
-  const router = Router();
-  const sendPage = (req: Request, res: Response): void => send(req, res, page);
-  router.get('/', sendPage);
-  router.get('/s/:sessionId', sendPage);
-  router.get('/demo/styles.css', (req, res) => send(req, res, styles));
-  router.get('/demo/icon.svg', (req, res) => send(req, res, icon));
-  router.get('/demo/demo.js', (req: Request, res: Response, next: NextFunction) => {
-    script.then((file) => send(req, res, file), next);
-  });
-  return router;
+  const sendPage = async (req: FastifyRequest, reply: FastifyReply) => send(req, reply, page);
+  app.get('/', sendPage);
+  app.get('/s/:sessionId', sendPage);
+  app.get('/demo/styles.css', async (req, reply) => send(req, reply, styles));
+  app.get('/demo/icon.svg', async (req, reply) => send(req, reply, icon));
+  app.get('/demo/demo.js', async (req, reply) => send(req, reply, await script));
 }

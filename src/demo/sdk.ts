@@ -3,7 +3,7 @@
 // demo page imports this same file rather than a copy of its own.
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../monitoring/logger.js';
 import { asset, sendAsset, type Asset } from './assets.js';
 
@@ -55,30 +55,25 @@ export function sdkBundle(): Promise<SdkBuild> {
 }
 
 /** Any page may import the SDK: it is public code, so it is shared across origins. */
-function shareAcrossOrigins(res: Response): void {
-  res.setHeader('access-control-allow-origin', '*');
-  res.setHeader('cross-origin-resource-policy', 'cross-origin');
+function shareAcrossOrigins(reply: FastifyReply): void {
+  reply.header('access-control-allow-origin', '*');
+  reply.header('cross-origin-resource-policy', 'cross-origin');
 }
 
-export function sdkRouter(deps: { logger: Logger }): Router {
+export function sdkRoutes(app: FastifyInstance, deps: { logger: Logger }): void {
   const bundle = sdkBundle();
   bundle.catch((err: unknown) => deps.logger.error({ err }, 'the SDK browser build could not be bundled'));
-  const router = Router();
-  const serve =
-    (pick: (built: SdkBuild) => Asset) =>
-    (req: Request, res: Response, next: NextFunction): void => {
-      bundle.then((built) => {
-        shareAcrossOrigins(res);
-        sendAsset(req, res, pick(built), SDK_CACHE_CONTROL);
-      }, next);
-    };
-  router.get(
+  const serve = (pick: (built: SdkBuild) => Asset) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const built = await bundle;
+    shareAcrossOrigins(reply);
+    return sendAsset(req, reply, pick(built), SDK_CACHE_CONTROL);
+  };
+  app.get(
     SDK_SCRIPT_PATH,
     serve((built) => built.script),
   );
-  router.get(
+  app.get(
     SDK_MAP_PATH,
     serve((built) => built.map),
   );
-  return router;
 }

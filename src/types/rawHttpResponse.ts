@@ -1,4 +1,4 @@
-// An error as a whole HTTP/1.1 response, for a socket that has no Express response: a refused
+// An error as a whole HTTP/1.1 response, for a socket that has no framework response: a refused
 // WebSocket upgrade, a request the HTTP parser gave up on. Server side only (node:http).
 import { STATUS_CODES } from 'node:http';
 import type { SyncKairosError } from './errors.js';

@@ -2,13 +2,13 @@
 // Time assertions are derived from the server_time values in the responses, never from sleeps.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Application } from 'express';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpApp } from '../../src/api/app.js';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
 
 export interface ApiSetup {
-  app: Application;
+  app: HttpApp;
   cleanup: () => Promise<void>;
 }
 
@@ -68,6 +68,8 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
     beforeAll(async () => {
       const built = await setup();
       cleanup = built.cleanup;
+      // As the service does before it listens: the first timed request does not wait for the plugins.
+      await built.app.fastify.ready();
       server = http.createServer(built.app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     });

@@ -2,10 +2,9 @@
 // EmbeddedAuditWriter → AuditStore on PGlite in a data folder, read back over GET /events.
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import type { Application } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/api/app.js';
+import { createApp, type HttpApp } from '../../src/api/app.js';
 import { AuditStore, encodeHistoryCursor } from '../../src/audit/AuditStore.js';
 import { EmbeddedAuditWriter } from '../../src/audit/EmbeddedAuditWriter.js';
 import { pgliteClient } from '../../src/audit/sqlClient.js';
@@ -27,7 +26,7 @@ describe('embedded audit trail on PGlite', () => {
   let writer: EmbeddedAuditWriter;
   let stateStore: MemoryStateStore;
   let engine: SyncEngine;
-  let app: Application;
+  let app: HttpApp;
 
   beforeAll(async () => {
     data = await freshPgliteDataDir();

@@ -4,10 +4,9 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import type { Application } from 'express';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type AppDeps } from '../../src/api/app.js';
+import { createApp, type AppDeps, type HttpApp } from '../../src/api/app.js';
 import { redisRateLimitStore } from '../../src/api/middlewares/rateLimit.js';
 import { buildOpenApiDocument, documentedRoutes, type OpenApiDocument } from '../../src/api/openapi.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -44,7 +43,7 @@ afterEach(async () => {
 /** An app over the in-memory store, listening on 127.0.0.1; `overrides` go to createApp. */
 async function serve(overrides: Partial<AppDeps> = {}): Promise<Served> {
   const store = new MemoryStateStore();
-  const app: Application = createApp({
+  const app: HttpApp = createApp({
     engine: new SyncEngine({ store, clock: systemClock }),
     store,
     logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }),
@@ -349,41 +348,16 @@ describe('methods a path does not serve', () => {
   });
 });
 
-interface RouterLayer {
-  rawPath?: string | string[];
-  route?: { path: string | string[]; methods: Record<string, boolean> };
-  handle: { stack?: RouterLayer[] };
-}
-
-/** Method and path of every route the Express app serves, found by walking its router stack. */
-function appRoutes(app: Application): string[] {
-  const routes = new Set<string>();
-  const walk = (stack: RouterLayer[], prefix: string): void => {
-    for (const layer of stack) {
-      if (layer.route) {
-        const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-        for (const path of paths) {
-          for (const [method, on] of Object.entries(layer.route.methods)) {
-            if (on && method !== '_all') routes.add(`${method.toUpperCase()} ${join(prefix, path)}`);
-          }
-        }
-      } else if (layer.handle.stack) {
-        const mounts = Array.isArray(layer.rawPath) ? layer.rawPath : [layer.rawPath ?? '/'];
-        for (const mount of mounts) walk(layer.handle.stack, join(prefix, mount));
-      }
-    }
-  };
-  walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack, '');
-  return [...routes].sort();
-}
-
-function join(prefix: string, path: string): string {
-  const joined = `${prefix}/${path}`.replace(/\/+/g, '/');
-  return joined.length > 1 ? joined.replace(/\/$/, '') : joined;
+/** Method and path of every route the app serves, as Fastify registered them (HEAD twins and CORS preflights aside). */
+function appRoutes(app: HttpApp): string[] {
+  const routes = app.routes
+    .filter((route) => !/^(HEAD|OPTIONS) /.test(route))
+    .map((route) => route.replace(/([^ ])\/$/, '$1'));
+  return [...new Set(routes)].sort();
 }
 
 describe('the OpenAPI document', () => {
-  function buildApp(): Application {
+  function buildApp(): HttpApp {
     const store = new MemoryStateStore();
     return createApp({
       engine: new SyncEngine({ store, clock: systemClock }),
@@ -495,9 +469,11 @@ describe('the OpenAPI document', () => {
     }
   }, 60_000);
 
-  it('lists every route the Express app serves, and nothing it does not serve', () => {
+  it('lists every route the app serves, and nothing it does not serve', async () => {
+    const app = buildApp();
+    await app.fastify.ready();
     // The files that HTML pages load are not API operations.
-    const served = appRoutes(buildApp()).filter((route) => !/^GET \/(docs\/assets|demo|sdk)\//.test(route));
+    const served = appRoutes(app).filter((route) => !/^GET \/(docs\/assets|demo|sdk)\//.test(route));
     const documented = documentedRoutes(buildOpenApiDocument({ bodyLimitBytes: 65_536 }));
     expect(served.filter((route) => !documented.includes(route))).toEqual([]);
     expect(documented.filter((route) => !served.includes(route))).toEqual([]);

@@ -4,7 +4,7 @@
 // its limit (within the slack) is counted in Redis on the request path, so the limit is exact
 // where it matters. Tolerance across instances: a client can exceed its limit only by the hits
 // the other instances admitted within one flush interval beyond the slack.
-import type { IncrementResponse, Options, Store } from 'express-rate-limit';
+import type { FastifyRateLimitStore } from '@fastify/rate-limit';
 import { withinCallTimeout, type RedisClient } from '../../state/redisConnection.js';
 
 /** How often the hits counted here go to Redis. */
@@ -26,8 +26,20 @@ end
 return { redis.call("INCRBY", KEYS[1], hits), leftMs }
 `;
 
+/** A hit that takes the count past this is counted in Redis before the answer. */
+function localUpToHits(max: number): number {
+  const slack = Math.max(MIN_SLACK_HITS, Math.ceil(max * SLACK_FRACTION));
+  return Math.max(0, max - slack);
+}
+
 interface AddHitsCommand {
   skRateLimitAddHits(key: string, windowMs: string, hits: string): Promise<[number, number]>;
+}
+
+/** A client's hits in the window (every instance's, as far as known here) and the ms left of it. */
+export interface Hits {
+  current: number;
+  ttl: number;
 }
 
 interface Counter {
@@ -40,13 +52,9 @@ interface Counter {
   resetAtMs: number;
 }
 
-export class BatchedRedisStore implements Store {
-  readonly localKeys = false;
+export class BatchedRedisStore implements FastifyRateLimitStore {
   readonly prefix: string;
   private readonly redis: RedisClient & AddHitsCommand;
-  private windowMs = 60_000;
-  /** A hit that takes the count past this is counted in Redis before the answer. */
-  private localUpToHits = 0;
   private readonly counters = new Map<string, Counter>();
   private flushTimer: NodeJS.Timeout | null = null;
 
@@ -59,41 +67,40 @@ export class BatchedRedisStore implements Store {
     this.redis = redis as RedisClient & AddHitsCommand;
   }
 
-  init(options: Options): void {
-    this.windowMs = options.windowMs;
-    // A per-request limit (a function) cannot be known here: every hit is then counted in Redis.
-    const max = typeof options.limit === 'number' ? options.limit : 0;
-    const slack = Math.max(MIN_SLACK_HITS, Math.ceil(max * SLACK_FRACTION));
-    this.localUpToHits = Math.max(0, max - slack);
+  /** @fastify/rate-limit's store call: one hit of `key` in a window of `windowMs`, limit `max`. */
+  incr(key: string, done: (err: Error | null, hits?: Hits) => void, windowMs: number, max: number): void {
+    this.hit(key, windowMs, max).then(
+      (hits) => done(null, hits),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
   }
 
-  async increment(key: string): Promise<IncrementResponse> {
+  /** One limit for the whole service: every route shares the same counters. */
+  child(): FastifyRateLimitStore {
+    return this;
+  }
+
+  /** Counts one hit of `key`; in Redis before answering only when the client nears `max`. */
+  async hit(key: string, windowMs: number, max: number): Promise<Hits> {
     const nowMs = Date.now();
     let counter = this.counters.get(key);
     if (counter === undefined) {
-      counter = { knownHits: 0, sentHits: 0, unsentHits: 0, resetAtMs: nowMs + this.windowMs };
+      counter = { knownHits: 0, sentHits: 0, unsentHits: 0, resetAtMs: nowMs + windowMs };
       this.counters.set(key, counter);
     } else if (nowMs >= counter.resetAtMs) {
       // The Redis counter has expired with its window; what is in flight starts the next one.
       counter.knownHits = 0;
-      counter.resetAtMs = nowMs + this.windowMs;
+      counter.resetAtMs = nowMs + windowMs;
     }
     const hits = counter.knownHits + counter.sentHits + counter.unsentHits + 1;
-    if (hits <= this.localUpToHits) {
+    if (hits <= localUpToHits(max)) {
       counter.unsentHits++;
-      this.flushTimer ??= setTimeout(this.flush, FLUSH_INTERVAL_MS).unref();
-      return { totalHits: hits, resetTime: new Date(counter.resetAtMs) };
+      this.flushTimer ??= setTimeout(() => this.flush(windowMs), FLUSH_INTERVAL_MS).unref();
+      return { current: hits, ttl: counter.resetAtMs - nowMs };
     }
     const add = counter.unsentHits + 1;
     counter.unsentHits = 0;
-    return this.send(key, counter, add);
-  }
-
-  decrement(key: string): void {
-    const counter = this.counters.get(key);
-    if (counter === undefined) return;
-    counter.unsentHits--;
-    this.flushTimer ??= setTimeout(this.flush, FLUSH_INTERVAL_MS).unref();
+    return this.send(key, counter, add, windowMs);
   }
 
   async resetKey(key: string): Promise<void> {
@@ -107,7 +114,7 @@ export class BatchedRedisStore implements Store {
   }
 
   /** Every counter's unsent hits in one write (auto-pipelined); forgets counters whose window is over. */
-  private readonly flush = (): void => {
+  private flush(windowMs: number): void {
     this.flushTimer = null;
     const nowMs = Date.now();
     for (const [key, counter] of this.counters) {
@@ -116,24 +123,24 @@ export class BatchedRedisStore implements Store {
         counter.unsentHits = 0;
         // A failed batch is not sent again: Redis may have counted it, and the limiter fails
         // open while Redis is away anyway.
-        this.send(key, counter, add).catch(() => {});
+        this.send(key, counter, add, windowMs).catch(() => {});
       } else if (counter.sentHits === 0 && nowMs >= counter.resetAtMs) {
         this.counters.delete(key);
       }
     }
-  };
+  }
 
   /** Adds `add` hits to the client's Redis counter; answers with every instance's total. */
-  private async send(key: string, counter: Counter, add: number): Promise<IncrementResponse> {
+  private async send(key: string, counter: Counter, add: number, windowMs: number): Promise<Hits> {
     counter.sentHits += add;
     try {
       const [totalHits, leftMs] = await withinCallTimeout(
-        this.redis.skRateLimitAddHits(this.prefix + key, String(this.windowMs), String(add)),
+        this.redis.skRateLimitAddHits(this.prefix + key, String(windowMs), String(add)),
       );
       // Replies come in order on one connection: this total includes every earlier batch of ours.
       counter.knownHits = totalHits;
       counter.resetAtMs = Date.now() + leftMs;
-      return { totalHits, resetTime: new Date(counter.resetAtMs) };
+      return { current: totalHits, ttl: leftMs };
     } finally {
       counter.sentHits -= add;
     }

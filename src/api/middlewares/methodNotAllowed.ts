@@ -1,8 +1,9 @@
 // A known path asked with a method it does not serve gets 405 METHOD_NOT_ALLOWED and an Allow
-// header, in the error shape: not a 404 as if the path did not exist, nor Express's own
-// `200 text/plain` answer to OPTIONS. CORS preflights are answered before this runs.
-import type { RequestHandler } from 'express';
+// header, in the error shape: not a 404 as if the path did not exist. Runs before the rate
+// limiter and the body; CORS preflights are answered before this runs.
+import type { onRequestHookHandler } from 'fastify';
 import { SyncKairosError } from '../../types/errors.js';
+import { pathOf } from './paths.js';
 
 interface KnownPath {
   pattern: RegExp;
@@ -10,7 +11,7 @@ interface KnownPath {
   allow: string;
 }
 
-/** `/v1/sessions/{id}` → matches `/v1/sessions/abc` and `/v1/sessions/abc/` (as Express does), any case. */
+/** `/v1/sessions/{id}` → matches `/v1/sessions/abc` and `/v1/sessions/abc/` (as the router does), any case. */
 function pathPattern(template: string): RegExp {
   const source = template
     .split(/\{[^}]+\}/)
@@ -21,24 +22,25 @@ function pathPattern(template: string): RegExp {
 
 /**
  * `paths`: each path (OpenAPI template) with the methods it serves (`get`, `post`, …). A GET
- * path answers HEAD too, as Express does.
+ * path answers HEAD too, as the router does.
  */
-export function methodNotAllowed(paths: Record<string, readonly string[]>): RequestHandler {
+export function methodNotAllowed(paths: Record<string, readonly string[]>): onRequestHookHandler {
   const known: KnownPath[] = Object.entries(paths).map(([template, served]) => {
     const methods = served.map((method) => method.toUpperCase());
     if (methods.includes('GET') && !methods.includes('HEAD'))
       methods.splice(methods.indexOf('GET') + 1, 0, 'HEAD');
     return { pattern: pathPattern(template), methods: new Set(methods), allow: methods.join(', ') };
   });
-  return (req, res, next) => {
-    const path = known.find((candidate) => candidate.pattern.test(req.path));
-    if (path === undefined || path.methods.has(req.method)) {
-      next();
+  return (req, reply, done) => {
+    const path = pathOf(req.url);
+    const match = known.find((candidate) => candidate.pattern.test(path));
+    if (match === undefined || match.methods.has(req.method)) {
+      done();
       return;
     }
-    res.setHeader('allow', path.allow);
-    next(
-      new SyncKairosError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${path.allow}`),
+    reply.header('allow', match.allow);
+    done(
+      new SyncKairosError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${match.allow}`),
     );
   };
 }

@@ -3,12 +3,20 @@
 // needs no inline scripts.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Router } from 'express';
+import type { FastifyInstance } from 'fastify';
+import { readAsset, sendAsset, type Asset } from '../../demo/assets.js';
 import type { OpenApiDocument } from '../openapi.js';
 
 const ASSETS_PATH = '/docs/assets';
 /** The only files of the package served; the rest (maps, the demo index.html) stay private. */
-const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+  'favicon-16x16.png': 'image/png',
+};
+/** Swagger UI changes only with a release of this service. */
+const ASSETS_CACHE_CONTROL = 'public, max-age=86400';
 
 function swaggerUiDir(): string {
   return path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -40,31 +48,33 @@ const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
 });
 `;
 
-export function docsRouter(deps: { document: OpenApiDocument }): Router {
-  const router = Router();
+export function docsRoutes(app: FastifyInstance, deps: { document: OpenApiDocument }): void {
   const documentJson = Buffer.from(JSON.stringify(deps.document));
   const assetsDir = swaggerUiDir();
+  // Read once, when first asked for: the bundle is 1.5 MB that most processes never serve.
+  const assets = new Map<string, Asset>();
 
-  router.get('/openapi.json', (_req, res) => {
-    res.type('application/json').send(documentJson);
-  });
+  app.get('/openapi.json', async (_req, reply) =>
+    reply.type('application/json; charset=utf-8').send(documentJson),
+  );
 
-  router.get('/docs', (_req, res) => {
-    res.type('html').setHeader('cache-control', 'no-cache').send(PAGE);
-  });
+  app.get('/docs', async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE),
+  );
 
-  router.get(`${ASSETS_PATH}/init.js`, (_req, res) => {
-    res.type('application/javascript').setHeader('cache-control', 'no-cache').send(INIT_SCRIPT);
-  });
+  app.get(`${ASSETS_PATH}/init.js`, async (_req, reply) =>
+    reply.type('application/javascript; charset=utf-8').header('cache-control', 'no-cache').send(INIT_SCRIPT),
+  );
 
-  router.get(`${ASSETS_PATH}/:file`, (req, res, next) => {
+  app.get<{ Params: { file: string } }>(`${ASSETS_PATH}/:file`, async (req, reply) => {
     const file = req.params.file;
-    if (!ASSETS.has(file)) {
-      next();
-      return;
+    const contentType = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
+    if (contentType === undefined) return reply.callNotFound();
+    let asset = assets.get(file);
+    if (asset === undefined) {
+      asset = readAsset(assetsDir, file, contentType);
+      assets.set(file, asset);
     }
-    res.sendFile(path.join(assetsDir, file), { maxAge: '1d' });
+    return sendAsset(req, reply, asset, ASSETS_CACHE_CONTROL);
   });
-
-  return router;
 }

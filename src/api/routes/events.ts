@@ -1,6 +1,6 @@
 // GET /v1/sessions/:id/events: a session's audit history, oldest first, from the audit store
 // (never the hot path). Pages are `limit` events long; `next_cursor` fetches the next one.
-import { Router } from 'express';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { checkAction } from '../../auth/permissions.js';
 import { decodeHistoryCursor, isConnectionError, type AuditStore } from '../../audit/AuditStore.js';
@@ -57,12 +57,10 @@ function noSuchLifetime(sessionId: string, lifetime: number | undefined, lifetim
   );
 }
 
-export function eventsRouter(deps: EventsRouteDeps): Router {
-  const router = Router();
-
-  router.get('/:id/events', async (req, res) => {
+export function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps): void {
+  app.get<{ Params: { id: string } }>('/:id/events', async (req, reply) => {
     const sessionId = parseInput(idSchema, req.params.id, ['session_id']);
-    checkAction(principalOf(res), 'read', sessionId);
+    checkAction(principalOf(req), 'read', sessionId);
     const query = parseInput(eventsQuerySchema, req.query, ['query']);
     const store = deps.auditStore;
     if (store === undefined) throw storeUnavailable('audit');
@@ -74,7 +72,7 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
         lifetime: query.lifetime,
       });
       if (page.lifetime === null) throw noSuchLifetime(sessionId, query.lifetime, page.lifetimes);
-      res.status(200).setHeader('cache-control', 'no-store').json({
+      return reply.code(200).header('cache-control', 'no-store').send({
         events: page.events,
         next_cursor: page.nextCursor,
         lifetime: page.lifetime,
@@ -84,6 +82,4 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
       throw auditError(err);
     }
   });
-
-  return router;
 }

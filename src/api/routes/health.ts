@@ -1,5 +1,5 @@
 // Liveness, readiness and Prometheus metrics, for the platform rather than for clients.
-import { Router } from 'express';
+import type { FastifyInstance } from 'fastify';
 import { checkReadiness } from '../../monitoring/health.js';
 import type { Metrics } from '../../monitoring/metrics.js';
 import type { StateStore } from '../../types/store.js';
@@ -7,28 +7,21 @@ import type { StateStore } from '../../types/store.js';
 export interface HealthRouteDeps {
   store: StateStore;
   metrics: Metrics;
-  readinessTimeoutMs?: number;
+  readinessTimeoutMs?: number | undefined;
 }
 
-export function healthRouter(deps: HealthRouteDeps): Router {
-  const router = Router();
-
+export function healthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
   // Alive means the process answers; a store outage is readiness' business, not a reason to restart.
-  router.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  app.get('/health', async () => ({ status: 'ok' }));
 
-  router.get('/ready', async (_req, res) => {
+  app.get('/ready', async () => {
     const readiness = await checkReadiness(deps.store, deps.readinessTimeoutMs);
     if (!readiness.ready) throw readiness.error;
-    res.json({ status: 'ready', store: readiness.store });
+    return { status: 'ready', store: readiness.store };
   });
 
-  router.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (_req, reply) => {
     const body = await deps.metrics.registry.metrics();
-    res.setHeader('content-type', deps.metrics.registry.contentType);
-    res.send(body);
+    return reply.type(deps.metrics.registry.contentType).send(body);
   });
-
-  return router;
 }

@@ -1,5 +1,5 @@
 // /v1/sessions: validate, call SyncEngine, answer with its SessionView. No session logic here.
-import { Router, type Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SyncEngine } from '../../engine/SyncEngine.js';
 import type { Metrics } from '../../monitoring/metrics.js';
 import { checkAction, commandGuard, type Action } from '../../auth/permissions.js';
@@ -19,8 +19,8 @@ export interface SessionsRouteDeps {
 }
 
 /** Checks the caller may do `action` here, before the body is even read; returns who it is. */
-function authorize(res: Response, action: Action, sessionId: string | null) {
-  const principal = principalOf(res);
+function authorize(req: FastifyRequest, action: Action, sessionId: string | null) {
+  const principal = principalOf(req);
   checkAction(principal, action, sessionId);
   return { principal, actor: principal.subject };
 }
@@ -28,12 +28,12 @@ function authorize(res: Response, action: Action, sessionId: string | null) {
 type TimedOperation = SessionCommandType | 'create' | 'get';
 
 /** A state is only true as of its server_time, so no cache may keep it. */
-function sendState(res: Response, status: number, view: SessionView): void {
-  res.status(status).setHeader('cache-control', 'no-store').json(view);
+function sendState(reply: FastifyReply, status: number, view: SessionView): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send(view);
 }
 
 /** The path id, with the same rules as ids in bodies. */
-function sessionIdOf(params: Record<string, string>): string {
+function sessionIdOf(params: { id: string }): string {
   return parseInput(idSchema, params.id, ['session_id']);
 }
 
@@ -42,9 +42,10 @@ function bodyOf(body: unknown): unknown {
   return body ?? {};
 }
 
-export function sessionsRouter(deps: SessionsRouteDeps): Router {
+type WithId = { Params: { id: string } };
+
+export function sessionsRoutes(app: FastifyInstance, deps: SessionsRouteDeps): void {
   const { engine, metrics } = deps;
-  const router = Router();
 
   async function timed<T>(operation: TimedOperation, run: () => Promise<T>): Promise<T> {
     const startedAtMs = performance.now();
@@ -55,43 +56,41 @@ export function sessionsRouter(deps: SessionsRouteDeps): Router {
     }
   }
 
-  router.post('/', async (req, res) => {
-    const { actor } = authorize(res, 'create', null);
+  app.post('/', async (req, reply) => {
+    const { actor } = authorize(req, 'create', null);
     const input = parseInput(createSessionSchema, bodyOf(req.body));
     const view = await timed('create', () => engine.createSession(input, { actor }));
-    res.location(`/v1/sessions/${encodeURIComponent(view.session_id)}`);
-    sendState(res, 201, view);
+    reply.header('location', `/v1/sessions/${encodeURIComponent(view.session_id)}`);
+    return sendState(reply, 201, view);
   });
 
-  router.get('/:id', async (req, res) => {
+  app.get<WithId>('/:id', async (req, reply) => {
     const sessionId = sessionIdOf(req.params);
-    authorize(res, 'read', sessionId);
-    sendState(res, 200, await timed('get', () => engine.getSession(sessionId)));
+    authorize(req, 'read', sessionId);
+    return sendState(reply, 200, await timed('get', () => engine.getSession(sessionId)));
   });
 
   for (const name of COMMAND_NAMES) {
-    router.post(`/:id/${name.toLowerCase()}`, async (req, res) => {
+    app.post<WithId>(`/:id/${name.toLowerCase()}`, async (req, reply) => {
       const sessionId = sessionIdOf(req.params);
-      const { principal, actor } = authorize(res, COMMAND_TYPES[name], sessionId);
+      const { principal, actor } = authorize(req, COMMAND_TYPES[name], sessionId);
       const body = parseInput(COMMAND_BODY_SCHEMAS[name], bodyOf(req.body));
       const { command, expectedVersion } = toSessionCommand(name, body);
       const guard = commandGuard(principal, command);
       const view = await timed(command.type, () =>
         engine.execute(sessionId, command, { expectedVersion, actor, guard }),
       );
-      sendState(res, 200, view);
+      return sendState(reply, 200, view);
     });
   }
 
-  router.delete('/:id', async (req, res) => {
+  app.delete<WithId>('/:id', async (req, reply) => {
     const sessionId = sessionIdOf(req.params);
-    const { actor } = authorize(res, 'delete', sessionId);
+    const { actor } = authorize(req, 'delete', sessionId);
     const query = parseInput(deleteQuerySchema, req.query, ['query']);
     await timed('cancel', () =>
       engine.deleteSession(sessionId, { expectedVersion: query.expected_version, actor }),
     );
-    res.status(204).end();
+    return reply.code(204).send();
   });
-
-  return router;
 }
