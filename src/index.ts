@@ -8,7 +8,12 @@ import type { Store as RateLimitStore } from 'express-rate-limit';
 import { createApp } from './api/app.js';
 import { createHttpServer } from './api/httpServer.js';
 import { redisRateLimitStore } from './api/middlewares/rateLimit.js';
-import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
+import {
+  DistributedAuditService,
+  EmbeddedAuditService,
+  type AuditService,
+  type OnRecorded,
+} from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
 import { deadlineAtMs } from './engine/clocks.js';
@@ -37,6 +42,9 @@ import { SyncWebSocketServer } from './websocket/WebSocketServer.js';
 import type { Clock } from './types/clock.js';
 import type { SessionEventType } from './types/session.js';
 import type { StateStore } from './types/store.js';
+import { SyncKairosError } from './types/errors.js';
+import { startWebhooks } from './webhooks/startWebhooks.js';
+import type { WebhookService } from './webhooks/WebhookService.js';
 
 /** How long startup waits for Redis before refusing to start. */
 const REDIS_CONNECT_TIMEOUT_MS = 5000;
@@ -55,6 +63,8 @@ export interface RunningServer {
   url: string;
   port: number;
   mode: RunMode;
+  /** Webhook endpoints and push devices; null when the audit trail (their database) is off. */
+  webhooks: WebhookService | null;
   /** Stops accepting, drains, closes the stores and the clock. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -240,6 +250,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger({ logLevel: config.logLevel, nodeEnv: config.nodeEnv });
   const metrics = createMetrics();
   const counters = { onFailed: () => metrics.auditFailures.inc() };
+  // Webhooks start after the engine, but the audit pipeline may hand on records before that:
+  // they wait for it (null: webhooks never started, the records are not theirs to send).
+  let webhooksStarted!: (service: WebhookService | null) => void;
+  const webhooksReady = new Promise<WebhookService | null>((resolve) => {
+    webhooksStarted = resolve;
+  });
+  const onRecorded: OnRecorded = async (events) => {
+    await (await webhooksReady)?.feed(events);
+  };
   let audit: AuditService | null = null;
   let backend: StateBackend;
   const target = redisTarget(config);
@@ -250,11 +269,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         dataDir: config.dataDir,
         logger,
         counters,
+        onRecorded,
       }),
     );
     audit = embeddedAudit;
     backend = await openEmbeddedBackend(embeddedAudit.appendAudit, config.dataDir, logger).catch(
       async (err: unknown) => {
+        webhooksStarted(null);
         await embeddedAudit.close();
         throw err;
       },
@@ -271,6 +292,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           keys: stateKeys(),
           logger,
           counters,
+          onRecorded,
         }),
       ).catch(async (err: unknown) => {
         await backend.close();
@@ -279,6 +301,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
   }
   if (audit === null) {
+    webhooksStarted(null);
     logger.warn(
       'AUDIT TRAIL IS OFF: distributed mode without DATABASE_URL records no history. Set DATABASE_URL to keep one.',
     );
@@ -330,6 +353,32 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
   });
   scheduler.start();
+  let webhooks: WebhookService | null = null;
+  if (audit !== null) {
+    webhooks = await startWebhooks({
+      sql: audit.store.sql,
+      queue:
+        target === null
+          ? { kind: 'embedded', dataDir: config.dataDir }
+          : { kind: 'distributed', redis: target, bullPrefix: stateKeys().bullPrefix },
+      retryScheduleMs: config.webhooks.retryScheduleMs,
+      allowPrivate: config.webhooks.allowPrivate,
+      fcmServiceAccount: config.fcmServiceAccount,
+      sessionExists: (sessionId) => sessionExists(engine, sessionId),
+      logger,
+      metrics,
+    }).catch(async (err: unknown) => {
+      webhooksStarted(null);
+      await scheduler.close();
+      await audit?.close();
+      await backend.close();
+      throw new StartupError(
+        `Webhooks could not start: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    });
+  }
+  webhooksStarted(webhooks);
   const app = createApp({
     engine,
     store: backend.store,
@@ -383,6 +432,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     port = await listen(server, config.port, config.host);
   } catch (err) {
     await scheduler.close();
+    await webhooks?.close();
     await audit?.close();
     await backend.close();
     throw new StartupError(`Cannot listen on ${config.host}:${config.port} (HOST/PORT): ${String(err)}`, {
@@ -397,6 +447,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     url,
     port,
     mode: config.mode,
+    webhooks,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -405,12 +456,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await scheduler.close();
         // After the last write (the scheduler's), before the store: the embedded writer drains.
         await audit?.close();
+        // After the audit trail, which hands it its last records; what is queued stays queued.
+        await webhooks?.close();
         await backend.close();
         logger.info('closed');
       })();
       return closing;
     },
   };
+}
+
+/** Whether the session exists now: a webhook's session filter must name one. */
+async function sessionExists(engine: SyncEngine, sessionId: string): Promise<boolean> {
+  try {
+    await engine.getSession(sessionId);
+    return true;
+  } catch (err) {
+    if (err instanceof SyncKairosError && err.code === 'SESSION_NOT_FOUND') return false;
+    throw err;
+  }
 }
 
 async function main(): Promise<void> {

@@ -247,6 +247,11 @@ export class AuditStore {
     this.name = options.name ?? 'postgres';
   }
 
+  /** The connection, for the tables that live beside the trail (webhooks). */
+  get sql(): SqlClient {
+    return this.client;
+  }
+
   /** Brings the schema up to date; safe from several instances at once. */
   async migrate(): Promise<string[]> {
     return runMigrations(this.client);
