@@ -357,6 +357,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (audit !== null) {
     webhooks = await startWebhooks({
       sql: audit.store.sql,
+      ready: audit.ready,
       queue:
         target === null
           ? { kind: 'embedded', dataDir: config.dataDir }

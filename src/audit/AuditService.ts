@@ -53,6 +53,8 @@ export interface AuditStatus {
 export abstract class AuditService {
   /** Where GET /v1/sessions/:id/events reads. (With the trail off there is no service at all.) */
   abstract readonly store: AuditStore;
+  /** Resolves true once the schema is current (false: closed before the database answered). */
+  abstract readonly ready: Promise<boolean>;
   abstract status(): Promise<AuditStatus>;
   abstract close(): Promise<void>;
 }
@@ -84,7 +86,7 @@ export class EmbeddedAuditService extends AuditService {
   /** Records that arrived before the schema was ready. */
   private pending: string[] | null = [];
   private closed = false;
-  private readonly ready: Promise<boolean>;
+  readonly ready: Promise<boolean>;
 
   private constructor(store: AuditStore, options: AuditServiceOptions) {
     super();
@@ -174,7 +176,7 @@ export class DistributedAuditService extends AuditService {
   private worker: AuditWorker | null = null;
   private readonly connections: RedisClient[];
   private closed = false;
-  private readonly ready: Promise<boolean>;
+  readonly ready: Promise<boolean>;
 
   private constructor(
     store: AuditStore,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../monitoring/logger.js';
 import { parseInput } from '../schemas/requests.js';
 import { createWebhookBody, registerDeviceBody } from '../schemas/webhooks.js';
-import { SyncKairosError, validationError } from '../types/errors.js';
+import { storeUnavailable, SyncKairosError, validationError } from '../types/errors.js';
 import type { SessionEvent } from '../types/session.js';
 import { checkPublicUrl, ForbiddenAddressError } from './addressGuard.js';
 import type { DeliveryQueue } from './DeliveryQueue.js';
@@ -69,6 +69,8 @@ export interface WebhookServiceOptions {
   /** False in production unless WEBHOOK_ALLOW_PRIVATE=true: only URLs to public addresses. */
   allowPrivate: boolean;
   maxEndpoints?: number;
+  /** Resolves true once the tables exist (the audit store's migrations); calls wait for it a while. */
+  ready?: Promise<boolean>;
   push?: PushNotifier | null;
   logger?: Pick<Logger, 'warn' | 'error' | 'info'>;
 }
@@ -101,6 +103,9 @@ function deliveryView(row: DeliveryRow): DeliveryView {
   };
 }
 
+/** How long a call waits for the audit database's schema at startup before it answers 503. */
+const READY_WAIT_MS = 5_000;
+
 const endpointNotFound = (id: string): SyncKairosError =>
   new SyncKairosError('NOT_FOUND', `Webhook endpoint '${id}' does not exist`, { webhook_id: id });
 
@@ -128,8 +133,21 @@ export class WebhookService {
     this.maxEndpoints = options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS;
   }
 
+  /** Waits for the schema; an audit database still unreachable is a 503, not a hang. */
+  private async whenReady(): Promise<void> {
+    if (this.options.ready === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), READY_WAIT_MS);
+    });
+    const ready = await Promise.race([this.options.ready, timedOut]);
+    clearTimeout(timer);
+    if (!ready) throw storeUnavailable('audit');
+  }
+
   async create(body: unknown): Promise<CreatedWebhookView> {
     const input = parseInput(createWebhookBody, body);
+    await this.whenReady();
     if (input.session_id !== undefined && !(await this.options.sessionExists(input.session_id))) {
       throw validationError([
         { path: 'session_id', message: `session '${input.session_id}' does not exist` },
@@ -169,10 +187,12 @@ export class WebhookService {
   }
 
   async list(): Promise<WebhookEndpointView[]> {
+    await this.whenReady();
     return (await this.store.listEndpoints()).map(endpointView);
   }
 
   async get(id: string): Promise<WebhookEndpointView> {
+    await this.whenReady();
     const row = await this.store.getEndpoint(id);
     if (row === null) throw endpointNotFound(id);
     return endpointView(row);
@@ -180,6 +200,7 @@ export class WebhookService {
 
   /** Deletes the endpoint; its queued messages are dropped when their turn comes. */
   async delete(id: string): Promise<void> {
+    await this.whenReady();
     if (!(await this.store.deleteEndpoint(id))) throw endpointNotFound(id);
     this.cachedEndpoints = null;
   }
@@ -202,6 +223,7 @@ export class WebhookService {
 
   async registerDevice(sessionId: string, body: unknown): Promise<DeviceView> {
     const input = parseInput(registerDeviceBody, body);
+    await this.whenReady();
     if (!(await this.options.sessionExists(sessionId))) {
       throw new SyncKairosError('SESSION_NOT_FOUND', `Session '${sessionId}' does not exist`, {
         session_id: sessionId,
@@ -213,6 +235,7 @@ export class WebhookService {
   }
 
   async unregisterDevice(sessionId: string, token: string): Promise<void> {
+    await this.whenReady();
     if ((await this.store.removeDevices(sessionId, [token])) === 0) {
       throw new SyncKairosError('NOT_FOUND', `No device with this token is registered for '${sessionId}'`, {
         session_id: sessionId,

@@ -134,9 +134,11 @@ export class WebhookStore {
       `INSERT INTO webhook_deliveries
          (message_id, endpoint_id, session_id, version, event_type, next_attempt_at_ms, created_at_ms, updated_at_ms)
        SELECT m.message_id, m.endpoint_id, m.session_id, m.version, m.event_type, $6::bigint, $6::bigint, $6::bigint
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[])
-                AS m (message_id, endpoint_id, session_id, version, event_type)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[]) WITH ORDINALITY
+                AS m (message_id, endpoint_id, session_id, version, event_type, ord)
          JOIN webhook_endpoints e ON e.id = m.endpoint_id
+        -- The log's order (seq) is the changes' order.
+        ORDER BY m.ord
        ON CONFLICT (message_id) DO NOTHING`,
       [
         ids,

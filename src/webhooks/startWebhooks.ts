@@ -9,7 +9,7 @@ import type { RedisTarget } from '../state/redisConnection.js';
 import { guardedAgent } from './addressGuard.js';
 import { BullDeliveryQueue } from './BullDeliveryQueue.js';
 import { DeliveryProcessor } from './DeliveryProcessor.js';
-import type { DeliveryQueue, ProcessMessage } from './DeliveryQueue.js';
+import { PROCESS_ERROR_RETRY_MS, type DeliveryQueue, type ProcessMessage } from './DeliveryQueue.js';
 import { LmdbDeliveryQueue } from './LmdbDeliveryQueue.js';
 import type { WebhookMessage } from './messages.js';
 import { fcmMessaging, PushNotifier, type PushMessaging } from './PushNotifier.js';
@@ -22,6 +22,8 @@ export type WebhookQueueTarget =
 export interface StartWebhooksOptions {
   /** The audit database's connection (AuditStore.sql). */
   sql: SqlClient;
+  /** The audit store's migrations (AuditService.ready): nothing touches the tables before. */
+  ready: Promise<boolean>;
   queue: WebhookQueueTarget;
   retryScheduleMs: readonly number[];
   allowPrivate: boolean;
@@ -82,7 +84,12 @@ export async function startWebhooks(options: StartWebhooksOptions): Promise<Webh
     },
   });
   const push = await openPush(options, store);
-  const queue = await openQueue(options.queue, processor.process, (err, message) =>
+  const process: ProcessMessage = async (message) => {
+    // Not migrated yet (or closed before): try again later, the message keeps its place.
+    if (!(await options.ready)) return { retryInMs: PROCESS_ERROR_RETRY_MS };
+    return processor.process(message);
+  };
+  const queue = await openQueue(options.queue, process, (err, message) =>
     logger.warn({ err, message: message.id }, 'webhook message could not be processed; trying again'),
   );
   const service = new WebhookService({
@@ -90,6 +97,7 @@ export async function startWebhooks(options: StartWebhooksOptions): Promise<Webh
     queue,
     sessionExists: options.sessionExists,
     allowPrivate: options.allowPrivate,
+    ready: options.ready,
     push,
     logger,
     ...(options.maxEndpoints === undefined ? {} : { maxEndpoints: options.maxEndpoints }),
