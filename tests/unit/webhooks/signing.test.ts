@@ -1,6 +1,10 @@
 // Webhook messages as receivers see them: signed exactly as Standard Webhooks says (checked with
 // the `standardwebhooks` package, an independent implementation), with a webhook-id that names the
 // change, and the body DESIGN §12.3 gives.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../../src/types/session.js';
@@ -106,5 +110,26 @@ describe('webhook messages', () => {
     // Work in progress in the engine records phase changes as `phase_changed`.
     const phase = event({ type: 'phase_changed' as SessionEvent['type'] });
     expect(messagesFor([phase], endpoints).map((m) => m.type)).toEqual(['phase.changed']);
+  });
+});
+
+describe('the verification example in docs/webhooks.md', () => {
+  it('accepts our signature and refuses a changed body', async () => {
+    const markdown = readFileSync(new URL('../../../docs/webhooks.md', import.meta.url), 'utf8');
+    const code = /### Verifying a signature in Node\n\n```js\n([\s\S]*?)```/.exec(markdown)?.[1];
+    expect(code).toBeDefined();
+    const dir = mkdtempSync(path.join(tmpdir(), 'synckairos-docs-'));
+    const file = path.join(dir, 'verify.mjs');
+    writeFileSync(file, code!);
+    const { verify } = (await import(pathToFileURL(file).href)) as {
+      verify: (secret: string, headers: Record<string, string>, body: string) => boolean;
+    };
+    const secret = generateSecret();
+    const body = '{"type":"session.expired"}';
+    const headers = { ...signedHeaders(secret, 'msg_doc', Math.floor(Date.now() / 1000), body) };
+    expect(verify(secret, headers, body)).toBe(true);
+    expect(verify(secret, headers, '{"type":"session.started"}')).toBe(false);
+    expect(verify(generateSecret(), headers, body)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
