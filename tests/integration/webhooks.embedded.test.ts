@@ -113,6 +113,10 @@ describe('webhooks on an embedded service', () => {
       ['session.switched', 5],
     ]);
     expect(new Set(messages.map((m) => m.id)).size).toBe(5);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^synckairos_webhook_deliveries_total\{outcome="delivered"\} ([5-9]|\d\d+)$/m);
+    expect(metrics).toMatch(/^synckairos_webhook_attempt_duration_seconds_count ([5-9]|\d\d+)$/m);
+    expect(metrics).toMatch(/^synckairos_webhook_backlog 0$/m);
     const log = await server.webhooks!.deliveries(endpoint.id);
     expect(
       log.deliveries.map((d) => [d.session_id, d.version, d.status, d.attempts, d.last_response_code]),
