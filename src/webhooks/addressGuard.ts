@@ -5,7 +5,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 
 /** A URL's host is, or resolves to, an address webhooks may not reach. */
 export class ForbiddenAddressError extends Error {
@@ -77,6 +77,7 @@ const checkedLookup: LookupFunction = (hostname, options, callback) => {
 };
 
 /** The HTTP agent deliveries use in production: every connection goes to a checked address. */
-export function guardedAgent(): Agent {
+export async function guardedAgent(): Promise<Agent> {
+  const { Agent } = await import('undici');
   return new Agent({ connect: { lookup: checkedLookup } });
 }

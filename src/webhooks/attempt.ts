@@ -1,6 +1,6 @@
 // One delivery attempt: a signed POST, 10 s at most, redirects not followed, at most a few KiB
 // of the answer read (for the delivery log).
-import { fetch, type Dispatcher, type Response } from 'undici';
+import type { Dispatcher, Response } from 'undici';
 import { parseRetryAfterMs } from './retrySchedule.js';
 
 export const ATTEMPT_TIMEOUT_MS = 10_000;
@@ -54,6 +54,8 @@ const describe = (err: unknown): string => {
 };
 
 export async function attemptDelivery(request: AttemptRequest): Promise<AttemptResult> {
+  // Loaded on the first attempt, not at startup: most instances never send a webhook.
+  const { fetch } = await import('undici');
   let response;
   try {
     response = await fetch(request.url, {

@@ -73,7 +73,7 @@ export async function startWebhooks(options: StartWebhooksOptions): Promise<Webh
     store,
     retryScheduleMs: options.retryScheduleMs,
     allowPrivate: options.allowPrivate,
-    ...(options.allowPrivate ? {} : { dispatcher: guardedAgent() }),
+    ...(options.allowPrivate ? {} : { dispatcher: await guardedAgent() }),
     ...(options.attemptTimeoutMs === undefined ? {} : { timeoutMs: options.attemptTimeoutMs }),
     logger,
     observer: {

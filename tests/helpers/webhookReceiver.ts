@@ -2,6 +2,8 @@
 // answered) and answers whatever status the test sets.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import type { RunningServer } from '../../src/index.js';
 
 export interface ReceivedRequest {
   id: string;
@@ -70,4 +72,34 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** What the receiver accepted, each checked with the standardwebhooks package (throws if a signature is wrong). */
+export function verifiedMessages(
+  secret: string,
+  receiver: WebhookReceiver,
+): Array<{ id: string; type: string; session: string; version: number }> {
+  const verifier = new Webhook(secret);
+  return receiver.accepted().map((request) => {
+    const body = verifier.verify(request.body, {
+      'webhook-id': request.id,
+      'webhook-timestamp': request.timestamp,
+      'webhook-signature': request.signature,
+    }) as { type: string; data: { session_id: string; version: number } };
+    return { id: request.id, type: body.type, session: body.data.session_id, version: body.data.version };
+  });
+}
+
+/** Waits until the service's webhook tables answer: the audit database opens in the background. */
+export async function webhooksReady(server: RunningServer): Promise<RunningServer> {
+  await waitUntil(
+    'the webhook tables',
+    () =>
+      server.webhooks!.list().then(
+        () => true,
+        () => false,
+      ),
+    30_000,
+  );
+  return server;
 }

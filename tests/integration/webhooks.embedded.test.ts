@@ -2,7 +2,6 @@
 // (PGlite audit trail, LMDB delivery queue in DATA_DIR), a receiver on 127.0.0.1, signatures
 // checked with the standardwebhooks package.
 import { randomUUID } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../src/audit/migrate.js';
 import { pgliteClient, type SqlClient } from '../../src/audit/sqlClient.js';
@@ -13,12 +12,18 @@ import { SyncKairosError } from '../../src/types/errors.js';
 import { DeliveryProcessor } from '../../src/webhooks/DeliveryProcessor.js';
 import type { DeliveryQueue } from '../../src/webhooks/DeliveryQueue.js';
 import type { WebhookMessage } from '../../src/webhooks/messages.js';
-import { WebhookService, type CreatedWebhookView } from '../../src/webhooks/WebhookService.js';
+import { WebhookService } from '../../src/webhooks/WebhookService.js';
 import { WebhookStore } from '../../src/webhooks/WebhookStore.js';
 import { callJson } from '../helpers/http.js';
 import { freshPgliteDataDir, type PgliteDataDir } from '../helpers/postgresServer.js';
 import { testDataDir } from '../helpers/testDataDir.js';
-import { startWebhookReceiver, waitUntil, type WebhookReceiver } from '../helpers/webhookReceiver.js';
+import {
+  startWebhookReceiver,
+  verifiedMessages,
+  waitUntil,
+  webhooksReady,
+  type WebhookReceiver,
+} from '../helpers/webhookReceiver.js';
 
 const RETRY_SCHEDULE = '40,80,120,160,200,240,280,320';
 const silent = createLogger({ logLevel: 'silent', nodeEnv: 'test' });
@@ -36,16 +41,7 @@ async function start(dataDir: string): Promise<RunningServer> {
     }),
     { logger: silent },
   );
-  await waitUntil(
-    'the webhook tables',
-    () =>
-      server.webhooks!.list().then(
-        () => true,
-        () => false,
-      ),
-    30_000,
-  );
-  return server;
+  return webhooksReady(server);
 }
 
 /** Creates and starts a chess clock, then switches `switches` times: 2 + switches changes. */
@@ -60,21 +56,6 @@ async function playSession(base: string, switches: number): Promise<string> {
   await callJson(base, 'POST', `/v1/sessions/${sessionId}/start`, {});
   for (let i = 0; i < switches; i++) await callJson(base, 'POST', `/v1/sessions/${sessionId}/switch`, {});
   return sessionId;
-}
-
-function verified(
-  endpoint: CreatedWebhookView,
-  receiver: WebhookReceiver,
-): Array<{ id: string; type: string; version: number }> {
-  const verifier = new Webhook(endpoint.secret);
-  return receiver.accepted().map((request) => {
-    const body = verifier.verify(request.body, {
-      'webhook-id': request.id,
-      'webhook-timestamp': request.timestamp,
-      'webhook-signature': request.signature,
-    }) as { type: string; data: { version: number } };
-    return { id: request.id, type: body.type, version: body.data.version };
-  });
 }
 
 describe('webhooks on an embedded service', () => {
@@ -104,7 +85,7 @@ describe('webhooks on an embedded service', () => {
     await waitUntil('the log to show all delivered', async () =>
       (await server.webhooks!.deliveries(endpoint.id)).deliveries.every((d) => d.status === 'delivered'),
     );
-    const messages = verified(endpoint, receiver);
+    const messages = verifiedMessages(endpoint.secret, receiver);
     expect(messages.map((m) => [m.type, m.version])).toEqual([
       ['session.created', 1],
       ['session.started', 2],
@@ -139,7 +120,7 @@ describe('webhooks on an embedded service', () => {
     expect(log.deliveries.map((d) => [d.session_id, d.type, d.version])).toEqual([
       [watched, 'session.switched', 3],
     ]);
-    expect(verified(endpoint, receiver).map((m) => m.type)).toEqual(['session.switched']);
+    expect(verifiedMessages(endpoint.secret, receiver).map((m) => m.type)).toEqual(['session.switched']);
   });
 
   it('with the receiver down, retries until it is back: every message once, in order, the attempts logged', async () => {
@@ -152,7 +133,7 @@ describe('webhooks on an embedded service', () => {
     expect(new Set(receiver.requests.map((r) => r.id)).size).toBe(1);
     receiver.answer(200);
     await waitUntil('all 3 messages', () => receiver.accepted().length >= 3);
-    const messages = verified(endpoint, receiver);
+    const messages = verifiedMessages(endpoint.secret, receiver);
     expect(messages.map((m) => m.version)).toEqual([1, 2, 3]);
     expect(new Set(messages.map((m) => m.id)).size).toBe(3);
     // The log is written right after each answer.
@@ -261,7 +242,7 @@ describe('webhooks across a restart of an embedded service', () => {
       receiver.answer(200);
       server = await start(dataDir);
       await waitUntil('all 4 messages', () => receiver.accepted().length >= 4);
-      const messages = verified(endpoint, receiver);
+      const messages = verifiedMessages(endpoint.secret, receiver);
       expect(messages.map((m) => m.version)).toEqual([1, 2, 3, 4]);
       expect(new Set(messages.map((m) => m.id)).size).toBe(4);
     } finally {

@@ -2,17 +2,21 @@
 // driven over both instances' REST APIs, messages through the audit relay into the BullMQ
 // delivery queue, a receiver on 127.0.0.1, signatures checked with standardwebhooks.
 import { randomUUID } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
-import type { CreatedWebhookView } from '../../src/webhooks/WebhookService.js';
 import { callJson } from '../helpers/http.js';
 import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
 import { testDataDir } from '../helpers/testDataDir.js';
-import { startWebhookReceiver, waitUntil, type WebhookReceiver } from '../helpers/webhookReceiver.js';
+import {
+  startWebhookReceiver,
+  verifiedMessages,
+  waitUntil,
+  webhooksReady,
+  type WebhookReceiver,
+} from '../helpers/webhookReceiver.js';
 
 const silent = createLogger({ logLevel: 'silent', nodeEnv: 'test' });
 
@@ -35,16 +39,7 @@ async function startInstance(databaseUrl: string): Promise<RunningServer> {
     }),
     { logger: silent },
   );
-  await waitUntil(
-    'the webhook tables',
-    () =>
-      server.webhooks!.list().then(
-        () => true,
-        () => false,
-      ),
-    30_000,
-  );
-  return server;
+  return webhooksReady(server);
 }
 
 beforeAll(async () => {
@@ -83,20 +78,6 @@ async function playSession(totalTimeMs: number, switches: number): Promise<strin
   return sessionId;
 }
 
-function verified(
-  endpoint: CreatedWebhookView,
-): Array<{ id: string; type: string; session: string; version: number }> {
-  const verifier = new Webhook(endpoint.secret);
-  return receiver.accepted().map((request) => {
-    const body = verifier.verify(request.body, {
-      'webhook-id': request.id,
-      'webhook-timestamp': request.timestamp,
-      'webhook-signature': request.signature,
-    }) as { type: string; data: { session_id: string; version: number } };
-    return { id: request.id, type: body.type, session: body.data.session_id, version: body.data.version };
-  });
-}
-
 describe('webhooks on two instances sharing Redis and PostgreSQL', () => {
   it('a receiver gets each switch and expiry once per webhook-id, signed, in version order per session', async () => {
     receiver = await startWebhookReceiver();
@@ -109,7 +90,7 @@ describe('webhooks on two instances sharing Redis and PostgreSQL', () => {
     const played = await playSession(600_000, 4);
     const expiring = await playSession(300, 0);
     await waitUntil('4 switches and an expiry', () => receiver.accepted().length >= 5);
-    const messages = verified(endpoint);
+    const messages = verifiedMessages(endpoint.secret, receiver);
     expect(new Set(messages.map((m) => m.id)).size).toBe(messages.length);
     expect(messages.filter((m) => m.session === played).map((m) => [m.type, m.version])).toEqual([
       ['session.switched', 3],
@@ -129,7 +110,7 @@ describe('webhooks on two instances sharing Redis and PostgreSQL', () => {
     await waitUntil('three refused attempts', () => receiver.requests.length >= 3);
     receiver.answer(200);
     await waitUntil('all 4 messages', () => receiver.accepted().length >= 4);
-    const messages = verified(endpoint);
+    const messages = verifiedMessages(endpoint.secret, receiver);
     expect(messages.map((m) => [m.session, m.version])).toEqual([1, 2, 3, 4].map((v) => [sessionId, v]));
     expect(new Set(messages.map((m) => m.id)).size).toBe(4);
     // The log is written right after each answer.

@@ -58,7 +58,7 @@ describe('webhook address guard', () => {
     });
 
     it('will not connect to a host that resolves to loopback', async () => {
-      const agent = guardedAgent();
+      const agent = await guardedAgent();
       const err = (await fetch(`http://localhost:${port}/`, { dispatcher: agent }).catch(
         (e: unknown) => e,
       )) as Error;
