@@ -103,6 +103,8 @@ export class AuditRelay {
         }
       } catch (err) {
         if (!this.running) break;
+        // What was read but not queued goes first next time, so a session's records keep their order.
+        ownPendingDone = false;
         this.options.onError?.(err, 'audit relay');
         await this.pause(RETRY_DELAY_MS);
       }
