@@ -165,18 +165,23 @@ describe('webhooks on an embedded service', () => {
 
   it('a 410 disables the endpoint: nothing more is sent to it', async () => {
     receiver = await startWebhookReceiver();
-    receiver.answer(410);
+    // Refused (and retried) until all four changes are logged, then gone.
+    receiver.answer(503);
     const endpoint = await server.webhooks!.create({ url: receiver.url, events: ['*'] });
     await playSession(server.url, 2);
+    const log = async () => (await server.webhooks!.deliveries(endpoint.id)).deliveries;
+    await waitUntil('4 messages logged', async () => (await log()).length === 4);
+    receiver.answer(410);
     await waitUntil('the endpoint disabled', async () => (await server.webhooks!.get(endpoint.id)).disabled);
-    await waitUntil('no message pending', async () =>
-      (await server.webhooks!.deliveries(endpoint.id)).deliveries.every((d) => d.status !== 'pending'),
-    );
-    expect(receiver.requests).toHaveLength(1);
-    const log = (await server.webhooks!.deliveries(endpoint.id)).deliveries;
-    expect(log.map((d) => d.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
-    expect(log[0]).toMatchObject({ attempts: 1, last_response_code: 410 });
-    expect(log[1]!.last_error).toMatch(/endpoint disabled/);
+    await waitUntil('no message pending', async () => (await log()).every((d) => d.status !== 'pending'));
+    expect(receiver.requests.filter((r) => r.answered === 410)).toHaveLength(1);
+    // Only the first message was ever sent: the later ones waited behind it, then failed with it.
+    expect(new Set(receiver.requests.map((r) => r.id)).size).toBe(1);
+    const rows = await log();
+    expect(rows.map((d) => d.status)).toEqual(['failed', 'failed', 'failed', 'failed']);
+    expect(rows[0]).toMatchObject({ last_response_code: 410 });
+    for (const row of rows.slice(1)) expect(row.last_error).toMatch(/endpoint disabled/);
+    expect((await server.webhooks!.get(endpoint.id)).disabled_reason).toMatch(/410/);
   });
 
   it('refuses bad endpoints with the field at fault, and creates nothing', async () => {
