@@ -9,7 +9,7 @@ import type { SessionEvent } from '../../src/types/session.js';
 import { PushNotifier, type PushMessaging } from '../../src/webhooks/PushNotifier.js';
 import { WebhookService } from '../../src/webhooks/WebhookService.js';
 import { WebhookStore } from '../../src/webhooks/WebhookStore.js';
-import { sessionStateFixture } from '../helpers/fixtures.js';
+import { auditEvent } from '../contract/auditStore.contract.js';
 import { freshPgliteDataDir, type PgliteDataDir } from '../helpers/postgresServer.js';
 
 /** firebase-admin's Messaging as far as we use it: records each call, fails the tokens it is told to. */
@@ -33,20 +33,9 @@ function recordingMessaging(deadTokens: ReadonlySet<string>): PushMessaging & { 
   };
 }
 
+/** A change of the session `match` at version 7, after which it is p2's turn. */
 function event(type: SessionEvent['type'], overrides: Partial<SessionEvent> = {}): SessionEvent {
-  const state = sessionStateFixture({ sessionId: 'match', activeParticipantId: 'p2', lastEvent: type });
-  return {
-    sessionId: 'match',
-    version: 7,
-    type,
-    atMs: state.createdAtMs,
-    participantId: null,
-    actor: null,
-    clocksBefore: { participants: {} },
-    clocksAfter: { participants: {} },
-    state,
-    ...overrides,
-  };
+  return { ...auditEvent('match', 7, { type, state: { activeParticipantId: 'p2' } }), ...overrides };
 }
 
 describe('push notifications', () => {
