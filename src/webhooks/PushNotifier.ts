@@ -126,7 +126,16 @@ export async function fcmMessaging(serviceAccount: string): Promise<PushMessagin
   const { cert, initializeApp } = await import('firebase-admin/app');
   const { getMessaging } = await import('firebase-admin/messaging');
   const trimmed = serviceAccount.trim();
-  const credential = cert(trimmed.startsWith('{') ? (JSON.parse(trimmed) as object) : trimmed);
+  let account: object | string = trimmed;
+  if (trimmed.startsWith('{')) {
+    try {
+      account = JSON.parse(trimmed) as object;
+    } catch {
+      // Never the parser's message: it quotes the text, and this text holds a private key.
+      throw new Error('FCM_SERVICE_ACCOUNT starts with { but is not valid JSON');
+    }
+  }
+  const credential = cert(account);
   const app = initializeApp({ credential }, `synckairos-${process.pid}-${Date.now()}`);
   return getMessaging(app);
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../src/audit/migrate.js';
 import { pgliteClient, type SqlClient } from '../../src/audit/sqlClient.js';
 import type { SessionEvent } from '../../src/types/session.js';
-import { PushNotifier, type PushMessaging } from '../../src/webhooks/PushNotifier.js';
+import { fcmMessaging, PushNotifier, type PushMessaging } from '../../src/webhooks/PushNotifier.js';
 import { WebhookService } from '../../src/webhooks/WebhookService.js';
 import { WebhookStore } from '../../src/webhooks/WebhookStore.js';
 import { auditEvent } from '../contract/auditStore.contract.js';
@@ -134,5 +134,14 @@ describe('push notifications', () => {
     await expect(service.unregisterDevice('match', 'token-watcher')).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+});
+
+describe('FCM_SERVICE_ACCOUNT', () => {
+  it('a service account that is not JSON is refused without quoting it (it holds a private key)', async () => {
+    const err = (await fcmMessaging('{"private_key": "-----BEGIN PRIVATE KEY-----secret').catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toBe('FCM_SERVICE_ACCOUNT starts with { but is not valid JSON');
   });
 });
