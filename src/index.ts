@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { createApp } from './api/app.js';
 import { createHttpServer } from './api/httpServer.js';
 import { redisRateLimitStore, type RateLimitStore } from './api/middlewares/rateLimit.js';
-import { DistributedAuditService, EmbeddedAuditService, type AuditService } from './audit/AuditService.js';
+import {
+  DistributedAuditService,
+  EmbeddedAuditService,
+  type AuditService,
+  type OnRecorded,
+} from './audit/AuditService.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
 import { SyncEngine } from './engine/SyncEngine.js';
@@ -36,6 +41,9 @@ import { SyncWebSocketServer } from './websocket/WebSocketServer.js';
 import type { Clock } from './types/clock.js';
 import type { SessionEventType } from './types/session.js';
 import type { StateStore } from './types/store.js';
+import { SyncKairosError } from './types/errors.js';
+import { startWebhooks } from './webhooks/startWebhooks.js';
+import type { WebhookService } from './webhooks/WebhookService.js';
 
 /** How long startup waits for Redis before refusing to start. */
 const REDIS_CONNECT_TIMEOUT_MS = 5000;
@@ -56,6 +64,8 @@ export interface RunningServer {
   url: string;
   port: number;
   mode: RunMode;
+  /** Webhook endpoints and push devices; null when the audit trail (their database) is off. */
+  webhooks: WebhookService | null;
   /** Stops accepting, drains, closes the stores and the clock. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -241,6 +251,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger({ logLevel: config.logLevel, nodeEnv: config.nodeEnv });
   const metrics = createMetrics();
   const counters = { onFailed: () => metrics.auditFailures.inc() };
+  // Webhooks start after the engine, but the audit pipeline may hand on records before that:
+  // they wait for it (null: webhooks never started, the records are not theirs to send).
+  let webhooksStarted!: (service: WebhookService | null) => void;
+  const webhooksReady = new Promise<WebhookService | null>((resolve) => {
+    webhooksStarted = resolve;
+  });
+  const onRecorded: OnRecorded = async (events) => {
+    await (await webhooksReady)?.feed(events);
+  };
   let audit: AuditService | null = null;
   let backend: StateBackend;
   const target = redisTarget(config);
@@ -251,11 +270,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         dataDir: config.dataDir,
         logger,
         counters,
+        onRecorded,
       }),
     );
     audit = embeddedAudit;
     backend = await openEmbeddedBackend(embeddedAudit.appendAudit, config.dataDir, logger).catch(
       async (err: unknown) => {
+        webhooksStarted(null);
         await embeddedAudit.close();
         throw err;
       },
@@ -272,6 +293,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           keys: stateKeys(),
           logger,
           counters,
+          onRecorded,
         }),
       ).catch(async (err: unknown) => {
         await backend.close();
@@ -280,6 +302,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
   }
   if (audit === null) {
+    webhooksStarted(null);
     logger.warn(
       'AUDIT TRAIL IS OFF: distributed mode without DATABASE_URL records no history. Set DATABASE_URL to keep one.',
     );
@@ -346,6 +369,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         })
       : null;
   lostSessionSweep?.start();
+  let webhooks: WebhookService | null = null;
+  if (audit !== null) {
+    webhooks = await startWebhooks({
+      sql: audit.store.sql,
+      ready: audit.ready,
+      queue:
+        target === null
+          ? { kind: 'embedded', dataDir: config.dataDir }
+          : { kind: 'distributed', redis: target, bullPrefix: stateKeys().bullPrefix },
+      retryScheduleMs: config.webhooks.retryScheduleMs,
+      allowPrivate: config.webhooks.allowPrivate,
+      fcmServiceAccount: config.fcmServiceAccount,
+      sessionExists: (sessionId) => sessionExists(engine, sessionId),
+      logger,
+      metrics,
+    }).catch(async (err: unknown) => {
+      webhooksStarted(null);
+      await lostSessionSweep?.close();
+      await scheduler.close();
+      await audit?.close();
+      await backend.close();
+      throw new StartupError(
+        `Webhooks could not start: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    });
+  }
+  webhooksStarted(webhooks);
   const app = createApp({
     engine,
     store: backend.store,
@@ -363,6 +414,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const closeBeforeListening = async (): Promise<void> => {
     await lostSessionSweep?.close();
     await scheduler.close();
+    await webhooks?.close();
     await audit?.close();
     await backend.close();
   };
@@ -425,6 +477,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     url,
     port,
     mode: config.mode,
+    webhooks,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -434,12 +487,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await scheduler.close();
         // After the last write (the scheduler's), before the store: the embedded writer drains.
         await audit?.close();
+        // After the audit trail, which hands it its last records; what is queued stays queued.
+        await webhooks?.close();
         await backend.close();
         logger.info('closed');
       })();
       return closing;
     },
   };
+}
+
+/** Whether the session exists now: a webhook's session filter must name one. */
+async function sessionExists(engine: SyncEngine, sessionId: string): Promise<boolean> {
+  try {
+    await engine.getSession(sessionId);
+    return true;
+  } catch (err) {
+    if (err instanceof SyncKairosError && err.code === 'SESSION_NOT_FOUND') return false;
+    throw err;
+  }
 }
 
 async function main(): Promise<void> {

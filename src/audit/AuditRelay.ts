@@ -114,6 +114,8 @@ export class AuditRelay {
         if (!this.running) break;
         // Redis lost the streams and their group (a flush, a failover): made again, then read on.
         if (err instanceof Error && err.message.includes('NOGROUP')) groupsReady = false;
+        // What was read but not queued goes first next time, so a session's records keep their order.
+        ownPendingDone = false;
         this.options.onError?.(err, 'audit relay');
         await this.pause(RETRY_DELAY_MS);
       }

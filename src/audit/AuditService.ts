@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../monitoring/logger.js';
 import type { StateKeys } from '../state/keys.js';
+import type { SessionEvent } from '../types/session.js';
 import {
   connectRedis,
   createRedisClient,
@@ -28,11 +29,19 @@ export interface AuditCounters {
   onFailed(): void;
 }
 
+/**
+ * Told of records once they are durably accepted (embedded: written to the audit store;
+ * distributed: in the audit queue), in order per session; may be told twice of one. Webhooks
+ * hang here. Distributed: a rejection leaves the records in the stream and the relay retries.
+ */
+export type OnRecorded = (events: readonly SessionEvent[]) => Promise<void>;
+
 export interface AuditServiceOptions {
   databaseUrl: string | null;
   dataDir: string;
   logger: Logger;
   counters?: AuditCounters;
+  onRecorded?: OnRecorded;
 }
 
 export interface AuditStatus {
@@ -44,6 +53,8 @@ export interface AuditStatus {
 export abstract class AuditService {
   /** Where GET /v1/sessions/:id/events reads. (With the trail off there is no service at all.) */
   abstract readonly store: AuditStore;
+  /** Resolves true once the schema is current (false: closed before the database answered). */
+  abstract readonly ready: Promise<boolean>;
   abstract status(): Promise<AuditStatus>;
   abstract close(): Promise<void>;
 }
@@ -75,12 +86,26 @@ export class EmbeddedAuditService extends AuditService {
   /** Records that arrived before the schema was ready. */
   private pending: string[] | null = [];
   private closed = false;
-  private readonly ready: Promise<boolean>;
+  readonly ready: Promise<boolean>;
 
   private constructor(store: AuditStore, options: AuditServiceOptions) {
     super();
     this.store = store;
-    this.writer = new EmbeddedAuditWriter(store, {
+    const { onRecorded, logger } = options;
+    const sink =
+      onRecorded === undefined
+        ? store
+        : {
+            write: async (events: SessionEvent[]): Promise<number> => {
+              const written = await store.write(events);
+              // Its failure is the webhooks' to report: the records are written, so no retry here.
+              await onRecorded(events).catch((err: unknown) =>
+                logger.error({ err }, 'audit records written but not handed on to webhooks'),
+              );
+              return written;
+            },
+          };
+    this.writer = new EmbeddedAuditWriter(sink, {
       logger: options.logger,
       onFailed: () => options.counters?.onFailed(),
     });
@@ -136,7 +161,7 @@ export class EmbeddedAuditService extends AuditService {
 }
 
 /** BullMQ's connections: it requires maxRetriesPerRequest null, unlike the fail-fast state connections. */
-function bullConnection(target: RedisTarget, name: string): RedisClient {
+export function bullConnection(target: RedisTarget, name: string): RedisClient {
   const redisOptions = { maxRetriesPerRequest: null, connectionName: name };
   const redis =
     'url' in target
@@ -154,7 +179,7 @@ export class DistributedAuditService extends AuditService {
   private worker: AuditWorker | null = null;
   private readonly connections: RedisClient[];
   private closed = false;
-  private readonly ready: Promise<boolean>;
+  readonly ready: Promise<boolean>;
 
   private constructor(
     store: AuditStore,
@@ -193,10 +218,19 @@ export class DistributedAuditService extends AuditService {
     const producer = bullConnection(options.redis, 'synckairos-audit-queue');
     const consumer = bullConnection(options.redis, 'synckairos-audit-worker');
     const queue = new AuditQueue({ connection: producer, prefix: bullPrefix });
+    const { onRecorded } = options;
     const relay = new AuditRelay({
       redis: relayConnection,
       keys: options.keys,
-      queue,
+      queue:
+        onRecorded === undefined
+          ? queue
+          : {
+              addRecords: async (records) => {
+                await queue.addRecords(records);
+                await onRecorded(records.map(({ record }) => JSON.parse(record) as SessionEvent));
+              },
+            },
       consumerName: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
       onError: (err, context) => logger.warn({ err }, context),
     });

@@ -283,6 +283,11 @@ export class AuditStore {
     this.schema = options.readsWaitForSchema === true ? { ready, resolve } : null;
   }
 
+  /** The connection, for the tables that live beside the trail (webhooks). */
+  get sql(): SqlClient {
+    return this.client;
+  }
+
   /** Brings the schema up to date; safe from several instances at once. */
   async migrate(): Promise<string[]> {
     const applied = await runMigrations(this.client);

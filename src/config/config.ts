@@ -2,6 +2,7 @@
 // message naming the variable, and all problems are reported at once.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { DEFAULT_RETRY_SCHEDULE_MS } from '../webhooks/retrySchedule.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -53,6 +54,14 @@ export interface Config {
   corsOrigins: string[] | '*';
   /** How many proxies in front are trusted to say the client's address (X-Forwarded-For); 0: none. */
   trustProxyHops: number;
+  webhooks: {
+    /** Delays in ms before each retry of an undelivered message; its length is the number of retries. */
+    retryScheduleMs: number[];
+    /** Lets webhook URLs reach loopback and private addresses in production. */
+    allowPrivate: boolean;
+  };
+  /** The FCM service account (JSON, or a path to it); null: push notifications are off. */
+  fcmServiceAccount: string | null;
   mode: RunMode;
 }
 
@@ -233,6 +242,41 @@ function originsVar() {
     });
 }
 
+/** `5000,300000,…`: the delays in ms between webhook attempts; blank: the default schedule. */
+function retryScheduleVar(fallback: readonly number[]) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): number[] => {
+      const value = blankToUndefined(raw);
+      if (value === undefined) return [...fallback];
+      const parts = value.split(',').map((part) => part.trim());
+      const delays = parts.map((part) => (/^\d{1,10}$/.test(part) ? Number(part) : Number.NaN));
+      if (parts.length > 50 || delays.some((delay) => Number.isNaN(delay) || delay < 1)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be 1 to 50 comma-separated delays in ms, each at least 1, like 5000,300000,1800000, got '${raw}'`,
+        });
+        return z.NEVER;
+      }
+      return delays;
+    });
+}
+
+function booleanVar(fallback: boolean) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): boolean => {
+      const value = blankToUndefined(raw)?.toLowerCase();
+      if (value === undefined) return fallback;
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      ctx.addIssue({ code: 'custom', message: `must be true or false, got '${raw}'` });
+      return z.NEVER;
+    });
+}
+
 function isOrigin(value: string): boolean {
   try {
     const url = new URL(value);
@@ -272,6 +316,9 @@ const envSchema = z.object({
   RATE_LIMIT_MAX: integerVar(0, 1_000_000, 1200),
   CORS_ORIGINS: originsVar(),
   TRUST_PROXY: integerVar(0, 10, 0),
+  WEBHOOK_RETRY_SCHEDULE: retryScheduleVar(DEFAULT_RETRY_SCHEDULE_MS),
+  WEBHOOK_ALLOW_PRIVATE: booleanVar(false),
+  FCM_SERVICE_ACCOUNT: optionalStringVar(),
 });
 
 /** Auth may be off on a laptop, never in production; and one way of signing at a time. */
@@ -407,6 +454,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     rateLimit: { windowMs: vars.RATE_LIMIT_WINDOW_MS, max: vars.RATE_LIMIT_MAX },
     corsOrigins: vars.CORS_ORIGINS,
     trustProxyHops: vars.TRUST_PROXY,
+    webhooks: {
+      retryScheduleMs: vars.WEBHOOK_RETRY_SCHEDULE,
+      // Outside production (a laptop, the tests) receivers on localhost are the point.
+      allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE || vars.NODE_ENV !== 'production',
+    },
+    fcmServiceAccount: vars.FCM_SERVICE_ACCOUNT,
     mode: vars.REDIS_URL === null && vars.REDIS_CLUSTER_NODES === null ? 'embedded' : 'distributed',
   };
 }

@@ -21,8 +21,13 @@ export interface Metrics {
   readonly deliveryLag: Histogram;
   /** Audit records that failed for good (all attempts spent), kept for a person to look at. */
   readonly auditFailures: Counter;
+  /** Webhook attempts by outcome: delivered, retry, failed (for good), disabled (the endpoint). */
+  readonly webhookDeliveries: Counter<'outcome'>;
+  /** How long one webhook attempt took, answer or not. */
+  readonly webhookAttemptDuration: Histogram;
   /** Read at each scrape: set by whoever owns the numbers once it exists. */
   readonly gauges: {
+    webhookBacklog: () => Promise<number>;
     websocketConnections: () => number;
     watchedSessions: () => number;
     auditStatus: () => Promise<{ backlog: number; failed: number }>;
@@ -82,7 +87,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     help: 'Audit records that failed for good on this instance (kept as failed jobs / records)',
     registers: [registry],
   });
+  const webhookDeliveries = new Counter({
+    name: 'synckairos_webhook_deliveries_total',
+    help: 'Webhook attempts by outcome (delivered, retry, failed for good, disabled endpoint)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const webhookAttemptDuration = new Histogram({
+    name: 'synckairos_webhook_attempt_duration_seconds',
+    help: 'Time one webhook attempt took, from request to answer (or failure)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   const gauges: Metrics['gauges'] = {
+    webhookBacklog: async () => 0,
     websocketConnections: () => 0,
     watchedSessions: () => 0,
     auditStatus: async () => ({ backlog: 0, failed: 0 }),
@@ -102,6 +120,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registers: [registry],
     async collect() {
       this.set((await gauges.auditStatus().catch(() => ({ failed: Number.NaN }))).failed);
+    },
+  });
+  new Gauge({
+    name: 'synckairos_webhook_backlog',
+    help: 'Webhook messages waiting for their first attempt or a retry',
+    registers: [registry],
+    async collect() {
+      this.set(await gauges.webhookBacklog().catch(() => Number.NaN));
     },
   });
   new Gauge({
@@ -131,5 +157,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set({ held: 'noted' }, noted);
     },
   });
-  return { registry, commandDuration, httpErrors, expiries, redisErrors, deliveryLag, auditFailures, gauges };
+  return {
+    registry,
+    commandDuration,
+    httpErrors,
+    expiries,
+    redisErrors,
+    deliveryLag,
+    auditFailures,
+    webhookDeliveries,
+    webhookAttemptDuration,
+    gauges,
+  };
 }

@@ -423,6 +423,32 @@ describe('AuditRelay', () => {
     // Each entry was queued once: one job each.
     expect(writes).toBe(6);
   });
+  it('a batch the queue refused is queued again before newer entries, so a session keeps its order', async () => {
+    const p = await newPipeline();
+    const sessionId = newSessionId();
+    for (const v of range(1, 3)) await p.redis.xadd(p.log, '*', 'r', auditRecord(auditEvent(sessionId, v)));
+    const queuedVersions: number[] = [];
+    let calls = 0;
+    await p.startRelay({
+      claimIdleMs: 60_000,
+      onError: () => {},
+      queue: {
+        addRecords: async (records: Array<{ version: number }>) => {
+          calls += 1;
+          if (calls === 1) {
+            // Newer entries arrive while the first batch is being refused.
+            for (const v of range(4, 5))
+              await p.redis.xadd(p.log, '*', 'r', auditRecord(auditEvent(sessionId, v)));
+            throw new Error('queue unavailable');
+          }
+          queuedVersions.push(...records.map((record) => record.version));
+        },
+      },
+    });
+    await waitFor('all five queued', async () => queuedVersions.length >= 5);
+    expect(queuedVersions).toEqual(range(1, 5));
+  });
+
   it('an entry it cannot read is logged and left in the stream, and does not hold up the others', async () => {
     const p = await newPipeline();
     const sessionId = newSessionId();

@@ -41,6 +41,12 @@ describe('loadConfig', () => {
       rateLimit: { windowMs: 60_000, max: 1200 },
       corsOrigins: [],
       trustProxyHops: 0,
+      webhooks: {
+        retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000],
+        // Outside production receivers on localhost are allowed.
+        allowPrivate: true,
+      },
+      fcmServiceAccount: null,
       mode: 'embedded',
     });
   });
@@ -72,6 +78,9 @@ describe('loadConfig', () => {
       RATE_LIMIT_MAX: '0',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       TRUST_PROXY: '1',
+      WEBHOOK_RETRY_SCHEDULE: '100, 2000,30000',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      FCM_SERVICE_ACCOUNT: '/etc/synckairos/fcm.json',
     });
     expect(config).toEqual({
       port: 0,
@@ -100,8 +109,27 @@ describe('loadConfig', () => {
       rateLimit: { windowMs: 10_000, max: 0 },
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       trustProxyHops: 1,
+      webhooks: { retryScheduleMs: [100, 2000, 30_000], allowPrivate: true },
+      fcmServiceAccount: '/etc/synckairos/fcm.json',
       mode: 'distributed',
     });
+  });
+
+  it('production refuses private webhook URLs unless WEBHOOK_ALLOW_PRIVATE says otherwise', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'a-secret-of-16-chars-or-more' };
+    expect(loadConfig(production).webhooks.allowPrivate).toBe(false);
+    expect(loadConfig({ ...production, WEBHOOK_ALLOW_PRIVATE: 'false' }).webhooks.allowPrivate).toBe(false);
+    expect(loadConfig({ ...production, WEBHOOK_ALLOW_PRIVATE: 'true' }).webhooks.allowPrivate).toBe(true);
+  });
+
+  it('refuses a webhook retry schedule that is not a list of positive delays in ms', () => {
+    for (const schedule of ['5s,5m', '0', '100,,200', '-5', '1.5']) {
+      expect(
+        refusal({ WEBHOOK_RETRY_SCHEDULE: schedule }).problems.map((p) => p.variable),
+        schedule,
+      ).toEqual(['WEBHOOK_RETRY_SCHEDULE']);
+    }
+    expect(refusal({ WEBHOOK_ALLOW_PRIVATE: 'yes' }).problems[0]!.variable).toBe('WEBHOOK_ALLOW_PRIVATE');
   });
 
   it('refuses a headers timeout longer than the request timeout, which Node would not take', () => {

@@ -1,0 +1,111 @@
+// Wires webhooks and push for a running service: the store on the audit database, the delivery
+// processor, the mode's queue (BullMQ on the service's Redis, or LMDB in DATA_DIR), FCM if
+// configured. The returned service's `feed` is the audit pipeline's OnRecorded.
+import { bullConnection } from '../audit/AuditService.js';
+import type { SqlClient } from '../audit/sqlClient.js';
+import type { Logger } from '../monitoring/logger.js';
+import type { Metrics } from '../monitoring/metrics.js';
+import type { RedisTarget } from '../state/redisConnection.js';
+import { guardedAgent } from './addressGuard.js';
+import { BullDeliveryQueue } from './BullDeliveryQueue.js';
+import { DeliveryProcessor } from './DeliveryProcessor.js';
+import { PROCESS_ERROR_RETRY_MS, type DeliveryQueue, type ProcessMessage } from './DeliveryQueue.js';
+import { LmdbDeliveryQueue } from './LmdbDeliveryQueue.js';
+import type { WebhookMessage } from './messages.js';
+import { fcmMessaging, PushNotifier, type PushMessaging } from './PushNotifier.js';
+import { WebhookService } from './WebhookService.js';
+import { WebhookStore } from './WebhookStore.js';
+
+export type WebhookQueueTarget =
+  { kind: 'embedded'; dataDir: string } | { kind: 'distributed'; redis: RedisTarget; bullPrefix: string };
+
+export interface StartWebhooksOptions {
+  /** The audit database's connection (AuditStore.sql). */
+  sql: SqlClient;
+  /** The audit store's migrations (AuditService.ready): nothing touches the tables before. */
+  ready: Promise<boolean>;
+  queue: WebhookQueueTarget;
+  retryScheduleMs: readonly number[];
+  allowPrivate: boolean;
+  /** FCM_SERVICE_ACCOUNT; null: push is off. */
+  fcmServiceAccount: string | null;
+  /** Instead of firebase-admin's (tests: FCM cannot be reached from here). */
+  messaging?: PushMessaging;
+  sessionExists: (sessionId: string) => Promise<boolean>;
+  logger: Logger;
+  metrics?: Metrics;
+  maxEndpoints?: number;
+  /** Per-attempt timeout (default 10 s). */
+  attemptTimeoutMs?: number;
+}
+
+async function openQueue(
+  target: WebhookQueueTarget,
+  process: ProcessMessage,
+  onError: (err: unknown, message: WebhookMessage) => void,
+): Promise<DeliveryQueue> {
+  if (target.kind === 'embedded') return LmdbDeliveryQueue.open(target.dataDir, { process, onError });
+  return new BullDeliveryQueue({
+    producer: bullConnection(target.redis, 'synckairos-webhook-queue'),
+    consumer: bullConnection(target.redis, 'synckairos-webhook-worker'),
+    prefix: target.bullPrefix,
+    process,
+    onError,
+  });
+}
+
+async function openPush(options: StartWebhooksOptions, store: WebhookStore): Promise<PushNotifier | null> {
+  const { logger } = options;
+  if (options.messaging !== undefined) return new PushNotifier(store, options.messaging, logger);
+  if (options.fcmServiceAccount === null) {
+    logger.info('push notifications: off (FCM_SERVICE_ACCOUNT is not set)');
+    return null;
+  }
+  const messaging = await fcmMessaging(options.fcmServiceAccount);
+  logger.info('push notifications: on (FCM)');
+  return new PushNotifier(store, messaging, logger);
+}
+
+export async function startWebhooks(options: StartWebhooksOptions): Promise<WebhookService> {
+  const { logger, metrics } = options;
+  const store = new WebhookStore(options.sql);
+  const processor = new DeliveryProcessor({
+    store,
+    retryScheduleMs: options.retryScheduleMs,
+    allowPrivate: options.allowPrivate,
+    ...(options.allowPrivate ? {} : { dispatcher: await guardedAgent() }),
+    ...(options.attemptTimeoutMs === undefined ? {} : { timeoutMs: options.attemptTimeoutMs }),
+    logger,
+    observer: {
+      onAttempt: (outcome, durationMs) => {
+        metrics?.webhookDeliveries.inc({ outcome });
+        if (durationMs !== null) metrics?.webhookAttemptDuration.observe(durationMs / 1000);
+      },
+    },
+  });
+  const push = await openPush(options, store);
+  const process: ProcessMessage = async (message) => {
+    // Not migrated yet (or closed before): try again later, the message keeps its place.
+    if (!(await options.ready)) return { retryInMs: PROCESS_ERROR_RETRY_MS };
+    return processor.process(message);
+  };
+  const queue = await openQueue(options.queue, process, (err, message) =>
+    logger.warn({ err, message: message.id }, 'webhook message could not be processed; trying again'),
+  );
+  const service = new WebhookService({
+    store,
+    queue,
+    sessionExists: options.sessionExists,
+    allowPrivate: options.allowPrivate,
+    ready: options.ready,
+    push,
+    logger,
+    ...(options.maxEndpoints === undefined ? {} : { maxEndpoints: options.maxEndpoints }),
+  });
+  if (metrics !== undefined) metrics.gauges.webhookBacklog = () => service.backlog();
+  logger.info(
+    { queue: options.queue.kind === 'embedded' ? 'lmdb' : 'bullmq', allowPrivate: options.allowPrivate },
+    'webhooks: on',
+  );
+  return service;
+}
