@@ -13,32 +13,16 @@ import {
 } from '@synckairos/client';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
+import { performanceEpochMs, trueOffsetOfPerformanceClockMs } from '../helpers/performanceClock.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const performanceEpochMs = (): number => performance.timeOrigin + performance.now();
 
 function start(env: Record<string, string> = {}): Promise<RunningServer> {
   return startServer(
     loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: testDataDir(), ...env }),
   );
-}
-
-/**
- * The embedded server's clock is Date.now(). At the instant it ticks, the wall clock reads
- * exactly that integer: catching a few ticks gives Date.now() − performance time to a few µs.
- */
-function trueOffsetOfPerformanceClockMs(): number {
-  const offsets: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const before = Date.now();
-    let ticked = before;
-    while (ticked === before) ticked = Date.now();
-    offsets.push(ticked - performanceEpochMs());
-  }
-  offsets.sort((a, b) => a - b);
-  return offsets[2] as number;
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
