@@ -10,6 +10,7 @@ import { stateKeys } from '../../src/state/keys.js';
 import type { SessionView } from '../../src/types/session.js';
 import { callJson } from '../helpers/http.js';
 import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
+import { until } from '../helpers/until.js';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redisCluster.js';
 import {
   listeningPort,
@@ -45,25 +46,6 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
   });
   const port = listeningPort(await service.waitForLog((line) => line.msg.startsWith('listening')));
   return { service, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/v1/ws` };
-}
-
-async function until<T>(
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${String(last ?? '')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** Runs `task` over `items`, `concurrency` at a time. */

@@ -1,11 +1,11 @@
 // Waiting on a running service: polls until a probe yields a value, for end-to-end tests.
 
 /**
- * Polls `probe` every 200 ms until it returns a value (not undefined); a probe that throws is
- * tried again. Fails after `timeoutMs`, naming `what` and the last error.
+ * Polls `probe` every 200 ms until it returns a value (not undefined or false); a probe that
+ * throws is tried again. Fails after `timeoutMs`, naming `what` and the last error.
  */
 export async function until<T>(
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined | false>,
   timeoutMs: number,
   what: string,
 ): Promise<T> {
@@ -14,7 +14,7 @@ export async function until<T>(
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined) return value;
+      if (value !== undefined && value !== false) return value;
     } catch (err) {
       last = err;
     }
