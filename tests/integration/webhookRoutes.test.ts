@@ -9,6 +9,13 @@ import { loadConfig } from '../../src/config/config.js';
 import { SyncEngine } from '../../src/engine/SyncEngine.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
+import {
+  createdWebhookViewSchema,
+  deliveryPageSchema,
+  deviceViewSchema,
+  webhookEndpointViewSchema,
+  webhookListSchema,
+} from '../../src/schemas/webhooks.js';
 import { createMetrics } from '../../src/monitoring/metrics.js';
 import { MemoryStateStore } from '../../src/state/MemoryStateStore.js';
 import { systemClock } from '../../src/state/SystemClock.js';
@@ -106,6 +113,8 @@ describe('webhook and device routes', () => {
     });
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
+    // Each answer is what the OpenAPI document says (strict: no field it does not name).
+    createdWebhookViewSchema.parse(created.body);
     expect(created.body).toMatchObject({
       url: 'http://127.0.0.1:9/hook',
       events: ['session.started', 'session.switched'],
@@ -116,12 +125,14 @@ describe('webhook and device routes', () => {
 
     const listed = await call('GET', '/v1/webhooks', admin);
     expect(listed.status).toBe(200);
+    webhookListSchema.parse(listed.body);
     expect(listed.body.webhooks.map((w: { id: string }) => w.id)).toEqual([id]);
     expect(JSON.stringify(listed.body)).not.toContain(created.body.secret);
     expect(listed.body.webhooks[0]).not.toHaveProperty('secret');
 
     const got = await call('GET', `/v1/webhooks/${id}`, admin);
     expect(got.status).toBe(200);
+    webhookEndpointViewSchema.parse(got.body);
     expect(got.body).toEqual({ ...created.body, secret: undefined });
     expect(got.body).not.toHaveProperty('secret');
 
@@ -159,6 +170,7 @@ describe('webhook and device routes', () => {
       return deliveries.body.deliveries[0]?.status === 'delivered';
     });
     expect(deliveries.status).toBe(200);
+    deliveryPageSchema.parse(deliveries.body);
     expect(deliveries.body).toMatchObject({
       deliveries: [
         { session_id: sessionId, type: 'session.started', version: 2, attempts: 1, last_response_code: 200 },
@@ -221,6 +233,7 @@ describe('webhook and device routes', () => {
     const devices = `/v1/sessions/${sessionId}/devices`;
     const added = await call('POST', devices, admin, { token: 'fcm-admin-phone' });
     expect(added.status).toBe(201);
+    deviceViewSchema.parse(added.body);
     expect(added.body).toEqual({ session_id: sessionId, token: 'fcm-admin-phone', participant_id: null });
 
     const white = await token({ sub: 'white', role: 'participant', session_id: sessionId });
