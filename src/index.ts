@@ -408,6 +408,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     corsOrigins: config.corsOrigins,
     trustProxyHops: config.trustProxyHops,
     ...(audit === null ? {} : { auditStore: audit.store }),
+    webhooks,
   });
 
   /** What is open before the port: closed again when the start fails. */

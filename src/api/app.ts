@@ -15,6 +15,7 @@ import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Logger } from '../monitoring/logger.js';
 import type { Metrics } from '../monitoring/metrics.js';
 import type { StateStore } from '../types/store.js';
+import type { WebhookService } from '../webhooks/WebhookService.js';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens.js';
 import { SyncKairosError } from '../types/errors.js';
 import { errorHandler, notFound } from './errorHandler.js';
@@ -29,6 +30,8 @@ import { eventsRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { sessionsRoutes } from './routes/sessions.js';
 import { timeRoutes } from './routes/time.js';
+import { webhooksRoutes } from './routes/webhooks.js';
+import { devicesRoutes } from './routes/devices.js';
 
 export interface AppDeps {
   engine: SyncEngine;
@@ -48,6 +51,8 @@ export interface AppDeps {
   trustProxyHops?: number;
   /** Serves GET /v1/sessions/:id/events; without one that endpoint answers 503 naming 'audit'. */
   auditStore?: AuditStore;
+  /** Serves /v1/webhooks and the push devices; without one they answer 503 naming 'audit'. */
+  webhooks?: WebhookService | null;
 }
 
 /** The app as node:http calls it, with the Fastify instance behind it and the routes it serves. */
@@ -106,10 +111,19 @@ async function api(app: FastifyInstance, deps: AppDeps): Promise<void> {
       // Every path under /v1/sessions needs the token, served or not.
       sessions.addHook('preHandler', authenticate(verifier));
       eventsRoutes(sessions, { auditStore: deps.auditStore });
+      devicesRoutes(sessions, { webhooks: deps.webhooks });
       sessionsRoutes(sessions, { engine: deps.engine, metrics: deps.metrics });
       sessions.setNotFoundHandler(notFound);
     },
     { prefix: '/v1/sessions' },
+  );
+  await app.register(
+    async (webhooks) => {
+      webhooks.addHook('preHandler', authenticate(verifier));
+      webhooksRoutes(webhooks, { webhooks: deps.webhooks });
+      webhooks.setNotFoundHandler(notFound);
+    },
+    { prefix: '/v1/webhooks' },
   );
   sdkRoutes(app, { logger: deps.logger });
   demoRoutes(app, { logger: deps.logger });

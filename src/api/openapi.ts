@@ -33,7 +33,18 @@ import {
   stagesSchema,
   timeControlSchema,
 } from '../schemas/timeControl.js';
+import {
+  createdWebhookViewSchema,
+  createWebhookBody,
+  deliveryPageSchema,
+  deliveryViewSchema,
+  deviceViewSchema,
+  registerDeviceBody,
+  webhookEndpointViewSchema,
+  webhookListSchema,
+} from '../schemas/webhooks.js';
 import type { ErrorCode } from '../types/errors.js';
+import { DEFAULT_DELIVERIES_LIMIT, MAX_DELIVERIES_LIMIT } from '../webhooks/WebhookService.js';
 import { DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT } from './routes/events.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -68,6 +79,8 @@ function componentSchemas(): Record<string, JsonSchema> {
   requests.add(participantSchema, { id: 'ParticipantInput' });
   requests.add(groupSchema, { id: 'GroupInput' });
   addTimeControls(requests);
+  requests.add(createWebhookBody, { id: 'CreateWebhookRequest' });
+  requests.add(registerDeviceBody, { id: 'RegisterDeviceRequest' });
   for (const name of COMMAND_NAMES) {
     const schema = COMMAND_BODY_SCHEMAS[name];
     // pause, resume and complete share one schema: it gets one name.
@@ -85,6 +98,12 @@ function componentSchemas(): Record<string, JsonSchema> {
   responses.add(readyResponseSchema, { id: 'Ready' });
   responses.add(sessionEventViewSchema, { id: 'SessionEvent' });
   responses.add(sessionEventsResponseSchema, { id: 'SessionEvents' });
+  responses.add(webhookEndpointViewSchema, { id: 'WebhookEndpoint' });
+  responses.add(createdWebhookViewSchema, { id: 'CreatedWebhookEndpoint' });
+  responses.add(webhookListSchema, { id: 'WebhookEndpoints' });
+  responses.add(deliveryViewSchema, { id: 'WebhookDelivery' });
+  responses.add(deliveryPageSchema, { id: 'WebhookDeliveries' });
+  responses.add(deviceViewSchema, { id: 'PushDevice' });
 
   const uri = (id: string) => `${SCHEMA_REF}${id}`;
   const all = {
@@ -126,14 +145,14 @@ function inlineSchema(schema: z.ZodType): JsonSchema {
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of range (details.issues says which and why); or the body is not JSON',
   401: 'UNAUTHORIZED: no bearer token, or one that is invalid or expired, lacks the configured iss or aud, or is a participant token without session_id',
-  403: "FORBIDDEN: the token's role may not do this, is bound to another session, or it is not this participant's turn (or a participant named next_participant_id)",
-  404: 'SESSION_NOT_FOUND: no session with this id',
+  403: "FORBIDDEN: the token's role may not do this (webhooks: admin tokens not bound to a session only), is bound to another session, or it is not this participant's turn (or a participant named next_participant_id)",
+  404: 'SESSION_NOT_FOUND: no session with this id; or NOT_FOUND: no webhook endpoint with this id, or no device with this token in the session',
   408: 'REQUEST_TIMEOUT: the request (its headers, or its body) did not arrive in full in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS); the connection is closed',
   409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now, e.g. a switch to the participant who has the turn, or with nobody else left, a switch of a concurrent session, a pause of a clock that is not running) or SESSION_EXISTS',
   413: 'PAYLOAD_TOO_LARGE: the body is larger than BODY_LIMIT_BYTES',
   429: 'RATE_LIMITED: too many requests from this address; Retry-After and details.retry_after_s say when to try again',
   500: 'INTERNAL_ERROR: a bug; the cause is logged, never sent',
-  503: 'STORE_UNAVAILABLE: a store does not answer (details.store names it); a command answered so either took effect before the answer or never will: read the session to know which; or SHUTTING_DOWN: this instance is stopping, try another',
+  503: 'STORE_UNAVAILABLE: a store does not answer, or is not configured (details.store names it; webhooks and devices need the `audit` store); a command answered so either took effect before the answer or never will: read the session to know which; or SHUTTING_DOWN: this instance is stopping, try another',
 };
 
 const ERROR_CODES_BY_STATUS: Record<number, ErrorCode[]> = {
@@ -175,6 +194,7 @@ function stateResponse(description: string, extraHeaders: Record<string, unknown
 }
 
 const SESSION_ID_PARAMETER = { $ref: '#/components/parameters/SessionId' };
+const WEBHOOK_ID_PARAMETER = { $ref: '#/components/parameters/WebhookId' };
 /** What every /v1/sessions operation may answer besides its own outcome. */
 const SESSIONS_ERRORS = [400, 401, 403, 429, 500, 503];
 
@@ -211,6 +231,143 @@ function commandOperation(name: CommandName): Record<string, unknown> {
   };
 }
 
+/** One operation on /v1/webhooks: admin only, rate-limited like /v1/sessions. */
+function webhookOperation(
+  operationId: string,
+  summary: string,
+  success: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    operationId,
+    tags: ['webhooks'],
+    summary,
+    security: [{ bearerAuth: [] }],
+    ...extra,
+    responses: { ...success, ...errorResponses([...SESSIONS_ERRORS, 404]) },
+  };
+}
+
+function okJson(description: string, schemaId: string): Record<string, unknown> {
+  return { '200': { description, headers: RATE_LIMIT_HEADERS, content: jsonContent(ref(schemaId)) } };
+}
+
+/** /v1/webhooks and the push devices of a session (DESIGN §12.3). */
+function webhookPaths(): OpenApiDocument['paths'] {
+  return {
+    '/v1/webhooks': {
+      post: webhookOperation(
+        'createWebhook',
+        'Subscribe a URL to session events; the answer holds the signing secret, shown only here',
+        {
+          '201': {
+            description: 'Created, with its secret',
+            headers: {
+              ...RATE_LIMIT_HEADERS,
+              Location: { description: '/v1/webhooks/<id>', schema: { type: 'string' } },
+            },
+            content: jsonContent(ref('CreatedWebhookEndpoint')),
+          },
+          ...errorResponses([413]),
+        },
+        { requestBody: { required: true, content: jsonContent(ref('CreateWebhookRequest')) } },
+      ),
+      get: webhookOperation(
+        'listWebhooks',
+        'Every webhook endpoint (without secrets)',
+        okJson('The endpoints', 'WebhookEndpoints'),
+      ),
+    },
+    '/v1/webhooks/{id}': {
+      get: webhookOperation(
+        'getWebhook',
+        'One webhook endpoint (without its secret)',
+        okJson('The endpoint', 'WebhookEndpoint'),
+        {
+          parameters: [WEBHOOK_ID_PARAMETER],
+        },
+      ),
+      delete: webhookOperation(
+        'deleteWebhook',
+        'Remove the endpoint; its queued messages are dropped',
+        { '204': { description: 'Deleted', headers: RATE_LIMIT_HEADERS } },
+        { parameters: [WEBHOOK_ID_PARAMETER] },
+      ),
+    },
+    '/v1/webhooks/{id}/deliveries': {
+      get: webhookOperation(
+        'listWebhookDeliveries',
+        'The delivery log of the endpoint, oldest first',
+        okJson('A page of deliveries', 'WebhookDeliveries'),
+        {
+          parameters: [
+            WEBHOOK_ID_PARAMETER,
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: {
+                type: 'integer',
+                minimum: 1,
+                maximum: MAX_DELIVERIES_LIMIT,
+                default: DEFAULT_DELIVERIES_LIMIT,
+              },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+              description: 'next_cursor of the previous page',
+            },
+          ],
+        },
+      ),
+    },
+    '/v1/sessions/{id}/devices': {
+      post: {
+        operationId: 'registerDevice',
+        tags: ['sessions'],
+        summary:
+          "Register an FCM token for the session's push notifications: an admin, or a participant of the session for its own participant_id",
+        security: [{ bearerAuth: [] }],
+        parameters: [SESSION_ID_PARAMETER],
+        requestBody: { required: true, content: jsonContent(ref('RegisterDeviceRequest')) },
+        responses: {
+          '201': {
+            description: 'Registered',
+            headers: RATE_LIMIT_HEADERS,
+            content: jsonContent(ref('PushDevice')),
+          },
+          ...errorResponses([...SESSIONS_ERRORS, 404, 413]),
+        },
+      },
+    },
+    '/v1/sessions/{id}/devices/{token}': {
+      delete: {
+        operationId: 'unregisterDevice',
+        tags: ['sessions'],
+        summary: 'Stop push notifications to this device: an admin, or a participant of the session',
+        security: [{ bearerAuth: [] }],
+        parameters: [
+          SESSION_ID_PARAMETER,
+          {
+            name: 'token',
+            in: 'path',
+            required: true,
+            description: 'The FCM registration token',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '204': { description: 'Removed', headers: RATE_LIMIT_HEADERS },
+          ...errorResponses([...SESSIONS_ERRORS, 404]),
+        },
+      },
+    },
+  };
+}
+
 function packageVersion(): string {
   try {
     const pkg = createRequire(import.meta.url)('../../package.json') as { version?: string };
@@ -225,7 +382,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
   const rateLimitText =
     rateLimit === undefined || rateLimit.max === 0
       ? 'This deployment sets no request limit.'
-      : `This deployment allows ${rateLimit.max} requests per ${Math.ceil(rateLimit.windowMs / 1000)} s per client address to /v1/sessions.`;
+      : `This deployment allows ${rateLimit.max} requests per ${Math.ceil(rateLimit.windowMs / 1000)} s per client address to /v1/sessions and /v1/webhooks.`;
   const authText =
     options.authEnabled === false
       ? 'Auth is OFF on this deployment: every caller acts as an admin and no token is needed.'
@@ -414,6 +571,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
   for (const name of COMMAND_NAMES) {
     paths[`/v1/sessions/{id}/${name.toLowerCase()}`] = { post: commandOperation(name) };
   }
+  Object.assign(paths, webhookPaths());
   // Any request may time out before it has arrived in full.
   for (const operations of Object.values(paths)) {
     for (const operation of Object.values(operations)) {
@@ -471,6 +629,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
     servers: [{ url: '/' }],
     tags: [
       { name: 'sessions', description: 'Create, read and control timer sessions' },
+      { name: 'webhooks', description: 'Signed HTTP callbacks on session events (admin only)' },
       { name: 'time', description: 'Clock sync' },
       { name: 'operations', description: 'For the platform: health, readiness, metrics, this document' },
       { name: 'demo', description: 'The demo web page served by the service' },
@@ -485,6 +644,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
           required: true,
           description: 'The session id',
           schema: inlineSchema(idSchema),
+        },
+        WebhookId: {
+          name: 'id',
+          in: 'path',
+          required: true,
+          description: 'The webhook endpoint id (`ep_…`), as its creation answered',
+          schema: { type: 'string' },
         },
       },
       headers: {

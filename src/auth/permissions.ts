@@ -52,3 +52,50 @@ export function commandGuard(
     }
   };
 }
+
+/**
+ * Webhook endpoints see every session (or one, as a filter): managing them is an admin's whose
+ * token is not bound to a session, so a per-session admin cannot watch the others.
+ */
+export function checkWebhookAdmin(principal: Principal): void {
+  if (principal.role !== 'admin') {
+    throw forbidden(`The ${principal.role} role may not manage webhooks`, { role: principal.role });
+  }
+  if (principal.sessionId !== null) {
+    throw forbidden(
+      `This token is for session '${principal.sessionId}' only; webhooks need an unbound admin token`,
+      {
+        token_session_id: principal.sessionId,
+      },
+    );
+  }
+}
+
+/**
+ * Push devices of a session: an admin registers any; a participant of that session registers
+ * its own phone (participant_id must be its own) and may remove a device whose token it holds
+ * (the FCM token is the device's secret). A viewer does neither.
+ */
+export function checkDeviceAction(
+  principal: Principal,
+  sessionId: string,
+  action: 'register' | 'unregister',
+  participantId?: string | null,
+): void {
+  checkAction(principal, 'read', sessionId);
+  if (principal.role === 'admin') return;
+  if (principal.role === 'participant') {
+    if (action === 'unregister' || participantId === principal.subject) return;
+    throw forbidden(
+      `A participant registers devices for its own participant_id ('${principal.subject}') only`,
+      {
+        role: principal.role,
+        participant_id: participantId ?? null,
+      },
+    );
+  }
+  throw forbidden(`The ${principal.role} role may not ${action} push devices`, {
+    role: principal.role,
+    action,
+  });
+}

@@ -42,3 +42,45 @@ export const registerDeviceBody = z.strictObject({
   participant_id: idSchema.optional(),
 });
 export type RegisterDeviceBody = z.output<typeof registerDeviceBody>;
+
+// What the routes answer (for the OpenAPI document; the WebhookService builds these views).
+export const webhookEndpointViewSchema = z.strictObject({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.string()).describe(`Event types, or ["${ALL_EVENTS}"] for all`),
+  session_id: z.string().nullable().describe('Only this session’s messages; null: every session'),
+  disabled: z.boolean(),
+  disabled_reason: z.string().nullable(),
+  created_at: z.number().int().describe('Epoch ms'),
+});
+
+export const createdWebhookViewSchema = webhookEndpointViewSchema.extend({
+  secret: z.string().describe('whsec_ + base64: the signing secret, shown only in this answer'),
+});
+
+export const webhookListSchema = z.strictObject({ webhooks: z.array(webhookEndpointViewSchema) });
+
+export const deliveryViewSchema = z.strictObject({
+  message_id: z.string(),
+  session_id: z.string(),
+  version: z.number().int(),
+  type: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number().int(),
+  last_response_code: z.number().int().nullable(),
+  last_error: z.string().nullable(),
+  next_attempt_at: z.number().int().nullable().describe('Epoch ms of the next attempt while pending'),
+  created_at: z.number().int(),
+  updated_at: z.number().int(),
+});
+
+export const deliveryPageSchema = z.strictObject({
+  deliveries: z.array(deliveryViewSchema),
+  next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+});
+
+export const deviceViewSchema = z.strictObject({
+  session_id: z.string(),
+  token: z.string(),
+  participant_id: z.string().nullable(),
+});

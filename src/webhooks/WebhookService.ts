@@ -14,8 +14,8 @@ import { generateSecret } from './signing.js';
 import type { DeliveryRow, EndpointRow, WebhookStore } from './WebhookStore.js';
 
 export const DEFAULT_MAX_ENDPOINTS = 100;
-const DEFAULT_DELIVERIES_LIMIT = 50;
-const MAX_DELIVERIES_LIMIT = 200;
+export const DEFAULT_DELIVERIES_LIMIT = 50;
+export const MAX_DELIVERIES_LIMIT = 200;
 /** Endpoints created on another instance start getting messages here within this long. */
 const ENDPOINT_CACHE_MS = 1_000;
 

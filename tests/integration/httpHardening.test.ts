@@ -356,6 +356,9 @@ function appRoutes(app: HttpApp): string[] {
   return [...new Set(routes)].sort();
 }
 
+/** The paths that need the bearer token (and count against the rate limit). */
+const PROTECTED = /^\/v1\/(sessions|webhooks)(\/|$)/;
+
 describe('the OpenAPI document', () => {
   function buildApp(): HttpApp {
     const store = new MemoryStateStore();
@@ -403,7 +406,7 @@ describe('the OpenAPI document', () => {
         expect(Object.keys(responses).length, `${method} ${path}`).toBeGreaterThan(0);
         // Any request may time out before it has arrived.
         expect(responses['408'], `${method} ${path}`).toEqual({ $ref: '#/components/responses/Error408' });
-        if (path.startsWith('/v1/sessions')) {
+        if (PROTECTED.test(path)) {
           expect(operation.security, `${method} ${path}`).toEqual([{ bearerAuth: [] }]);
           expect(Object.keys(responses), `${method} ${path}`).toEqual(
             expect.arrayContaining(['400', '401', '403', '429', '500', '503']),
@@ -413,12 +416,12 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('declares security on every operation: the bearer token on /v1/sessions, explicitly none (security: []) elsewhere', () => {
+  it('declares security on every operation: the bearer token on /v1/sessions and /v1/webhooks, explicitly none (security: []) elsewhere', () => {
     const document = buildOpenApiDocument({ bodyLimitBytes: 65_536, authEnabled: true });
     const publicOperations: string[] = [];
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
-        const expected = path.startsWith('/v1/sessions') ? [{ bearerAuth: [] }] : [];
+        const expected = PROTECTED.test(path) ? [{ bearerAuth: [] }] : [];
         expect(operation, `${method} ${path}`).toHaveProperty('security', expected);
         if (expected.length === 0) publicOperations.push(`${method.toUpperCase()} ${path}`);
       }

@@ -1,7 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { checkAction, commandGuard } from '../../src/auth/permissions.js';
+import {
+  checkAction,
+  checkDeviceAction,
+  checkWebhookAdmin,
+  commandGuard,
+} from '../../src/auth/permissions.js';
 import { ANONYMOUS_ADMIN, createTokenVerifier, tokenFrom, type Principal } from '../../src/auth/tokens.js';
 import type { SyncKairosError } from '../../src/types/errors.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
@@ -188,5 +193,23 @@ describe('permissions', () => {
       expect(code(() => commandGuard(white, { type: 'switch', nextParticipantId: next }))).toBe('FORBIDDEN');
       expect(code(() => commandGuard(admin, { type: 'switch', nextParticipantId: next }))).toBe('allowed');
     }
+  });
+
+  it('webhooks are for admins whose token is not bound to a session', () => {
+    expect(code(() => checkWebhookAdmin(admin))).toBe('allowed');
+    expect(code(() => checkWebhookAdmin({ ...admin, sessionId: 'game-1' }))).toBe('FORBIDDEN');
+    expect(code(() => checkWebhookAdmin(viewer))).toBe('FORBIDDEN');
+    expect(code(() => checkWebhookAdmin(white))).toBe('FORBIDDEN');
+  });
+
+  it('push devices: an admin any, a participant its own in its session, a viewer none', () => {
+    expect(code(() => checkDeviceAction(admin, 'game-1', 'register', null))).toBe('allowed');
+    expect(code(() => checkDeviceAction(white, 'game-1', 'register', 'white'))).toBe('allowed');
+    expect(code(() => checkDeviceAction(white, 'game-1', 'register', 'black'))).toBe('FORBIDDEN');
+    expect(code(() => checkDeviceAction(white, 'game-1', 'register', null))).toBe('FORBIDDEN');
+    expect(code(() => checkDeviceAction(white, 'game-2', 'register', 'white'))).toBe('FORBIDDEN');
+    expect(code(() => checkDeviceAction(white, 'game-1', 'unregister'))).toBe('allowed');
+    expect(code(() => checkDeviceAction(viewer, 'game-1', 'register', null))).toBe('FORBIDDEN');
+    expect(code(() => checkDeviceAction(viewer, 'game-1', 'unregister'))).toBe('FORBIDDEN');
   });
 });

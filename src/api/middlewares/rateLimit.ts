@@ -73,9 +73,10 @@ function partitionKey(key: string): string {
   return Buffer.from(createHash('sha256').update(key).digest('hex').slice(0, 12)).toString('base64');
 }
 
-const UNDER_SESSIONS = /^\/v1\/sessions(\/|$)/i;
+/** The API a client drives (sessions, webhooks): not clock sync, health or the docs. */
+const LIMITED = /^\/v1\/(sessions|webhooks)(\/|$)/i;
 
-/** The limiter on every /v1/sessions path, before the body is read; nothing when `max` is 0. */
+/** The limiter on every /v1/sessions and /v1/webhooks path, before the body is read; nothing when `max` is 0. */
 export async function rateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
   if (options.max === 0) return;
   await app.register(fastifyRateLimit, {
@@ -88,7 +89,7 @@ export async function rateLimit(app: FastifyInstance, options: RateLimitOptions)
   const logStoreError = storeErrorLog(options.logger);
 
   app.addHook('onRequest', async (req, reply) => {
-    if (!UNDER_SESSIONS.test(pathOf(req.url))) return;
+    if (!LIMITED.test(pathOf(req.url))) return;
     let result;
     try {
       result = await limit(req);
