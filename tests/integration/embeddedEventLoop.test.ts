@@ -1,9 +1,9 @@
 // The embedded stores never stall the server: PGlite (the audit trail) runs in a worker thread
 // and the session log commits on LMDB's writer thread, so from a start in an empty DATA_DIR
 // (PGlite's first open runs initdb: 11 s of CPU in a profile on the 2-core development machine)
-// through a burst of switches, the event loop is never held long. The bound, 500 ms: on that
-// machine shared at load ~12, an idle event loop beside a busy worker thread still sees gaps of
-// up to ~250 ms from CPU scheduling alone, while PGlite on the event loop holds it for seconds.
+// through a burst of switches, the event loop is never held long. The bound, 1 s: run alone the
+// longest gap is ~100 ms, but in the whole suite on 2 cores, beside other files' servers, CPU
+// scheduling alone has made gaps of ~600 ms; PGlite on the event loop held it for over 2 s.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { callJson } from '../helpers/http.js';
 const SESSIONS = 20;
 /** The burst goes on at least this long, and until the audit trail has caught up. */
 const BURST_MS = 3_000;
-const MAX_DELAY_MS = 500;
+const MAX_DELAY_MS = 1_000;
 
 describe('embedded mode and the event loop', () => {
   let server: RunningServer | undefined;
@@ -28,7 +28,7 @@ describe('embedded mode and the event loop', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('from startup in an empty DATA_DIR through a burst of switches, the event loop is never held 500 ms', async () => {
+  it('from startup in an empty DATA_DIR through a burst of switches, the event loop is never held 1 s', async () => {
     server = await startServer(
       loadConfig({ PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', DATA_DIR: dataDir, RATE_LIMIT_MAX: '0' }),
       { logger: createLogger({ logLevel: 'silent', nodeEnv: 'test' }) },
