@@ -4,6 +4,7 @@
 // sweep over the trail's live sessions whose deadline has come (or that are idle past the
 // limit) restores those nobody asks for, so their deadlines still fire (once: the restore and
 // the expiry are both compare-and-sets).
+import { LRUCache } from 'lru-cache';
 import type { AuditStore } from '../audit/AuditStore.js';
 import type { SyncEngine } from '../engine/SyncEngine.js';
 import type { Clock } from '../types/clock.js';
@@ -23,22 +24,57 @@ export function isLive(state: SessionState): boolean {
   return !ENDED_STATUSES.includes(state.status);
 }
 
+export interface RecoverOptions {
+  /**
+   * How long an id the trail holds no live session for is answered from memory (default 1 s):
+   * reads of ids that never existed would otherwise cost a database query each.
+   */
+  notLiveTtlMs?: number;
+  /** At most this many such ids are remembered (default 10,000; least recently used go first). */
+  notLiveMax?: number;
+}
+
+const DEFAULT_NOT_LIVE_TTL_MS = 1_000;
+const DEFAULT_NOT_LIVE_MAX = 10_000;
+
 /**
  * SyncEngine's `recover`: the trail's last state of a live session. An unreachable trail is
  * logged and counts as "nothing recorded" (the session answers 404 until the trail is back).
+ * An id found not live is remembered for a moment, and concurrent lookups of one id share a
+ * query; a session Redis lost within that moment of such an answer is restored a moment later.
  */
 export function recoverFromAudit(
   audit: Pick<AuditStore, 'lastState'>,
   logger: RestoreLogger,
+  options: RecoverOptions = {},
 ): (sessionId: string) => Promise<SessionState | null> {
-  return async (sessionId) => {
+  const notLive = new LRUCache<string, true>({
+    max: options.notLiveMax ?? DEFAULT_NOT_LIVE_MAX,
+    ttl: options.notLiveTtlMs ?? DEFAULT_NOT_LIVE_TTL_MS,
+  });
+  const inFlight = new Map<string, Promise<SessionState | null>>();
+
+  async function lookup(sessionId: string): Promise<SessionState | null> {
     try {
       const recorded = await audit.lastState(sessionId);
-      return recorded !== null && isLive(recorded) ? recorded : null;
+      if (recorded !== null && isLive(recorded)) return recorded;
+      notLive.set(sessionId, true);
+      return null;
     } catch (err) {
+      // Not remembered: the trail may answer the next read.
       logger.warn({ err, sessionId }, 'restore: the audit trail is unreachable; the session is not restored');
       return null;
     }
+  }
+
+  return (sessionId) => {
+    if (notLive.has(sessionId)) return Promise.resolve(null);
+    let pending = inFlight.get(sessionId);
+    if (pending === undefined) {
+      pending = lookup(sessionId).finally(() => inFlight.delete(sessionId));
+      inFlight.set(sessionId, pending);
+    }
+    return pending;
   };
 }
 
