@@ -16,6 +16,7 @@ import {
 import { createTokenVerifier } from './auth/tokens.js';
 import { ConfigError, loadConfig, type Config, type RunMode } from './config/config.js';
 import { SyncEngine } from './engine/SyncEngine.js';
+import type { RenderedView } from './engine/renderedView.js';
 import { DeadlineScheduler } from './services/DeadlineScheduler.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
@@ -335,6 +336,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'AUTH IS OFF: no JWT_SECRET or JWT_PUBLIC_KEY is set, so every caller is an admin. Set one before exposing this service.',
     );
   }
+  // Commands commit only once the server listens, after the fan-out below exists.
+  let noteCommitToWatchers: (rendered: RenderedView) => void = () => {};
   // The engine tells the scheduler of every deadline it writes, so no poll is waited for.
   const engine: SyncEngine = new SyncEngine({
     store: backend.store,
@@ -342,8 +345,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     sessionTtlMs: config.sessionTtlSeconds * 1000,
     recordAudit: audit !== null,
     maxIdleMs: config.sessionMaxIdleMs,
-    onCommit: (commit) =>
-      scheduler.note(commit.state.sessionId, commit.removed ? null : engine.deadlineOf(commit.state)),
+    onCommit: (commit) => {
+      scheduler.note(commit.state.sessionId, commit.removed ? null : engine.deadlineOf(commit.state));
+      if (commit.rendered !== undefined) noteCommitToWatchers(commit.rendered);
+    },
     // Distributed mode only: DATA_DIR keeps every embedded session, Redis may lose them.
     ...(target !== null && audit !== null ? { recover: recoverFromAudit(audit.store, logger) } : {}),
   });
@@ -449,6 +454,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       metrics.deliveryLag.observe(Math.max(0, backend.clock.nowMs() - state.updatedAtMs) / 1000);
     },
   });
+  noteCommitToWatchers = (rendered) => fanout.noteCommit(rendered);
   const websocket = new SyncWebSocketServer({
     server,
     engine,

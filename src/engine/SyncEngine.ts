@@ -16,6 +16,7 @@ import { applyDueExpiries } from './expiry.js';
 import { DEFAULT_MAX_IDLE_MS, applyIdleExpiry, markActive, nextDeadlineAtMs } from './idle.js';
 import { newLifetime } from '../state/lifetime.js';
 import { restoredState } from '../state/restore.js';
+import { RenderedView } from './renderedView.js';
 import { retentionMs } from './retention.js';
 import { step } from './step.js';
 import { clockSnapshot, toSessionView } from './view.js';
@@ -38,6 +39,8 @@ export interface CommandOptions {
 
 export interface CommandResult {
   view: SessionView;
+  /** The same view, serialized at most once for every use of it on this instance. */
+  rendered: RenderedView;
   state: SessionState;
   events: SessionEvent[];
 }
@@ -48,6 +51,8 @@ export interface Commit {
   events: SessionEvent[];
   /** True when the session left the store (cancelled and removed). */
   removed: boolean;
+  /** A command's commit: the view its caller gets, for this instance's watchers of the version. */
+  rendered?: RenderedView;
 }
 
 export interface SyncEngineDeps {
@@ -176,8 +181,9 @@ export class SyncEngine {
       markActive(state, nowMs);
       const last = events[events.length - 1];
       if (last !== undefined) markActive(last.state, nowMs);
-      const result = await this.write(state, stored.version, nowMs, events);
-      if (result.ok) return { view: toSessionView(state, nowMs), state, events };
+      const rendered = new RenderedView(state, nowMs);
+      const result = await this.write(state, stored.version, nowMs, events, rendered);
+      if (result.ok) return { view: rendered.view, rendered, state, events };
       // A remembered session the store lost: read it again, which restores it if it can.
       if (result.reason === 'not_found' && fromMemory) continue;
       if (result.reason === 'not_found') throw sessionNotFound(sessionId);
@@ -332,6 +338,7 @@ export class SyncEngine {
     expectedVersion: number,
     nowMs: number,
     events: SessionEvent[],
+    rendered?: RenderedView,
   ): Promise<WriteResult> {
     const result = await this.forgettingOnFailure(
       state.sessionId,
@@ -345,7 +352,11 @@ export class SyncEngine {
     );
     if (result.ok) {
       this.remember(state);
-      this.onCommit({ state, events, removed: false });
+      this.onCommit(
+        rendered === undefined
+          ? { state, events, removed: false }
+          : { state, events, removed: false, rendered },
+      );
     } else {
       this.recent.delete(state.sessionId);
     }

@@ -7,10 +7,10 @@ export class MemorySessionBus implements SessionBus {
   private readonly subscribed = new Set<string>();
 
   /** Hand this to MemoryStateStore as its `publish` option. */
-  readonly publish = (sessionId: string, stateJson: string): void => {
+  readonly publish = (sessionId: string, message: string): void => {
     if (!this.subscribed.has(sessionId)) return;
     queueMicrotask(() => {
-      if (this.subscribed.has(sessionId)) this.listener?.onState(sessionId, stateJson);
+      if (this.subscribed.has(sessionId)) this.listener?.onState(sessionId, message);
     });
   };
 

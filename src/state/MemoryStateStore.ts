@@ -2,11 +2,11 @@ import { storeUnavailable } from '../types/errors.js';
 import type { SessionState } from '../types/session.js';
 import type { DeadlineEntry, RestoreWrite, SessionWrite, StateStore, WriteResult } from '../types/store.js';
 import type { SessionLog, StoredSession } from './LmdbSessionLog.js';
-import { decodeState, encodeState } from './stateCodec.js';
+import { decodeState, encodeState, publishedMessage } from './stateCodec.js';
 
 export interface MemoryStateStoreOptions {
-  /** Receives every write's state, as Redis PUBLISH would; it must not throw. */
-  publish?: (sessionId: string, stateJson: string) => void;
+  /** Receives every write's state as Redis SPUBLISH would (`<version>|<stateJson>`); it must not throw. */
+  publish?: (sessionId: string, message: string) => void;
   /** Receives every write's audit records, in the same step as the write; it must not throw. */
   appendAudit?: (records: readonly string[]) => void;
   /** How often expired sessions are swept (they also expire lazily on access). */
@@ -47,7 +47,7 @@ export class MemoryStateStore implements StateStore {
   private readonly sessions = new Map<string, Entry>();
   /** sessionId → deadlineAtMs; scanned and sorted on read, fine for one process's sessions. */
   private readonly deadlines = new Map<string, number>();
-  private readonly publish: (sessionId: string, stateJson: string) => void;
+  private readonly publish: (sessionId: string, message: string) => void;
   private readonly appendAudit: (records: readonly string[]) => void;
   private readonly log: SessionLog | null;
   /** Why the log failed: memory is then ahead of the disk, so nothing more is accepted. */
@@ -96,7 +96,7 @@ export class MemoryStateStore implements StateStore {
       }),
     );
     if (write.auditRecords?.length) this.appendAudit(write.auditRecords);
-    this.notify(sessionId, stateJson);
+    this.notify(sessionId, write.state.version, stateJson);
     return { ok: true };
   }
 
@@ -114,7 +114,7 @@ export class MemoryStateStore implements StateStore {
     this.deadlines.delete(sessionId);
     await this.persist(() => this.log?.remove(sessionId));
     if (auditRecords.length > 0) this.appendAudit(auditRecords);
-    this.notify(sessionId, encodeState(state));
+    this.notify(sessionId, state.version, encodeState(state));
     return { ok: true };
   }
 
@@ -223,9 +223,9 @@ export class MemoryStateStore implements StateStore {
     for (const sessionId of this.sessions.keys()) this.live(sessionId);
   }
 
-  private notify(sessionId: string, stateJson: string): void {
+  private notify(sessionId: string, version: number, stateJson: string): void {
     try {
-      this.publish(sessionId, stateJson);
+      this.publish(sessionId, publishedMessage(version, stateJson));
     } catch {
       // The write is done; a failing watcher must not report it as failed (Redis PUBLISH is fire-and-forget too).
     }

@@ -5,7 +5,7 @@ import type { StateKeys } from './keys.js';
 import type { RedisClient } from './redisConnection.js';
 import { checkDropReply, toWriteResult, type ScriptReply } from './scriptResult.js';
 import { lifetimeOf } from './lifetime.js';
-import { encodeState } from './stateCodec.js';
+import { encodeState, publishedMessage } from './stateCodec.js';
 
 // Read at module load, next to this file (the build must copy src/state/lua/ beside the output).
 function loadLua(fileName: string): string {
@@ -87,7 +87,7 @@ export async function removeSessionScript(
     keys.removalMark(sessionId),
     String(notAfterMs),
     String(remove.expectedVersion),
-    encodeState(state),
+    publishedMessage(state.version, encodeState(state)),
     keys.updatesChannel(sessionId),
     sessionId,
     lifetimeOf(state),

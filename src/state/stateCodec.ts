@@ -60,6 +60,21 @@ function fillDefaults(target: Record<string, unknown>, defaults: Record<string, 
   }
 }
 
+/**
+ * What the stores publish on every write: `<version>|<stateJson>`, the stored value's own form
+ * (save-session-3.lua), so a receiver can tell the version without parsing the state.
+ */
+export function publishedMessage(version: number, stateJson: string): string {
+  return `${version}|${stateJson}`;
+}
+
+/** The version and the state JSON of a published message; null when it is not one. */
+export function splitPublished(message: string): { version: number; stateJson: string } | null {
+  const bar = message.indexOf('|');
+  const version = bar > 0 && bar <= 16 ? Number(message.slice(0, bar)) : NaN;
+  return Number.isSafeInteger(version) ? { version, stateJson: message.slice(bar + 1) } : null;
+}
+
 export function decodeState(json: string): SessionState {
   const state = JSON.parse(json) as SessionState;
   fillDefaults(state as unknown as Record<string, unknown>, STATE_DEFAULTS);

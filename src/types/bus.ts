@@ -1,7 +1,7 @@
 /** Receives what the state store published for the sessions this instance watches. */
 export interface BusListener {
-  /** A committed state of a watched session, as the store published it (state JSON). */
-  onState(sessionId: string, stateJson: string): void;
+  /** A committed state of a watched session, as the store published it (`<version>|<stateJson>`). */
+  onState(sessionId: string, message: string): void;
   /** Delivery was interrupted and is back: anything may have been missed, so re-read. */
   onResync(): void;
 }

@@ -9,7 +9,7 @@ import type { SyncEngine } from '../engine/SyncEngine.js';
 import { COMMAND_BODY_SCHEMAS, toSessionCommand } from '../schemas/commands.js';
 import { parseInput } from '../schemas/requests.js';
 import { SyncKairosError, type ErrorCode } from '../types/errors.js';
-import type { SessionView } from '../types/session.js';
+import type { RenderedView } from '../engine/renderedView.js';
 import { CLOSE_POLICY, readInbound } from './inbound.js';
 import { clientMessageSchemas, type ClientMessage, type ClientMessageType } from './protocol.js';
 import { TokenBucket, type WebSocketLimits } from './limits.js';
@@ -182,13 +182,13 @@ export class ClientConnection implements Watcher {
     const startedAtMs = performance.now();
     const holds = this.subscriptions.has(sessionId);
     if (holds) this.subscriptions.hold(sessionId);
-    let view: SessionView;
+    let rendered: RenderedView;
     try {
-      view = await this.deps.engine.execute(sessionId, command, {
+      ({ rendered } = await this.deps.engine.executeDetailed(sessionId, command, {
         expectedVersion,
         actor: principal.subject,
         guard,
-      });
+      }));
     } catch (err) {
       if (holds) this.releaseHeld(sessionId, true);
       throw err;
@@ -197,11 +197,11 @@ export class ClientConnection implements Watcher {
       this.deps.onCommand?.(command.type, performance.now() - startedAtMs);
     }
     // The ACK carries the new state, so the same version arriving by fan-out is not sent again.
-    this.subscriptions.acked(sessionId, view.version);
-    this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id ?? null, state: view }));
+    this.subscriptions.acked(sessionId, rendered.state.version);
+    this.send(ackFrame(message.request_id ?? null, rendered));
     if (holds) this.releaseHeld(sessionId, false);
     // A fresh sample for this client's next move.
-    if (view.lag_compensation) this.ping();
+    if (rendered.view.lag_compensation) this.ping();
   }
 
   /**
@@ -252,6 +252,11 @@ export class ClientConnection implements Watcher {
 }
 
 /** RFC 6455 allows 123 bytes of reason, and `ws.close` throws beyond; messages may echo client text. */
+/** `{ type: 'ACK', request_id, state }` around the commit's JSON, which REST and STATE frames share. */
+export function ackFrame(requestId: string | null, rendered: RenderedView): string {
+  return `{"type":"ACK","request_id":${JSON.stringify(requestId)},"state":${rendered.json}}`;
+}
+
 const MAX_CLOSE_REASON_BYTES = 123;
 
 function closeReason(message: string): string {

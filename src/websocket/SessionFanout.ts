@@ -2,12 +2,12 @@
 // when a session's first watcher arrives and unsubscribes when the last one leaves; builds
 // each update's frame once, however many sockets receive it, and not at all when none does
 // (the usual case for a clock's own switch: its sender has the new state in its ACK).
-import type { StateMessage } from '@synckairos/client/wire';
 import { toSessionView } from '../engine/view.js';
 import type { BusListener, SessionBus } from '../types/bus.js';
 import type { Clock } from '../types/clock.js';
 import type { SessionState, SessionView } from '../types/session.js';
-import { decodeState } from '../state/stateCodec.js';
+import { decodeState, splitPublished } from '../state/stateCodec.js';
+import type { RenderedView } from '../engine/renderedView.js';
 
 /**
  * A `STATE` frame (UTF-8 JSON, to go out as a text frame), built on first use and then shared:
@@ -16,15 +16,20 @@ import { decodeState } from '../state/stateCodec.js';
 export class StateFrame {
   private built: Buffer | null = null;
 
-  private constructor(private readonly view: () => SessionView) {}
+  private constructor(private readonly viewJson: () => string) {}
 
   /** The frame of the session as of when it is first read (server_time: when it was built). */
   static of(view: () => SessionView): StateFrame {
-    return new StateFrame(view);
+    return new StateFrame(() => JSON.stringify(view()));
+  }
+
+  /** The frame of a commit of this instance: the JSON its command's answer has or will have. */
+  static ofCommit(rendered: RenderedView): StateFrame {
+    return new StateFrame(() => rendered.json);
   }
 
   get bytes(): Buffer {
-    this.built ??= stateFrame(this.view());
+    this.built ??= stateFrame(this.viewJson());
     return this.built;
   }
 }
@@ -53,15 +58,23 @@ export interface FanoutDeps {
   onDelivered?: (state: SessionState, watcherCount: number) => void;
 }
 
-/** Encoded once as UTF-8, so `ws` need not measure and encode the text again for each socket. */
-export function stateFrame(view: SessionView): Buffer {
-  return Buffer.from(JSON.stringify({ type: 'STATE', state: view } satisfies StateMessage), 'utf8');
+/**
+ * `{ type: 'STATE', state: <view> }` around the view's JSON, encoded once as UTF-8, so `ws` need
+ * not measure and encode the text again for each socket.
+ */
+function stateFrame(viewJson: string): Buffer {
+  return Buffer.from(`{"type":"STATE","state":${viewJson}}`, 'utf8');
 }
 
 export class SessionFanout implements BusListener {
   private readonly watchers = new Map<string, Set<Watcher>>();
   /** Bus subscriptions under way, so a second watcher waits for the first one's. */
   private readonly subscribing = new Map<string, Promise<void>>();
+  /**
+   * This instance's newest commit of each watched session, until the store's publication of it
+   * comes back by the bus: its frame is then the command's own answer, not decoded and built again.
+   */
+  private readonly ownCommits = new Map<string, RenderedView>();
   private readonly deps: FanoutDeps;
 
   constructor(deps: FanoutDeps) {
@@ -104,6 +117,7 @@ export class SessionFanout implements BusListener {
     const set = this.watchers.get(sessionId);
     if (!set?.delete(watcher) || set.size > 0) return;
     this.watchers.delete(sessionId);
+    this.ownCommits.delete(sessionId);
     await this.deps.bus.unsubscribe(sessionId);
   }
 
@@ -115,17 +129,18 @@ export class SessionFanout implements BusListener {
     return this.watchers.size;
   }
 
-  onState(sessionId: string, stateJson: string): void {
+  /** A command of this instance committed `rendered`; kept only while the session is watched here. */
+  noteCommit(rendered: RenderedView): void {
+    const { sessionId } = rendered.state;
+    if (this.watchers.has(sessionId)) this.ownCommits.set(sessionId, rendered);
+  }
+
+  onState(sessionId: string, message: string): void {
     const set = this.watchers.get(sessionId);
     if (!set || set.size === 0) return;
-    let state: SessionState;
-    try {
-      state = decodeState(stateJson);
-    } catch (err) {
-      this.deps.onError?.(err, `undecodable state published for session ${sessionId}`);
-      return;
-    }
-    const frame = StateFrame.of(() => toSessionView(state, this.deps.clock.nowMs()));
+    const published = this.published(sessionId, message);
+    if (published === null) return;
+    const { state, frame } = published;
     try {
       for (const watcher of set) watcher.deliver(sessionId, state.version, frame);
     } catch (err) {
@@ -135,6 +150,26 @@ export class SessionFanout implements BusListener {
     }
     this.deps.onDelivered?.(state, set.size);
     this.deps.onPublishedState?.(state);
+  }
+
+  /** The published state and its frame: this instance's own commit, or decoded from the message. */
+  private published(sessionId: string, message: string): { state: SessionState; frame: StateFrame } | null {
+    const split = splitPublished(message);
+    const own = this.ownCommits.get(sessionId);
+    // Older commits than this publication will never be asked for.
+    if (own !== undefined && split !== null && own.state.version <= split.version) {
+      this.ownCommits.delete(sessionId);
+      if (own.state.version === split.version) return { state: own.state, frame: StateFrame.ofCommit(own) };
+    }
+    let state: SessionState;
+    try {
+      if (split === null) throw new Error('not a published state (<version>|<stateJson>)');
+      state = decodeState(split.stateJson);
+    } catch (err) {
+      this.deps.onError?.(err, `undecodable state published for session ${sessionId}`);
+      return null;
+    }
+    return { state, frame: StateFrame.of(() => toSessionView(state, this.deps.clock.nowMs())) };
   }
 
   onResync(): void {

@@ -4,12 +4,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionState } from '../../src/types/session.js';
 import type { SessionWrite, StateStore } from '../../src/types/store.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
-import { decodeState } from '../../src/state/stateCodec.js';
+import { decodeState, splitPublished } from '../../src/state/stateCodec.js';
 import { SyncEngine } from '../../src/engine/SyncEngine.js';
 
 export interface PublishedMessage {
   sessionId: string;
-  stateJson: string;
+  /** As published: `<version>|<stateJson>`. */
+  message: string;
 }
 
 export interface StateStoreContext {
@@ -51,11 +52,18 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       await ctx.cleanup();
     });
 
-    function publishedFor(sessionId: string): string[] {
+    /** The states published for the session, each checked to carry its own version in front. */
+    function publishedFor(sessionId: string): SessionState[] {
       return ctx
         .published()
-        .filter((message) => message.sessionId === sessionId)
-        .map((message) => message.stateJson);
+        .filter((published) => published.sessionId === sessionId)
+        .map(({ message }) => {
+          const split = splitPublished(message);
+          if (split === null) throw new Error(`not a published state: ${message.slice(0, 40)}`);
+          const state = decodeState(split.stateJson);
+          expect(split.version).toBe(state.version);
+          return state;
+        });
     }
 
     it('audit records are appended with their write, in order, and not at all when it fails', async () => {
@@ -174,9 +182,7 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       expect(await store.remove(final, 1)).toEqual({ ok: true });
       expect(await store.get(state.sessionId)).toBeNull();
       expect(await store.remove(final, 2)).toEqual({ ok: false, reason: 'not_found' });
-      await vi.waitFor(() =>
-        expect(publishedFor(state.sessionId).map(decodeState)).toStrictEqual([state, final]),
-      );
+      await vi.waitFor(() => expect(publishedFor(state.sessionId)).toStrictEqual([state, final]));
     });
 
     it('deadlinesUntil returns the entries up to untilMs, overdue included, earliest first, at most limit', async () => {
@@ -336,9 +342,9 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
 
       // Watchers decode what is published back into exactly the state that was written.
       await vi.waitFor(() =>
-        expect(publishedFor(state.sessionId).map(decodeState)).toStrictEqual([state, v2.state, v3.state]),
+        expect(publishedFor(state.sessionId)).toStrictEqual([state, v2.state, v3.state]),
       );
-      expect(publishedFor(other.sessionId).map(decodeState)).toStrictEqual([other]);
+      expect(publishedFor(other.sessionId)).toStrictEqual([other]);
     });
 
     it('of 50 concurrent saves with the same expected version exactly one wins', async () => {

@@ -12,7 +12,7 @@ async function memoryContext(durable: boolean): Promise<StateStoreContext> {
   const audit: string[] = [];
   const dataDir = durable ? mkdtempSync(path.join(tmpdir(), 'synckairos-state-')) : null;
   const store = new MemoryStateStore({
-    publish: (sessionId, stateJson) => published.push({ sessionId, stateJson }),
+    publish: (sessionId, message) => published.push({ sessionId, message }),
     appendAudit: (records) => audit.push(...records),
     sweepIntervalMs: 50,
     ...(dataDir === null ? {} : { log: await LmdbSessionLog.open(dataDir) }),

@@ -36,11 +36,11 @@ stateStoreContract('redis', async () => {
   // on the channel names keys.ts builds (`prefix{b7}:s:<sessionId>:updates`).
   const monitor = await subscriber.monitor();
   monitor.on('monitor', (_time: string, args: string[]) => {
-    const [command, channel, stateJson] = args;
-    if (command?.toLowerCase() !== 'spublish' || channel === undefined || stateJson === undefined) return;
+    const [command, channel, message] = args;
+    if (command?.toLowerCase() !== 'spublish' || channel === undefined || message === undefined) return;
     if (!channel.startsWith(keyPrefix)) return;
     const sessionId = channel.slice(channel.indexOf('}:s:') + 4, -':updates'.length);
-    if (keys.updatesChannel(sessionId) === channel) published.push({ sessionId, stateJson });
+    if (keys.updatesChannel(sessionId) === channel) published.push({ sessionId, message });
   });
   const store = new RedisStateStore(redis, { clock: systemClock, keyPrefix });
   return {

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { ANONYMOUS_ADMIN } from '../../src/auth/tokens.js';
 import type { SyncEngine } from '../../src/engine/SyncEngine.js';
 import { SyncKairosError } from '../../src/types/errors.js';
-import { ClientConnection } from '../../src/websocket/ClientConnection.js';
+import { RenderedView } from '../../src/engine/renderedView.js';
+import { ClientConnection, ackFrame } from '../../src/websocket/ClientConnection.js';
+import { sessionStateFixture } from '../helpers/fixtures.js';
 import { DEFAULT_WEBSOCKET_LIMITS } from '../../src/websocket/limits.js';
 import type { SessionView } from '../../src/types/session.js';
 import { StateFrame, type SessionFanout } from '../../src/websocket/SessionFanout.js';
@@ -32,9 +34,14 @@ async function connectionWithCommandInFlight() {
   };
   let finish!: { resolve: (version: number) => void; reject: (err: unknown) => void };
   const engine = {
-    execute: () =>
+    executeDetailed: () =>
       new Promise((resolve, reject) => {
-        finish = { resolve: (version) => resolve({ version }), reject };
+        const rendered = (version: number) => ({
+          state: { version },
+          view: { version },
+          json: JSON.stringify({ version }),
+        });
+        finish = { resolve: (version) => resolve({ rendered: rendered(version) }), reject };
       }),
   };
   const connection = new ClientConnection(ws as unknown as WebSocket, {
@@ -91,5 +98,17 @@ describe('a connection running its own command', () => {
     ]);
     connection.deliver(SESSION, 4, frameOf(4));
     expect(sent.at(-1)).toEqual({ type: 'STATE', version: 4 });
+  });
+});
+
+describe('the ACK frame', () => {
+  it('is the JSON of { type, request_id, state } around the commit’s own JSON', () => {
+    const state = sessionStateFixture({ version: 4, lastEvent: 'switched' });
+    const rendered = new RenderedView(state, state.createdAtMs + 10);
+    for (const requestId of ['r-1', null, 'quote " and \\ and \u2028 and é']) {
+      const frame = ackFrame(requestId, rendered);
+      expect(JSON.parse(frame)).toStrictEqual({ type: 'ACK', request_id: requestId, state: rendered.view });
+      expect(frame).toBe(JSON.stringify({ type: 'ACK', request_id: requestId, state: rendered.view }));
+    }
   });
 });

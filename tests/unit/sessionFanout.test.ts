@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { RenderedView } from '../../src/engine/renderedView.js';
 import { toSessionView } from '../../src/engine/view.js';
+import { publishedMessage } from '../../src/state/stateCodec.js';
 import type { BusListener, SessionBus } from '../../src/types/bus.js';
 import { SessionFanout, type Watcher } from '../../src/websocket/SessionFanout.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
@@ -30,6 +32,23 @@ function fanoutOver(bus: SessionBus): SessionFanout {
     clock: { nowMs: () => nowMs },
     readSession: async () => toSessionView(state, nowMs),
   });
+}
+
+/** A fan-out over a manual bus with one recording watcher of `state`, subscribed; errors kept. */
+async function watchedFanout(clock = { nowMs: () => nowMs }) {
+  const { bus, completeSubscription } = manualBus();
+  const errors: string[] = [];
+  const fanout = new SessionFanout({
+    bus,
+    clock,
+    readSession: async () => toSessionView(state, nowMs),
+    onError: (_err, context) => void errors.push(context),
+  });
+  const watcher = recorder();
+  const watching = fanout.watch(state.sessionId, watcher);
+  completeSubscription(0);
+  await watching;
+  return { fanout, watcher, errors };
 }
 
 describe('session fan-out', () => {
@@ -72,26 +91,15 @@ describe('session fan-out', () => {
     const watching = fanout.watch(state.sessionId, watcher);
     completeSubscription(0);
     await watching;
-    fanout.onState(state.sessionId, JSON.stringify({ ...state, version: 2 }));
+    fanout.onState(state.sessionId, publishedMessage(2, JSON.stringify({ ...state, version: 2 })));
     expect(delivered).toEqual([1, 2]);
     expect(viewsBuilt).toBe(0);
   });
 
   it('a published state that decodes but has no view is reported and dropped, never thrown to the bus', async () => {
-    const { bus, completeSubscription } = manualBus();
-    const errors: string[] = [];
-    const fanout = new SessionFanout({
-      bus,
-      clock: { nowMs: () => nowMs },
-      readSession: async () => toSessionView(state, nowMs),
-      onError: (_err, context) => void errors.push(context),
-    });
-    const watcher = recorder();
-    const watching = fanout.watch(state.sessionId, watcher);
-    completeSubscription(0);
-    await watching;
+    const { fanout, watcher, errors } = await watchedFanout();
     const broken = JSON.stringify({ ...state, syncMode: 'count_up', laps: 5, version: 2 });
-    expect(() => fanout.onState(state.sessionId, broken)).not.toThrow();
+    expect(() => fanout.onState(state.sessionId, publishedMessage(2, broken))).not.toThrow();
     expect(errors).toEqual([`undeliverable state published for session ${state.sessionId}`]);
     expect(watcher.frames).toHaveLength(1);
   });
@@ -105,9 +113,58 @@ describe('session fan-out', () => {
     completeSubscription(0);
     await Promise.all(watching);
     received.length = 0;
-    fanout.onState(state.sessionId, JSON.stringify({ ...state, version: 2 }));
+    fanout.onState(state.sessionId, publishedMessage(2, JSON.stringify({ ...state, version: 2 })));
     expect(received).toHaveLength(2);
     expect(received[0]).toBe(received[1]);
     expect(JSON.parse(received[0]!.toString('utf8'))).toMatchObject({ type: 'STATE', state: { version: 2 } });
+  });
+  it("sends this instance's own commit as its answer's JSON, without decoding or building it again", async () => {
+    let viewsBuilt = 0;
+    const { fanout, watcher } = await watchedFanout({
+      nowMs: () => {
+        viewsBuilt++;
+        return nowMs;
+      },
+    });
+    const committed = new RenderedView({ ...state, version: 2, lastEvent: 'switched' }, nowMs + 5);
+    fanout.noteCommit(committed);
+    // The store's publication carries other bytes: the frame must come from the commit, not them.
+    fanout.onState(state.sessionId, publishedMessage(2, 'not even JSON'));
+    expect(watcher.frames[1]).toBe(`{"type":"STATE","state":${committed.json}}`);
+    expect(JSON.parse(watcher.frames[1]!)).toStrictEqual({ type: 'STATE', state: committed.view });
+    expect(viewsBuilt).toBe(0);
+  });
+
+  it('decodes a publication whose version is not the own commit, and forgets commits it has passed', async () => {
+    const { fanout, watcher } = await watchedFanout();
+    fanout.noteCommit(new RenderedView({ ...state, version: 2 }, nowMs));
+    fanout.onState(state.sessionId, publishedMessage(3, JSON.stringify({ ...state, version: 3 })));
+    // Version 2 went by: a late publication of it is decoded from its own bytes.
+    const late = JSON.stringify({ ...state, version: 2, lastEvent: 'paused' });
+    fanout.onState(state.sessionId, publishedMessage(2, late));
+    expect(watcher.frames.slice(1).map((frame) => JSON.parse(frame).state)).toMatchObject([
+      { version: 3 },
+      { version: 2, event: 'paused' },
+    ]);
+  });
+
+  it('keeps no commit of a session nobody here watches', async () => {
+    const { bus, completeSubscription } = manualBus();
+    const fanout = fanoutOver(bus);
+    fanout.noteCommit(new RenderedView({ ...state, version: 2 }, nowMs));
+    const watcher = recorder();
+    const watching = fanout.watch(state.sessionId, watcher);
+    completeSubscription(0);
+    await watching;
+    const published = JSON.stringify({ ...state, version: 2, lastEvent: 'paused' });
+    fanout.onState(state.sessionId, publishedMessage(2, published));
+    expect(JSON.parse(watcher.frames[1]!).state).toMatchObject({ version: 2, event: 'paused' });
+  });
+
+  it('reports a message that is not a published state, and delivers nothing', async () => {
+    const { fanout, watcher, errors } = await watchedFanout();
+    fanout.onState(state.sessionId, JSON.stringify({ ...state, version: 2 }));
+    expect(errors).toEqual([`undecodable state published for session ${state.sessionId}`]);
+    expect(watcher.frames).toHaveLength(1);
   });
 });

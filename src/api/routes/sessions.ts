@@ -9,6 +9,7 @@ import {
   COMMAND_TYPES,
   toSessionCommand,
 } from '../../schemas/commands.js';
+import type { RenderedView } from '../../engine/renderedView.js';
 import type { SessionCommandType, SessionView } from '../../types/session.js';
 import { principalOf } from '../middlewares/authenticate.js';
 import { createSessionSchema, deleteQuerySchema, idSchema, parseInput } from '../../schemas/requests.js';
@@ -30,6 +31,15 @@ type TimedOperation = SessionCommandType | 'create' | 'get';
 /** A state is only true as of its server_time, so no cache may keep it. */
 function sendState(reply: FastifyReply, status: number, view: SessionView): FastifyReply {
   return reply.code(status).header('cache-control', 'no-store').send(view);
+}
+
+/** A command's answer: the commit's JSON, the same bytes as this instance's STATE frames of it. */
+function sendCommitted(reply: FastifyReply, rendered: RenderedView): FastifyReply {
+  return reply
+    .code(200)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send(rendered.json);
 }
 
 /** The path id, with the same rules as ids in bodies. */
@@ -77,10 +87,10 @@ export function sessionsRoutes(app: FastifyInstance, deps: SessionsRouteDeps): v
       const body = parseInput(COMMAND_BODY_SCHEMAS[name], bodyOf(req.body));
       const { command, expectedVersion } = toSessionCommand(name, body);
       const guard = commandGuard(principal, command);
-      const view = await timed(command.type, () =>
-        engine.execute(sessionId, command, { expectedVersion, actor, guard }),
+      const { rendered } = await timed(command.type, () =>
+        engine.executeDetailed(sessionId, command, { expectedVersion, actor, guard }),
       );
-      return sendState(reply, 200, view);
+      return sendCommitted(reply, rendered);
     });
   }
 

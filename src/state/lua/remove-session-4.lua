@@ -11,7 +11,7 @@
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] expectedVersion
-      ARGV[3] finalStateJson          (published to the session's watchers)
+      ARGV[3] finalMessage            ('<version>|<finalStateJson>', published to the session's watchers)
       ARGV[4] channel                 (the session's updates channel, in the keys' slot: sharded pub/sub)
       ARGV[5] sessionId               (the member in the deadline index)
       ARGV[6] lifetime                (the removed session's lifetime, kept in the removal mark)

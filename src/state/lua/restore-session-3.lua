@@ -39,14 +39,16 @@ if redis.call("GET", KEYS[3]) == ARGV[8] then
   return -1
 end
 
+local value = ARGV[2] .. "|" .. ARGV[3]
 local ttlMs = tonumber(ARGV[4])
 if ttlMs < 0 then
-  redis.call("SET", sessionKey, ARGV[2] .. "|" .. ARGV[3])
+  redis.call("SET", sessionKey, value)
 else
-  redis.call("SET", sessionKey, ARGV[2] .. "|" .. ARGV[3], "PX", ttlMs)
+  redis.call("SET", sessionKey, value, "PX", ttlMs)
 end
 if ARGV[5] ~= "" then
   redis.call("ZADD", KEYS[2], ARGV[5], ARGV[7])
 end
-redis.call("SPUBLISH", ARGV[6], ARGV[3])
+-- Published as saves publish: the stored value.
+redis.call("SPUBLISH", ARGV[6], value)
 return 1

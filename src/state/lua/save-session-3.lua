@@ -75,6 +75,7 @@ for i = 9, #ARGV do
   redis.call("XADD", KEYS[3], "*", "r", ARGV[i])
 end
 
--- SPUBLISH: a Redis Cluster delivers it within the slot's shard, not to every node.
-redis.call("SPUBLISH", ARGV[7], ARGV[4])
+-- SPUBLISH: a Redis Cluster delivers it within the slot's shard, not to every node. The message
+-- is the stored value, '<version>|<stateJson>': receivers learn the version without parsing.
+redis.call("SPUBLISH", ARGV[7], value)
 return 1
