@@ -54,7 +54,7 @@ if (args.help) {
       '  --profile  run every server instance under --cpu-prof and summarize where its time goes\n' +
       '  --only     rows by id: http-switch, embedded-switch, http-layers (server CPU per REST switch,\n' +
       '             layer by layer, Express and Fastify), ws-switch, delivery, redis-cluster, fanout,\n' +
-      '             expiry, offset, memory, connections\n' +
+      '             expiry, phases, offset, memory, connections\n' +
       '  --priority run every process of the benchmark at nice -10 (needs root), so that other work\n' +
       '             on the machine disturbs the figures less (the output says so)\n' +
       '             (the profiler costs a few percent: figures of such a run are not the reference)\n',
@@ -72,6 +72,7 @@ export const ROWS = [
   'redis-cluster',
   'fanout',
   'expiry',
+  'phases',
   'offset',
   'memory',
   'connections',
@@ -275,6 +276,7 @@ async function createSessions(
   sessionIds: string[],
   totalTimeMs: number | number[],
   start: boolean,
+  phases?: readonly { name: string; remaining_ms: number }[],
 ): Promise<{ viewBytes: number }> {
   const parts = workers.map((_, w) => sessionIds.filter((_, i) => i % workers.length === w));
   const banks = workers.map((_, w) =>
@@ -284,7 +286,7 @@ async function createSessions(
     workers.map((worker, w) =>
       worker.run<{ failures: Record<string, number>; viewBytes: number }>(
         'createSessions',
-        { httpUrl, token, ids: parts[w], totalTimeMs: banks[w], start, concurrency: 24 },
+        { httpUrl, token, ids: parts[w], totalTimeMs: banks[w], start, concurrency: 24, phases },
         600_000,
       ),
     ),
@@ -1044,124 +1046,144 @@ async function main(): Promise<void> {
     );
   }
 
-  // ---------------------------------------------------------------- expiry lateness
-  if (wanted('expiry')) {
-    await guarded(
-      rows,
-      {
-        id: 'expiry',
-        what: 'expiry: the `expired` STATE after its deadline',
-        target: 'p99 ≤ 5 ms late, never early, exactly once',
-      },
-      async () => {
-        const n = SIZE.expirySessions;
-        log(
-          `expiry: 2 instances, ${n} running sessions, deadlines ${SIZE.expiryLeadMs / 1000}–${(SIZE.expiryLeadMs + SIZE.expiryWindowMs) / 1000} s after their start`,
+  // ---------------------------------------------------------------- expiry and phase lateness
+  // The same measurement for both: each session's timed STATE against the instant its START named.
+  const timedEventRows = [
+    {
+      id: 'expiry',
+      event: 'expired',
+      instantField: 'deadline_at',
+      what: 'expiry: the `expired` STATE after its deadline',
+      instant: 'deadline_at',
+      phases: undefined,
+      extraBankMs: 0,
+    },
+    {
+      id: 'phases',
+      event: 'phase_changed',
+      instantField: 'next_phase_at',
+      what: 'phase change: the `phase_changed` STATE after its crossing',
+      instant: 'next_phase_at',
+      // One warning a minute before each flag: the crossing is due where the expiry row's deadline is.
+      phases: [{ name: 'warning', remaining_ms: 60_000 }],
+      extraBankMs: 60_000,
+    },
+  ] as const;
+  for (const spec of timedEventRows) {
+    if (!wanted(spec.id)) continue;
+    const target = 'p99 ≤ 5 ms late, never early, exactly once';
+    await guarded(rows, { id: spec.id, what: spec.what, target }, async () => {
+      const n = SIZE.expirySessions;
+      log(
+        `${spec.id}: 2 instances, ${n} running sessions, ${spec.event} due ${SIZE.expiryLeadMs / 1000}–${(SIZE.expiryLeadMs + SIZE.expiryWindowMs) / 1000} s after their start`,
+      );
+      await withStack(spec.id, 2, {}, async ({ instances }) => {
+        const [a, b] = instances as [Instance, Instance];
+        const sessionIds = ids(spec.id === 'expiry' ? 'ex' : 'ph', n);
+        const banks = sessionIds.map(
+          (_, i) => spec.extraBankMs + SIZE.expiryLeadMs + Math.floor((SIZE.expiryWindowMs * i) / n),
         );
-        await withStack('expiry', 2, {}, async ({ instances }) => {
-          const [a, b] = instances as [Instance, Instance];
-          const sessionIds = ids('ex', n);
-          const banks = sessionIds.map(
-            (_, i) => SIZE.expiryLeadMs + Math.floor((SIZE.expiryWindowMs * i) / n),
-          );
-          // Pending now; each is started over WebSocket by the socket that watches it (its ACK gives deadline_at).
-          await createSessions(workers, a.httpUrl, token, sessionIds, banks, false);
-          const half = [sessionIds.filter((_, i) => i % 2 === 0), sessionIds.filter((_, i) => i % 2 === 1)];
-          type ExpiryResult = {
-            received: string;
-            stamped: string;
-            started: number;
-            expired: number;
-            missing: number;
-            duplicates: number;
-            earlyReceived: number;
-            earlyStamped: number;
-            minReceivedMs: number;
-            minStampedMs: number;
-            wrongVersion: number;
-            subscribeFailures: Record<string, number>;
-            startFailures: Record<string, number>;
-            startsTookMs: number;
-            sync: { offsetMs: number; rttMs: number };
-          };
-          const results = await Promise.all(
-            [a, b].map((instance, i) =>
-              workers[i]!.run<ExpiryResult>(
-                'expiry',
-                {
-                  wsUrl: instance.wsUrl,
-                  token,
-                  sessionIds: half[i],
-                  perSocket: 100,
-                  boundMs: SIZE.expiryLeadMs + SIZE.expiryWindowMs + 15_000,
-                },
-                300_000,
-              ),
+        // Pending now; each is started over WebSocket by the socket that watches it (its ACK gives the instant).
+        await createSessions(workers, a.httpUrl, token, sessionIds, banks, false, spec.phases);
+        const half = [sessionIds.filter((_, i) => i % 2 === 0), sessionIds.filter((_, i) => i % 2 === 1)];
+        type ExpiryResult = {
+          received: string;
+          stamped: string;
+          started: number;
+          expired: number;
+          missing: number;
+          duplicates: number;
+          earlyReceived: number;
+          earlyStamped: number;
+          minReceivedMs: number;
+          minStampedMs: number;
+          wrongVersion: number;
+          subscribeFailures: Record<string, number>;
+          startFailures: Record<string, number>;
+          startsTookMs: number;
+          sync: { offsetMs: number; rttMs: number };
+        };
+        const results = await Promise.all(
+          [a, b].map((instance, i) =>
+            workers[i]!.run<ExpiryResult>(
+              'expiry',
+              {
+                wsUrl: instance.wsUrl,
+                token,
+                sessionIds: half[i],
+                perSocket: 100,
+                boundMs: SIZE.expiryLeadMs + SIZE.expiryWindowMs + 15_000,
+                event: spec.event,
+                instantField: spec.instantField,
+              },
+              300_000,
             ),
-          );
-          const received = summarize(mergeEncoded(results.map((r) => r.received)));
-          const stamped = summarize(mergeEncoded(results.map((r) => r.stamped)));
-          const sum = (
-            key:
-              | 'started'
-              | 'expired'
-              | 'missing'
-              | 'duplicates'
-              | 'earlyReceived'
-              | 'earlyStamped'
-              | 'wrongVersion',
-          ): number => results.reduce((total, r) => total + r[key], 0);
-          const applied = (await Promise.all([a, b].map(metricsOf))).map((text) =>
-            metricValue(text, 'synckairos_expiries_total', 'event="expired"'),
-          );
-          const totalApplied = applied.reduce((x, y) => x + y, 0);
-          const failures = results.flatMap((r) => [
-            ...Object.entries(r.subscribeFailures),
-            ...Object.entries(r.startFailures),
-          ]);
-          log(
-            `  received ${lat(received)}; stamped ${lat(stamped)}; started ${sum('started')}, expired ${sum('expired')}, missing ${sum('missing')}, duplicates ${sum('duplicates')}, early ${sum('earlyReceived')}/${sum('earlyStamped')}; applied by A ${applied[0]}, B ${applied[1]}`,
-          );
-          const exactlyOnce =
-            sum('missing') === 0 &&
-            sum('duplicates') === 0 &&
-            totalApplied === n &&
-            sum('wrongVersion') === 0;
-          const neverEarly = sum('earlyReceived') === 0 && sum('earlyStamped') === 0;
-          rows.push({
-            id: 'expiry',
-            what: `expiry: the \`expired\` STATE after its deadline, ${n.toLocaleString('en')} running sessions on 2 instances`,
-            target: 'p99 ≤ 5 ms late, never early, exactly once',
-            measured: `received ${lat(received)} late; ${neverEarly ? 'never early' : `${sum('earlyReceived') + sum('earlyStamped')} early`}; ${exactlyOnce ? 'exactly once' : `missing ${sum('missing')}, duplicates ${sum('duplicates')}, applied ${totalApplied}`}`,
-            floor: `Redis EVALSHA p50 ${fmt(redisFloor.p50Ms)} · p99 ${fmt(redisFloor.p99Ms)} ms`,
-            ratio: `p99 ×${ratio(received.p99Ms, redisFloor.p99Ms)}`,
-            met: received.p99Ms <= 5 && neverEarly && exactlyOnce && failures.length === 0 && n >= 10_000,
-            data: {
-              received,
-              stamped,
-              started: sum('started'),
-              expired: sum('expired'),
-              missing: sum('missing'),
-              duplicates: sum('duplicates'),
-              earlyReceived: sum('earlyReceived'),
-              earlyStamped: sum('earlyStamped'),
-              minReceivedMs: Math.min(...results.map((r) => r.minReceivedMs)),
-              minStampedMs: Math.min(...results.map((r) => r.minStampedMs)),
-              appliedByInstance: applied,
-              failures: Object.fromEntries(failures),
-              startsTookMs: results.map((r) => Math.round(r.startsTookMs)),
-              pingSync: results.map((r) => r.sync),
-            },
-            notes: [
-              `"received": the client's receive time, put on the server's clock with a PING offset (lowest of 40 round trips, best ${fmt(Math.min(...results.map((r) => r.sync.rttMs)))} ms), minus deadline_at; this is the headline figure. "Early" means earlier than the offset's uncertainty allows (half that round trip, plus 0.5 ms for server_time's whole-ms truncation)`,
-              `"stamped": the STATE's own server_time (when the instance built the frame) minus deadline_at: ${lat(stamped)}`,
-              `exactly once: each session's \`expired\` STATE arrived once, at version started+1, and the instances' synckairos_expiries_total{event="expired"} add up to ${totalApplied} (A ${applied[0]}, B ${applied[1]}) for ${n} sessions`,
-              `each instance started and watches half of the sessions; both instances' schedulers race for every deadline`,
-            ],
-          });
+          ),
+        );
+        const received = summarize(mergeEncoded(results.map((r) => r.received)));
+        const stamped = summarize(mergeEncoded(results.map((r) => r.stamped)));
+        const sum = (
+          key:
+            | 'started'
+            | 'expired'
+            | 'missing'
+            | 'duplicates'
+            | 'earlyReceived'
+            | 'earlyStamped'
+            | 'wrongVersion',
+        ): number => results.reduce((total, r) => total + r[key], 0);
+        const applied = (await Promise.all([a, b].map(metricsOf))).map((text) =>
+          metricValue(text, 'synckairos_expiries_total', `event="${spec.event}"`),
+        );
+        const totalApplied = applied.reduce((x, y) => x + y, 0);
+        const failures = results.flatMap((r) => [
+          ...Object.entries(r.subscribeFailures),
+          ...Object.entries(r.startFailures),
+        ]);
+        log(
+          `  received ${lat(received)}; stamped ${lat(stamped)}; started ${sum('started')}, ${spec.event} ${sum('expired')}, missing ${sum('missing')}, duplicates ${sum('duplicates')}, early ${sum('earlyReceived')}/${sum('earlyStamped')}; applied by A ${applied[0]}, B ${applied[1]}`,
+        );
+        const exactlyOnce =
+          sum('missing') === 0 && sum('duplicates') === 0 && totalApplied === n && sum('wrongVersion') === 0;
+        const neverEarly = sum('earlyReceived') === 0 && sum('earlyStamped') === 0;
+        rows.push({
+          id: spec.id,
+          what: `${spec.what}, ${n.toLocaleString('en')} running sessions on 2 instances`,
+          target,
+          measured: `received ${lat(received)} late; ${neverEarly ? 'never early' : `${sum('earlyReceived') + sum('earlyStamped')} early`}; ${exactlyOnce ? 'exactly once' : `missing ${sum('missing')}, duplicates ${sum('duplicates')}, applied ${totalApplied}`}`,
+          floor: `Redis EVALSHA p50 ${fmt(redisFloor.p50Ms)} · p99 ${fmt(redisFloor.p99Ms)} ms`,
+          ratio: `p99 ×${ratio(received.p99Ms, redisFloor.p99Ms)}`,
+          met: received.p99Ms <= 5 && neverEarly && exactlyOnce && failures.length === 0 && n >= 10_000,
+          data: {
+            received,
+            stamped,
+            started: sum('started'),
+            timed: sum('expired'),
+            missing: sum('missing'),
+            duplicates: sum('duplicates'),
+            earlyReceived: sum('earlyReceived'),
+            earlyStamped: sum('earlyStamped'),
+            minReceivedMs: Math.min(...results.map((r) => r.minReceivedMs)),
+            minStampedMs: Math.min(...results.map((r) => r.minStampedMs)),
+            appliedByInstance: applied,
+            failures: Object.fromEntries(failures),
+            startsTookMs: results.map((r) => Math.round(r.startsTookMs)),
+            pingSync: results.map((r) => r.sync),
+          },
+          notes: [
+            `"received": the client's receive time, put on the server's clock with a PING offset (lowest of 40 round trips, best ${fmt(Math.min(...results.map((r) => r.sync.rttMs)))} ms), minus ${spec.instant}; this is the headline figure. "Early" means earlier than the offset's uncertainty allows (half that round trip, plus 0.5 ms for server_time's whole-ms truncation)`,
+            `"stamped": the STATE's own server_time (when the instance built the frame) minus ${spec.instant}: ${lat(stamped)}`,
+            `exactly once: each session's \`${spec.event}\` STATE arrived once, at version started+1, and the instances' synckairos_expiries_total{event="${spec.event}"} add up to ${totalApplied} (A ${applied[0]}, B ${applied[1]}) for ${n} sessions`,
+            `each instance started and watches half of the sessions; both instances' schedulers race for every one`,
+            ...(spec.phases === undefined
+              ? []
+              : [
+                  `each session: two players, phases ${JSON.stringify(spec.phases)}, the bank a minute longer than the expiry row's so the crossing falls where its deadline does`,
+                ]),
+          ],
         });
-      },
-    );
+      });
+    });
   }
 
   // ---------------------------------------------------------------- client offset error

@@ -90,6 +90,8 @@ interface CreateParams {
   totalTimeMs: number | number[];
   start: boolean;
   concurrency: number;
+  /** The sessions' phases, if any (DESIGN §12.2). */
+  phases?: { name: string; remaining_ms: number }[];
 }
 
 task('createSessions', async (p: CreateParams) => {
@@ -107,6 +109,7 @@ task('createSessions', async (p: CreateParams) => {
       participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
       total_time_ms: bank,
       increment_ms: 0,
+      ...(p.phases === undefined ? {} : { phases: p.phases }),
     });
     const created = await httpRequest(agent, new URL('/v1/sessions', base), 'POST', headers, body);
     if (created.status !== 201) return countInto(failures, `create ${created.status}`);
@@ -524,6 +527,9 @@ interface ExpiryParams {
   sessionIds: string[];
   perSocket: number;
   boundMs: number;
+  /** The STATE event timed (`expired`, or `phase_changed`), at the instant the START's ACK names. */
+  event: string;
+  instantField: 'deadline_at' | 'next_phase_at';
 }
 
 /** Offset of the server's clock from this process's monotonic clock, NTP-style (lowest round trip kept). */
@@ -560,7 +566,7 @@ task('expiry', async (p: ExpiryParams) => {
   const startedVersion = new Map<string, number>();
   const onFrame = (frame: string, atMs: number): void => {
     if (!frame.startsWith('{"type":"STATE"')) return;
-    if (fieldOf(frame, 'event') !== 'expired') return;
+    if (fieldOf(frame, 'event') !== p.event) return;
     const sessionId = fieldOf(frame, 'session_id')!;
     expiredCount.set(sessionId, (expiredCount.get(sessionId) ?? 0) + 1);
     observations.push({
@@ -593,7 +599,7 @@ task('expiry', async (p: ExpiryParams) => {
       session_id: sessionId,
     });
     if (fieldOf(frame, 'type') !== 'ACK') return countInto(startFailures, frame.slice(0, 160));
-    deadlines.set(sessionId, Number(fieldOf(frame, 'deadline_at')));
+    deadlines.set(sessionId, Number(fieldOf(frame, p.instantField)));
     startedVersion.set(sessionId, Number(fieldOf(frame, 'version')));
   });
   const startsTookMs = monoMs() - startedAtMs;
