@@ -122,6 +122,7 @@ async function createRunningSessions(
   count: number,
   spreadMs: number,
   firstMs = 1_500,
+  extra: Record<string, unknown> = {},
 ) {
   const started: SessionView[] = [];
   for (let i = 0; i < count; i++) {
@@ -131,6 +132,7 @@ async function createRunningSessions(
       sync_mode: 'per_participant',
       participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
       total_time_ms: firstMs + Math.floor((spreadMs * i) / count),
+      ...extra,
     });
     started.push(await callJson(base, 'POST', `/v1/sessions/${sessionId}/start`));
   }
@@ -289,5 +291,36 @@ describe('several instances on one Redis', () => {
       expect(versions).toEqual([...versions].sort((x, y) => x - y));
     }
     expect(movingClient.applied.get('killed-0')?.version).toBe(started[0]!.version + 2);
+  }, 40_000);
+  it('a killed instance loses no phase crossing: the other applies each once, never early', async () => {
+    const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
+    // Created and started through A, whose scheduler holds their timers when it dies; each
+    // crosses into `warning` a second before its flag, 3–5 s after its start.
+    const phases = [{ name: 'warning', remaining_ms: 1_000 }];
+    const started = await createRunningSessions(a!.http, 'phased', 30, 2_000, 4_000, { phases });
+    const ids = started.map((s) => s.session_id);
+    const atB = new Watcher([b!.ws], ids);
+    watchers.push(atB);
+    await atB.connect();
+
+    const killedAtMs = Date.now();
+    a!.service.proc.kill('SIGKILL');
+    await a!.service.exit;
+    // The test is about crossings A never got to: most are still ahead when it dies.
+    const ahead = started.filter((s) => s.participants[0]!.next_phase_at! > killedAtMs + 100);
+    expect(ahead.length).toBeGreaterThan(started.length / 2);
+
+    const over = (id: string) => atB.applied.get(id)?.status === 'expired';
+    await until(() => ids.every(over), 20_000, 'every phased clock to run out');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const s of started) {
+      const crossingAt = s.participants[0]!.next_phase_at!;
+      const crossings = atB.events(s.session_id, 'phase_changed');
+      expect(crossings).toHaveLength(1);
+      expect(crossings[0]!.version).toBe(s.version + 1);
+      expect(crossings[0]!.participants[0]!.phase).toBe('warning');
+      expect(crossings[0]!.server_time).toBeGreaterThanOrEqual(crossingAt);
+      expect(atB.events(s.session_id, 'expired')).toHaveLength(1);
+    }
   }, 40_000);
 });
