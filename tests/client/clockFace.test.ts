@@ -2,7 +2,13 @@
 // any later instant it shows what the server would send then, for every time control.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { groupFace, participantFace, participantRemainingMs, sessionRemainingMs } from '@synckairos/client';
+import {
+  groupFace,
+  participantFace,
+  participantRemainingMs,
+  phaseAt,
+  sessionRemainingMs,
+} from '@synckairos/client';
 import type { SessionCommand, SessionView } from '../../src/types/session.js';
 import { EngineDriver, players, T0, type Step } from '../helpers/engineDriver.js';
 import { controlledSession } from '../helpers/timeControls.js';
@@ -129,6 +135,72 @@ describe('clockFace computed locally', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("names every clock's phase at any later instant as the server would, through overtime", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('overtime', 'end_session'),
+        fc.boolean(),
+        fc.array(step, { maxLength: 12 }),
+        fc.integer({ min: 0, max: 8_000 }),
+        (onExpire, concurrent, steps, laterMs) => {
+          const clock = new EngineDriver({
+            sync_mode: 'per_participant',
+            ...(concurrent ? { concurrent: true } : {}),
+            on_expire: onExpire as 'overtime' | 'end_session',
+            participants: [
+              { participant_id: 'a', total_time_ms: 2_000 },
+              { participant_id: 'b', total_time_ms: 3_000 },
+            ],
+            phases: [
+              { name: 'warning', remaining_ms: 1_500 },
+              { name: 'critical', remaining_ms: 500 },
+            ],
+          });
+          clock.run({ type: 'start' });
+          for (const s of steps) {
+            if ('advanceMs' in s) clock.advance(s.advanceMs % 1_000).tick();
+            else clock.tryRun(s.command);
+          }
+          const snapshot = JSON.parse(JSON.stringify(clock.view())) as SessionView;
+          clock.advance(laterMs);
+          for (const p of clock.view().participants) {
+            const remaining = participantRemainingMs(snapshot, p.participant_id, clock.nowMs);
+            expect(phaseAt(snapshot, remaining), p.participant_id).toBe(p.phase);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is in a phase at remaining = its threshold exactly, and in overtime at zero', () => {
+    const clock = new EngineDriver({
+      sync_mode: 'per_participant',
+      on_expire: 'overtime',
+      participants: [{ participant_id: 'a', total_time_ms: 2_000 }, { participant_id: 'b' }],
+      total_time_ms: 2_000,
+      phases: [
+        { name: 'warning', remaining_ms: 1_500 },
+        { name: 'critical', remaining_ms: 500 },
+      ],
+    });
+    const snapshot = clock.run({ type: 'start' });
+    const phaseOfA = (atMs: number) => phaseAt(snapshot, participantRemainingMs(snapshot, 'a', T0 + atMs));
+    expect([499, 500, 1_499, 1_500, 1_999, 2_000, 2_500].map(phaseOfA)).toEqual([
+      null,
+      'warning',
+      'warning',
+      'critical',
+      'critical',
+      'overtime',
+      'overtime',
+    ]);
+    for (const atMs of [499, 500, 1_500, 2_000]) {
+      clock.advance(T0 + atMs - clock.nowMs);
+      expect(clock.view().participants[0]!.phase, `at ${atMs}`).toBe(phaseOfA(atMs));
+    }
   });
 
   it('shows a global countdown in overtime below zero', () => {

@@ -171,6 +171,35 @@ describe('client SDK on an embedded server', () => {
     expect(handle.remaining('white')).toBe(0);
   });
 
+  it("phase() names the server's phase at the crossing, before its phase_changed STATE arrives", async () => {
+    const id = `sdk-${process.pid}-${++sessionSeq}`;
+    await api.createSession({
+      session_id: id,
+      sync_mode: 'global',
+      participants: [{ participant_id: 'stage' }],
+      total_time_ms: 400,
+      on_expire: 'overtime',
+      phases: [{ name: 'wrap-up', remaining_ms: 200 }],
+    });
+    const handle = await open(id);
+    const changed = new Promise<SessionView>((resolve) =>
+      handle.on('state', (state) => state.event === 'phase_changed' && resolve(state)),
+    );
+    const overtime = new Promise<SessionView>((resolve) =>
+      handle.on('state', (state) => state.event === 'overtime' && resolve(state)),
+    );
+    const started = await handle.start();
+    const startAt = started.start_at!;
+    expect(handle.sessionPhase(startAt + 199)).toBeNull();
+    expect(handle.sessionPhase(startAt + 200)).toBe('wrap-up');
+    expect(handle.sessionPhase(startAt + 400)).toBe('overtime');
+    // global: the participant's clock is the session's.
+    expect(handle.phase('stage', startAt + 200)).toBe('wrap-up');
+    expect((await changed).phase).toBe(handle.sessionPhase((await changed).server_time));
+    expect((await overtime).phase).toBe('overtime');
+    expect(handle.sessionPhase()).toBe('overtime');
+  });
+
   it('now() never goes back across re-syncs, even when the device clock steps', async () => {
     const id = await chessClock(api);
     const skew = { ms: 5_000 };

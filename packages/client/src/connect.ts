@@ -12,6 +12,7 @@ import {
   groupRemainingMs,
   participantFace,
   participantRemainingMs,
+  phaseAt,
   sessionRemainingMs,
   type LocalClockFace,
 } from './localTime.js';
@@ -125,6 +126,17 @@ export interface SyncKairosHandle {
   sessionRemaining(atServerMs?: number): number | null;
   /** count_up: elapsed time, pauses excluded. */
   elapsed(atServerMs?: number): number | null;
+  /**
+   * A participant's phase now (or at a server time; per_group: its group's clock): the last of
+   * the session's `phases` its remaining time has crossed, `overtime` below zero, or null.
+   * Computed locally from the server's thresholds, so it changes at the crossing on every screen
+   * at once, before the `phase_changed` STATE arrives.
+   */
+  phase(participantId: string, atServerMs?: number): string | null;
+  /** per_group: a group's phase, as phase(). */
+  groupPhase(groupId: string, atServerMs?: number): string | null;
+  /** global: the session bank's phase, as phase(). */
+  sessionPhase(atServerMs?: number): string | null;
   start(options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
   /**
    * The turn to the next participant in order; `nextParticipantId` (admins only) names another.
@@ -174,7 +186,7 @@ class SessionConnection implements SyncKairosHandle {
   private readonly clock: ServerClock;
   private readonly commands: PendingCommands;
   private readonly session: SessionState;
-  private phase: 'connecting' | 'connected' | 'reconnecting' | 'closed' = 'connecting';
+  private lifecycle: 'connecting' | 'connected' | 'reconnecting' | 'closed' = 'connecting';
   /** The socket the last STATE came on; a socket is ready when it has synced and sent a state. */
   private stateSocket: ClientSocket | null = null;
   private connectTimer: Timer | null = null;
@@ -209,7 +221,7 @@ class SessionConnection implements SyncKairosHandle {
         onDeadSocket: (socket) => this.transport.drop(socket),
         // A hidden tab's timers are throttled; it re-syncs when it is shown again.
         mayResync: () =>
-          this.phase === 'connected' && !(hasDocument() && document.visibilityState === 'hidden'),
+          this.lifecycle === 'connected' && !(hasDocument() && document.visibilityState === 'hidden'),
       },
     );
     this.transport = new Transport(
@@ -261,8 +273,8 @@ class SessionConnection implements SyncKairosHandle {
   }
 
   get connectionStatus(): ConnectionStatus {
-    if (this.phase === 'closed') return this.transport.refusal === null ? 'disconnected' : 'unauthorized';
-    return this.phase === 'connected' ? 'connected' : 'reconnecting';
+    if (this.lifecycle === 'closed') return this.transport.refusal === null ? 'disconnected' : 'unauthorized';
+    return this.lifecycle === 'connected' ? 'connected' : 'reconnecting';
   }
 
   now(): number {
@@ -297,6 +309,21 @@ class SessionConnection implements SyncKairosHandle {
   elapsed(atServerMs: number = this.now()): number | null {
     const state = this.session.current;
     return state === null ? null : elapsedMs(state, atServerMs);
+  }
+
+  phase(participantId: string, atServerMs: number = this.now()): string | null {
+    const state = this.session.current;
+    return state === null ? null : phaseAt(state, participantRemainingMs(state, participantId, atServerMs));
+  }
+
+  groupPhase(groupId: string, atServerMs: number = this.now()): string | null {
+    const state = this.session.current;
+    return state === null ? null : phaseAt(state, groupRemainingMs(state, groupId, atServerMs));
+  }
+
+  sessionPhase(atServerMs: number = this.now()): string | null {
+    const state = this.session.current;
+    return state === null ? null : phaseAt(state, sessionRemainingMs(state, atServerMs));
   }
 
   on<K extends keyof SyncKairosEvents>(event: K, listener: SyncKairosEvents[K]): () => void {
@@ -345,11 +372,11 @@ class SessionConnection implements SyncKairosHandle {
   }
 
   private command<T extends CommandMessage['type']>(type: T, body: CommandBody<T>): Promise<SessionView> {
-    if (this.phase === 'closed')
+    if (this.lifecycle === 'closed')
       return Promise.reject(new SyncKairosApiError('CLOSED', 'The handle is closed'));
     const socket = this.transport.socket;
     // Not queued for later: a clock tap sent after a reconnect would land at the wrong time.
-    if (this.phase !== 'connected' || socket === null || socket.readyState !== SOCKET_OPEN) {
+    if (this.lifecycle !== 'connected' || socket === null || socket.readyState !== SOCKET_OPEN) {
       return Promise.reject(
         new SyncKairosApiError('DISCONNECTED', `${type} not sent: the connection is down, reconnecting`),
       );
@@ -410,8 +437,8 @@ class SessionConnection implements SyncKairosHandle {
   private checkReady(socket: ClientSocket): void {
     if (socket !== this.transport.socket || this.clock.syncedSocket !== socket || this.stateSocket !== socket)
       return;
-    if (this.phase === 'connected' || this.phase === 'closed') return;
-    this.phase = 'connected';
+    if (this.lifecycle === 'connected' || this.lifecycle === 'closed') return;
+    this.lifecycle = 'connected';
     this.transport.connected();
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     this.connectTimer = null;
@@ -426,22 +453,22 @@ class SessionConnection implements SyncKairosHandle {
     this.stateSocket = null;
     this.clock.detach(socket, reason);
     this.commands.rejectAll(reason);
-    if (this.phase === 'closed') return 'stop';
+    if (this.lifecycle === 'closed') return 'stop';
     const refusal = this.transport.refusal;
     // A refused token with no provider to ask for another: a reconnect would be refused again.
-    if (refusal !== null && (!this.transport.hasTokenProvider || this.phase === 'connecting')) {
+    if (refusal !== null && (!this.transport.hasTokenProvider || this.lifecycle === 'connecting')) {
       void this.shutdown(refusal);
       return 'stop';
     }
-    if (this.phase === 'connecting') {
+    if (this.lifecycle === 'connecting') {
       // The first connection failed: connect() rejects, the caller decides whether to retry.
       void this.shutdown(
         new SyncKairosApiError('NETWORK_ERROR', `Could not connect to ${this.transport.url} (code ${code})`),
       );
       return 'stop';
     }
-    if (this.phase === 'connected') {
-      this.phase = 'reconnecting';
+    if (this.lifecycle === 'connected') {
+      this.lifecycle = 'reconnecting';
       this.emitter.emit('connection', 'reconnecting');
     }
     return 'reconnect';
@@ -450,8 +477,8 @@ class SessionConnection implements SyncKairosHandle {
   private readonly handleVisibility = (): void => {
     if (document.visibilityState !== 'visible') return;
     // The tab may have slept: the monotonic clock may have stopped, the socket may be dead.
-    if (this.phase === 'connected') this.clock.syncInBackground();
-    else if (this.phase === 'reconnecting') this.transport.reconnectNow();
+    if (this.lifecycle === 'connected') this.clock.syncInBackground();
+    else if (this.lifecycle === 'reconnecting') this.transport.reconnectNow();
   };
 
   close(): Promise<void> {
@@ -465,8 +492,8 @@ class SessionConnection implements SyncKairosHandle {
   }
 
   private async runShutdown(error: SyncKairosApiError | undefined): Promise<void> {
-    const wasUp = this.phase === 'connected' || this.phase === 'reconnecting';
-    this.phase = 'closed';
+    const wasUp = this.lifecycle === 'connected' || this.lifecycle === 'reconnecting';
+    this.lifecycle = 'closed';
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     this.connectTimer = null;
     if (hasDocument()) document.removeEventListener('visibilitychange', this.handleVisibility);

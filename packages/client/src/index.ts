@@ -32,6 +32,7 @@ export {
   groupRemainingMs,
   participantFace,
   participantRemainingMs,
+  phaseAt,
   sessionRemainingMs,
   type LocalClockFace,
 } from './localTime.js';

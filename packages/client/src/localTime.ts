@@ -4,7 +4,7 @@
 import { countersOfFace, flagInMs, writeFace, type ClockFace } from './clock/face.js';
 import { ruleOf } from './clock/controls/index.js';
 import { elapsedSinceMs, remainingAtMs } from './clock/time.js';
-import type { GroupView, ParticipantView, SessionView } from './wire/session.js';
+import { OVERTIME_PHASE, type GroupView, type ParticipantView, type SessionView } from './wire/session.js';
 import type { TimeControl } from './wire/timeControl.js';
 
 /** A clock face at one server time: the fields a participant's (or group's) view would have then. */
@@ -124,4 +124,19 @@ export function elapsedMs(view: SessionView, atServerMs: number): number | null 
   if (view.elapsed_ms === undefined) return null;
   const elapsed = view.elapsed_ms + elapsedSinceMs(runningSinceMs(view), atServerMs);
   return view.max_time_ms === null ? elapsed : Math.min(elapsed, view.max_time_ms);
+}
+
+/**
+ * The phase of a clock with `remainingMs` left, named as the server names it (DESIGN §12.2):
+ * `overtime` at or below zero when the session runs into overtime, else the last of the
+ * session's thresholds at or above it (at remaining = threshold exactly the clock is in that
+ * phase), else null. Computed here, so every screen changes at the crossing itself.
+ */
+export function phaseAt(view: SessionView, remainingMs: number | null): string | null {
+  if (remainingMs === null) return null;
+  if (remainingMs <= 0 && view.on_expire === 'overtime') return OVERTIME_PHASE;
+  let phase: string | null = null;
+  for (const threshold of view.phases ?? [])
+    if (remainingMs <= threshold.remaining_ms) phase = threshold.name;
+  return phase;
 }
