@@ -262,7 +262,9 @@ const clockSnapshotSchema = z
     session: durationMs
       .nullable()
       .optional()
-      .describe('global: the session bank; count_up: left to max_time_ms'),
+      .describe(
+        "global: the session bank; count_up: left to max_time_ms; per_cycle cue lists: the running cue's",
+      ),
   })
   .describe("Every clock's remaining time at one instant");
 
