@@ -3,14 +3,21 @@
 // overtime waits for the operator's switch.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SyncKairosError } from '../../../src/types/errors.js';
 import type {
   CreateSessionInput,
   CueInput,
   SessionCommand,
   SessionView,
 } from '../../../src/types/session.js';
-import { EngineDriver, players, refusalOf, T0 } from '../../helpers/engineDriver.js';
+import {
+  EngineDriver,
+  expectRefusalsChangeNothing,
+  play,
+  players,
+  refusalOf,
+  T0,
+  type Step,
+} from '../../helpers/engineDriver.js';
 
 const MINUTE = 60_000;
 
@@ -305,7 +312,7 @@ const cueArb = fc.record({
   participant_id: fc.option(fc.constantFrom('p0', 'p1', 'p2'), { nil: undefined }),
 });
 
-const stepArb: fc.Arbitrary<{ advanceMs: number } | { command: SessionCommand }> = fc.oneof(
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 20, arbitrary: fc.integer({ min: 0, max: 15_000 }).map((advanceMs) => ({ advanceMs })) },
   {
     weight: 15,
@@ -333,32 +340,19 @@ describe('cue list properties', () => {
         fc.constantFrom('end_session', 'auto_advance', 'overtime' as const),
         fc.array(stepArb, { maxLength: 40 }),
         (cycles, on_expire, steps) => {
-          const clock = new EngineDriver({
+          const input: CreateSessionInput = {
             sync_mode: 'per_cycle',
             participants: players('p0', 'p1', 'p2'),
             cycles,
             on_expire,
-          });
-          clock.run({ type: 'start' });
-          for (const s of steps) {
-            if ('advanceMs' in s) {
-              clock.advance(s.advanceMs).tick();
-              continue;
-            }
-            clock.tick();
-            const before = structuredClone(clock.state);
-            try {
-              clock.run(s.command);
-            } catch (error) {
-              if (!(error instanceof SyncKairosError)) throw error;
-              expect(clock.state).toEqual(before);
-            }
-            const view = clock.view();
+          };
+          expectRefusalsChangeNothing(input, [{ command: { type: 'start' } }, ...steps]);
+          const clock = play(input, steps, (_clock, view) => {
             expect(view.over_under_ms).toBe(driftOf(view));
             for (const cue of view.cycles ?? []) {
               if (cue.actual_ms !== null) expect(cue.actual_ms).toBeGreaterThanOrEqual(0);
             }
-          }
+          });
           // Every cue that ended ran from its start to the next cue's start (or the session's end).
           const starts = clock.events
             .filter((e) => ['started', 'switched', 'cycle_advanced'].includes(e.type))
