@@ -5,12 +5,14 @@ import { z } from 'zod';
 import { COMMAND_BODY_SCHEMAS, COMMAND_NAMES, type CommandName } from '../schemas/commands.js';
 import {
   createSessionSchema,
+  cueSchema,
   deleteQuerySchema,
   groupSchema,
   idSchema,
   participantSchema,
 } from '../schemas/requests.js';
 import {
+  cueViewSchema,
   errorBodySchema,
   groupViewSchema,
   healthResponseSchema,
@@ -78,6 +80,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   requests.add(createSessionSchema, { id: 'CreateSessionRequest' });
   requests.add(participantSchema, { id: 'ParticipantInput' });
   requests.add(groupSchema, { id: 'GroupInput' });
+  requests.add(cueSchema, { id: 'CueInput' });
   addTimeControls(requests);
   requests.add(createWebhookBody, { id: 'CreateWebhookRequest' });
   requests.add(registerDeviceBody, { id: 'RegisterDeviceRequest' });
@@ -91,6 +94,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   responses.add(participantViewSchema, { id: 'ParticipantView' });
   responses.add(groupViewSchema, { id: 'GroupView' });
   responses.add(lapViewSchema, { id: 'LapView' });
+  responses.add(cueViewSchema, { id: 'CueView' });
   addTimeControls(responses);
   responses.add(errorBodySchema, { id: 'Error' });
   responses.add(timeResponseSchema, { id: 'ServerTime' });
@@ -145,7 +149,7 @@ function inlineSchema(schema: z.ZodType): JsonSchema {
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'VALIDATION_ERROR: a field is missing, unknown, of the wrong type or out of range (details.issues says which and why); or the body is not JSON',
   401: 'UNAUTHORIZED: no bearer token, or one that is invalid or expired, lacks the configured iss or aud, or is a participant token without session_id',
-  403: "FORBIDDEN: the token's role may not do this (webhooks: admin tokens not bound to a session only), is bound to another session, or it is not this participant's turn (or a participant named next_participant_id)",
+  403: "FORBIDDEN: the token's role may not do this (webhooks: admin tokens not bound to a session only), is bound to another session, or it is not this participant's turn (or a participant named next_participant_id or next_cycle_index)",
   404: 'SESSION_NOT_FOUND: no session with this id; or NOT_FOUND: no webhook endpoint with this id, or no device with this token in the session',
   408: 'REQUEST_TIMEOUT: the request (its headers, or its body) did not arrive in full in time (HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS); the connection is closed',
   409: 'VERSION_CONFLICT (expected_version is not current; details.current_version), INVALID_STATE (the command does not apply now, e.g. a switch to the participant who has the turn, or with nobody else left, a switch of a concurrent session, a pause of a clock that is not running) or SESSION_EXISTS',
@@ -203,7 +207,7 @@ function commandOperation(name: CommandName): Record<string, unknown> {
   const summaries: Record<string, string> = {
     START: 'Start the clock, now or at start_at (a future server time)',
     SWITCH:
-      'Pass the turn to the next participant (or next_participant_id). Charged in full: lag compensation applies to switches sent over the WebSocket only',
+      'Pass the turn to the next participant (or next_participant_id); in a per_cycle cue list, end the running cue and start the next (or next_cycle_index), completing the session after the last. Charged in full: lag compensation applies to switches sent over the WebSocket only',
     PAUSE:
       'Freeze all time; in a concurrent session, participant_id (group_id) freezes that clock alone (400 on a session that is not concurrent)',
     RESUME:

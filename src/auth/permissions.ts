@@ -43,6 +43,12 @@ export function commandGuard(
       next_participant_id: command.nextParticipantId,
     });
   }
+  if (command.type === 'switch' && command.nextCycleIndex !== undefined) {
+    throw forbidden('A participant ends its cue; only an admin may choose next_cycle_index', {
+      role: principal.role,
+      next_cycle_index: command.nextCycleIndex,
+    });
+  }
   return (state) => {
     if (state.activeParticipantId !== principal.subject) {
       throw forbidden(`It is not ${principal.subject}'s turn`, {

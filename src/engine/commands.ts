@@ -21,6 +21,7 @@ import {
   startAll,
   targetClock,
 } from './concurrent.js';
+import { finishCue, hasCues, switchCue } from './cues.js';
 import { compensatedMoveMs } from './lag.js';
 import { modeOf } from './modes/index.js';
 import type { AdjustCommand } from './modes/mode.js';
@@ -58,8 +59,7 @@ export function applyCommand(
     case 'switch': {
       requireStatus(state, 'switch', ['running']);
       const from = state.activeParticipantId;
-      passTurn(state, command, nowMs);
-      record('switched', from);
+      record(passTurn(state, command, nowMs), from);
       break;
     }
     case 'pause':
@@ -81,6 +81,7 @@ export function applyCommand(
       refuseOneClock(state, 'complete', command);
       requireStatus(state, 'complete', ['pending', 'running', 'paused']);
       settleRunningClock(state, nowMs);
+      if (hasCues(state) && state.status !== 'pending') finishCue(state, nowMs);
       state.anchorAtMs = null;
       state.status = 'completed';
       record('completed');
@@ -205,11 +206,18 @@ function start(state: SessionState, startAtMs: number | undefined, nowMs: number
 
 type SwitchCommand = Extract<SessionCommand, { type: 'switch' }>;
 
-function passTurn(state: SessionState, command: SwitchCommand, nowMs: number): void {
+/** Ends the turn (a cue list: the cue); returns the event it makes. */
+function passTurn(state: SessionState, command: SwitchCommand, nowMs: number): SessionEvent['type'] {
   if (state.anchorAtMs !== null && nowMs < state.anchorAtMs) {
     throw invalidState(`Cannot switch before the session starts at ${state.anchorAtMs}`, {
       start_at: state.anchorAtMs,
     });
+  }
+  if (hasCues(state)) return switchCue(state, command, nowMs);
+  if (command.nextCycleIndex !== undefined) {
+    throw validationError([
+      { path: 'next_cycle_index', message: 'this session has no cue list (per_cycle with cycles)' },
+    ]);
   }
   const next = nextTurn(state, command.nextParticipantId);
   chargeElapsed(state, chargedMoveMs(state, command, nowMs));
@@ -219,6 +227,7 @@ function passTurn(state: SessionState, command: SwitchCommand, nowMs: number): v
     modeOf(state).endTurn(state, finishing);
   }
   beginTurn(state, next, nowMs);
+  return 'switched';
 }
 
 /** Whose turn a switch gives: the one asked for, or the next in order (those who are out are skipped). */

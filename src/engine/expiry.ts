@@ -3,11 +3,12 @@
 // never on when a request was processed.
 import type { SessionEvent, SessionState } from '../types/session.js';
 import { beginTurn, chargeElapsed } from './clocks.js';
+import { advanceCueAt, fastForwardCues, finishCue, hasCues } from './cues.js';
 import { followClocks, isConcurrent, markClockExpired, ownBanks, participantIdOf } from './concurrent.js';
 import { modeOf } from './modes/index.js';
 import type { ModeClock } from './modes/mode.js';
 import { activeParticipant, nextParticipantInOrder } from './participants.js';
-import { nextDueChange, type DueChange } from './phases.js';
+import { flagAtMs, nextDueChange, type DueChange } from './phases.js';
 import { recordChange, type Transition } from './transition.js';
 import { clockSnapshot } from './view.js';
 
@@ -30,7 +31,8 @@ export function applyDueExpiries(current: SessionState, nowMs: number): Transiti
       continue;
     }
     if (state.config.onExpire === 'auto_advance' && cyclesAdvanced >= MAX_CYCLES_ONE_BY_ONE) {
-      fastForwardCycles(state, events, nowMs);
+      if (hasCues(state)) skipCues(state, events, nowMs);
+      else fastForwardCycles(state, events, nowMs);
       break;
     }
     if (isConcurrent(state)) expireClockAt(state, events, due);
@@ -85,9 +87,16 @@ function expireClockAt(state: SessionState, events: SessionEvent[], due: DueChan
 
 function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: number): void {
   const clocksBefore = clockSnapshot(state, deadlineMs);
+  const participantId = state.activeParticipantId;
+  // auto_advance in a cue list: the next cue starts at the deadline; after the last the run sheet is done.
+  if (state.config.onExpire === 'auto_advance' && hasCues(state)) {
+    const type = advanceCueAt(state, deadlineMs);
+    recordChange(state, events, { type, atMs: deadlineMs, participantId, clocksBefore });
+    return;
+  }
   chargeElapsed(state, deadlineMs - (state.anchorAtMs ?? deadlineMs));
   const expiring = activeParticipant(state);
-  const participantId = expiring?.participantId ?? null;
+  if (hasCues(state)) finishCue(state, deadlineMs);
 
   // auto_advance (per_cycle): the next cycle starts at the deadline, not when it was noticed.
   if (state.config.onExpire === 'auto_advance' && expiring) {
@@ -113,6 +122,16 @@ function expireAt(state: SessionState, events: SessionEvent[], deadlineMs: numbe
   state.status = 'expired';
   state.anchorAtMs = null;
   recordChange(state, events, { type: 'expired', atMs: deadlineMs, participantId, clocksBefore });
+}
+
+/** A cue list's auto_advance: every cue due by `nowMs` ends at its own deadline, in one version. */
+function skipCues(state: SessionState, events: SessionEvent[], nowMs: number): void {
+  const firstDueMs = flagAtMs(state, modeOf(state).clocks(state));
+  if (!hasCues(state) || firstDueMs === null) return;
+  const clocksBefore = clockSnapshot(state, firstDueMs);
+  const last = fastForwardCues(state, nowMs);
+  if (last === null) return;
+  recordChange(state, events, { type: last.type, atMs: last.atMs, participantId: null, clocksBefore });
 }
 
 /** Skips whole rounds of per_cycle auto_advance in one version, then the partial round. */

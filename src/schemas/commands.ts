@@ -32,6 +32,7 @@ export interface CommandBody {
   expected_version?: number | undefined;
   start_at?: number | undefined;
   next_participant_id?: string | undefined;
+  next_cycle_index?: number | undefined;
   participant_id?: string | undefined;
   group_id?: string | undefined;
   delta_ms?: number | undefined;
@@ -46,7 +47,14 @@ export function toSessionCommand(
     case 'START':
       return { command: { type: 'start', startAtMs: body.start_at }, expectedVersion };
     case 'SWITCH':
-      return { command: { type: 'switch', nextParticipantId: body.next_participant_id }, expectedVersion };
+      return {
+        command: {
+          type: 'switch',
+          nextParticipantId: body.next_participant_id,
+          nextCycleIndex: body.next_cycle_index,
+        },
+        expectedVersion,
+      };
     case 'PAUSE':
     case 'RESUME':
     case 'COMPLETE':

@@ -12,6 +12,8 @@ export const MAX_PARTICIPANTS = 1000;
 export const MAX_GROUPS = 1000;
 export const MAX_METADATA_BYTES = 4096;
 export const MAX_PHASES = 16;
+export const MAX_CUES = 1000;
+export const MAX_CUE_LABEL_LENGTH = 128;
 /** `{}` is one level; far below what any consumer's parser allows (Lua cjson: 1000). */
 export const MAX_METADATA_DEPTH = 32;
 
@@ -67,6 +69,17 @@ export const participantSchema = z.strictObject({
     .describe("per_participant: this participant's own, overriding the session's"),
 });
 
+export const cueSchema = z.strictObject({
+  label: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_CUE_LABEL_LENGTH, `must be at most ${MAX_CUE_LABEL_LENGTH} characters`),
+  duration_ms: durationMs.describe('The time planned for this cue'),
+  participant_id: idSchema
+    .optional()
+    .describe('A participant of the session, active while this cue runs; without it, the turn order goes on'),
+});
+
 export const groupSchema = z.strictObject({
   group_id: idSchema,
   total_time_ms: durationMs.optional(),
@@ -83,6 +96,14 @@ export const createSessionSchema = z.strictObject({
   groups: z.array(groupSchema).max(MAX_GROUPS, `must list at most ${MAX_GROUPS} groups`).optional(),
   total_time_ms: durationMs.optional(),
   time_per_cycle_ms: durationMs.optional(),
+  cycles: z
+    .array(cueSchema)
+    .min(1, 'must list at least one cue')
+    .max(MAX_CUES, `must list at most ${MAX_CUES} cues`)
+    .optional()
+    .describe(
+      "per_cycle, instead of time_per_cycle_ms: a cue list (run sheet) run in order; each cue ends with a switch (or its deadline under auto_advance), and the state reports each cue's planned and actual time and the drift",
+    ),
   increment_ms: incrementMs.optional(),
   max_time_ms: durationMs.optional(),
   on_expire: z
@@ -136,6 +157,15 @@ export const switchSchema = z.strictObject({
     .optional()
     .describe(
       'Admins only: who takes the turn (never the participant who has it). Without it, the next participant in order who is not out',
+    ),
+  next_cycle_index: z
+    .number()
+    .int('must be an integer')
+    .min(0, 'must not be negative')
+    .max(MAX_CUES - 1, `must be below ${MAX_CUES}`)
+    .optional()
+    .describe(
+      'per_cycle cue lists, admins only: the cue to run next, later than the running one (the cues in between are skipped). Without it, the next cue',
     ),
 });
 

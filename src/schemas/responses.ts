@@ -126,6 +126,27 @@ export const lapViewSchema = z.strictObject({
   elapsed_ms: durationMs.describe('Session elapsed time when the lap was recorded'),
 });
 
+export const cueViewSchema = z.strictObject({
+  label: z.string(),
+  participant_id: z
+    .string()
+    .nullable()
+    .describe('The participant active while this cue runs; null: the turn order decides'),
+  planned_ms: durationMs.describe('The duration_ms the cue was created with'),
+  actual_ms: durationMs
+    .nullable()
+    .describe(
+      "Wall-clock time from the cue's start to its end (pauses and adjusts included); null until it ends, and for a skipped cue",
+    ),
+  over_under_ms: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'actual_ms − planned_ms: positive when the cue ran over, negative when it ended early; null until it ends',
+    ),
+});
+
 export const sessionViewSchema = z
   .strictObject({
     session_id: z.string(),
@@ -169,7 +190,7 @@ export const sessionViewSchema = z
       .nullable()
       .optional()
       .describe(
-        'global: the session bank (negative in overtime); count_up: left to max_time_ms (null without one)',
+        "global: the session bank (negative in overtime); count_up: left to max_time_ms (null without one); per_cycle cue lists: the running cue's (negative in overtime)",
       ),
     elapsed_ms: durationMs.optional().describe('count_up only'),
     laps: z
@@ -183,6 +204,25 @@ export const sessionViewSchema = z
       .min(0)
       .optional()
       .describe('count_up only: every lap recorded, including those no longer in `laps`'),
+    cycle_index: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'per_cycle cue lists: the running cue, from 0 (before start: the first; once ended: the last that ran)',
+      ),
+    cycles: z
+      .array(cueViewSchema)
+      .optional()
+      .describe('per_cycle cue lists: every cue, as planned and, once it ended, as it ran'),
+    over_under_ms: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        'per_cycle cue lists: the drift, the sum of over_under_ms of the cues that ended (positive: behind schedule)',
+      ),
     metadata: z.record(z.string(), z.unknown()).nullable(),
     created_at: epochMs,
     updated_at: epochMs,
@@ -222,7 +262,9 @@ const clockSnapshotSchema = z
     session: durationMs
       .nullable()
       .optional()
-      .describe('global: the session bank; count_up: left to max_time_ms'),
+      .describe(
+        "global: the session bank; count_up: left to max_time_ms; per_cycle cue lists: the running cue's",
+      ),
   })
   .describe("Every clock's remaining time at one instant");
 

@@ -23,6 +23,8 @@ export {
   SESSION_STATUSES,
   SYNC_MODES,
   type CreateSessionInput,
+  type CueInput,
+  type CueView,
   type GroupInput,
   type GroupView,
   type LapView,
@@ -85,6 +87,15 @@ export interface GroupState extends ClockCounters, OwnClock {
   hasExpired: boolean;
 }
 
+/** per_cycle cue lists: one cue of the run sheet. */
+export interface Cue {
+  label: string;
+  participantId: string | null;
+  plannedMs: number;
+  /** Wall-clock time from the cue's start to its end; null until it ends (or when it was skipped). */
+  actualMs: number | null;
+}
+
 export interface Lap {
   participantId: string;
   /** Length of this lap. */
@@ -140,6 +151,10 @@ export interface SessionState extends PhaseMark {
   cycleStartedAtMs: number | null;
   /** per_cycle: what is left of the current cycle as of the anchor. */
   cycleBankMs: number;
+  /** per_cycle cue lists: the run sheet. Absent in sessions without one. */
+  cues?: Cue[];
+  /** per_cycle cue lists: the running cue (before start: the first). */
+  cueIndex?: number;
   /** global: the session bank as of the anchor. */
   sessionBankMs: number;
   /** count_up: elapsed time as of the anchor. */
@@ -202,7 +217,13 @@ export interface MoveTransit {
 
 export type SessionCommand =
   | { type: 'start'; startAtMs?: number | undefined }
-  | { type: 'switch'; nextParticipantId?: string | undefined; transit?: MoveTransit | undefined }
+  | {
+      type: 'switch';
+      nextParticipantId?: string | undefined;
+      /** per_cycle cue lists: the cue to run next. */
+      nextCycleIndex?: number | undefined;
+      transit?: MoveTransit | undefined;
+    }
   | ({ type: 'pause' } & OneClock)
   | ({ type: 'resume' } & OneClock)
   | ({ type: 'complete' } & OneClock)

@@ -132,6 +132,24 @@ describe('client SDK on an embedded server', () => {
     expect(Math.abs(handle.now() - (performanceEpochMs() + performanceToServerMs))).toBeLessThanOrEqual(2);
   });
 
+  it('runs a cue list: createSession with cycles, switch with nextCycleIndex over REST and the socket', async () => {
+    const id = `sdk-cues-${process.pid}-${++sessionSeq}`;
+    const created = await api.createSession({
+      session_id: id,
+      sync_mode: 'per_cycle',
+      participants: [{ participant_id: 'host' }],
+      cycles: ['Welcome', 'Talk', 'Panel', 'Close'].map((label) => ({ label, duration_ms: 60_000 })),
+    });
+    expect(created).toMatchObject({ cycle_index: 0, over_under_ms: 0 });
+    await api.start(id);
+    const talk = await api.switch(id, { nextCycleIndex: 1 });
+    expect(talk.cycle_index).toBe(1);
+    const handle = await open(id);
+    const close = await handle.switch({ nextCycleIndex: 3 });
+    expect(close).toMatchObject({ cycle_index: 3 });
+    expect(close.cycles?.map((cue) => cue.actual_ms === null)).toEqual([false, false, true, true]);
+  });
+
   it('switch, pause and resume resolve with the new state; a refused command rejects and changes nothing', async () => {
     const id = await chessClock(api);
     const handle = await open(id);

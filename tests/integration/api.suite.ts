@@ -401,6 +401,73 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         expect(completed.status).toBe('completed');
       });
 
+      it('per_cycle cue list: each switch ends a cue with its wall-clock time, next_cycle_index skips ahead, the last switch completes', async () => {
+        const created = await create({
+          session_id: uniqueId('cues'),
+          sync_mode: 'per_cycle',
+          participants: [{ participant_id: 'host' }, { participant_id: 'speaker' }],
+          cycles: [
+            { label: 'Welcome', duration_ms: 300_000, participant_id: 'host' },
+            { label: 'Keynote', duration_ms: 1_200_000, participant_id: 'speaker' },
+            { label: 'Panel', duration_ms: 900_000 },
+            { label: 'Close', duration_ms: 120_000, participant_id: 'host' },
+          ],
+          on_expire: 'overtime',
+        });
+        const id = created.session_id;
+        expect(created).toMatchObject({
+          cycle_index: 0,
+          active_participant_id: 'host',
+          time_remaining_ms: 300_000,
+          time_per_cycle_ms: null,
+          over_under_ms: 0,
+        });
+        expect(created.cycles?.map((c) => [c.label, c.participant_id, c.planned_ms, c.actual_ms])).toEqual([
+          ['Welcome', 'host', 300_000, null],
+          ['Keynote', 'speaker', 1_200_000, null],
+          ['Panel', null, 900_000, null],
+          ['Close', 'host', 120_000, null],
+        ]);
+
+        const started = await command(id, 'start');
+        const t0 = started.server_time;
+        expect(started.deadline_at).toBe(t0 + 300_000);
+        await sleep(30);
+        const keynote = await command(id, 'switch');
+        const t1 = keynote.server_time;
+        expect(keynote).toMatchObject({
+          event: 'switched',
+          cycle_index: 1,
+          active_participant_id: 'speaker',
+          cycle_started_at: t1,
+          deadline_at: t1 + 1_200_000,
+        });
+        expect(keynote.cycles?.[0]).toMatchObject({ actual_ms: t1 - t0, over_under_ms: t1 - t0 - 300_000 });
+        expect(keynote.over_under_ms).toBe(t1 - t0 - 300_000);
+
+        await sleep(30);
+        const close = await command(id, 'switch', { next_cycle_index: 3 });
+        const t2 = close.server_time;
+        expect(close).toMatchObject({
+          cycle_index: 3,
+          active_participant_id: 'host',
+          time_remaining_ms: 120_000,
+        });
+        expect(close.cycles?.map((c) => c.actual_ms)).toEqual([t1 - t0, t2 - t1, null, null]);
+
+        const done = await command(id, 'switch');
+        const t3 = done.server_time;
+        expect(done).toMatchObject({
+          status: 'completed',
+          event: 'completed',
+          cycle_index: 3,
+          deadline_at: null,
+        });
+        expect(done.cycles?.[3]).toMatchObject({ actual_ms: t3 - t2, over_under_ms: t3 - t2 - 120_000 });
+        expect(done.over_under_ms).toBe(t3 - t0 - (300_000 + 1_200_000 + 120_000));
+        expect(await read(id)).toMatchObject({ status: 'completed', over_under_ms: done.over_under_ms });
+      });
+
       it('per_group: a switch charges the group bank that ran and adds the increment to it', async () => {
         const created = await create({
           session_id: uniqueId('group'),
@@ -832,6 +899,67 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
           phases: [{ name: 'Warn ing', remaining_ms: 10_000 }],
         });
         expect(named.details).toMatchObject({ issues: [{ path: 'phases.0.name' }] });
+      });
+
+      it('a cue list with time_per_cycle_ms too, more than 1,000 cues, none, an empty label or an unknown participant_id', async () => {
+        const base = {
+          sync_mode: 'per_cycle',
+          participants: [{ participant_id: 'host' }],
+        };
+        const cue = { label: 'Welcome', duration_ms: 60_000 };
+        const cases: Array<[Record<string, unknown>, string]> = [
+          [{ cycles: [cue], time_per_cycle_ms: 60_000 }, 'cycles'],
+          [{ cycles: Array.from({ length: 1001 }, () => cue) }, 'cycles'],
+          [{ cycles: [] }, 'cycles'],
+          [{ cycles: [{ ...cue, label: '' }] }, 'cycles.0.label'],
+          [{ cycles: [{ ...cue, label: 'x'.repeat(129) }] }, 'cycles.0.label'],
+          [{ cycles: [{ ...cue, duration_ms: 0 }] }, 'cycles.0.duration_ms'],
+          [{ cycles: [cue, { ...cue, participant_id: 'ghost' }] }, 'cycles.1.participant_id'],
+        ];
+        for (const [fields, path] of cases) {
+          const error = await expectInvalidCreate('cues', { ...base, ...fields });
+          expect(issuePaths(error), JSON.stringify(fields).slice(0, 80)).toEqual([path]);
+        }
+        const global = await expectInvalidCreate('cues', {
+          sync_mode: 'global',
+          participants: [{ participant_id: 'host' }],
+          total_time_ms: 60_000,
+          cycles: [cue],
+        });
+        expect(issuePaths(global)).toEqual(['cycles']);
+      });
+
+      it('next_cycle_index out of range, backwards or on a session without a cue list is 400 or 409', async () => {
+        const created = await create({
+          session_id: uniqueId('cues'),
+          sync_mode: 'per_cycle',
+          participants: [{ participant_id: 'host' }],
+          cycles: [
+            { label: 'Welcome', duration_ms: 300_000 },
+            { label: 'Talk', duration_ms: 300_000 },
+            { label: 'Close', duration_ms: 300_000 },
+          ],
+        });
+        await command(created.session_id, 'start');
+        const before = await command(created.session_id, 'switch');
+        const out = await postCommand(before.session_id, 'switch', { next_cycle_index: 3 });
+        expect(issuePaths(expectError(out, 400, 'VALIDATION_ERROR'))).toEqual(['next_cycle_index']);
+        const negative = await postCommand(before.session_id, 'switch', { next_cycle_index: -1 });
+        expect(issuePaths(expectError(negative, 400, 'VALIDATION_ERROR'))).toEqual(['next_cycle_index']);
+        const back = await postCommand(before.session_id, 'switch', { next_cycle_index: 0 });
+        expect(expectError(back, 409, 'INVALID_STATE').details).toMatchObject({
+          cycle_index: 1,
+          next_cycle_index: 0,
+        });
+        await expectUnchanged(before);
+        expect((await read(before.session_id)).cycles?.map((c) => c.actual_ms)).toEqual(
+          before.cycles?.map((c) => c.actual_ms),
+        );
+
+        const chess = await runningChessClock();
+        const none = await postCommand(chess.session_id, 'switch', { next_cycle_index: 1 });
+        expect(issuePaths(expectError(none, 400, 'VALIDATION_ERROR'))).toEqual(['next_cycle_index']);
+        await expectUnchanged(chess);
       });
 
       it('a next_participant_id that is not in the session is 400', async () => {

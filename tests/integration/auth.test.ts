@@ -245,6 +245,38 @@ describe('auth', () => {
       },
     );
 
+    it('a cue list: naming next_cycle_index is 403 for a participant over REST and WebSocket, and nothing changes; an admin may', async () => {
+      const id = 'g-cues';
+      const created = await call('POST', '/v1/sessions', admin, {
+        session_id: id,
+        sync_mode: 'per_cycle',
+        participants: ['white', 'black'].map((participant_id) => ({ participant_id })),
+        cycles: ['Welcome', 'Talk', 'Close'].map((label) => ({ label, duration_ms: 60_000 })),
+      });
+      expect(created.status).toBe(201);
+      await call('POST', `/v1/sessions/${id}/start`, admin);
+      const white = await token({ sub: 'white', role: 'participant', session_id: id });
+      const before = await turnState(id);
+
+      const refused = await call('POST', `/v1/sessions/${id}/switch`, white, { next_cycle_index: 2 });
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toMatchObject({
+        code: 'FORBIDDEN',
+        message: expect.stringContaining('next_cycle_index'),
+      });
+      const socket = await socketFor(id, white);
+      await socket.next((m) => m.type === 'STATE');
+      expect(await socket.request({ type: 'SWITCH', next_cycle_index: 2 })).toMatchObject({
+        type: 'ERROR',
+        error: { code: 'FORBIDDEN' },
+      });
+      expect(await turnState(id)).toEqual(before);
+      await socket.close();
+
+      const skipped = await call('POST', `/v1/sessions/${id}/switch`, admin, { next_cycle_index: 2 });
+      expect(skipped.body).toMatchObject({ cycle_index: 2, active_participant_id: 'black' });
+    });
+
     it.each(MODES)(
       "%s: an admin's switch to the participant who has the turn is 409 INVALID_STATE over REST and WebSocket, and nothing changes",
       async (mode) => {

@@ -76,6 +76,44 @@ async function startSession(
   return { state, deadlineAtMs: deadline };
 }
 
+/** A run sheet of `count` cues of `cueMs` each, advancing by itself (auto_advance). */
+function cueList(count: number, cueMs: number): CreateSessionInput {
+  return {
+    sync_mode: 'per_cycle',
+    participants: [{ participant_id: 'host' }, { participant_id: 'guest' }],
+    cycles: Array.from({ length: count }, (_, i) => ({
+      label: `cue ${i}`,
+      duration_ms: cueMs,
+      participant_id: i % 2 === 0 ? 'host' : 'guest',
+    })),
+    on_expire: 'auto_advance',
+  };
+}
+
+/** Each cue of a finished auto_advance run sheet: started at the previous one's deadline, applied once. */
+function expectCuesAdvancedAtDeadlines(
+  nodes: Instance[],
+  state: SessionState,
+  count: number,
+  cueMs: number,
+): void {
+  const anchorAtMs = state.anchorAtMs!;
+  const changes = [...appliedOfType(nodes, 'cycle_advanced'), ...appliedOfType(nodes, 'completed')]
+    .filter(({ event }) => event.sessionId === state.sessionId)
+    .sort((x, y) => x.event.version - y.event.version);
+  expect(changes.map(({ event }) => event.type)).toEqual([
+    ...Array.from({ length: count - 1 }, () => 'cycle_advanced'),
+    'completed',
+  ]);
+  changes.forEach(({ event, appliedAtMs }, index) => {
+    expect(event.atMs).toBe(anchorAtMs + (index + 1) * cueMs);
+    expect(event.version).toBe(state.version + index + 1);
+    expect(appliedAtMs).toBeGreaterThanOrEqual(event.atMs);
+  });
+  const last = changes.at(-1)!.event.state;
+  expect(last.cues?.map((cue) => cue.actualMs)).toEqual(Array.from({ length: count }, () => cueMs));
+}
+
 function appliedOfType(instances: Instance[], type: SessionEvent['type']): Applied[] {
   return instances.flatMap((instance) => instance.applied).filter(({ event }) => event.type === type);
 }
@@ -208,6 +246,20 @@ describe.each([memoryBackend, redisBackend])('DeadlineScheduler on the $name sto
     });
   });
 
+  it('runs a cue list by itself: each cue starts at the previous deadline, the last completes the session', async () => {
+    const node = await instance(backend, newPrefix());
+    const { state } = await startSession(node.engine, node.store, cueList(4, 150));
+    await vi.waitFor(
+      async () => {
+        expect((await node.store.get(state.sessionId))?.status).toBe('completed');
+        expect(appliedOfType([node], 'completed')).toHaveLength(1);
+      },
+      { timeout: 5000, interval: 20 },
+    );
+    expectCuesAdvancedAtDeadlines([node], state, 4, 150);
+    expect(await node.store.deadlinesUntil(Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+  });
+
   it('drops index entries of sessions that are gone, so they do not hide the deadlines behind them', async () => {
     const keyPrefix = newPrefix();
     // The writer has no scheduler: its sessions can only be found by polling the index.
@@ -297,6 +349,21 @@ describe('DeadlineScheduler across instances on one Redis', () => {
     // Room for a duplicate to show up, had any instance applied one again.
     await sleep(300);
     expectExpiredOnceEach(nodes, deadlines);
+  });
+
+  it("two instances apply each cue of a run sheet's auto_advance exactly once, at its deadline", async () => {
+    const keyPrefix = newPrefix();
+    const nodes = [await instance(redisBackend, keyPrefix), await instance(redisBackend, keyPrefix)];
+    const { state } = await startSession(nodes[0]!.engine, nodes[0]!.store, cueList(6, 120));
+    await vi.waitFor(
+      async () => {
+        expect((await nodes[1]!.store.get(state.sessionId))?.status).toBe('completed');
+        expect(appliedOfType(nodes, 'completed')).toHaveLength(1);
+      },
+      { timeout: 5000, interval: 20 },
+    );
+    await sleep(200);
+    expectCuesAdvancedAtDeadlines(nodes, state, 6, 120);
   });
 
   it('deadlines written by an instance that died are applied by another one, which never saw them', async () => {

@@ -390,6 +390,27 @@ describe('the OpenAPI document', () => {
     );
     expect(components.schemas.Error).toBeDefined();
     expect(components.schemas.CreateSessionRequest).toMatchObject({ additionalProperties: false });
+    // Cue lists: the create field, the switch field and the view's fields, each described.
+    expect(components.schemas.CreateSessionRequest?.properties?.cycles).toBeDefined();
+    expect(Object.keys(components.schemas.CueInput?.properties ?? {})).toEqual([
+      'label',
+      'duration_ms',
+      'participant_id',
+    ]);
+    expect(Object.keys(components.schemas.CueView?.properties ?? {})).toEqual([
+      'label',
+      'participant_id',
+      'planned_ms',
+      'actual_ms',
+      'over_under_ms',
+    ]);
+    expect(Object.keys(components.schemas.SessionView?.properties ?? {})).toEqual(
+      expect.arrayContaining(['cycle_index', 'cycles', 'over_under_ms']),
+    );
+    expect(components.schemas.SwitchCommand?.properties?.next_cycle_index).toMatchObject({
+      type: 'integer',
+      minimum: 0,
+    });
 
     // Every $ref points at something that exists.
     const text = JSON.stringify(document);

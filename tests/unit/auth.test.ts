@@ -195,6 +195,13 @@ describe('permissions', () => {
     }
   });
 
+  it('a participant ends its cue and the next follows: naming next_cycle_index is for admins', () => {
+    for (const index of [0, 1, 999]) {
+      expect(code(() => commandGuard(white, { type: 'switch', nextCycleIndex: index }))).toBe('FORBIDDEN');
+      expect(code(() => commandGuard(admin, { type: 'switch', nextCycleIndex: index }))).toBe('allowed');
+    }
+  });
+
   it('webhooks are for admins whose token is not bound to a session', () => {
     expect(code(() => checkWebhookAdmin(admin))).toBe('allowed');
     expect(code(() => checkWebhookAdmin({ ...admin, sessionId: 'game-1' }))).toBe('FORBIDDEN');

@@ -72,6 +72,31 @@ const MODES: Array<[string, CreateSessionInput]> = [
       on_expire: 'auto_advance',
     },
   ],
+  [
+    'per_cycle with a cue list',
+    {
+      sync_mode: 'per_cycle',
+      participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
+      cycles: [
+        { label: 'Welcome', duration_ms: 30_000, participant_id: 'b' },
+        { label: 'Talk', duration_ms: 60_000 },
+        { label: 'Close', duration_ms: 10_000 },
+      ],
+      on_expire: 'auto_advance',
+    },
+  ],
+  [
+    'per_cycle with a cue list in overtime',
+    {
+      sync_mode: 'per_cycle',
+      participants: [{ participant_id: 'a' }, { participant_id: 'b' }],
+      cycles: [
+        { label: 'Welcome', duration_ms: 30_000 },
+        { label: 'Talk', duration_ms: 60_000 },
+      ],
+      on_expire: 'overtime',
+    },
+  ],
   ['per_group', { sync_mode: 'per_group', participants, total_time_ms: 60_000 }],
   [
     'global',

@@ -11,6 +11,17 @@ import { controlledSession } from '../helpers/timeControls.js';
 const MODES: Array<{ sync_mode: SyncMode; extra: Record<string, unknown> }> = [
   { sync_mode: 'per_participant', extra: { total_time_ms: 5_000, increment_ms: 500 } },
   { sync_mode: 'per_cycle', extra: { time_per_cycle_ms: 3_000, on_expire: 'auto_advance' } },
+  {
+    sync_mode: 'per_cycle',
+    extra: {
+      cycles: [
+        { label: 'Welcome', duration_ms: 2_000, participant_id: 'b' },
+        { label: 'Talk', duration_ms: 3_000 },
+        { label: 'Close', duration_ms: 1_000 },
+      ],
+      on_expire: 'overtime',
+    },
+  },
   { sync_mode: 'per_group', extra: { total_time_ms: 4_000 } },
   { sync_mode: 'global', extra: { total_time_ms: 6_000 } },
   { sync_mode: 'count_up', extra: { max_time_ms: 9_000 } },

@@ -90,6 +90,12 @@ export interface CommandOptions {
   expectedVersion?: number;
 }
 
+/** Admins only: who takes the turn; in a per_cycle cue list, which later cue runs next. */
+export interface SwitchOptions {
+  nextParticipantId?: string;
+  nextCycleIndex?: number;
+}
+
 /** concurrent sessions: pause, resume or complete one participant's (group's) clock; every clock without. */
 export interface OneClockOptions extends CommandOptions {
   participantId?: string;
@@ -139,11 +145,11 @@ export interface SyncKairosHandle {
   sessionPhase(atServerMs?: number): string | null;
   start(options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
   /**
-   * The turn to the next participant in order; `nextParticipantId` (admins only) names another.
-   * Sends the mover's think time (`think_ms`: from this handle receiving the state that began the
+   * The turn to the next participant in order; `nextParticipantId` (admins only) names another;
+   * in a cue list, the next cue, or (admins only) the later one `nextCycleIndex` names. Sends the mover's think time (`think_ms`: from this handle receiving the state that began the
    * turn to this call), which a session with lag compensation uses to tell transit from thinking.
    */
-  switch(options?: CommandOptions & { nextParticipantId?: string }): Promise<SessionView>;
+  switch(options?: CommandOptions & SwitchOptions): Promise<SessionView>;
   pause(options?: OneClockOptions): Promise<SessionView>;
   resume(options?: OneClockOptions): Promise<SessionView>;
   complete(options?: OneClockOptions): Promise<SessionView>;
@@ -340,10 +346,11 @@ class SessionConnection implements SyncKairosHandle {
     return this.command('START', { expected_version: options.expectedVersion, start_at: options.startAt });
   }
 
-  switch(options: CommandOptions & { nextParticipantId?: string } = {}): Promise<SessionView> {
+  switch(options: CommandOptions & SwitchOptions = {}): Promise<SessionView> {
     return this.command('SWITCH', {
       expected_version: options.expectedVersion,
       next_participant_id: options.nextParticipantId,
+      next_cycle_index: options.nextCycleIndex,
       think_ms: this.session.thinkMs(monotonicMs()),
     });
   }

@@ -6,6 +6,7 @@ export {
   type ClockSyncInfo,
   type CommandOptions,
   type OneClockOptions,
+  type SwitchOptions,
   type ConnectOptions,
   type ConnectionStatus,
   type LocalClock,
@@ -50,6 +51,8 @@ export type {
 } from './wire/protocol.js';
 export type {
   CreateSessionInput,
+  CueInput,
+  CueView,
   GroupInput,
   GroupView,
   LapView,

@@ -2,7 +2,7 @@
 // creating sessions, reading one once, the server's time.
 import type { CreateSessionInput, SessionView } from './wire/session.js';
 import { fromErrorBody, SyncKairosApiError } from './errors.js';
-import { oneClockBody, type CommandOptions, type OneClockOptions } from './connect.js';
+import { oneClockBody, type CommandOptions, type OneClockOptions, type SwitchOptions } from './connect.js';
 
 export interface ClientOptions {
   /** The service's base URL, e.g. `https://timers.example.com`. */
@@ -17,8 +17,11 @@ export interface SyncKairosClient {
   createSession(input: CreateSessionInput): Promise<SessionView>;
   getSession(sessionId: string): Promise<SessionView>;
   start(sessionId: string, options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
-  /** The turn to the next participant in order; `nextParticipantId` (admins only) names another. */
-  switch(sessionId: string, options?: CommandOptions & { nextParticipantId?: string }): Promise<SessionView>;
+  /**
+   * The turn to the next participant in order; `nextParticipantId` (admins only) names another.
+   * In a cue list, the next cue; `nextCycleIndex` (admins only) names a later one.
+   */
+  switch(sessionId: string, options?: CommandOptions & SwitchOptions): Promise<SessionView>;
   pause(sessionId: string, options?: OneClockOptions): Promise<SessionView>;
   resume(sessionId: string, options?: OneClockOptions): Promise<SessionView>;
   complete(sessionId: string, options?: OneClockOptions): Promise<SessionView>;
@@ -87,6 +90,7 @@ export function createClient(options: ClientOptions): SyncKairosClient {
       command(sessionId, 'switch', {
         expected_version: opts.expectedVersion,
         next_participant_id: opts.nextParticipantId,
+        next_cycle_index: opts.nextCycleIndex,
       }),
     pause: (sessionId, opts = {}) => command(sessionId, 'pause', oneClockBody(opts)),
     resume: (sessionId, opts = {}) => command(sessionId, 'resume', oneClockBody(opts)),

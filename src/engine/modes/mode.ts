@@ -17,6 +17,7 @@ import type {
 export const MODE_FIELDS = [
   'total_time_ms',
   'time_per_cycle_ms',
+  'cycles',
   'increment_ms',
   'max_time_ms',
   'groups',

@@ -37,6 +37,8 @@ export interface StartMessage extends VersionGuard {
 export interface SwitchMessage extends VersionGuard {
   type: 'SWITCH';
   next_participant_id?: string | undefined;
+  /** per_cycle cue lists, admins only: the cue to run next (a later one than the running cue). */
+  next_cycle_index?: number | undefined;
   /** lag_compensation sessions: the mover's own think time for this move, in ms. */
   think_ms?: number | undefined;
 }

@@ -77,6 +77,13 @@ export interface GroupInput {
   time_control?: TimeControl | undefined;
 }
 
+/** per_cycle: one cue of a run sheet; the cue's participant is active while it runs. */
+export interface CueInput {
+  label: string;
+  duration_ms: number;
+  participant_id?: string | undefined;
+}
+
 export interface CreateSessionInput {
   session_id?: string | undefined;
   sync_mode: SyncMode;
@@ -84,6 +91,8 @@ export interface CreateSessionInput {
   groups?: GroupInput[] | undefined;
   total_time_ms?: number | undefined;
   time_per_cycle_ms?: number | undefined;
+  /** per_cycle: a cue list (run sheet), instead of one time_per_cycle_ms. */
+  cycles?: CueInput[] | undefined;
   increment_ms?: number | undefined;
   max_time_ms?: number | undefined;
   on_expire?: OnExpire | undefined;
@@ -142,6 +151,17 @@ export interface LapView {
   elapsed_ms: number;
 }
 
+/** per_cycle cue lists: one cue as planned and, once it ended, as it ran. */
+export interface CueView {
+  label: string;
+  participant_id: string | null;
+  planned_ms: number;
+  /** Wall-clock time the cue ran, from its start to its end (pauses included); null until it ends. */
+  actual_ms: number | null;
+  /** actual_ms − planned_ms: positive when it ran over; null until it ends. */
+  over_under_ms: number | null;
+}
+
 /** Session-level phase fields are the one clock's of global, per_cycle and count_up. */
 export interface SessionView extends PhaseFields {
   session_id: string;
@@ -173,13 +193,19 @@ export interface SessionView extends PhaseFields {
   phases?: PhaseInput[];
   participants: ParticipantView[];
   groups?: GroupView[];
-  /** global: the session bank; count_up: what is left to max_time_ms (null without one). */
+  /** global: the session bank; count_up: what is left to max_time_ms (null without one); per_cycle cue lists: the running cue's. */
   time_remaining_ms?: number | null;
   elapsed_ms?: number;
   /** count_up: the last 100 laps, oldest first (the audit trail keeps every one). */
   laps?: LapView[];
   /** count_up: every lap recorded so far, including those no longer in `laps`. */
   lap_count?: number;
+  /** per_cycle cue lists: the running cue (the next to run before start), from 0. */
+  cycle_index?: number;
+  /** per_cycle cue lists: every cue, planned and as it ran. */
+  cycles?: CueView[];
+  /** per_cycle cue lists: the drift, the sum of over_under_ms of the cues that ended. */
+  over_under_ms?: number;
   metadata: Record<string, unknown> | null;
   created_at: number;
   updated_at: number;
