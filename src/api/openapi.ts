@@ -212,6 +212,8 @@ function commandOperation(name: CommandName): Record<string, unknown> {
       'End the session as completed; concurrent: one clock by participant_id (group_id), the session ending with its last clock',
     ADJUST:
       "Add delta_ms (positive or negative) to a participant's, a group's or the session's bank; concurrent without an id: to every clock in play",
+    RESET:
+      'Admins only: back to pending with the clocks the session was created with (banks, cycle, laps, phases, lag quotas; the first participant has the turn), from any status but cancelled; the version goes on (event `reset`), a pending session too',
   };
   return {
     operationId: `${lower}Session`,

@@ -16,7 +16,57 @@ export function createSessionState(
 ): SessionState {
   const issues = collectIssues(input);
   if (issues.length > 0) throw validationError(issues);
+  return firstVersion(input, context);
+}
 
+/**
+ * The session back at its first clocks (a reset): the same id, lifetime, settings and metadata,
+ * with everything the clocks did since undone. The version goes on from the current one.
+ */
+export function resetSessionState(current: SessionState): SessionState {
+  const state = firstVersion(inputOf(current), { sessionId: current.sessionId, nowMs: current.createdAtMs });
+  if (current.lifetime !== undefined) state.lifetime = current.lifetime;
+  if (current.lastCommandAtMs !== undefined) state.lastCommandAtMs = current.lastCommandAtMs;
+  state.version = current.version;
+  state.updatedAtMs = current.updatedAtMs;
+  state.lastEvent = current.lastEvent;
+  return state;
+}
+
+/** The create request a state was made from, as far as its clocks go (it was valid then). */
+function inputOf(state: SessionState): CreateSessionInput {
+  const { config } = state;
+  return {
+    sync_mode: state.syncMode,
+    participants: state.participants.map((p) => ({
+      participant_id: p.participantId,
+      group_id: p.groupId ?? undefined,
+      total_time_ms: p.ownTotalTimeMs,
+      time_control: p.timeControl,
+    })),
+    groups: state.groups.map((g) => ({
+      group_id: g.groupId,
+      total_time_ms: g.ownTotalTimeMs,
+      time_control: g.timeControl,
+    })),
+    total_time_ms: config.totalTimeMs ?? undefined,
+    time_per_cycle_ms: config.timePerCycleMs ?? undefined,
+    increment_ms: config.incrementMs,
+    max_time_ms: config.maxTimeMs ?? undefined,
+    on_expire: config.onExpire,
+    time_control: config.timeControl,
+    lag_compensation: config.lagCompensation,
+    concurrent: config.concurrent,
+    phases: config.phases?.map((phase) => ({ name: phase.name, remaining_ms: phase.remainingMs })),
+    metadata: state.metadata ?? undefined,
+  };
+}
+
+/** The first version of a session from a request that is known to be valid. */
+function firstVersion(
+  input: CreateSessionInput,
+  context: { sessionId: string; nowMs: number },
+): SessionState {
   const state: SessionState = {
     sessionId: context.sessionId,
     syncMode: input.sync_mode,

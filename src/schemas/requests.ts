@@ -172,6 +172,9 @@ export const adjustSchema = z
     path: ['group_id'],
   });
 
+/** reset: the whole session, back to its first clocks. */
+export const resetSchema = z.strictObject({ expected_version: expectedVersion });
+
 /** Query of DELETE /v1/sessions/:id: `?expected_version=3`. */
 export const deleteQuerySchema = z.strictObject({
   expected_version: z
