@@ -6,6 +6,7 @@ import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpApp } from '../../src/api/app.js';
 import { BATCH_BODY_LIMIT_BYTES } from '../../src/schemas/requests.js';
+import { sessionBatchResponseSchema } from '../../src/schemas/responses.js';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
 
 export interface ApiSetup {
@@ -988,6 +989,8 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         expect(Buffer.byteLength(JSON.stringify(body))).toBeGreaterThan(SUITE_BODY_LIMIT_BYTES);
         const res = await postBatch(body);
         expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(201);
+        const parsed = sessionBatchResponseSchema.safeParse(res.body);
+        expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
         const views = (res.body as { sessions: SessionView[] }).sessions;
         expect(views).toHaveLength(500);
         expect(new Set(views.map((v) => v.start_at))).toEqual(new Set([startAt]));

@@ -33,9 +33,14 @@ export function methodNotAllowed(paths: Record<string, readonly string[]>): onRe
   });
   return (req, reply, done) => {
     const path = pathOf(req.url);
+    const first = known.find((candidate) => candidate.pattern.test(path));
+    if (first === undefined || first.methods.has(req.method)) {
+      done();
+      return;
+    }
     // A path may match more than one template (`/v1/sessions/batch` and `/v1/sessions/{id}`).
     const matches = known.filter((candidate) => candidate.pattern.test(path));
-    if (matches.length === 0 || matches.some((match) => match.methods.has(req.method))) {
+    if (matches.some((match) => match.methods.has(req.method))) {
       done();
       return;
     }
