@@ -1,7 +1,7 @@
 // Turns a create request into the first version of a session, enforcing the rules that tie
 // fields together (the transport has already checked each field's type and range). What each
 // mode takes and requires is the mode's (./modes).
-import { validationError, type ValidationIssue } from '../types/errors.js';
+import { invalidState, validationError, type ValidationIssue } from '../types/errors.js';
 import type { CreateSessionInput, SessionState } from '../types/session.js';
 import { ruleOf } from '@synckairos/client/clock';
 import { PHASE_NAME_PATTERN, OVERTIME_PHASE } from '../types/session.js';
@@ -24,6 +24,12 @@ export function createSessionState(
  * with everything the clocks did since undone. The version goes on from the current one.
  */
 export function resetSessionState(current: SessionState): SessionState {
+  if (ownTotalsUnknown(current)) {
+    throw invalidState('Cannot reset this session: it was stored before banks kept their own total_time_ms', {
+      status: current.status,
+      version: current.version,
+    });
+  }
   const state = firstVersion(inputOf(current), { sessionId: current.sessionId, nowMs: current.createdAtMs });
   if (current.lifetime !== undefined) state.lifetime = current.lifetime;
   if (current.lastCommandAtMs !== undefined) state.lastCommandAtMs = current.lastCommandAtMs;
@@ -31,6 +37,21 @@ export function resetSessionState(current: SessionState): SessionState {
   state.updatedAtMs = current.updatedAtMs;
   state.lastEvent = current.lastEvent;
   return state;
+}
+
+/**
+ * A state stored before banks kept their own total_time_ms: with no session-wide total or control,
+ * every bank had its own, and one with neither recorded cannot be rebuilt.
+ */
+function ownTotalsUnknown(state: SessionState): boolean {
+  if (state.config.totalTimeMs !== null || state.config.timeControl !== undefined) return false;
+  const banks =
+    state.syncMode === 'per_group'
+      ? state.groups
+      : state.syncMode === 'per_participant'
+        ? state.participants
+        : [];
+  return banks.some((bank) => bank.ownTotalTimeMs === undefined && bank.timeControl === undefined);
 }
 
 /** The create request a state was made from, as far as its clocks go (it was valid then). */

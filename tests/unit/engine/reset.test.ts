@@ -156,6 +156,20 @@ describe('reset', () => {
     expect(view).toMatchObject({ laps: [], lap_count: 0, elapsed_ms: 0 });
   });
 
+  it('is refused on a state stored before banks kept their own totals, changing nothing', () => {
+    const clock = new EngineDriver({
+      sync_mode: 'per_participant',
+      participants: [
+        { participant_id: 'w', total_time_ms: MINUTE },
+        { participant_id: 'b', total_time_ms: 2 * MINUTE },
+      ],
+    });
+    for (const p of clock.state.participants) delete p.ownTotalTimeMs;
+    const before = structuredClone(clock.state);
+    expect(refusalOf(() => clock.run({ type: 'reset' })).code).toBe('INVALID_STATE');
+    expect(clock.state).toEqual(before);
+  });
+
   it('is refused on a cancelled session, and with a stale expected_version, changing nothing', () => {
     const clock = new EngineDriver({
       sync_mode: 'global',
