@@ -61,7 +61,8 @@ function toSyncKairosError(
   if (err instanceof SyncKairosError) return err;
   if (err instanceof ZodError) return validationError(toValidationIssues(err));
   if (!(err instanceof Error)) return null;
-  const known = fastifyError(err as FastifyError, bodyLimitBytes);
+  // A route may have a limit of its own (the batch create).
+  const known = fastifyError(err as FastifyError, req.routeOptions?.bodyLimit ?? bodyLimitBytes);
   if (known !== null) return known;
   // Fastify marks a failed body stream 400: a decoder's error, or a client that went away.
   if ((err as FastifyError).statusCode === 400) {

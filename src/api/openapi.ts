@@ -4,6 +4,9 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { COMMAND_BODY_SCHEMAS, COMMAND_NAMES, type CommandName } from '../schemas/commands.js';
 import {
+  BATCH_BODY_LIMIT_BYTES,
+  MAX_BATCH_SESSIONS,
+  createBatchSchema,
   createSessionSchema,
   cueSchema,
   deleteQuerySchema,
@@ -19,6 +22,7 @@ import {
   lapViewSchema,
   participantViewSchema,
   readyResponseSchema,
+  sessionBatchResponseSchema,
   sessionEventsResponseSchema,
   sessionEventViewSchema,
   sessionViewSchema,
@@ -78,6 +82,7 @@ const ref = (id: string) => ({ $ref: `${SCHEMA_REF}${id}` });
 function componentSchemas(): Record<string, JsonSchema> {
   const requests = z.registry<{ id: string }>();
   requests.add(createSessionSchema, { id: 'CreateSessionRequest' });
+  requests.add(createBatchSchema, { id: 'CreateSessionBatchRequest' });
   requests.add(participantSchema, { id: 'ParticipantInput' });
   requests.add(groupSchema, { id: 'GroupInput' });
   requests.add(cueSchema, { id: 'CueInput' });
@@ -91,6 +96,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   }
   const responses = z.registry<{ id: string }>();
   responses.add(sessionViewSchema, { id: 'SessionView' });
+  responses.add(sessionBatchResponseSchema, { id: 'SessionBatch' });
   responses.add(participantViewSchema, { id: 'ParticipantView' });
   responses.add(groupViewSchema, { id: 'GroupView' });
   responses.add(lapViewSchema, { id: 'LapView' });
@@ -216,6 +222,8 @@ function commandOperation(name: CommandName): Record<string, unknown> {
       'End the session as completed; concurrent: one clock by participant_id (group_id), the session ending with its last clock',
     ADJUST:
       "Add delta_ms (positive or negative) to a participant's, a group's or the session's bank; concurrent without an id: to every clock in play",
+    RESET:
+      'Admins only: back to pending with the clocks the session was created with (banks, cycle, laps, phases, lag quotas; the first participant has the turn), from any status but cancelled; the version goes on (event `reset`), a pending session too',
   };
   return {
     operationId: `${lower}Session`,
@@ -418,6 +426,31 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
           '201': stateResponse('Created: the state, version 1', {
             Location: { description: '/v1/sessions/<id>', schema: { type: 'string' } },
           }),
+          ...errorResponses([...SESSIONS_ERRORS, 409, 413]),
+        },
+      },
+    },
+    '/v1/sessions/batch': {
+      post: {
+        operationId: 'createSessionBatch',
+        tags: ['sessions'],
+        summary: `Create up to ${MAX_BATCH_SESSIONS} sessions at once, all or none; with start_at all start at that instant`,
+        description:
+          'Each session is checked as a single create is, and start_at as start checks it. Any bad session: 400, ' +
+          'nothing created, `details.issues` at `sessions.<index>.<field>` and `details.indexes` listing each bad ' +
+          'session (an id given twice is one). Any id already in use: 409 SESSION_EXISTS, nothing created, ' +
+          '`details.indexes` and `details.session_ids`. Ids are checked before any is written; if a create still ' +
+          'loses a race for its id, the sessions the batch created are cancelled and removed before the 409 (a ' +
+          `watcher may briefly see one). Same permission as create. The body limit here is ${BATCH_BODY_LIMIT_BYTES} ` +
+          'bytes (or BODY_LIMIT_BYTES if larger).',
+        security: [{ bearerAuth: [] }],
+        requestBody: { required: true, content: jsonContent(ref('CreateSessionBatchRequest')) },
+        responses: {
+          '201': {
+            description: 'Created: every state, in request order (version 1, or 2 and running with start_at)',
+            headers: RATE_LIMIT_HEADERS,
+            content: jsonContent(ref('SessionBatch')),
+          },
           ...errorResponses([...SESSIONS_ERRORS, 409, 413]),
         },
       },

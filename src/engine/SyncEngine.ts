@@ -1,8 +1,9 @@
 // Applies the pure engine over a state store: read, apply due expiries, apply the command,
 // write back with one compare-and-set, and retry when another writer got there first.
 import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { Clock } from '../types/clock.js';
-import { SyncKairosError, sessionNotFound, versionConflict } from '../types/errors.js';
+import { SyncKairosError, batchSessionsExist, sessionNotFound, versionConflict } from '../types/errors.js';
 import type { SessionCommand } from '../types/session.js';
 import {
   type CreateSessionInput,
@@ -11,21 +12,27 @@ import {
   type SessionView,
 } from '../types/session.js';
 import type { StateStore, WriteResult } from '../types/store.js';
-import { createSessionState } from './createSession.js';
+import { createBatch, createdSession } from './createBatch.js';
 import { applyDueExpiries } from './expiry.js';
 import { DEFAULT_MAX_IDLE_MS, applyIdleExpiry, markActive, nextDeadlineAtMs } from './idle.js';
-import { newLifetime } from '../state/lifetime.js';
 import { restoredState } from '../state/restore.js';
 import { RenderedView } from './renderedView.js';
 import { retentionMs } from './retention.js';
 import { step } from './step.js';
-import { clockSnapshot, toSessionView } from './view.js';
+import { toSessionView } from './view.js';
 
 export const DEFAULT_SESSION_TTL_MS = 60 * 60 * 1000;
 /** Writes lost to other writers before a request gives up with VERSION_CONFLICT. */
 const MAX_WRITE_ATTEMPTS = 8;
 /** Sessions whose latest known state a command may start from without reading the store. */
 const RECENT_STATES_MAX = 10_000;
+/** A batch's reads and writes in flight at once: not one round trip after another, not 500 at once. */
+const BATCH_CONCURRENCY = 16;
+
+/** The indexes whose flag is set. */
+function indexesWhere(flags: readonly boolean[]): number[] {
+  return flags.flatMap((flag, index) => (flag ? [index] : []));
+}
 
 export interface CommandOptions {
   expectedVersion?: number | undefined;
@@ -113,28 +120,54 @@ export class SyncEngine {
 
   async createSession(input: CreateSessionInput, options: { actor?: string } = {}): Promise<SessionView> {
     const nowMs = this.clock.nowMs();
-    const state = createSessionState(input, { sessionId: input.session_id ?? randomUUID(), nowMs });
-    state.lifetime = newLifetime();
-    markActive(state, nowMs);
-    const clocks = clockSnapshot(state, nowMs);
-    const created: SessionEvent = {
-      sessionId: state.sessionId,
-      version: state.version,
-      type: 'created',
-      atMs: nowMs,
-      participantId: null,
-      actor: options.actor ?? null,
-      clocksBefore: clocks,
-      clocksAfter: clocks,
-      state,
-    };
-    const result = await this.write(state, 0, nowMs, [created]);
+    const sessionId = input.session_id ?? randomUUID();
+    const { state, events } = createdSession(input, { sessionId, nowMs, actor: options.actor ?? null });
+    const result = await this.write(state, 0, nowMs, events);
     if (!result.ok) {
       throw new SyncKairosError('SESSION_EXISTS', `Session '${state.sessionId}' already exists`, {
         session_id: state.sessionId,
       });
     }
     return toSessionView(state, nowMs);
+  }
+
+  /**
+   * Creates every session or none, in request order; with `startAtMs` each one is started at
+   * that one instant. Refused whole when any session is bad (400) or any id is taken (409). Ids
+   * are checked before anything is written; a create that still loses a race for its id has the
+   * sessions this batch already created removed (cancelled) before the 409.
+   */
+  async createSessions(
+    inputs: readonly CreateSessionInput[],
+    options: { actor?: string; startAtMs?: number | undefined } = {},
+  ): Promise<SessionView[]> {
+    const nowMs = this.clock.nowMs();
+    const actor = options.actor ?? null;
+    const writes = createBatch(inputs, { nowMs, actor, startAtMs: options.startAtMs, newId: randomUUID });
+    const ids = writes.map((w) => w.state.sessionId);
+    const limit = pLimit(BATCH_CONCURRENCY);
+    const stored = await Promise.all(ids.map((id) => limit(() => this.store.get(id))));
+    const taken = indexesWhere(stored.map((state) => state !== null));
+    if (taken.length > 0) throw batchSessionsExist(ids, taken);
+
+    const results = await Promise.allSettled(
+      writes.map(({ state, events }) => limit(() => this.write(state, 0, nowMs, events))),
+    );
+    const created = indexesWhere(results.map((r) => r.status === 'fulfilled' && r.value.ok));
+    if (created.length === writes.length) return writes.map(({ state }) => toSessionView(state, nowMs));
+    await Promise.all(created.map((index) => limit(() => this.removeCreated(ids[index] ?? '', actor))));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    throw batchSessionsExist(ids, indexesWhere(results.map((r) => r.status === 'fulfilled' && !r.value.ok)));
+  }
+
+  /** Undoes a batch's create: cancelled and removed, as a DELETE would (watchers see it go). */
+  private async removeCreated(sessionId: string, actor: string | null): Promise<void> {
+    try {
+      await this.deleteSession(sessionId, { actor: actor ?? undefined });
+    } catch (err) {
+      if (!(err instanceof SyncKairosError && err.code === 'SESSION_NOT_FOUND')) throw err;
+    }
   }
 
   /** The session as of now; expiries that are due show in the answer even before they are stored. */

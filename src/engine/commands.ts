@@ -22,6 +22,7 @@ import {
   targetClock,
 } from './concurrent.js';
 import { finishCue, hasCues, switchCue } from './cues.js';
+import { resetSessionState } from './createSession.js';
 import { compensatedMoveMs } from './lag.js';
 import { modeOf } from './modes/index.js';
 import type { AdjustCommand } from './modes/mode.js';
@@ -38,6 +39,7 @@ export function applyCommand(
   nowMs: number,
   actor: string | null = null,
 ): Transition {
+  if (command.type === 'reset') return reset(current, nowMs, actor);
   const state = structuredClone(current);
   const events: SessionEvent[] = [];
   const clocksBefore = clockSnapshot(current, nowMs);
@@ -113,7 +115,7 @@ export function applyCommand(
  */
 function applyToClocks(
   state: SessionState,
-  command: Exclude<SessionCommand, { type: 'start' | 'cancel' }>,
+  command: Exclude<SessionCommand, { type: 'start' | 'cancel' | 'reset' }>,
   nowMs: number,
 ): { type: SessionEvent['type']; participantId: string | null } {
   if (command.type === 'switch') {
@@ -175,6 +177,33 @@ function adjustClocks(
         : { type: 'adjust', groupId: bank.groupId, deltaMs: command.deltaMs };
     adjust(state, perClock, nowMs);
   }
+}
+
+/**
+ * Every status a stored session can have: a pending one too, which undoes the adjusts made
+ * before its start (a new version all the same, as every accepted command makes).
+ */
+const RESETTABLE_STATUSES: SessionState['status'][] = [
+  'pending',
+  'running',
+  'paused',
+  'expired',
+  'completed',
+];
+
+/** Back to pending with the first clocks, as the session was created; the version goes on. */
+function reset(current: SessionState, nowMs: number, actor: string | null): Transition {
+  requireStatus(current, 'reset', RESETTABLE_STATUSES);
+  const state = resetSessionState(structuredClone(current));
+  const events: SessionEvent[] = [];
+  recordChange(state, events, {
+    type: 'reset',
+    atMs: nowMs,
+    participantId: null,
+    actor,
+    clocksBefore: clockSnapshot(current, nowMs),
+  });
+  return { state, events };
 }
 
 function requireStatus(state: SessionState, action: string, allowed: SessionState['status'][]): void {

@@ -1,7 +1,7 @@
 // Turns a create request into the first version of a session, enforcing the rules that tie
 // fields together (the transport has already checked each field's type and range). What each
 // mode takes and requires is the mode's (./modes).
-import { validationError, type ValidationIssue } from '../types/errors.js';
+import { invalidState, validationError, type ValidationIssue } from '../types/errors.js';
 import type { CreateSessionInput, SessionState } from '../types/session.js';
 import { ruleOf } from '@synckairos/client/clock';
 import { PHASE_NAME_PATTERN, OVERTIME_PHASE } from '../types/session.js';
@@ -16,7 +16,83 @@ export function createSessionState(
 ): SessionState {
   const issues = collectIssues(input);
   if (issues.length > 0) throw validationError(issues);
+  return firstVersion(input, context);
+}
 
+/**
+ * The session back at its first clocks (a reset): the same id, lifetime, settings and metadata,
+ * with everything the clocks did since undone. The version goes on from the current one.
+ */
+export function resetSessionState(current: SessionState): SessionState {
+  if (ownTotalsUnknown(current)) {
+    throw invalidState('Cannot reset this session: it was stored before banks kept their own total_time_ms', {
+      status: current.status,
+      version: current.version,
+    });
+  }
+  const state = firstVersion(inputOf(current), { sessionId: current.sessionId, nowMs: current.createdAtMs });
+  if (current.lifetime !== undefined) state.lifetime = current.lifetime;
+  if (current.lastCommandAtMs !== undefined) state.lastCommandAtMs = current.lastCommandAtMs;
+  state.version = current.version;
+  state.updatedAtMs = current.updatedAtMs;
+  state.lastEvent = current.lastEvent;
+  return state;
+}
+
+/**
+ * A state stored before banks kept their own total_time_ms: with no session-wide total or control,
+ * every bank had its own, and one with neither recorded cannot be rebuilt.
+ */
+function ownTotalsUnknown(state: SessionState): boolean {
+  if (state.config.totalTimeMs !== null || state.config.timeControl !== undefined) return false;
+  const banks =
+    state.syncMode === 'per_group'
+      ? state.groups
+      : state.syncMode === 'per_participant'
+        ? state.participants
+        : [];
+  return banks.some((bank) => bank.ownTotalTimeMs === undefined && bank.timeControl === undefined);
+}
+
+/** The create request a state was made from, as far as its clocks go (it was valid then). */
+function inputOf(state: SessionState): CreateSessionInput {
+  const { config } = state;
+  return {
+    sync_mode: state.syncMode,
+    participants: state.participants.map((p) => ({
+      participant_id: p.participantId,
+      group_id: p.groupId ?? undefined,
+      total_time_ms: p.ownTotalTimeMs,
+      time_control: p.timeControl,
+    })),
+    groups: state.groups.map((g) => ({
+      group_id: g.groupId,
+      total_time_ms: g.ownTotalTimeMs,
+      time_control: g.timeControl,
+    })),
+    total_time_ms: config.totalTimeMs ?? undefined,
+    time_per_cycle_ms: config.timePerCycleMs ?? undefined,
+    cycles: state.cues?.map((cue) => ({
+      label: cue.label,
+      duration_ms: cue.plannedMs,
+      participant_id: cue.participantId ?? undefined,
+    })),
+    increment_ms: config.incrementMs,
+    max_time_ms: config.maxTimeMs ?? undefined,
+    on_expire: config.onExpire,
+    time_control: config.timeControl,
+    lag_compensation: config.lagCompensation,
+    concurrent: config.concurrent,
+    phases: config.phases?.map((phase) => ({ name: phase.name, remaining_ms: phase.remainingMs })),
+    metadata: state.metadata ?? undefined,
+  };
+}
+
+/** The first version of a session from a request that is known to be valid. */
+function firstVersion(
+  input: CreateSessionInput,
+  context: { sessionId: string; nowMs: number },
+): SessionState {
   const state: SessionState = {
     sessionId: context.sessionId,
     syncMode: input.sync_mode,

@@ -2,7 +2,7 @@
 // /v1/sessions/:id/<name>, WebSocket sends it as a message of type <NAME>), and the mapping
 // from a validated body to an engine command.
 import type { SessionCommand, SessionCommandType } from '../types/session.js';
-import { adjustSchema, startSchema, switchSchema, versionOnlySchema } from './requests.js';
+import { adjustSchema, resetSchema, startSchema, switchSchema, versionOnlySchema } from './requests.js';
 
 export const COMMAND_BODY_SCHEMAS = {
   START: startSchema,
@@ -11,6 +11,7 @@ export const COMMAND_BODY_SCHEMAS = {
   RESUME: versionOnlySchema,
   COMPLETE: versionOnlySchema,
   ADJUST: adjustSchema,
+  RESET: resetSchema,
 } as const;
 
 export type CommandName = keyof typeof COMMAND_BODY_SCHEMAS;
@@ -24,6 +25,7 @@ export const COMMAND_TYPES: Record<CommandName, SessionCommandType> = {
   RESUME: 'resume',
   COMPLETE: 'complete',
   ADJUST: 'adjust',
+  RESET: 'reset',
 };
 
 const ONE_CLOCK_TYPES = { PAUSE: 'pause', RESUME: 'resume', COMPLETE: 'complete' } as const;
@@ -72,5 +74,7 @@ export function toSessionCommand(
         },
         expectedVersion,
       };
+    case 'RESET':
+      return { command: { type: 'reset' }, expectedVersion };
   }
 }

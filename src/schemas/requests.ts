@@ -1,7 +1,12 @@
 // Request shapes, checked at the edge. Cross-field rules (duplicate ids, what a mode needs) are the
 // engine's, so REST and WebSocket refuse the same things with the same messages.
 import { z } from 'zod';
-import { validationError, type ValidationIssue } from '../types/errors.js';
+import {
+  SyncKairosError,
+  batchValidationError,
+  validationError,
+  type ValidationIssue,
+} from '../types/errors.js';
 import { ON_EXPIRE_POLICIES, SYNC_MODES } from '../types/session.js';
 import { jsonTextIssues, nestsDeeperThan } from './jsonChecks.js';
 import { timeControlSchema } from './timeControl.js';
@@ -14,6 +19,13 @@ export const MAX_METADATA_BYTES = 4096;
 export const MAX_PHASES = 16;
 export const MAX_CUES = 1000;
 export const MAX_CUE_LABEL_LENGTH = 128;
+/** The most sessions one batch creates (a tournament round of 1000 players). */
+export const MAX_BATCH_SESSIONS = 500;
+/**
+ * The batch route's body limit (the service's BODY_LIMIT_BYTES if larger): 500 sessions of up to
+ * 8 KiB each, room for full metadata (4 KiB) and a dozen participants with their own controls.
+ */
+export const BATCH_BODY_LIMIT_BYTES = MAX_BATCH_SESSIONS * 8 * 1024;
 /** `{}` is one level; far below what any consumer's parser allows (Lua cjson: 1000). */
 export const MAX_METADATA_DEPTH = 32;
 
@@ -201,6 +213,30 @@ export const adjustSchema = z
     message: 'give participant_id or group_id, not both',
     path: ['group_id'],
   });
+
+/** reset: the whole session, back to its first clocks. */
+export const resetSchema = z.strictObject({ expected_version: expectedVersion });
+
+/** POST /v1/sessions/batch: every session as a single create takes it, and one start_at for all. */
+export const createBatchSchema = z.strictObject({
+  sessions: z
+    .array(createSessionSchema)
+    .min(1, 'must list at least one session')
+    .max(MAX_BATCH_SESSIONS, `must list at most ${MAX_BATCH_SESSIONS} sessions`),
+  start_at: startSchema.shape.start_at.describe(
+    'Every session is created and started at this server time (epoch ms; not in the past, at most 30 days ahead); pending when absent',
+  ),
+});
+
+/** The batch body, or VALIDATION_ERROR naming each bad session's index (details.indexes). */
+export function parseBatchInput(value: unknown): z.output<typeof createBatchSchema> {
+  try {
+    return parseInput(createBatchSchema, value);
+  } catch (err) {
+    if (!(err instanceof SyncKairosError) || err.code !== 'VALIDATION_ERROR') throw err;
+    throw batchValidationError((err.details as { issues: ValidationIssue[] }).issues);
+  }
+}
 
 /** Query of DELETE /v1/sessions/:id: `?expected_version=3`. */
 export const deleteQuerySchema = z.strictObject({

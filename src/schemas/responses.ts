@@ -285,6 +285,11 @@ export const sessionEventViewSchema = z.strictObject({
   recorded_at: epochMs.describe('When the audit store wrote the record'),
 });
 
+/** POST /v1/sessions/batch: every session created, in request order. */
+export const sessionBatchResponseSchema = z.strictObject({
+  sessions: z.array(sessionViewSchema).describe('The states, in the order the request listed the sessions'),
+});
+
 export const sessionEventsResponseSchema = z.strictObject({
   events: z.array(sessionEventViewSchema),
   next_cursor: z

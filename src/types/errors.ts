@@ -33,6 +33,32 @@ export function validationError(issues: ValidationIssue[]): SyncKairosError {
   return new SyncKairosError('VALIDATION_ERROR', `Invalid request: ${summary}`, { issues });
 }
 
+const SESSION_PATH = /^sessions\.(\d+)(\.|$)/;
+
+/** VALIDATION_ERROR for a batch of sessions: the issues, and the index of every session that has one. */
+export function batchValidationError(issues: ValidationIssue[]): SyncKairosError {
+  const indexes = new Set<number>();
+  for (const issue of issues) {
+    const index = SESSION_PATH.exec(issue.path)?.[1];
+    if (index !== undefined) indexes.add(Number(index));
+  }
+  const error = validationError(issues);
+  return new SyncKairosError(error.code, error.message, { issues, indexes: [...indexes] });
+}
+
+/** 409 for a batch some of whose ids are taken: nothing was created; which indexes, which ids. */
+export function batchSessionsExist(
+  sessionIds: readonly string[],
+  indexes: readonly number[],
+): SyncKairosError {
+  const taken = indexes.map((index) => sessionIds[index] ?? '');
+  return new SyncKairosError(
+    'SESSION_EXISTS',
+    `Nothing was created: already in use: ${taken.map((id) => `'${id}'`).join(', ')}`,
+    { indexes, session_ids: taken },
+  );
+}
+
 export function sessionNotFound(sessionId: string): SyncKairosError {
   return new SyncKairosError('SESSION_NOT_FOUND', `Session '${sessionId}' does not exist`, {
     session_id: sessionId,

@@ -70,6 +70,8 @@ export interface ParticipantState extends ClockCounters, LagCounters, OwnClock {
   bankMs: number;
   /** per_participant: this participant's own time control (a handicap), overriding the session's. */
   timeControl?: TimeControl;
+  /** per_participant: this participant's own total_time_ms (a handicap), kept so a reset restores it. */
+  ownTotalTimeMs?: number;
   /** Time this participant has been active, as of the anchor. */
   usedMs: number;
   /** Turns this participant has finished (switch away, cycle advanced). */
@@ -83,6 +85,8 @@ export interface GroupState extends ClockCounters, OwnClock {
   bankMs: number;
   /** This group's own time control, overriding the session's. */
   timeControl?: TimeControl;
+  /** This group's own total_time_ms (groups[]), kept so a reset restores it. */
+  ownTotalTimeMs?: number;
   usedMs: number;
   hasExpired: boolean;
 }
@@ -228,7 +232,8 @@ export type SessionCommand =
   | ({ type: 'resume' } & OneClock)
   | ({ type: 'complete' } & OneClock)
   | { type: 'adjust'; participantId?: string | undefined; groupId?: string | undefined; deltaMs: number }
-  | { type: 'cancel' };
+  | { type: 'cancel' }
+  | { type: 'reset' };
 
 /** concurrent sessions: the one clock a command acts on; the whole session without either. */
 export interface OneClock {

@@ -9,6 +9,7 @@ export const WEBHOOK_EVENTS = [
   'session.expired',
   'session.completed',
   'session.cancelled',
+  'session.reset',
   'participant.expired',
   'phase.changed',
 ] as const;
@@ -32,6 +33,7 @@ const BY_AUDIT_EVENT: ReadonlyMap<string, WebhookEventType> = new Map([
   ['expired', 'session.expired'],
   ['completed', 'session.completed'],
   ['cancelled', 'session.cancelled'],
+  ['reset', 'session.reset'],
   ['participant_expired', 'participant.expired'],
   ['phase_changed', 'phase.changed'],
 ]);

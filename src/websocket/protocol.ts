@@ -49,6 +49,7 @@ export const clientMessageSchemas = {
   RESUME: COMMAND_BODY_SCHEMAS.RESUME.safeExtend({ type: z.literal('RESUME'), ...routing }),
   COMPLETE: COMMAND_BODY_SCHEMAS.COMPLETE.safeExtend({ type: z.literal('COMPLETE'), ...routing }),
   ADJUST: COMMAND_BODY_SCHEMAS.ADJUST.safeExtend({ type: z.literal('ADJUST'), ...routing }),
+  RESET: COMMAND_BODY_SCHEMAS.RESET.safeExtend({ type: z.literal('RESET'), ...routing }),
 } as const;
 
 export type ClientMessageType = keyof typeof clientMessageSchemas;

@@ -178,6 +178,22 @@ describe('client SDK on an embedded server', () => {
     expect(seen).toEqual([2, 3, 4, 5]);
   });
 
+  it('reset over the socket and over REST resolves with the session pending again, its clocks full', async () => {
+    const id = await chessClock(api, 60_000);
+    const handle = await open(id);
+    await handle.start();
+    await handle.switch();
+    const reset = await handle.reset({ expectedVersion: 3 });
+    expect(reset).toMatchObject({
+      version: 4,
+      status: 'pending',
+      event: 'reset',
+      active_participant_id: 'white',
+    });
+    expect(handle.remaining('black')).toBe(60_000);
+    expect(await api.reset(id, { expectedVersion: 4 })).toMatchObject({ version: 5, event: 'reset' });
+  });
+
   it("emits 'expired' when the running clock runs out", async () => {
     const id = await chessClock(api, 200);
     const handle = await open(id);

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpApp } from '../../src/api/app.js';
+import { BATCH_BODY_LIMIT_BYTES } from '../../src/schemas/requests.js';
+import { sessionBatchResponseSchema } from '../../src/schemas/responses.js';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
 
 export interface ApiSetup {
@@ -1067,6 +1069,236 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
         expect(after.version).toBe(3);
         expect(after.active_participant_id).toBe('b');
         expect(participant(after, 'w').cycle_count).toBe(1);
+      });
+    });
+
+    describe('batch create', () => {
+      const postBatch = (body: object) => api().post('/v1/sessions/batch').send(body);
+
+      /** A board of a tournament round: a 5-minute chess clock. */
+      const board = (sessionId: string, extra: Record<string, unknown> = {}) => ({
+        session_id: sessionId,
+        sync_mode: 'per_participant',
+        participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
+        total_time_ms: 300_000,
+        ...extra,
+      });
+
+      async function expectNoneCreated(ids: readonly string[]): Promise<void> {
+        for (const id of ids) await expectNotCreated(id);
+      }
+
+      it('creates every session pending, answering their states in request order', async () => {
+        const ids = [uniqueId('b0'), uniqueId('b1'), uniqueId('b2')];
+        const res = await postBatch({
+          sessions: [board(ids[0]!), { ...board(ids[1]!), sync_mode: 'global' }, board(ids[2]!)],
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(res.headers['cache-control']).toBe('no-store');
+        const sessions = (res.body as { sessions: SessionView[] }).sessions;
+        expect(sessions.map((s) => [s.session_id, s.status, s.version])).toEqual(
+          ids.map((id) => [id, 'pending', 1]),
+        );
+        expect(sessions[1]?.sync_mode).toBe('global');
+        for (const id of ids) expect((await read(id)).version).toBe(1);
+      });
+
+      it('with start_at starts 500 boards at one instant: the same start, deadline and clocks in every state', async () => {
+        const serverNow = (await api().get('/v1/time')).body.server_time as number;
+        const startAt = serverNow + 60_000;
+        const round = uniqueId('round');
+        const sessions = Array.from({ length: 500 }, (_, i) =>
+          board(`${round}-${i}`, {
+            metadata: { round, board: i, white: `player-${2 * i}`, black: `player-${2 * i + 1}` },
+          }),
+        );
+        const body = { sessions, start_at: startAt };
+        // Beyond the service's body limit: the batch route has its own.
+        expect(Buffer.byteLength(JSON.stringify(body))).toBeGreaterThan(SUITE_BODY_LIMIT_BYTES);
+        const res = await postBatch(body);
+        expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(201);
+        const parsed = sessionBatchResponseSchema.safeParse(res.body);
+        expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+        const views = (res.body as { sessions: SessionView[] }).sessions;
+        expect(views).toHaveLength(500);
+        expect(new Set(views.map((v) => v.start_at))).toEqual(new Set([startAt]));
+        expect(new Set(views.map((v) => v.deadline_at))).toEqual(new Set([startAt + 300_000]));
+        expect(new Set(views.map((v) => `${v.status} ${v.version} ${v.event}`))).toEqual(
+          new Set(['running 2 started']),
+        );
+        expect(views.map((v) => v.session_id)).toEqual(sessions.map((s) => s.session_id));
+        // Read back at any server time, every board shows the same clocks.
+        const readBack = await Promise.all([0, 1, 250, 499].map((i) => read(`${round}-${i}`)));
+        for (const view of readBack) {
+          expect({ start_at: view.start_at, w: remaining(view, 'w'), b: remaining(view, 'b') }).toEqual({
+            start_at: startAt,
+            w: 300_000 - Math.max(0, view.server_time - startAt),
+            b: 300_000,
+          });
+        }
+      });
+
+      it('refuses the whole batch when any session is bad, naming each bad index and field', async () => {
+        const ids = Array.from({ length: 5 }, (_, i) => uniqueId(`bad${i}`));
+        const sessions = ids.map((id) => board(id));
+        sessions[1] = board(ids[1]!, { time_per_cycle_ms: 1000 });
+        sessions[3] = board(ids[3]!, { participants: [{ participant_id: 'w' }, { participant_id: 'w' }] });
+        const error = expectError(await postBatch({ sessions }), 400, 'VALIDATION_ERROR');
+        expect(error.details).toMatchObject({ indexes: [1, 3] });
+        expect(issuePaths(error)).toEqual([
+          'sessions.1.time_per_cycle_ms',
+          'sessions.3.participants.1.participant_id',
+        ]);
+        await expectNoneCreated(ids);
+        // A field out of its range is found before the rules between fields, as in a single create.
+        sessions[4] = board(ids[4]!, { total_time_ms: -5 });
+        const range = expectError(await postBatch({ sessions }), 400, 'VALIDATION_ERROR');
+        expect(range.details).toMatchObject({ indexes: [4] });
+        expect(issuePaths(range)).toEqual(['sessions.4.total_time_ms']);
+        await expectNoneCreated(ids);
+      });
+
+      it('refuses ids given twice, naming the indexes, and creates nothing', async () => {
+        const [a, b] = [uniqueId('dup'), uniqueId('dup')];
+        const error = expectError(
+          await postBatch({ sessions: [board(a), board(b), board(a)] }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expect(error.details).toMatchObject({
+          indexes: [2],
+          issues: [{ path: 'sessions.2.session_id', message: `duplicate id '${a}' (also at index 0)` }],
+        });
+        await expectNoneCreated([a, b]);
+      });
+
+      it('refuses an id already in use with 409 naming its index; nothing is created and the existing session is untouched', async () => {
+        const existing = await runningChessClock();
+        const [a, c] = [uniqueId('new'), uniqueId('new')];
+        const error = expectError(
+          await postBatch({ sessions: [board(a), board(existing.session_id), board(c)] }),
+          409,
+          'SESSION_EXISTS',
+        );
+        expect(error.details).toEqual({ indexes: [1], session_ids: [existing.session_id] });
+        await expectNoneCreated([a, c]);
+        await expectUnchanged(existing);
+      });
+
+      it('refuses more than 500 sessions, no sessions, a start_at in the past and unknown fields; nothing is created', async () => {
+        const prefix = uniqueId('many');
+        const many = Array.from({ length: 501 }, (_, i) => board(`${prefix}-${i}`));
+        const tooMany = expectError(await postBatch({ sessions: many }), 400, 'VALIDATION_ERROR');
+        expect(issuePaths(tooMany)).toEqual(['sessions']);
+        await expectNoneCreated([`${prefix}-0`, `${prefix}-500`]);
+
+        expect(issuePaths(expectError(await postBatch({ sessions: [] }), 400, 'VALIDATION_ERROR'))).toEqual([
+          'sessions',
+        ]);
+
+        const late = uniqueId('late');
+        const past = expectError(
+          await postBatch({ sessions: [board(late)], start_at: Date.now() - 60_000 }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expect(issuePaths(past)).toEqual(['start_at']);
+        await expectNotCreated(late);
+
+        const odd = uniqueId('odd');
+        const unknown = expectError(
+          await postBatch({ sessions: [board(odd)], rounds: 3 }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expect(issuePaths(unknown)).toEqual(['rounds']);
+        await expectNotCreated(odd);
+      });
+
+      it('leaves a session named batch readable and deletable at /v1/sessions/batch', async () => {
+        await create(board('batch'));
+        expect((await read('batch')).session_id).toBe('batch');
+        const put = await api().put('/v1/sessions/batch').send({});
+        expectError(put, 405, 'METHOD_NOT_ALLOWED');
+        expect(put.headers.allow).toBe('POST, GET, HEAD, DELETE');
+        expect((await api().delete('/v1/sessions/batch')).status).toBe(204);
+        await expectNotCreated('batch');
+      });
+
+      it('answers 413 past its own body limit, which it names', async () => {
+        const padding = 'x'.repeat(4000);
+        const sessions = Array.from({ length: 1100 }, (_, i) => board(`pad-${i}`, { metadata: { padding } }));
+        const error = expectError(await postBatch({ sessions }), 413, 'PAYLOAD_TOO_LARGE');
+        expect(error.details).toEqual({ limit_bytes: BATCH_BODY_LIMIT_BYTES });
+      });
+    });
+
+    describe('reset', () => {
+      it('takes a running clock back to pending with its first clocks; the version goes on', async () => {
+        const running = await runningChessClock();
+        await sleep(20);
+        await command(running.session_id, 'switch');
+        const reset = await command(running.session_id, 'reset', { expected_version: 3 });
+        expect(reset).toMatchObject({
+          status: 'pending',
+          version: 4,
+          event: 'reset',
+          active_participant_id: 'w',
+          start_at: null,
+          deadline_at: null,
+        });
+        for (const id of ['w', 'b']) {
+          expect(participant(reset, id)).toMatchObject({
+            time_remaining_ms: 300_000,
+            time_used_ms: 0,
+            cycle_count: 0,
+          });
+        }
+        expect(await read(running.session_id)).toMatchObject({
+          version: 4,
+          status: 'pending',
+          event: 'reset',
+        });
+        // It starts again as a new session would.
+        expect(await command(running.session_id, 'start')).toMatchObject({ version: 5, status: 'running' });
+      });
+
+      it('brings back an expired session, and a pending one as a new version', async () => {
+        const short = await create({
+          session_id: uniqueId('short'),
+          sync_mode: 'global',
+          participants: [{ participant_id: 'p' }],
+          total_time_ms: 1,
+        });
+        await command(short.session_id, 'start');
+        await sleep(10);
+        expect((await read(short.session_id)).status).toBe('expired');
+        const back = await command(short.session_id, 'reset');
+        expect(back).toMatchObject({ status: 'pending', time_remaining_ms: 1, event: 'reset' });
+        const again = await command(short.session_id, 'reset');
+        expect(again.version).toBe(back.version + 1);
+      });
+
+      it('refuses a stale expected_version, a bad body, an unknown or deleted session; nothing changes', async () => {
+        const running = await runningChessClock();
+        const stale = expectError(
+          await postCommand(running.session_id, 'reset', { expected_version: 1 }),
+          409,
+          'VERSION_CONFLICT',
+        );
+        expect(stale.details).toEqual({ expected_version: 1, current_version: 2 });
+        const bad = expectError(
+          await postCommand(running.session_id, 'reset', { participant_id: 'w' }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expect(issuePaths(bad)).toEqual(['participant_id']);
+        await expectUnchanged(running);
+
+        expectError(await postCommand(uniqueId('nobody'), 'reset'), 404, 'SESSION_NOT_FOUND');
+        expect((await api().delete(`/v1/sessions/${running.session_id}`)).status).toBe(204);
+        expectError(await postCommand(running.session_id, 'reset'), 404, 'SESSION_NOT_FOUND');
+        await expectNotCreated(running.session_id);
       });
     });
 

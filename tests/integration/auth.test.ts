@@ -149,12 +149,23 @@ describe('auth', () => {
       [otherSession, '/switch'],
       [black, '/switch'],
       [black, '/pause'],
+      [black, '/reset'],
+      [viewer, '/reset'],
     ] as const) {
       const refused = await call('POST', `/v1/sessions/g-403${path}`, bearer);
       expect(refused.status).toBe(403);
       expect(refused.body.error.code).toBe('FORBIDDEN');
     }
     expect((await call('POST', '/v1/sessions', viewer, { sync_mode: 'global' })).status).toBe(403);
+    // A batch create is a create: neither a participant nor a viewer, nor an admin bound to one session.
+    const boundAdmin = await token({ sub: 'td', role: 'admin', session_id: 'g-403' });
+    const batch = { sessions: [{ session_id: 'g-403-batch', sync_mode: 'global', participants: [] }] };
+    for (const bearer of [black, viewer, boundAdmin]) {
+      const refused = await call('POST', '/v1/sessions/batch', bearer, batch);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe('FORBIDDEN');
+    }
+    expect((await call('GET', '/v1/sessions/g-403-batch', admin)).status).toBe(404);
     expect((await call('GET', '/v1/sessions/g-403', viewer)).body.version).toBe(game.version);
   });
 
@@ -321,6 +332,10 @@ describe('auth', () => {
     const snapshot = await viewer.next((m) => m.type === 'STATE');
     const answer = await viewer.request({ type: 'SWITCH' });
     expect(answer).toMatchObject({ type: 'ERROR', error: { code: 'FORBIDDEN' } });
+    expect(await viewer.request({ type: 'RESET' })).toMatchObject({
+      type: 'ERROR',
+      error: { code: 'FORBIDDEN' },
+    });
     expect((await call('GET', '/v1/sessions/g-ws', admin)).body.version).toBe(snapshot.state?.version);
     await viewer.close();
 

@@ -123,6 +123,27 @@ describe('webhooks on an embedded service', () => {
     expect(verifiedMessages(endpoint.secret, receiver).map((m) => m.type)).toEqual(['session.switched']);
   });
 
+  it('sends a reset as session.reset, from the audit trail like every change', async () => {
+    receiver = await startWebhookReceiver();
+    const endpoint = await server.webhooks!.create({ url: receiver.url, events: ['session.reset'] });
+    const sessionId = await playSession(server.url, 1);
+    await callJson(server.url, 'POST', `/v1/sessions/${sessionId}/reset`, {});
+    await waitUntil('the reset', () => receiver.accepted().length >= 1);
+    const log = await server.webhooks!.deliveries(endpoint.id);
+    expect(log.deliveries.map((d) => [d.session_id, d.type, d.version])).toEqual([
+      [sessionId, 'session.reset', 4],
+    ]);
+    const page = await callJson<{ events: { event: string; version: number }[] }>(
+      server.url,
+      'GET',
+      `/v1/sessions/${sessionId}/events`,
+    );
+    expect(page.events.at(-1)).toMatchObject({
+      event: 'reset',
+      version: 4,
+    });
+  });
+
   it('with the receiver down, retries until it is back: every message once, in order, the attempts logged', async () => {
     receiver = await startWebhookReceiver();
     receiver.answer(503);

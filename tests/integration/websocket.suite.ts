@@ -443,7 +443,7 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
     });
 
     describe('commands over WebSocket', () => {
-      it('START, SWITCH to a named participant, PAUSE, ADJUST, RESUME and COMPLETE do what REST does', async () => {
+      it('START, SWITCH to a named participant, PAUSE, ADJUST, RESUME, COMPLETE and RESET do what REST does', async () => {
         const players = ['w', 'b', 'c'];
         const viaRest = await createChessClock(server, players);
         const viaWs = await createChessClock(server, players);
@@ -457,6 +457,7 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
           { body: { type: 'ADJUST', participant_id: 'b', delta_ms: 5000 }, event: 'adjusted' },
           { body: { type: 'RESUME' }, event: 'resumed' },
           { body: { type: 'COMPLETE' }, event: 'completed' },
+          { body: { type: 'RESET' }, event: 'reset' },
         ];
         for (const [i, { body, event }] of steps.entries()) {
           const { type, ...fields } = body;
@@ -481,9 +482,22 @@ export function websocketSuite(name: string, setup: () => Promise<WebSocketSuite
           }
         }
         const final = await restOk(server, 'GET', `/v1/sessions/${viaWs.session_id}`);
-        expect(final).toMatchObject({ status: 'completed', version: 7 });
-        expect(participant(final, 'c').cycle_count).toBe(0);
-        expect(participant(final, 'w').cycle_count).toBe(1);
+        // Completed at version 7, then reset: pending again with the first clocks.
+        expect(final).toMatchObject({ status: 'pending', version: 8, active_participant_id: 'w' });
+        for (const id of players) {
+          expect(participant(final, id)).toMatchObject({ cycle_count: 0, time_used_ms: 0 });
+        }
+      });
+
+      it('a RESET over WebSocket reaches the other watchers as STATE reset', async () => {
+        const running = await createRunningClock(server);
+        const arbiter = await watch(running.session_id);
+        const other = await watch(running.session_id);
+        const ack = await arbiter.request({ type: 'RESET', request_id: 'again', expected_version: 2 });
+        expect(ack).toMatchObject({ type: 'ACK', request_id: 'again' });
+        expect(ack.state).toMatchObject({ version: 3, status: 'pending', event: 'reset' });
+        const state = await other.nextState(running.session_id, (s) => s.version === 3);
+        expect(state).toMatchObject({ status: 'pending', event: 'reset', start_at: null });
       });
 
       it('commands sent back to back on one connection are applied in the order sent', async () => {

@@ -156,6 +156,8 @@ export interface SyncKairosHandle {
   adjust(
     options: CommandOptions & { deltaMs: number; participantId?: string; groupId?: string },
   ): Promise<SessionView>;
+  /** Admins only: back to pending with the clocks the session was created with. */
+  reset(options?: CommandOptions): Promise<SessionView>;
   /** Re-syncs the clock now (it also does so every 30 s, after a reconnect and when a tab comes back). */
   sync(): Promise<ClockSyncInfo>;
   on<K extends keyof SyncKairosEvents>(event: K, listener: SyncKairosEvents[K]): () => void;
@@ -376,6 +378,10 @@ class SessionConnection implements SyncKairosHandle {
       participant_id: options.participantId,
       group_id: options.groupId,
     });
+  }
+
+  reset(options: CommandOptions = {}): Promise<SessionView> {
+    return this.command('RESET', { expected_version: options.expectedVersion });
   }
 
   private command<T extends CommandMessage['type']>(type: T, body: CommandBody<T>): Promise<SessionView> {

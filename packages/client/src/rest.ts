@@ -29,6 +29,8 @@ export interface SyncKairosClient {
     sessionId: string,
     options: CommandOptions & { deltaMs: number; participantId?: string; groupId?: string },
   ): Promise<SessionView>;
+  /** Admins only: back to pending with the clocks the session was created with. */
+  reset(sessionId: string, options?: CommandOptions): Promise<SessionView>;
   /** Cancels and removes the session. */
   deleteSession(sessionId: string, options?: CommandOptions): Promise<void>;
   /** `GET /v1/time`: the server's clock (one sample; connect() does the careful sync). */
@@ -102,6 +104,7 @@ export function createClient(options: ClientOptions): SyncKairosClient {
         participant_id: opts.participantId,
         group_id: opts.groupId,
       }),
+    reset: (sessionId, opts = {}) => command(sessionId, 'reset', { expected_version: opts.expectedVersion }),
     deleteSession: (sessionId, opts = {}) =>
       request<void>(
         'DELETE',

@@ -33,14 +33,19 @@ export function methodNotAllowed(paths: Record<string, readonly string[]>): onRe
   });
   return (req, reply, done) => {
     const path = pathOf(req.url);
-    const match = known.find((candidate) => candidate.pattern.test(path));
-    if (match === undefined || match.methods.has(req.method)) {
+    const first = known.find((candidate) => candidate.pattern.test(path));
+    if (first === undefined || first.methods.has(req.method)) {
       done();
       return;
     }
-    reply.header('allow', match.allow);
-    done(
-      new SyncKairosError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${match.allow}`),
-    );
+    // A path may match more than one template (`/v1/sessions/batch` and `/v1/sessions/{id}`).
+    const matches = known.filter((candidate) => candidate.pattern.test(path));
+    if (matches.some((match) => match.methods.has(req.method))) {
+      done();
+      return;
+    }
+    const allow = [...new Set(matches.flatMap((match) => match.allow.split(', ')))].join(', ');
+    reply.header('allow', allow);
+    done(new SyncKairosError('METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${allow}`));
   };
 }

@@ -12,7 +12,14 @@ import {
 import type { RenderedView } from '../../engine/renderedView.js';
 import type { SessionCommandType, SessionView } from '../../types/session.js';
 import { principalOf } from '../middlewares/authenticate.js';
-import { createSessionSchema, deleteQuerySchema, idSchema, parseInput } from '../../schemas/requests.js';
+import {
+  BATCH_BODY_LIMIT_BYTES,
+  createSessionSchema,
+  deleteQuerySchema,
+  idSchema,
+  parseBatchInput,
+  parseInput,
+} from '../../schemas/requests.js';
 
 export interface SessionsRouteDeps {
   engine: SyncEngine;
@@ -26,7 +33,7 @@ function authorize(req: FastifyRequest, action: Action, sessionId: string | null
   return { principal, actor: principal.subject };
 }
 
-type TimedOperation = SessionCommandType | 'create' | 'get';
+type TimedOperation = SessionCommandType | 'create' | 'create_batch' | 'get';
 
 /** A state is only true as of its server_time, so no cache may keep it. */
 function sendState(reply: FastifyReply, status: number, view: SessionView): FastifyReply {
@@ -74,6 +81,8 @@ export function sessionsRoutes(app: FastifyInstance, deps: SessionsRouteDeps): v
     return sendState(reply, 201, view);
   });
 
+  batchRoute(app, engine, timed);
+
   app.get<WithId>('/:id', async (req, reply) => {
     const sessionId = sessionIdOf(req.params);
     authorize(req, 'read', sessionId);
@@ -102,5 +111,22 @@ export function sessionsRoutes(app: FastifyInstance, deps: SessionsRouteDeps): v
       engine.deleteSession(sessionId, { expectedVersion: query.expected_version, actor }),
     );
     return reply.code(204).send();
+  });
+}
+
+/** POST /v1/sessions/batch: all created (and started at start_at) or none; the states in request order. */
+function batchRoute(
+  app: FastifyInstance,
+  engine: SyncEngine,
+  timed: <T>(operation: TimedOperation, run: () => Promise<T>) => Promise<T>,
+): void {
+  const bodyLimit = Math.max(app.initialConfig.bodyLimit ?? 0, BATCH_BODY_LIMIT_BYTES);
+  app.post('/batch', { bodyLimit }, async (req, reply) => {
+    const { actor } = authorize(req, 'create', null);
+    const body = parseBatchInput(bodyOf(req.body));
+    const sessions = await timed('create_batch', () =>
+      engine.createSessions(body.sessions, { actor, startAtMs: body.start_at }),
+    );
+    return reply.code(201).header('cache-control', 'no-store').send({ sessions });
   });
 }

@@ -59,16 +59,26 @@ export function writeBankFace(
   writeFace(out, bank, control, 0, gainsMs);
 }
 
-/** A new bank's counters: from its own control, else the session's, else `totalMs`. */
+/** What a create request gives a bank of its own (a participant's handicap, a group's entry). */
+export interface OwnBankInput {
+  total_time_ms?: number | undefined;
+  time_control?: TimeControl | undefined;
+}
+
+/**
+ * A new bank's counters: from its own control, else the session's, else its own total, else
+ * `sessionTotalMs`. What is its own is kept on the bank, so a reset can start it again.
+ */
 export function startBank(
   bank: Bank,
-  own: TimeControl | undefined,
+  own: OwnBankInput | undefined,
   state: SessionState,
-  totalMs: number,
+  sessionTotalMs: number,
 ): void {
-  if (own !== undefined) bank.timeControl = own;
-  const control = own ?? state.config.timeControl;
-  if (control === undefined) bank.bankMs = totalMs;
+  if (own?.time_control !== undefined) bank.timeControl = own.time_control;
+  if (own?.total_time_ms !== undefined) bank.ownTotalTimeMs = own.total_time_ms;
+  const control = own?.time_control ?? state.config.timeControl;
+  if (control === undefined) bank.bankMs = own?.total_time_ms ?? sessionTotalMs;
   else Object.assign(bank, ruleOf(control).start(control));
 }
 

@@ -48,7 +48,7 @@ export const perGroup: SyncModeRules = {
     state.groups = usedGroupIds(input).map((groupId) => {
       const group: GroupState = { groupId, bankMs: 0, usedMs: 0, hasExpired: false };
       const own = declared.get(groupId);
-      startBank(group, own?.time_control, state, own?.total_time_ms ?? input.total_time_ms ?? 0);
+      startBank(group, own, state, input.total_time_ms ?? 0);
       return group;
     });
   },

@@ -30,7 +30,7 @@ export const perParticipant: SyncModeRules = {
     if (input.time_control !== undefined) state.config.timeControl = input.time_control;
     state.participants.forEach((p, index) => {
       const own = input.participants[index];
-      startBank(p, own?.time_control, state, own?.total_time_ms ?? input.total_time_ms ?? 0);
+      startBank(p, own, state, input.total_time_ms ?? 0);
     });
   },
 

@@ -195,6 +195,28 @@ describe('engine properties', () => {
     );
   });
 
+  it('a reset session then the same steps gives the same clocks as a fresh session', () => {
+    fc.assert(
+      fc.property(scenario, fc.array(step, { maxLength: 20 }), ({ input, steps }, after) => {
+        const reset = play(input, steps);
+        reset.run({ type: 'reset' });
+        const fresh = new EngineDriver(input);
+        fresh.nowMs = reset.nowMs;
+        for (const clock of [reset, fresh]) {
+          clock.tryRun({ type: 'start' });
+          for (const s of after) {
+            if ('advanceMs' in s) clock.advance(s.advanceMs).tick();
+            else clock.tryRun(s.command);
+          }
+        }
+        const { version: _r, created_at: _rc, updated_at: _ru, ...resetView } = reset.view();
+        const { version: _f, created_at: _fc, updated_at: _fu, ...freshView } = fresh.view();
+        expect(resetView).toEqual(freshView);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('the same inputs give the same state', () => {
     fc.assert(
       fc.property(scenario, ({ input, steps }) => {

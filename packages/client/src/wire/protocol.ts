@@ -63,8 +63,19 @@ export interface AdjustMessage extends VersionGuard {
   group_id?: string | undefined;
 }
 
+/** Back to pending with the clocks the session was created with (admins only). */
+export interface ResetMessage extends VersionGuard {
+  type: 'RESET';
+}
+
 export type CommandMessage =
-  StartMessage | SwitchMessage | PauseMessage | ResumeMessage | CompleteMessage | AdjustMessage;
+  | StartMessage
+  | SwitchMessage
+  | PauseMessage
+  | ResumeMessage
+  | CompleteMessage
+  | AdjustMessage
+  | ResetMessage;
 export type CommandMessageType = CommandMessage['type'];
 export type ClientMessage = SubscribeMessage | PingMessage | CommandMessage;
 

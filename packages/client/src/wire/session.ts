@@ -44,6 +44,8 @@ export const SESSION_EVENTS = [
   'restored',
   /** Nothing was done to the session for the server's maximum idle time: it ended and was removed. */
   'idle_expired',
+  /** An admin reset the session: back to pending with the clocks it was created with. */
+  'reset',
 ] as const;
 export type SessionEventType = (typeof SESSION_EVENTS)[number];
 
