@@ -123,7 +123,7 @@ export class SyncEngine {
       clocksAfter: clocks,
       state,
     };
-    const result = await this.write(state, 0, nowMs, [created]);
+    const result = await this.write(state, null, nowMs, [created]);
     if (!result.ok) {
       throw new SyncKairosError('SESSION_EXISTS', `Session '${state.sessionId}' already exists`, {
         session_id: state.sessionId,
@@ -169,14 +169,14 @@ export class SyncEngine {
         // A remembered state may be stale: only the store's own state can refuse a command.
         if (fromMemory) continue;
         // The command failed, but a flag that fell meanwhile is still a change worth keeping.
-        if (events.length > 0) await this.write(state, stored.version, nowMs, events);
+        if (events.length > 0) await this.write(state, stored, nowMs, events);
         throw outcome.error;
       }
       // The command's last version carries when a client last acted (its audit record too).
       markActive(state, nowMs);
       const last = events[events.length - 1];
       if (last !== undefined) markActive(last.state, nowMs);
-      const result = await this.write(state, stored.version, nowMs, events);
+      const result = await this.write(state, stored, nowMs, events);
       if (result.ok) return { view: toSessionView(state, nowMs), state, events };
       // A remembered session the store lost: read it again, which restores it if it can.
       if (result.reason === 'not_found' && fromMemory) continue;
@@ -223,7 +223,7 @@ export class SyncEngine {
       return removed.reason === 'not_found' ? null : [];
     }
     if (due.events.length === 0) return [];
-    const result = await this.write(due.state, stored.version, nowMs, due.events);
+    const result = await this.write(due.state, stored, nowMs, due.events);
     if (result.ok) return due.events;
     // A conflict: someone else wrote first, and every write applies the expiries due by its
     // time, so there is nothing to re-read for; whatever deadline it left is armed anew.
@@ -327,16 +327,18 @@ export class SyncEngine {
     return state;
   }
 
+  /** Writes `state` over `stored` (compare-and-set on its version), or creates it when `stored` is null. */
   private async write(
     state: SessionState,
-    expectedVersion: number,
+    stored: SessionState | null,
     nowMs: number,
     events: SessionEvent[],
   ): Promise<WriteResult> {
     const result = await this.forgettingOnFailure(
       state.sessionId,
       this.store.save({
-        expectedVersion,
+        expectedVersion: stored?.version ?? 0,
+        previousStatus: stored?.status ?? null,
         state,
         deadlineAtMs: this.deadlineOf(state),
         ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),

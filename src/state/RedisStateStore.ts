@@ -2,14 +2,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError } from 'ioredis';
 import type { Clock } from '../types/clock.js';
 import { storeUnavailable } from '../types/errors.js';
-import type { SessionState } from '../types/session.js';
-import type { DeadlineEntry, RestoreWrite, SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import type { SessionState, SessionStatus } from '../types/session.js';
+import type {
+  DeadlineEntry,
+  RestoreWrite,
+  SessionListQuery,
+  SessionWrite,
+  StateStore,
+  WriteResult,
+} from '../types/store.js';
 import { stateKeys, type StateKeys } from './keys.js';
 import { REDIS_CALL_TIMEOUT_MS, withinCallTimeout, type RedisClient } from './redisConnection.js';
 import { WriteTooLateError } from './scriptResult.js';
 import {
   defineStateScripts,
   dropStaleDeadlineScript,
+  dropStaleListingScript,
   removeSessionScript,
   restoreSessionScript,
   saveSessionScript,
@@ -47,6 +55,11 @@ async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
   }
 }
 
+/** A stored value, '<version>|<stateJson>' (save-session-6.lua): the JSON carries the version too. */
+function stateOf(value: string | null): SessionState | null {
+  return value === null ? null : decodeState(value.slice(value.indexOf('|') + 1));
+}
+
 /** Redis answered (a refusal or an error reply): what the write did is known, nothing is pending. */
 function isAnswer(err: unknown): boolean {
   return err instanceof ReplyError || err instanceof WriteTooLateError;
@@ -73,9 +86,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async get(sessionId: string): Promise<SessionState | null> {
-    const value = await this.read(this.redis.get(this.keys.session(sessionId)));
-    // '<version>|<stateJson>' (save-session-3.lua); the JSON carries the version too.
-    return value === null ? null : decodeState(value.slice(value.indexOf('|') + 1));
+    return stateOf(await this.read(this.redis.get(this.keys.session(sessionId))));
   }
 
   save(write: SessionWrite): Promise<WriteResult> {
@@ -92,8 +103,7 @@ export class RedisStateStore implements StateStore {
   }
 
   restore(write: RestoreWrite): Promise<WriteResult> {
-    const full = { ...write, expectedVersion: 0 };
-    return this.write((notAfterMs) => restoreSessionScript(this.scripts, this.keys, full, notAfterMs));
+    return this.write((notAfterMs) => restoreSessionScript(this.scripts, this.keys, write, notAfterMs));
   }
 
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
@@ -124,6 +134,55 @@ export class RedisStateStore implements StateStore {
     }
     entries.sort((a, b) => a.deadlineAtMs - b.deadlineAtMs);
     return entries.slice(0, limit);
+  }
+
+  async list(query: SessionListQuery): Promise<SessionState[]> {
+    const found: SessionState[] = [];
+    let afterId = query.afterId;
+    while (found.length < query.limit) {
+      const wanted = query.limit - found.length;
+      const ids = await this.idsAfter(query.status, afterId, wanted);
+      if (ids.length === 0) break;
+      // One GET per session (a cluster routes each to its slot; auto-pipelining batches them).
+      const values = await this.read(Promise.all(ids.map((id) => this.redis.get(this.keys.session(id)))));
+      const stale: string[] = [];
+      ids.forEach((id, i) => {
+        const state = stateOf(values[i] ?? null);
+        if (state === null) stale.push(id);
+        // The status may have changed between the index read and the GET: it is filtered again.
+        else if (query.status === undefined || state.status === query.status) found.push(state);
+      });
+      // Gone by TTL: the ids leave the indexes (only if still gone, atomically), never listed.
+      await Promise.all(
+        stale.map((id) =>
+          this.write((notAfterMs) => dropStaleListingScript(this.scripts, this.keys, id, notAfterMs)),
+        ),
+      );
+      if (ids.length < wanted) break;
+      afterId = ids[ids.length - 1];
+    }
+    return found;
+  }
+
+  /** The first `limit` ids after `afterId` over every bucket's index: each bucket's first, merged. */
+  private async idsAfter(
+    status: SessionStatus | undefined,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<string[]> {
+    const min = afterId === undefined ? '-' : `(${afterId}`;
+    const perBucket = await this.read(
+      Promise.all(
+        this.keys.buckets.map((bucket) =>
+          this.redis.zrange(this.keys.sessionIndex(bucket, status), min, '+', 'BYLEX', 'LIMIT', 0, limit),
+        ),
+      ),
+    );
+    // Ids are ASCII, so code-unit order is Redis's byte order.
+    return perBucket
+      .flat()
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit);
   }
 
   dropStaleDeadline(sessionId: string): Promise<void> {

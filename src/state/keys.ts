@@ -8,6 +8,8 @@
 // BUCKET_COUNT buckets, which every instance's scheduler and audit relay cover. A single Redis
 // uses the same layout, so both modes run one code path.
 
+import type { SessionStatus } from '../types/session.js';
+
 export const DEFAULT_KEY_PREFIX = 'sk:';
 
 /**
@@ -36,6 +38,13 @@ export interface StateKeys {
   deadlines(bucket: number): string;
   /** The deadline index of the session's bucket. */
   deadlinesOf(sessionId: string): string;
+  /**
+   * The bucket's session ids (score 0, so ordered by id: read BYLEX), all of them or those of one
+   * status, kept by the write scripts: `sk:{b7}:ids`, `sk:{b7}:ids:running`.
+   */
+  sessionIndex(bucket: number, status?: SessionStatus): string;
+  /** The session index of the session's bucket. */
+  sessionIndexOf(sessionId: string, status?: SessionStatus): string;
   /**
    * Stream of the bucket's audit records, appended by the same script that commits each change
    * and drained into the audit queue by a relay: `sk:{b7}:audit`.
@@ -78,6 +87,8 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
   const session = (sessionId: string): string => `${tagged(bucketOf(sessionId))}:s:${sessionId}`;
   const deadlines = (bucket: number): string => `${tagged(bucket)}:deadlines`;
   const auditLog = (bucket: number): string => `${tagged(bucket)}:audit`;
+  const sessionIndex = (bucket: number, status?: SessionStatus): string =>
+    status === undefined ? `${tagged(bucket)}:ids` : `${tagged(bucket)}:ids:${status}`;
   return {
     prefix,
     buckets: BUCKETS,
@@ -87,6 +98,8 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
     updatesChannel: (sessionId) => `${session(sessionId)}:updates`,
     deadlines,
     deadlinesOf: (sessionId) => deadlines(bucketOf(sessionId)),
+    sessionIndex,
+    sessionIndexOf: (sessionId, status) => sessionIndex(bucketOf(sessionId), status),
     auditLog,
     auditLogOf: (sessionId) => auditLog(bucketOf(sessionId)),
     auditRelayGroup: 'audit-relay',

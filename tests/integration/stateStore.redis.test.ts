@@ -5,6 +5,7 @@ import { RedisStateStore } from '../../src/state/RedisStateStore.js';
 import { systemClock } from '../../src/state/SystemClock.js';
 import { stateKeys } from '../../src/state/keys.js';
 import { encodeState } from '../../src/state/stateCodec.js';
+import type { SessionStatus } from '../../src/types/session.js';
 import { connectRedis, createRedisConnection } from '../../src/state/redisConnection.js';
 import { stateStoreContract, type PublishedMessage } from '../contract/stateStore.contract.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
@@ -87,7 +88,7 @@ describe('RedisStateStore specifics', () => {
 
   it('keeps a session in one hash-tagged string, its version ahead of its state', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: 1234, ttlMs: null });
     expect(keys.session(state.sessionId)).toBe(
       `${keyPrefix}{b${keys.bucketOf(state.sessionId)}}:s:${state.sessionId}`,
     );
@@ -96,29 +97,73 @@ describe('RedisStateStore specifics', () => {
     expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBe('1234');
   });
 
+  it('indexes the session by id in its bucket, all and by status, and moves it only when the status changes', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
+    const { sessionId } = state;
+    const members = async (status?: SessionStatus): Promise<string[]> =>
+      redis.zrange(keys.sessionIndexOf(sessionId, status), 0, -1);
+    expect(keys.sessionIndexOf(sessionId, 'running')).toBe(
+      `${keyPrefix}{b${keys.bucketOf(sessionId)}}:ids:running`,
+    );
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
+    expect(await redis.zscore(keys.sessionIndexOf(sessionId), sessionId)).toBe('0');
+    expect(await members('pending')).toEqual([sessionId]);
+
+    const running = { ...state, version: 2, status: 'running' as const };
+    await store.save({
+      expectedVersion: 1,
+      previousStatus: 'pending',
+      state: running,
+      deadlineAtMs: null,
+      ttlMs: 50,
+    });
+    expect(await members('pending')).toEqual([]);
+    expect(await members('running')).toEqual([sessionId]);
+
+    // Its TTL runs out: the ids stay behind until a list read finds the session gone.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await members()).toEqual([sessionId]);
+    expect(await store.list({ status: 'running', limit: 10 })).toEqual([]);
+    expect(await members()).toEqual([]);
+    expect(await members('running')).toEqual([]);
+  });
+
   it('ttlMs null persists the key (PTTL -1); a TTL sets it and a later null clears it', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
     const key = keys.session(state.sessionId);
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
     expect(await redis.pttl(key)).toBe(-1);
 
     const v2 = { ...state, version: 2 };
-    await store.save({ expectedVersion: 1, state: v2, deadlineAtMs: null, ttlMs: 60_000 });
+    await store.save({
+      expectedVersion: 1,
+      previousStatus: 'pending',
+      state: v2,
+      deadlineAtMs: null,
+      ttlMs: 60_000,
+    });
     const pttl = await redis.pttl(key);
     expect(pttl).toBeGreaterThan(50_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
 
-    await store.save({ expectedVersion: 2, state: { ...v2, version: 3 }, deadlineAtMs: null, ttlMs: null });
+    await store.save({
+      expectedVersion: 2,
+      previousStatus: 'pending',
+      state: { ...v2, version: 3 },
+      deadlineAtMs: null,
+      ttlMs: null,
+    });
     expect(await redis.pttl(key)).toBe(-1);
   });
 
   it('a script flushed from Redis is sent again (NOSCRIPT falls back to EVAL)', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
     await redis.script('FLUSH');
     expect(
       await store.save({
         expectedVersion: 1,
+        previousStatus: 'pending',
         state: { ...state, version: 2 },
         deadlineAtMs: null,
         ttlMs: null,
@@ -132,7 +177,7 @@ describe('RedisStateStore specifics', () => {
 
   it('a hash deleted behind the store leaves its deadline entry, which dropStaleDeadline removes', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: 1234, ttlMs: null });
     await store.dropStaleDeadline(state.sessionId);
     expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBe('1234');
 
@@ -144,7 +189,14 @@ describe('RedisStateStore specifics', () => {
 
   it('a write that reaches Redis after its not-after instant changes nothing and is STORE_UNAVAILABLE', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null, auditRecords: ['v1'] });
+    await store.save({
+      expectedVersion: 0,
+      previousStatus: null,
+      state,
+      deadlineAtMs: 1234,
+      ttlMs: null,
+      auditRecords: ['v1'],
+    });
     const footprint = async () => ({
       value: await redis.get(keys.session(state.sessionId)),
       deadlineAtMs: await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId),
@@ -156,7 +208,14 @@ describe('RedisStateStore specifics', () => {
     const v2 = { ...state, version: 2 };
     const writes = [
       () =>
-        late.save({ expectedVersion: 1, state: v2, deadlineAtMs: null, ttlMs: null, auditRecords: ['v2'] }),
+        late.save({
+          expectedVersion: 1,
+          previousStatus: 'pending',
+          state: v2,
+          deadlineAtMs: null,
+          ttlMs: null,
+          auditRecords: ['v2'],
+        }),
       () => late.remove(v2, 1, ['v2-cancelled']),
       () => late.dropStaleDeadline(state.sessionId),
       () => late.restore({ state: v2, deadlineAtMs: null, ttlMs: null }),
@@ -169,7 +228,7 @@ describe('RedisStateStore specifics', () => {
 
   it('a removed lifetime is never restored (the trail may not know yet); a new lifetime of the id is', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}`, createdAtMs: 1_000 });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
     await store.remove({ ...state, status: 'cancelled' }, 1);
     expect(await store.restore({ state, deadlineAtMs: null, ttlMs: null })).toEqual({
       ok: false,
