@@ -10,7 +10,7 @@ import {
   type SessionState,
   type SessionView,
 } from '../types/session.js';
-import type { StateStore, WriteResult } from '../types/store.js';
+import type { SessionListQuery, StateStore, WriteResult } from '../types/store.js';
 import { createSessionState } from './createSession.js';
 import { applyDueExpiries } from './expiry.js';
 import { DEFAULT_MAX_IDLE_MS, applyIdleExpiry, markActive, nextDeadlineAtMs } from './idle.js';
@@ -137,6 +137,23 @@ export class SyncEngine {
     const stored = await this.read(sessionId);
     const nowMs = this.clock.nowMs();
     return toSessionView(applyDueExpiries(stored, nowMs).state, nowMs);
+  }
+
+  /**
+   * A page of the live sessions in id order, as `getSession` shows each; the status filter is on
+   * the stored status. `nextAfterId` is where the next page starts, null when this is the last.
+   */
+  async listSessions(
+    query: SessionListQuery,
+  ): Promise<{ sessions: SessionView[]; nextAfterId: string | null }> {
+    // One more than the page: whether another page follows is known without reading it.
+    const states = await this.store.list({ ...query, limit: query.limit + 1 });
+    const page = states.slice(0, query.limit);
+    const nowMs = this.clock.nowMs();
+    return {
+      sessions: page.map((state) => toSessionView(applyDueExpiries(state, nowMs).state, nowMs)),
+      nextAfterId: states.length > query.limit ? (page.at(-1)?.sessionId ?? null) : null,
+    };
   }
 
   async execute(

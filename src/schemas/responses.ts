@@ -243,6 +243,14 @@ export const sessionEventViewSchema = z.strictObject({
   recorded_at: epochMs.describe('When the audit store wrote the record'),
 });
 
+export const sessionListResponseSchema = z.strictObject({
+  sessions: z.array(sessionViewSchema).describe('Ordered by session_id'),
+  next_cursor: z
+    .string()
+    .nullable()
+    .describe('Pass as `cursor` (with the same `status`) for the next page; null on the last'),
+});
+
 export const sessionEventsResponseSchema = z.strictObject({
   events: z.array(sessionEventViewSchema),
   next_cursor: z

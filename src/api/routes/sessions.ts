@@ -11,7 +11,15 @@ import {
 } from '../../schemas/commands.js';
 import type { SessionCommandType, SessionView } from '../../types/session.js';
 import { principalOf } from '../middlewares/authenticate.js';
-import { createSessionSchema, deleteQuerySchema, idSchema, parseInput } from '../../schemas/requests.js';
+import {
+  DEFAULT_SESSIONS_LIMIT,
+  createSessionSchema,
+  deleteQuerySchema,
+  encodeSessionListCursor,
+  idSchema,
+  listSessionsQuerySchema,
+  parseInput,
+} from '../../schemas/requests.js';
 
 export interface SessionsRouteDeps {
   engine: SyncEngine;
@@ -25,7 +33,7 @@ function authorize(req: FastifyRequest, action: Action, sessionId: string | null
   return { principal, actor: principal.subject };
 }
 
-type TimedOperation = SessionCommandType | 'create' | 'get';
+type TimedOperation = SessionCommandType | 'create' | 'get' | 'list';
 
 /** A state is only true as of its server_time, so no cache may keep it. */
 function sendState(reply: FastifyReply, status: number, view: SessionView): FastifyReply {
@@ -62,6 +70,25 @@ export function sessionsRoutes(app: FastifyInstance, deps: SessionsRouteDeps): v
     const view = await timed('create', () => engine.createSession(input, { actor }));
     reply.header('location', `/v1/sessions/${encodeURIComponent(view.session_id)}`);
     return sendState(reply, 201, view);
+  });
+
+  app.get('/', async (req, reply) => {
+    authorize(req, 'list', null);
+    const query = parseInput(listSessionsQuerySchema, req.query, ['query']);
+    const status = query.status ?? null;
+    const page = await timed('list', () =>
+      engine.listSessions({
+        status: query.status,
+        afterId: query.cursor?.afterId,
+        limit: query.limit ?? DEFAULT_SESSIONS_LIMIT,
+      }),
+    );
+    const nextCursor =
+      page.nextAfterId === null ? null : encodeSessionListCursor({ afterId: page.nextAfterId, status });
+    return reply
+      .code(200)
+      .header('cache-control', 'no-store')
+      .send({ sessions: page.sessions, next_cursor: nextCursor });
   });
 
   app.get<WithId>('/:id', async (req, reply) => {
