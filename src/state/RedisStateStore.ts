@@ -140,9 +140,7 @@ export class RedisStateStore implements StateStore {
     const found: SessionState[] = [];
     let afterId = query.afterId;
     while (found.length < query.limit) {
-      const wanted = query.limit - found.length;
-      const ids = await this.idsAfter(query.status, afterId, wanted);
-      if (ids.length === 0) break;
+      const { ids, more } = await this.idsAfter(query.status, afterId, query.limit - found.length);
       // One GET per session (a cluster routes each to its slot; auto-pipelining batches them).
       const values = await this.read(Promise.all(ids.map((id) => this.redis.get(this.keys.session(id)))));
       const stale: string[] = [];
@@ -158,31 +156,45 @@ export class RedisStateStore implements StateStore {
           this.write((notAfterMs) => dropStaleListingScript(this.scripts, this.keys, id, notAfterMs)),
         ),
       );
-      if (ids.length < wanted) break;
+      if (!more) break;
       afterId = ids[ids.length - 1];
     }
     return found;
   }
 
-  /** The first `limit` ids after `afterId` over every bucket's index: each bucket's first, merged. */
+  /**
+   * The first ids after `afterId` over every bucket's index, at most `limit`, in order: a few
+   * from each bucket (ids hash evenly over them), merged. A bucket that filled its share may hold
+   * more before the others' last ids, so only ids up to the smallest such bucket's last are
+   * certain to be the first: those are kept, and `more` says whether any ids may follow.
+   */
   private async idsAfter(
     status: SessionStatus | undefined,
     afterId: string | undefined,
     limit: number,
-  ): Promise<string[]> {
+  ): Promise<{ ids: string[]; more: boolean }> {
+    const buckets = this.keys.buckets;
+    // Three times the even share, plus a margin: a page almost never needs a second round.
+    const share = Math.min(limit, Math.ceil((3 * limit) / buckets.length) + 4);
     const min = afterId === undefined ? '-' : `(${afterId}`;
     const perBucket = await this.read(
       Promise.all(
-        this.keys.buckets.map((bucket) =>
-          this.redis.zrange(this.keys.sessionIndex(bucket, status), min, '+', 'BYLEX', 'LIMIT', 0, limit),
+        buckets.map((bucket) =>
+          this.redis.zrange(this.keys.sessionIndex(bucket, status), min, '+', 'BYLEX', 'LIMIT', 0, share),
         ),
       ),
     );
+    let bound: string | undefined;
+    for (const ids of perBucket) {
+      const last = ids[ids.length - 1];
+      if (ids.length === share && last !== undefined && (bound === undefined || last < bound)) bound = last;
+    }
     // Ids are ASCII, so code-unit order is Redis's byte order.
-    return perBucket
+    const merged = perBucket
       .flat()
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-      .slice(0, limit);
+      .filter((id) => bound === undefined || id <= bound)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return { ids: merged.slice(0, limit), more: bound !== undefined || merged.length > limit };
   }
 
   dropStaleDeadline(sessionId: string): Promise<void> {

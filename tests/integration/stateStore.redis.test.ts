@@ -128,6 +128,33 @@ describe('RedisStateStore specifics', () => {
     expect(await members('running')).toEqual([]);
   });
 
+  it('lists ids crowded into one bucket in order, over as many rounds of bucket reads as it takes', async () => {
+    // Each bucket is read a few ids at a time: 40 ids of bucket 0 (and 10 elsewhere) need several rounds.
+    // A prefix of its own: this store lists these sessions only.
+    const own = new RedisStateStore(redis, {
+      clock: systemClock,
+      keyPrefix: `test-${randomUUID().slice(0, 8)}:`,
+    });
+    const crowded: string[] = [];
+    const elsewhere: string[] = [];
+    for (let i = 0; crowded.length < 40 || elsewhere.length < 10; i++) {
+      const id = `c-${i}`;
+      if (keys.bucketOf(id) === 0) {
+        if (crowded.length < 40) crowded.push(id);
+      } else if (elsewhere.length < 10) elsewhere.push(id);
+    }
+    for (const sessionId of [...crowded, ...elsewhere]) {
+      const state = sessionStateFixture({ sessionId });
+      await own.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
+    }
+    const sorted = [...crowded, ...elsewhere].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const ids = async (afterId: string | undefined, limit: number): Promise<string[]> =>
+      (await own.list({ afterId, limit })).map((state) => state.sessionId);
+    expect(await ids(undefined, 30)).toEqual(sorted.slice(0, 30));
+    expect(await ids(sorted[29], 30)).toEqual(sorted.slice(30));
+    expect(await ids(undefined, 100)).toEqual(sorted);
+  });
+
   it('ttlMs null persists the key (PTTL -1); a TTL sets it and a later null clears it', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
     const key = keys.session(state.sessionId);
