@@ -190,6 +190,18 @@ export function pageLimitSchema(max: number) {
     .refine((n) => n >= 1 && n <= max, `must be between 1 and ${max}`);
 }
 
+/** A page cursor in a query: what `decode` makes of it, refused when it makes nothing (null). */
+export function pageCursorSchema<T>(decode: (text: string) => T | null) {
+  return z.string().transform((text, ctx) => {
+    const cursor = decode(text);
+    if (cursor === null) {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor this endpoint returned' });
+      return z.NEVER;
+    }
+    return cursor;
+  });
+}
+
 export const DEFAULT_SESSIONS_LIMIT = 100;
 export const MAX_SESSIONS_LIMIT = 500;
 
@@ -222,17 +234,7 @@ export const listSessionsQuerySchema = z
   .strictObject({
     status: z.enum(SESSION_STATUSES, { error: `must be one of ${SESSION_STATUSES.join(', ')}` }).optional(),
     limit: pageLimitSchema(MAX_SESSIONS_LIMIT).optional(),
-    cursor: z
-      .string()
-      .transform((text, ctx) => {
-        const cursor = decodeSessionListCursor(text);
-        if (cursor === null) {
-          ctx.addIssue({ code: 'custom', message: 'is not a cursor this endpoint returned' });
-          return z.NEVER;
-        }
-        return cursor;
-      })
-      .optional(),
+    cursor: pageCursorSchema(decodeSessionListCursor).optional(),
   })
   .superRefine((query, ctx) => {
     if (query.cursor !== undefined && query.cursor.status !== (query.status ?? null)) {
