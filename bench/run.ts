@@ -1453,7 +1453,7 @@ async function main(): Promise<void> {
               pending,
             },
             notes: [
-              "each page reads the 64 buckets' id indexes from the cursor on (ZRANGE BYLEX, up to 101 ids each), merges them, then GETs the page's sessions",
+              "each page reads the status indexes of the 64 buckets from the cursor on (ZRANGE BYLEX, a few ids from each: one status, or all six merged), then GETs the page's sessions",
               `sessions created (and 1 in ${runningEvery} started) through the store's scripts from the benchmark process, ${Math.round(filledPerSec)}/s`,
             ],
           });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError } from 'ioredis';
 import type { Clock } from '../types/clock.js';
 import { storeUnavailable } from '../types/errors.js';
-import type { SessionState, SessionStatus } from '../types/session.js';
+import { SESSION_STATUSES, type SessionState, type SessionStatus } from '../types/session.js';
 import type {
   DeadlineEntry,
   RestoreWrite,
@@ -55,7 +55,7 @@ async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
   }
 }
 
-/** A stored value, '<version>|<stateJson>' (save-session-6.lua): the JSON carries the version too. */
+/** A stored value, '<version>|<stateJson>' (save-session-5.lua): the JSON carries the version too. */
 function stateOf(value: string | null): SessionState | null {
   return value === null ? null : decodeState(value.slice(value.indexOf('|') + 1));
 }
@@ -163,37 +163,39 @@ export class RedisStateStore implements StateStore {
   }
 
   /**
-   * The first ids after `afterId` over every bucket's index, at most `limit`, in order: a few
-   * from each bucket (ids hash evenly over them), merged. A bucket that filled its share may hold
-   * more before the others' last ids, so only ids up to the smallest such bucket's last are
-   * certain to be the first: those are kept, and `more` says whether any ids may follow.
+   * The first ids after `afterId` over the status indexes of every bucket (of one status, or of
+   * all), at most `limit`, in order: a few from each index (ids hash evenly over the buckets),
+   * merged. An index that filled its share may hold more before the others' last ids, so only
+   * ids up to the smallest such index's last are certain to be the first: those are kept, and
+   * `more` says whether any ids may follow.
    */
   private async idsAfter(
     status: SessionStatus | undefined,
     afterId: string | undefined,
     limit: number,
   ): Promise<{ ids: string[]; more: boolean }> {
-    const buckets = this.keys.buckets;
-    // Three times the even share, plus a margin: a page almost never needs a second round.
+    const { buckets } = this.keys;
+    const statuses = status === undefined ? SESSION_STATUSES : [status];
+    const indexes = buckets.flatMap((bucket) => statuses.map((s) => this.keys.sessionIndex(bucket, s)));
+    // Three times a bucket's even share, plus a margin: a page almost never needs a second round.
     const share = Math.min(limit, Math.ceil((3 * limit) / buckets.length) + 4);
     const min = afterId === undefined ? '-' : `(${afterId}`;
-    const perBucket = await this.read(
-      Promise.all(
-        buckets.map((bucket) =>
-          this.redis.zrange(this.keys.sessionIndex(bucket, status), min, '+', 'BYLEX', 'LIMIT', 0, share),
-        ),
-      ),
+    // One read per index (a cluster routes each to its master; auto-pipelining batches them).
+    const perIndex = await this.read(
+      Promise.all(indexes.map((key) => this.redis.zrange(key, min, '+', 'BYLEX', 'LIMIT', 0, share))),
     );
     let bound: string | undefined;
-    for (const ids of perBucket) {
+    for (const ids of perIndex) {
       const last = ids[ids.length - 1];
       if (ids.length === share && last !== undefined && (bound === undefined || last < bound)) bound = last;
     }
-    // Ids are ASCII, so code-unit order is Redis's byte order.
-    const merged = perBucket
+    // Ids are ASCII, so code-unit order is Redis's byte order. An id in two indexes (one left
+    // behind by a lifetime whose TTL ran out) is read once.
+    const merged = perIndex
       .flat()
       .filter((id) => bound === undefined || id <= bound)
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .filter((id, i, sorted) => i === 0 || id !== sorted[i - 1]);
     return { ids: merged.slice(0, limit), more: bound !== undefined || merged.length > limit };
   }
 

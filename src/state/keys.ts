@@ -39,12 +39,13 @@ export interface StateKeys {
   /** The deadline index of the session's bucket. */
   deadlinesOf(sessionId: string): string;
   /**
-   * The bucket's session ids (score 0, so ordered by id: read BYLEX), all of them or those of one
-   * status, kept by the write scripts: `sk:{b7}:ids`, `sk:{b7}:ids:running`.
+   * The ids of the bucket's sessions of one status (score 0, so ordered by id: read BYLEX), kept
+   * by the write scripts: `sk:{b7}:ids:running`. No index of all ids: at ~100 B an entry it would
+   * add a tenth to each session's memory, and the list merges the status indexes instead.
    */
-  sessionIndex(bucket: number, status?: SessionStatus): string;
-  /** The session index of the session's bucket. */
-  sessionIndexOf(sessionId: string, status?: SessionStatus): string;
+  sessionIndex(bucket: number, status: SessionStatus): string;
+  /** The status index of the session's bucket. */
+  sessionIndexOf(sessionId: string, status: SessionStatus): string;
   /**
    * Stream of the bucket's audit records, appended by the same script that commits each change
    * and drained into the audit queue by a relay: `sk:{b7}:audit`.
@@ -87,8 +88,7 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
   const session = (sessionId: string): string => `${tagged(bucketOf(sessionId))}:s:${sessionId}`;
   const deadlines = (bucket: number): string => `${tagged(bucket)}:deadlines`;
   const auditLog = (bucket: number): string => `${tagged(bucket)}:audit`;
-  const sessionIndex = (bucket: number, status?: SessionStatus): string =>
-    status === undefined ? `${tagged(bucket)}:ids` : `${tagged(bucket)}:ids:${status}`;
+  const sessionIndex = (bucket: number, status: SessionStatus): string => `${tagged(bucket)}:ids:${status}`;
   return {
     prefix,
     buckets: BUCKETS,

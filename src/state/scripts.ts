@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SESSION_STATUSES, type SessionState, type SessionStatus } from '../types/session.js';
+import { SESSION_STATUSES, type SessionState } from '../types/session.js';
 import type { RestoreWrite, SessionWrite, WriteResult } from '../types/store.js';
 import type { StateKeys } from './keys.js';
 import type { RedisClient } from './redisConnection.js';
@@ -13,11 +13,11 @@ function loadLua(fileName: string): string {
 }
 
 const SCRIPTS = {
-  skSaveSession: { numberOfKeys: 6, lua: loadLua('save-session-6.lua') },
-  skRemoveSession: { numberOfKeys: 5 + SESSION_STATUSES.length, lua: loadLua('remove-session-11.lua') },
-  skRestoreSession: { numberOfKeys: 5, lua: loadLua('restore-session-5.lua') },
+  skSaveSession: { numberOfKeys: 5, lua: loadLua('save-session-5.lua') },
+  skRemoveSession: { numberOfKeys: 4 + SESSION_STATUSES.length, lua: loadLua('remove-session-10.lua') },
+  skRestoreSession: { numberOfKeys: 4, lua: loadLua('restore-session-4.lua') },
   skDropStaleDeadline: { numberOfKeys: 2, lua: loadLua('drop-stale-deadline-2.lua') },
-  skDropStaleListing: { numberOfKeys: 2 + SESSION_STATUSES.length, lua: loadLua('drop-stale-listing-8.lua') },
+  skDropStaleListing: { numberOfKeys: 1 + SESSION_STATUSES.length, lua: loadLua('drop-stale-listing-7.lua') },
 } as const;
 
 /** The commands defineCommand adds at runtime (ioredis cannot type them). */
@@ -40,10 +40,9 @@ export function defineStateScripts(redis: RedisClient): ScriptCommands {
   return redis as unknown as ScriptCommands;
 }
 
-/** The session's bucket's session index and its status indexes, every status: a removal leaves them all. */
+/** The status indexes of the session's bucket, every status: a removal leaves them all. */
 function indexKeys(keys: StateKeys, sessionId: string): string[] {
-  const statuses: (SessionStatus | undefined)[] = [undefined, ...SESSION_STATUSES];
-  return statuses.map((status) => keys.sessionIndexOf(sessionId, status));
+  return SESSION_STATUSES.map((status) => keys.sessionIndexOf(sessionId, status));
 }
 
 // Each write script takes `notAfterMs` (Redis TIME, ms) first and refuses to run after it.
@@ -59,7 +58,6 @@ export async function saveSessionScript(
     keys.session(sessionId),
     keys.deadlinesOf(sessionId),
     keys.auditLogOf(sessionId),
-    keys.sessionIndexOf(sessionId),
     keys.sessionIndexOf(sessionId, status),
     keys.sessionIndexOf(sessionId, write.previousStatus ?? status),
     String(notAfterMs),
@@ -109,7 +107,7 @@ export async function removeSessionScript(
   return toWriteResult(reply, notAfterMs);
 }
 
-/** restore-session-5.lua: writes only if the session is absent and its lifetime was not removed. */
+/** restore-session-4.lua: writes only if the session is absent and its lifetime was not removed. */
 export async function restoreSessionScript(
   commands: ScriptCommands,
   keys: StateKeys,
@@ -121,7 +119,6 @@ export async function restoreSessionScript(
     keys.session(sessionId),
     keys.deadlinesOf(sessionId),
     keys.removalMark(sessionId),
-    keys.sessionIndexOf(sessionId),
     keys.sessionIndexOf(sessionId, status),
     String(notAfterMs),
     String(version),
@@ -150,7 +147,7 @@ export async function dropStaleDeadlineScript(
   checkDropReply(reply, notAfterMs);
 }
 
-/** drop-stale-listing-8.lua: takes the id out of the session indexes only if the session is gone. */
+/** drop-stale-listing-7.lua: takes the id out of the status indexes only if the session is gone. */
 export async function dropStaleListingScript(
   commands: ScriptCommands,
   keys: StateKeys,

@@ -455,6 +455,20 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
       expect(listed.every((state) => state.status === 'running')).toBe(true);
     });
 
+    it('an id created again after its TTL ran out is listed once, under its new status only', async () => {
+      const first = newState();
+      const running = withStatus(first, 'running');
+      await store.save(create(first, { ttlMs: 60_000 }));
+      await store.save({ ...running, ttlMs: 50 });
+      await sleep(150);
+      const again = newState({ sessionId: first.sessionId });
+      await store.save(create(again));
+
+      expect(await store.list({ limit: 10 })).toEqual([again]);
+      expect(await store.list({ status: 'pending', limit: 10 })).toEqual([again]);
+      expect(await store.list({ status: 'running', limit: 10 })).toEqual([]);
+    });
+
     it('list never returns removed sessions nor those whose TTL ran out, and a restore is listed', async () => {
       const removed = newState();
       const expiring = newState();

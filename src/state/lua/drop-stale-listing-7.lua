@@ -1,12 +1,11 @@
 --[[
-  Drops a session's entries from the session indexes when the session itself is gone (its TTL
+  Drops a session's entries from the status indexes when the session itself is gone (its TTL
   ran out), as a list read finds it: checked and removed in one script, so no writer can
   recreate the session in between. A live session is untouched.
 
     Input:
       KEYS[1] session                 ('sk:{b7}:s:<sessionId>')
-      KEYS[2] session index           ('sk:{b7}:ids', the session's bucket: score 0, member sessionId)
-      KEYS[3..8] status indexes       ('sk:{b7}:ids:<status>', one per status)
+      KEYS[2..7] status indexes       ('sk:{b7}:ids:<status>', the session's bucket, one per status)
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] sessionId               (the member in the indexes)
@@ -17,7 +16,7 @@
       {-4, t}   too late: Redis TIME t is past notAfterMs; nothing changed
 ]]
 
--- Before anything else, as in save-session-6.lua: a write its caller gave up on never lands.
+-- Before anything else, as in save-session-5.lua: a write its caller gave up on never lands.
 local time = redis.call("TIME")
 local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 if redisNowMs > tonumber(ARGV[1]) then

@@ -7,9 +7,8 @@
     Input:
       KEYS[1] session                 ('sk:{b7}:s:<sessionId>', a string: '<version>|<stateJson>')
       KEYS[2] deadline index          ('sk:{b7}:deadlines', the session's bucket)
-      KEYS[3] removal mark            ('sk:{b7}:s:<sessionId>:gone', left by remove-session-11.lua)
-      KEYS[4] session index           ('sk:{b7}:ids', the session's bucket: score 0, member sessionId)
-      KEYS[5] status index            ('sk:{b7}:ids:<status>', the restored state's status)
+      KEYS[3] removal mark            ('sk:{b7}:s:<sessionId>:gone', left by remove-session-10.lua)
+      KEYS[4] status index            ('sk:{b7}:ids:<status>', the session's bucket and restored status)
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] version
@@ -17,7 +16,7 @@
       ARGV[4] ttlMs                   (-1: no TTL)
       ARGV[5] deadlineAtMs            ('': no deadline)
       ARGV[6] channel                 (the session's updates channel)
-      ARGV[7] sessionId               (the member in the deadline and session indexes)
+      ARGV[7] sessionId               (the member in the deadline and status indexes)
       ARGV[8] lifetime                (the restored lifetime; refused if the removal mark names it)
 
     Output:
@@ -51,6 +50,5 @@ if ARGV[5] ~= "" then
   redis.call("ZADD", KEYS[2], ARGV[5], ARGV[7])
 end
 redis.call("ZADD", KEYS[4], 0, ARGV[7])
-redis.call("ZADD", KEYS[5], 0, ARGV[7])
 redis.call("SPUBLISH", ARGV[6], ARGV[3])
 return 1
