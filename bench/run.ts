@@ -8,7 +8,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
+import { SyncEngine } from '../src/engine/SyncEngine.js';
+import { RedisStateStore } from '../src/state/RedisStateStore.js';
+import { systemClock } from '../src/state/SystemClock.js';
 import { stateKeys } from '../src/state/keys.js';
+import { connectRedis, createRedisConnection } from '../src/state/redisConnection.js';
 import { startRedisCluster, type RedisClusterHandle } from '../tests/helpers/redisCluster.js';
 import { startRedisServer, type RedisServerHandle } from '../tests/helpers/redisServer.js';
 import { mergeEncoded, newHistogram, recordMs, summarize, type LatencySummary } from './lib/hdr.js';
@@ -54,7 +58,7 @@ if (args.help) {
       '  --profile  run every server instance under --cpu-prof and summarize where its time goes\n' +
       '  --only     rows by id: http-switch, embedded-switch, http-layers (server CPU per REST switch,\n' +
       '             layer by layer, Express and Fastify), ws-switch, delivery, redis-cluster, fanout,\n' +
-      '             expiry, phases, offset, memory, connections\n' +
+      '             expiry, phases, offset, memory, session-list, connections\n' +
       '  --priority run every process of the benchmark at nice -10 (needs root), so that other work\n' +
       '             on the machine disturbs the figures less (the output says so)\n' +
       '             (the profiler costs a few percent: figures of such a run are not the reference)\n',
@@ -75,6 +79,7 @@ export const ROWS = [
   'phases',
   'offset',
   'memory',
+  'session-list',
   'connections',
 ] as const;
 type RowId = (typeof ROWS)[number];
@@ -98,6 +103,7 @@ const SIZE = QUICK
       expiryWindowMs: 3000,
       offsetTrials: 20,
       memorySessions: 10_000,
+      listSessions: 100_000,
       connections: 3000,
       connectionsHoldMs: 6000,
     }
@@ -116,6 +122,7 @@ const SIZE = QUICK
       expiryWindowMs: 10_000,
       offsetTrials: 50,
       memorySessions: 100_000,
+      listSessions: 100_000,
       connections: 15_000,
       connectionsHoldMs: 12_000,
     };
@@ -1352,6 +1359,124 @@ async function main(): Promise<void> {
               ...(QUICK
                 ? ['quick mode holds fewer sessions than the target names, so it cannot meet it']
                 : []),
+            ],
+          });
+        });
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- the admin session list
+  if (wanted('session-list')) {
+    await guarded(
+      rows,
+      {
+        id: 'session-list',
+        what: 'GET /v1/sessions pages (limit 100) over Redis',
+        target: '≤ 50 ms p99 with 100,000 sessions',
+      },
+      async () => {
+        const n = SIZE.listSessions;
+        const runningEvery = 10;
+        log(
+          `session-list: ${n.toLocaleString('en')} sessions (1 in ${runningEvery} running), then page through them`,
+        );
+        await withStack('session-list', 1, {}, async ({ redis, instances }) => {
+          const [a] = instances as [Instance];
+          // Filled through the store's own scripts from here (auto-pipelined), not 100,000 REST round trips.
+          const connection = createRedisConnection(redis.url);
+          const t0 = monoMs();
+          try {
+            await connectRedis(connection);
+            const engine = new SyncEngine({
+              store: new RedisStateStore(connection, { clock: systemClock }),
+              clock: systemClock,
+            });
+            const sessionIds = ids('list', n);
+            for (let from = 0; from < n; from += 200) {
+              await Promise.all(
+                sessionIds.slice(from, from + 200).map(async (sessionId, i) => {
+                  await engine.createSession({
+                    session_id: sessionId,
+                    sync_mode: 'per_participant',
+                    participants: [{ participant_id: 'w' }, { participant_id: 'b' }],
+                    total_time_ms: 3_600_000,
+                  });
+                  if ((from + i) % runningEvery === 0) await engine.execute(sessionId, { type: 'start' });
+                }),
+              );
+            }
+          } finally {
+            connection.disconnect();
+          }
+          const filledPerSec = n / ((monoMs() - t0) / 1000);
+          log(`  filled at ${Math.round(filledPerSec)}/s`);
+
+          /** Follows next_cursor from the first page, timing each request; stops after `maxPages`. */
+          const walk = async (status: string | null, maxPages: number) => {
+            const histogram = newHistogram();
+            let cursor: string | null = null;
+            let sessions = 0;
+            let pages = 0;
+            do {
+              const query = new URLSearchParams({ limit: '100' });
+              if (status !== null) query.set('status', status);
+              if (cursor !== null) query.set('cursor', cursor);
+              const started = monoMs();
+              const res = await fetch(`${a.httpUrl}/v1/sessions?${query}`, {
+                headers: { authorization: `Bearer ${token}` },
+              });
+              const body = (await res.json()) as { sessions: unknown[]; next_cursor: string | null };
+              recordMs(histogram, monoMs() - started);
+              if (res.status !== 200)
+                throw new Error(`GET /v1/sessions answered ${res.status}: ${JSON.stringify(body)}`);
+              sessions += body.sessions.length;
+              cursor = body.next_cursor;
+              pages += 1;
+            } while (cursor !== null && pages < maxPages);
+            return { latency: summarize(histogram), pages, sessions };
+          };
+          // The floor: one session read over the same path (auth, one GET from Redis), one at a time.
+          const one = newHistogram();
+          for (let i = 0; i < 300; i++) {
+            const started = monoMs();
+            const res = await fetch(`${a.httpUrl}/v1/sessions/list-${String(i * 7).padStart(6, '0')}`, {
+              headers: { authorization: `Bearer ${token}` },
+            });
+            await res.arrayBuffer();
+            recordMs(one, monoMs() - started);
+          }
+          const oneRead = summarize(one);
+          const all = await walk(null, Infinity);
+          const running = await walk('running', Infinity);
+          const pending = await walk('pending', 300);
+          for (const [name, w] of [
+            ['all', all],
+            ['running', running],
+            ['pending', pending],
+          ] as const) {
+            log(`  ${name}: ${w.pages} pages, ${w.sessions} sessions: ${lat(w.latency)}`);
+          }
+          const worstP99 = Math.max(all.latency.p99Ms, running.latency.p99Ms, pending.latency.p99Ms);
+          rows.push({
+            id: 'session-list',
+            what: `GET /v1/sessions?limit=100 page after page over ${n.toLocaleString('en')} sessions in Redis (1 in ${runningEvery} running, the rest pending), one request at a time`,
+            target: '≤ 50 ms p99 with 100,000 sessions',
+            measured: `every session (${all.pages} pages): ${lat(all.latency)}; status=running (${running.pages} pages): ${lat(running.latency)}; status=pending (first ${pending.pages} pages): ${lat(pending.latency)}`,
+            floor: `GET /v1/sessions/:id of one session: ${lat(oneRead)}`,
+            ratio: `×${ratio(all.latency.p50Ms, oneRead.p50Ms)} at p50 for 100 sessions`,
+            met: worstP99 <= 50 && n >= 100_000,
+            data: {
+              sessions: n,
+              filledPerSec: Math.round(filledPerSec),
+              oneSessionRead: oneRead,
+              all,
+              running,
+              pending,
+            },
+            notes: [
+              "each page reads the status indexes of the 64 buckets from the cursor on (ZRANGE BYLEX, a few ids from each: one status, or all six merged), then GETs the page's sessions",
+              `sessions created (and 1 in ${runningEvery} started) through the store's scripts from the benchmark process, ${Math.round(filledPerSec)}/s`,
             ],
           });
         });

@@ -9,9 +9,12 @@ import {
   createBatchSchema,
   createSessionSchema,
   cueSchema,
+  DEFAULT_SESSIONS_LIMIT,
   deleteQuerySchema,
   groupSchema,
   idSchema,
+  listSessionsQuerySchema,
+  MAX_SESSIONS_LIMIT,
   participantSchema,
 } from '../schemas/requests.js';
 import {
@@ -25,6 +28,7 @@ import {
   sessionBatchResponseSchema,
   sessionEventsResponseSchema,
   sessionEventViewSchema,
+  sessionListResponseSchema,
   sessionViewSchema,
   timeResponseSchema,
 } from '../schemas/responses.js';
@@ -108,6 +112,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   responses.add(readyResponseSchema, { id: 'Ready' });
   responses.add(sessionEventViewSchema, { id: 'SessionEvent' });
   responses.add(sessionEventsResponseSchema, { id: 'SessionEvents' });
+  responses.add(sessionListResponseSchema, { id: 'SessionList' });
   responses.add(webhookEndpointViewSchema, { id: 'WebhookEndpoint' });
   responses.add(createdWebhookViewSchema, { id: 'CreatedWebhookEndpoint' });
   responses.add(webhookListSchema, { id: 'WebhookEndpoints' });
@@ -204,6 +209,23 @@ function stateResponse(description: string, extraHeaders: Record<string, unknown
 }
 
 const SESSION_ID_PARAMETER = { $ref: '#/components/parameters/SessionId' };
+const CURSOR_PARAMETER = {
+  name: 'cursor',
+  in: 'query',
+  required: false,
+  schema: { type: 'string' },
+  description: 'next_cursor of the previous page',
+};
+
+/** `?limit=`: a page size, 1 … max. */
+function limitParameter(byDefault: number, max: number): Record<string, unknown> {
+  return {
+    name: 'limit',
+    in: 'query',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: max, default: byDefault },
+  };
+}
 const WEBHOOK_ID_PARAMETER = { $ref: '#/components/parameters/WebhookId' };
 /** What every /v1/sessions operation may answer besides its own outcome. */
 const SESSIONS_ERRORS = [400, 401, 403, 429, 500, 503];
@@ -314,24 +336,8 @@ function webhookPaths(): OpenApiDocument['paths'] {
         {
           parameters: [
             WEBHOOK_ID_PARAMETER,
-            {
-              name: 'limit',
-              in: 'query',
-              required: false,
-              schema: {
-                type: 'integer',
-                minimum: 1,
-                maximum: MAX_DELIVERIES_LIMIT,
-                default: DEFAULT_DELIVERIES_LIMIT,
-              },
-            },
-            {
-              name: 'cursor',
-              in: 'query',
-              required: false,
-              schema: { type: 'string' },
-              description: 'next_cursor of the previous page',
-            },
+            limitParameter(DEFAULT_DELIVERIES_LIMIT, MAX_DELIVERIES_LIMIT),
+            CURSOR_PARAMETER,
           ],
         },
       ),
@@ -429,6 +435,32 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
           ...errorResponses([...SESSIONS_ERRORS, 409, 413]),
         },
       },
+      get: {
+        operationId: 'listSessions',
+        tags: ['sessions'],
+        summary:
+          'Every live session, ordered by session_id, a page at a time (admin tokens not bound to a session only)',
+        description:
+          'Pages follow session ids, so sessions created or deleted between pages never shift one: a walk sees ' +
+          'every session that lived throughout it exactly once. `status` filters on the stored status; each ' +
+          'state is shown as GET /v1/sessions/{id} shows it (a due expiry included).',
+        security: [{ bearerAuth: [] }],
+        parameters: [
+          {
+            name: 'status',
+            in: 'query',
+            required: false,
+            schema: inlineSchema(listSessionsQuerySchema.shape.status),
+            description: 'Only sessions with this status',
+          },
+          limitParameter(DEFAULT_SESSIONS_LIMIT, MAX_SESSIONS_LIMIT),
+          {
+            ...CURSOR_PARAMETER,
+            description: 'next_cursor of the previous page, read with the same `status`',
+          },
+        ],
+        responses: { ...okJson('A page of sessions', 'SessionList'), ...errorResponses(SESSIONS_ERRORS) },
+      },
     },
     '/v1/sessions/batch': {
       post: {
@@ -494,19 +526,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
         security: [{ bearerAuth: [] }],
         parameters: [
           SESSION_ID_PARAMETER,
-          {
-            name: 'limit',
-            in: 'query',
-            required: false,
-            schema: { type: 'integer', minimum: 1, maximum: MAX_EVENTS_LIMIT, default: DEFAULT_EVENTS_LIMIT },
-          },
-          {
-            name: 'cursor',
-            in: 'query',
-            required: false,
-            schema: { type: 'string' },
-            description: 'next_cursor of the previous page',
-          },
+          limitParameter(DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT),
+          CURSOR_PARAMETER,
           {
             name: 'lifetime',
             in: 'query',

@@ -5,9 +5,13 @@
 import type { SessionCommand, SessionCommandType, SessionState } from '../types/session.js';
 import { forbidden, type Principal } from './tokens.js';
 
-export type Action = 'create' | 'read' | 'delete' | SessionCommandType;
+/** `list`: every session (GET /v1/sessions), an admin's whose token is not bound to a session. */
+export type Action = 'create' | 'read' | 'delete' | 'list' | SessionCommandType;
 
-/** Refuses what the role or the token's session never allows, before any state is read. */
+/**
+ * Refuses what the role or the token's session never allows, before any state is read. A token
+ * bound to a session never acts without naming it (`sessionId` null: creating or listing).
+ */
 export function checkAction(principal: Principal, action: Action, sessionId: string | null): void {
   if (principal.sessionId !== null && sessionId !== principal.sessionId) {
     throw forbidden(

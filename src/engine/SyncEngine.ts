@@ -11,7 +11,7 @@ import {
   type SessionState,
   type SessionView,
 } from '../types/session.js';
-import type { StateStore, WriteResult } from '../types/store.js';
+import type { SessionListQuery, StateStore, WriteResult } from '../types/store.js';
 import { createBatch, createdSession } from './createBatch.js';
 import { applyDueExpiries } from './expiry.js';
 import { DEFAULT_MAX_IDLE_MS, applyIdleExpiry, markActive, nextDeadlineAtMs } from './idle.js';
@@ -122,7 +122,7 @@ export class SyncEngine {
     const nowMs = this.clock.nowMs();
     const sessionId = input.session_id ?? randomUUID();
     const { state, events } = createdSession(input, { sessionId, nowMs, actor: options.actor ?? null });
-    const result = await this.write(state, 0, nowMs, events);
+    const result = await this.write(state, null, nowMs, events);
     if (!result.ok) {
       throw new SyncKairosError('SESSION_EXISTS', `Session '${state.sessionId}' already exists`, {
         session_id: state.sessionId,
@@ -151,7 +151,7 @@ export class SyncEngine {
     if (taken.length > 0) throw batchSessionsExist(ids, taken);
 
     const results = await Promise.allSettled(
-      writes.map(({ state, events }) => limit(() => this.write(state, 0, nowMs, events))),
+      writes.map(({ state, events }) => limit(() => this.write(state, null, nowMs, events))),
     );
     const created = indexesWhere(results.map((r) => r.status === 'fulfilled' && r.value.ok));
     if (created.length === writes.length) return writes.map(({ state }) => toSessionView(state, nowMs));
@@ -175,6 +175,23 @@ export class SyncEngine {
     const stored = await this.read(sessionId);
     const nowMs = this.clock.nowMs();
     return toSessionView(applyDueExpiries(stored, nowMs).state, nowMs);
+  }
+
+  /**
+   * A page of the live sessions in id order, as `getSession` shows each; the status filter is on
+   * the stored status. `nextAfterId` is where the next page starts, null when this is the last.
+   */
+  async listSessions(
+    query: SessionListQuery,
+  ): Promise<{ sessions: SessionView[]; nextAfterId: string | null }> {
+    // One more than the page: whether another page follows is known without reading it.
+    const states = await this.store.list({ ...query, limit: query.limit + 1 });
+    const page = states.slice(0, query.limit);
+    const nowMs = this.clock.nowMs();
+    return {
+      sessions: page.map((state) => toSessionView(applyDueExpiries(state, nowMs).state, nowMs)),
+      nextAfterId: states.length > query.limit ? (page.at(-1)?.sessionId ?? null) : null,
+    };
   }
 
   async execute(
@@ -207,7 +224,7 @@ export class SyncEngine {
         // A remembered state may be stale: only the store's own state can refuse a command.
         if (fromMemory) continue;
         // The command failed, but a flag that fell meanwhile is still a change worth keeping.
-        if (events.length > 0) await this.write(state, stored.version, nowMs, events);
+        if (events.length > 0) await this.write(state, stored, nowMs, events);
         throw outcome.error;
       }
       // The command's last version carries when a client last acted (its audit record too).
@@ -215,7 +232,7 @@ export class SyncEngine {
       const last = events[events.length - 1];
       if (last !== undefined) markActive(last.state, nowMs);
       const rendered = new RenderedView(state, nowMs);
-      const result = await this.write(state, stored.version, nowMs, events, rendered);
+      const result = await this.write(state, stored, nowMs, events, rendered);
       if (result.ok) return { view: rendered.view, rendered, state, events };
       // A remembered session the store lost: read it again, which restores it if it can.
       if (result.reason === 'not_found' && fromMemory) continue;
@@ -262,7 +279,7 @@ export class SyncEngine {
       return removed.reason === 'not_found' ? null : [];
     }
     if (due.events.length === 0) return [];
-    const result = await this.write(due.state, stored.version, nowMs, due.events);
+    const result = await this.write(due.state, stored, nowMs, due.events);
     if (result.ok) return due.events;
     // A conflict: someone else wrote first, and every write applies the expiries due by its
     // time, so there is nothing to re-read for; whatever deadline it left is armed anew.
@@ -366,9 +383,10 @@ export class SyncEngine {
     return state;
   }
 
+  /** Writes `state` over `stored` (compare-and-set on its version), or creates it when `stored` is null. */
   private async write(
     state: SessionState,
-    expectedVersion: number,
+    stored: SessionState | null,
     nowMs: number,
     events: SessionEvent[],
     rendered?: RenderedView,
@@ -376,7 +394,8 @@ export class SyncEngine {
     const result = await this.forgettingOnFailure(
       state.sessionId,
       this.store.save({
-        expectedVersion,
+        expectedVersion: stored?.version ?? 0,
+        previousStatus: stored?.status ?? null,
         state,
         deadlineAtMs: this.deadlineOf(state),
         ttlMs: retentionMs(state, nowMs, this.sessionTtlMs),

@@ -7,7 +7,7 @@ import {
   validationError,
   type ValidationIssue,
 } from '../types/errors.js';
-import { ON_EXPIRE_POLICIES, SYNC_MODES } from '../types/session.js';
+import { ON_EXPIRE_POLICIES, SESSION_STATUSES, SYNC_MODES, type SessionStatus } from '../types/session.js';
 import { jsonTextIssues, nestsDeeperThan } from './jsonChecks.js';
 import { timeControlSchema } from './timeControl.js';
 
@@ -246,6 +246,71 @@ export const deleteQuerySchema = z.strictObject({
     .transform(Number)
     .optional(),
 });
+
+/** A page size in a query: `?limit=50`, 1 … max. */
+export function pageLimitSchema(max: number) {
+  return z
+    .string()
+    .regex(/^\d{1,6}$/, 'must be an integer')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= max, `must be between 1 and ${max}`);
+}
+
+/** A page cursor in a query: what `decode` makes of it, refused when it makes nothing (null). */
+export function pageCursorSchema<T>(decode: (text: string) => T | null) {
+  return z.string().transform((text, ctx) => {
+    const cursor = decode(text);
+    if (cursor === null) {
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor this endpoint returned' });
+      return z.NEVER;
+    }
+    return cursor;
+  });
+}
+
+export const DEFAULT_SESSIONS_LIMIT = 100;
+export const MAX_SESSIONS_LIMIT = 500;
+
+/** Where a page of GET /v1/sessions ends, and the status filter it was read with. */
+export interface SessionListCursor {
+  afterId: string;
+  status: SessionStatus | null;
+}
+
+/** An opaque cursor: the last id of the page and the filter, so it cannot be used with another. */
+export function encodeSessionListCursor(cursor: SessionListCursor): string {
+  return Buffer.from(`${cursor.status ?? ''}/${cursor.afterId}`).toString('base64url');
+}
+
+/** What a cursor stands for, or null when it is not one this endpoint returned. */
+export function decodeSessionListCursor(text: string): SessionListCursor | null {
+  // Base64url of a status, '/' and an id: at most 4/3 × (9 + 1 + MAX_ID_LENGTH) characters.
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) return null;
+  const match = /^([a-z]*)\/(.+)$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  if (match === null || !idSchema.safeParse(match[2]).success) return null;
+  const status = match[1] === '' ? null : SESSION_STATUSES.find((known) => known === match[1]);
+  if (status === undefined) return null;
+  const cursor = { afterId: match[2]!, status };
+  // Only the canonical spelling: no padding or trailing bits smuggled in.
+  return encodeSessionListCursor(cursor) === text ? cursor : null;
+}
+
+/** Query of GET /v1/sessions: `?status=running&limit=50&cursor=…`. */
+export const listSessionsQuerySchema = z
+  .strictObject({
+    status: z.enum(SESSION_STATUSES, { error: `must be one of ${SESSION_STATUSES.join(', ')}` }).optional(),
+    limit: pageLimitSchema(MAX_SESSIONS_LIMIT).optional(),
+    cursor: pageCursorSchema(decodeSessionListCursor).optional(),
+  })
+  .superRefine((query, ctx) => {
+    if (query.cursor !== undefined && query.cursor.status !== (query.status ?? null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cursor'],
+        message: 'was returned for another status filter: pass the same status as the first page',
+      });
+    }
+  });
 
 function describeType(input: unknown): string {
   if (input === null) return 'null';

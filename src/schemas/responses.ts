@@ -290,6 +290,14 @@ export const sessionBatchResponseSchema = z.strictObject({
   sessions: z.array(sessionViewSchema).describe('The states, in the order the request listed the sessions'),
 });
 
+export const sessionListResponseSchema = z.strictObject({
+  sessions: z.array(sessionViewSchema).describe('Ordered by session_id'),
+  next_cursor: z
+    .string()
+    .nullable()
+    .describe('Pass as `cursor` (with the same `status`) for the next page; null on the last'),
+});
+
 export const sessionEventsResponseSchema = z.strictObject({
   events: z.array(sessionEventViewSchema),
   next_cursor: z

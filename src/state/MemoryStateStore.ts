@@ -1,6 +1,15 @@
+import { createRequire } from 'node:module';
+import type SortedBTree from 'sorted-btree';
 import { storeUnavailable } from '../types/errors.js';
-import type { SessionState } from '../types/session.js';
-import type { DeadlineEntry, RestoreWrite, SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import type { SessionState, SessionStatus } from '../types/session.js';
+import type {
+  DeadlineEntry,
+  RestoreWrite,
+  SessionListQuery,
+  SessionWrite,
+  StateStore,
+  WriteResult,
+} from '../types/store.js';
 import type { SessionLog, StoredSession } from './LmdbSessionLog.js';
 import { decodeState, encodeState, publishedMessage } from './stateCodec.js';
 
@@ -18,8 +27,15 @@ export interface MemoryStateStoreOptions {
   log?: SessionLog;
 }
 
+// A CommonJS module whose class is its `default` export: required, so every loader agrees on it.
+const BTree = (createRequire(import.meta.url)('sorted-btree') as typeof SortedBTree).default;
+/** A sorted set of session ids (a B+ tree: ordered walks from any id, O(log n) changes). */
+type IdSet = InstanceType<typeof BTree<string, undefined>>;
+
 interface Entry {
   version: number;
+  /** The state's status, for the status index. */
+  status: SessionStatus;
   /** Kept as JSON so no caller can mutate the store through an object it holds. */
   stateJson: string;
   /** Monotonic (performance.now) time the entry expires, or null for no TTL. */
@@ -47,6 +63,10 @@ export class MemoryStateStore implements StateStore {
   private readonly sessions = new Map<string, Entry>();
   /** sessionId → deadlineAtMs; scanned and sorted on read, fine for one process's sessions. */
   private readonly deadlines = new Map<string, number>();
+  /** Every session's id, in id order (the list walks it). */
+  private readonly ids: IdSet = new BTree<string, undefined>();
+  /** The same, one set per status (created when first needed). */
+  private readonly idsByStatus = new Map<SessionStatus, IdSet>();
   private readonly publish: (sessionId: string, message: string) => void;
   private readonly appendAudit: (records: readonly string[]) => void;
   private readonly log: SessionLog | null;
@@ -80,12 +100,18 @@ export class MemoryStateStore implements StateStore {
     const stateJson = encodeState(write.state);
     // Same rule as the Lua script: a negative TTL means none.
     const ttlMs = write.ttlMs === null || write.ttlMs < 0 ? null : write.ttlMs;
+    // The stored entry's own status: this store needs no caller to tell it (previousStatus).
+    const previousStatus = this.sessions.get(sessionId)?.status ?? null;
+    const { status } = write.state;
     // Memory changes at once, so the next compare-and-set sees this version even before it is on disk.
     this.sessions.set(sessionId, {
       version: write.state.version,
+      status,
       stateJson,
       expiresAt: ttlMs === null ? null : monotonicNowMs() + ttlMs,
     });
+    if (previousStatus === null) this.index(sessionId, status);
+    else if (previousStatus !== status) this.reindex(sessionId, previousStatus, status);
     if (write.deadlineAtMs === null) this.deadlines.delete(sessionId);
     else this.deadlines.set(sessionId, write.deadlineAtMs);
     await this.persist(() =>
@@ -110,7 +136,7 @@ export class MemoryStateStore implements StateStore {
     const failure = this.check(sessionId, expectedVersion, false);
     if (failure) return failure;
 
-    this.sessions.delete(sessionId);
+    this.drop(sessionId);
     this.deadlines.delete(sessionId);
     await this.persist(() => this.log?.remove(sessionId));
     if (auditRecords.length > 0) this.appendAudit(auditRecords);
@@ -120,7 +146,21 @@ export class MemoryStateStore implements StateStore {
 
   /** Embedded mode never restores (DATA_DIR keeps every session); the same rule as Redis regardless. */
   async restore(write: RestoreWrite): Promise<WriteResult> {
-    return this.save({ ...write, expectedVersion: 0 });
+    return this.save({ ...write, expectedVersion: 0, previousStatus: null });
+  }
+
+  async list(query: SessionListQuery): Promise<SessionState[]> {
+    const ids = query.status === undefined ? this.ids : this.idsByStatus.get(query.status);
+    const found: SessionState[] = [];
+    if (ids === undefined) return found;
+    // One lookup per step, not an iterator: live() may drop an expired id from the set meanwhile.
+    let id = ids.nextHigherKey(query.afterId);
+    while (id !== undefined && found.length < query.limit) {
+      const entry = this.live(id);
+      if (entry !== null) found.push(decodeState(entry.stateJson));
+      id = ids.nextHigherKey(id);
+    }
+    return found;
   }
 
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
@@ -167,9 +207,11 @@ export class MemoryStateStore implements StateStore {
   }
 
   private load(sessionId: string, stored: StoredSession): void {
-    const { version } = decodeState(stored.stateJson);
+    const { version, status } = decodeState(stored.stateJson);
+    this.index(sessionId, status);
     this.sessions.set(sessionId, {
       version,
+      status,
       stateJson: stored.stateJson,
       expiresAt: stored.expiresAtMs === null ? null : monotonicFromEpochMs(stored.expiresAtMs),
     });
@@ -212,11 +254,39 @@ export class MemoryStateStore implements StateStore {
     if (entry === undefined) return null;
     if (entry.expiresAt !== null && entry.expiresAt <= monotonicNowMs()) {
       // Like a Redis key expiring: the deadline index entry, if any, stays.
-      this.sessions.delete(sessionId);
+      this.drop(sessionId);
       this.forget(sessionId);
       return null;
     }
     return entry;
+  }
+
+  private statusIds(status: SessionStatus): IdSet {
+    let ids = this.idsByStatus.get(status);
+    if (ids === undefined) {
+      ids = new BTree<string, undefined>();
+      this.idsByStatus.set(status, ids);
+    }
+    return ids;
+  }
+
+  private index(sessionId: string, status: SessionStatus): void {
+    this.ids.set(sessionId, undefined);
+    this.statusIds(status).set(sessionId, undefined);
+  }
+
+  private reindex(sessionId: string, from: SessionStatus, to: SessionStatus): void {
+    this.idsByStatus.get(from)?.delete(sessionId);
+    this.statusIds(to).set(sessionId, undefined);
+  }
+
+  /** Takes the session out of the map and the id indexes. */
+  private drop(sessionId: string): void {
+    const entry = this.sessions.get(sessionId);
+    if (entry === undefined) return;
+    this.sessions.delete(sessionId);
+    this.ids.delete(sessionId);
+    this.idsByStatus.get(entry.status)?.delete(sessionId);
   }
 
   private sweep(): void {

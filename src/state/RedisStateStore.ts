@@ -2,14 +2,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError } from 'ioredis';
 import type { Clock } from '../types/clock.js';
 import { storeUnavailable } from '../types/errors.js';
-import type { SessionState } from '../types/session.js';
-import type { DeadlineEntry, RestoreWrite, SessionWrite, StateStore, WriteResult } from '../types/store.js';
+import { SESSION_STATUSES, type SessionState, type SessionStatus } from '../types/session.js';
+import type {
+  DeadlineEntry,
+  RestoreWrite,
+  SessionListQuery,
+  SessionWrite,
+  StateStore,
+  WriteResult,
+} from '../types/store.js';
 import { stateKeys, type StateKeys } from './keys.js';
 import { REDIS_CALL_TIMEOUT_MS, withinCallTimeout, type RedisClient } from './redisConnection.js';
 import { WriteTooLateError } from './scriptResult.js';
 import {
   defineStateScripts,
   dropStaleDeadlineScript,
+  dropStaleListingScript,
   removeSessionScript,
   restoreSessionScript,
   saveSessionScript,
@@ -47,6 +55,11 @@ async function orUnavailable<T>(operation: Promise<T>): Promise<T> {
   }
 }
 
+/** A stored value, '<version>|<stateJson>' (save-session-5.lua): the JSON carries the version too. */
+function stateOf(value: string | null): SessionState | null {
+  return value === null ? null : decodeState(value.slice(value.indexOf('|') + 1));
+}
+
 /** Redis answered (a refusal or an error reply): what the write did is known, nothing is pending. */
 function isAnswer(err: unknown): boolean {
   return err instanceof ReplyError || err instanceof WriteTooLateError;
@@ -73,9 +86,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async get(sessionId: string): Promise<SessionState | null> {
-    const value = await this.read(this.redis.get(this.keys.session(sessionId)));
-    // '<version>|<stateJson>' (save-session-3.lua); the JSON carries the version too.
-    return value === null ? null : decodeState(value.slice(value.indexOf('|') + 1));
+    return stateOf(await this.read(this.redis.get(this.keys.session(sessionId))));
   }
 
   save(write: SessionWrite): Promise<WriteResult> {
@@ -92,8 +103,7 @@ export class RedisStateStore implements StateStore {
   }
 
   restore(write: RestoreWrite): Promise<WriteResult> {
-    const full = { ...write, expectedVersion: 0 };
-    return this.write((notAfterMs) => restoreSessionScript(this.scripts, this.keys, full, notAfterMs));
+    return this.write((notAfterMs) => restoreSessionScript(this.scripts, this.keys, write, notAfterMs));
   }
 
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
@@ -124,6 +134,69 @@ export class RedisStateStore implements StateStore {
     }
     entries.sort((a, b) => a.deadlineAtMs - b.deadlineAtMs);
     return entries.slice(0, limit);
+  }
+
+  async list(query: SessionListQuery): Promise<SessionState[]> {
+    const found: SessionState[] = [];
+    let afterId = query.afterId;
+    while (found.length < query.limit) {
+      const { ids, more } = await this.idsAfter(query.status, afterId, query.limit - found.length);
+      // One GET per session (a cluster routes each to its slot; auto-pipelining batches them).
+      const values = await this.read(Promise.all(ids.map((id) => this.redis.get(this.keys.session(id)))));
+      const stale: string[] = [];
+      ids.forEach((id, i) => {
+        const state = stateOf(values[i] ?? null);
+        if (state === null) stale.push(id);
+        // The status may have changed between the index read and the GET: it is filtered again.
+        else if (query.status === undefined || state.status === query.status) found.push(state);
+      });
+      // Gone by TTL: the ids leave the indexes (only if still gone, atomically), never listed.
+      await Promise.all(
+        stale.map((id) =>
+          this.write((notAfterMs) => dropStaleListingScript(this.scripts, this.keys, id, notAfterMs)),
+        ),
+      );
+      if (!more) break;
+      afterId = ids[ids.length - 1];
+    }
+    return found;
+  }
+
+  /**
+   * The first ids after `afterId` over the status indexes of every bucket (of one status, or of
+   * all), at most `limit`, in order: a few from each index (ids hash evenly over the buckets),
+   * merged. An index that filled its share may hold more before the others' last ids, so only
+   * ids up to the smallest such index's last are certain to be the first: those are kept, and
+   * `more` says whether any ids may follow.
+   */
+  private async idsAfter(
+    status: SessionStatus | undefined,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<{ ids: string[]; more: boolean }> {
+    const { buckets } = this.keys;
+    const statuses = status === undefined ? SESSION_STATUSES : [status];
+    const indexes = buckets.flatMap((bucket) => statuses.map((s) => this.keys.sessionIndex(bucket, s)));
+    // Three times a bucket's even share, plus a margin: a page almost never needs a second round.
+    const share = Math.min(limit, Math.ceil((3 * limit) / buckets.length) + 4);
+    const min = afterId === undefined ? '-' : `(${afterId}`;
+    // One read per index (a cluster routes each to its master; auto-pipelining batches them).
+    const perIndex = await this.read(
+      Promise.all(indexes.map((key) => this.redis.zrange(key, min, '+', 'BYLEX', 'LIMIT', 0, share))),
+    );
+    let bound: string | undefined;
+    for (const ids of perIndex) {
+      const last = ids[ids.length - 1];
+      if (ids.length === share && last !== undefined && (bound === undefined || last < bound)) bound = last;
+    }
+    // Ids are ASCII, so code-unit order is Redis's byte order. An id in two indexes (one left
+    // behind by a lifetime whose TTL ran out) is read once.
+    const merged = perIndex
+      .flat()
+      .filter((id) => bound === undefined || id <= bound)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .filter((id, i, sorted) => i === 0 || id !== sorted[i - 1]);
+    return { ids: merged.slice(0, limit), more: bound !== undefined || merged.length > limit };
   }
 
   dropStaleDeadline(sessionId: string): Promise<void> {

@@ -8,6 +8,8 @@
 // BUCKET_COUNT buckets, which every instance's scheduler and audit relay cover. A single Redis
 // uses the same layout, so both modes run one code path.
 
+import type { SessionStatus } from '../types/session.js';
+
 export const DEFAULT_KEY_PREFIX = 'sk:';
 
 /**
@@ -36,6 +38,14 @@ export interface StateKeys {
   deadlines(bucket: number): string;
   /** The deadline index of the session's bucket. */
   deadlinesOf(sessionId: string): string;
+  /**
+   * The ids of the bucket's sessions of one status (score 0, so ordered by id: read BYLEX), kept
+   * by the write scripts: `sk:{b7}:ids:running`. No index of all ids: at ~100 B an entry it would
+   * add a tenth to each session's memory, and the list merges the status indexes instead.
+   */
+  sessionIndex(bucket: number, status: SessionStatus): string;
+  /** The status index of the session's bucket. */
+  sessionIndexOf(sessionId: string, status: SessionStatus): string;
   /**
    * Stream of the bucket's audit records, appended by the same script that commits each change
    * and drained into the audit queue by a relay: `sk:{b7}:audit`.
@@ -78,6 +88,7 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
   const session = (sessionId: string): string => `${tagged(bucketOf(sessionId))}:s:${sessionId}`;
   const deadlines = (bucket: number): string => `${tagged(bucket)}:deadlines`;
   const auditLog = (bucket: number): string => `${tagged(bucket)}:audit`;
+  const sessionIndex = (bucket: number, status: SessionStatus): string => `${tagged(bucket)}:ids:${status}`;
   return {
     prefix,
     buckets: BUCKETS,
@@ -87,6 +98,8 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
     updatesChannel: (sessionId) => `${session(sessionId)}:updates`,
     deadlines,
     deadlinesOf: (sessionId) => deadlines(bucketOf(sessionId)),
+    sessionIndex,
+    sessionIndexOf: (sessionId, status) => sessionIndex(bucketOf(sessionId), status),
     auditLog,
     auditLogOf: (sessionId) => auditLog(bucketOf(sessionId)),
     auditRelayGroup: 'audit-relay',

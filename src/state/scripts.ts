@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { SessionState } from '../types/session.js';
-import type { SessionWrite, WriteResult } from '../types/store.js';
+import { SESSION_STATUSES, type SessionState } from '../types/session.js';
+import type { RestoreWrite, SessionWrite, WriteResult } from '../types/store.js';
 import type { StateKeys } from './keys.js';
 import type { RedisClient } from './redisConnection.js';
 import { checkDropReply, toWriteResult, type ScriptReply } from './scriptResult.js';
@@ -13,10 +13,11 @@ function loadLua(fileName: string): string {
 }
 
 const SCRIPTS = {
-  skSaveSession: { numberOfKeys: 3, lua: loadLua('save-session-3.lua') },
-  skRemoveSession: { numberOfKeys: 4, lua: loadLua('remove-session-4.lua') },
-  skRestoreSession: { numberOfKeys: 3, lua: loadLua('restore-session-3.lua') },
+  skSaveSession: { numberOfKeys: 5, lua: loadLua('save-session-5.lua') },
+  skRemoveSession: { numberOfKeys: 4 + SESSION_STATUSES.length, lua: loadLua('remove-session-10.lua') },
+  skRestoreSession: { numberOfKeys: 4, lua: loadLua('restore-session-4.lua') },
   skDropStaleDeadline: { numberOfKeys: 2, lua: loadLua('drop-stale-deadline-2.lua') },
+  skDropStaleListing: { numberOfKeys: 1 + SESSION_STATUSES.length, lua: loadLua('drop-stale-listing-7.lua') },
 } as const;
 
 /** The commands defineCommand adds at runtime (ioredis cannot type them). */
@@ -25,6 +26,7 @@ interface ScriptCommands {
   skRemoveSession(...keysAndArgs: string[]): Promise<ScriptReply>;
   skRestoreSession(...keysAndArgs: string[]): Promise<ScriptReply>;
   skDropStaleDeadline(...keysAndArgs: string[]): Promise<ScriptReply>;
+  skDropStaleListing(...keysAndArgs: string[]): Promise<ScriptReply>;
 }
 
 /**
@@ -38,6 +40,11 @@ export function defineStateScripts(redis: RedisClient): ScriptCommands {
   return redis as unknown as ScriptCommands;
 }
 
+/** The status indexes of the session's bucket, every status: a removal leaves them all. */
+function indexKeys(keys: StateKeys, sessionId: string): string[] {
+  return SESSION_STATUSES.map((status) => keys.sessionIndexOf(sessionId, status));
+}
+
 // Each write script takes `notAfterMs` (Redis TIME, ms) first and refuses to run after it.
 
 export async function saveSessionScript(
@@ -46,11 +53,13 @@ export async function saveSessionScript(
   write: SessionWrite,
   notAfterMs: number,
 ): Promise<WriteResult> {
-  const { sessionId, version } = write.state;
+  const { sessionId, version, status } = write.state;
   const reply = await commands.skSaveSession(
     keys.session(sessionId),
     keys.deadlinesOf(sessionId),
     keys.auditLogOf(sessionId),
+    keys.sessionIndexOf(sessionId, status),
+    keys.sessionIndexOf(sessionId, write.previousStatus ?? status),
     String(notAfterMs),
     String(write.expectedVersion),
     String(version),
@@ -85,6 +94,7 @@ export async function removeSessionScript(
     keys.deadlinesOf(sessionId),
     keys.auditLogOf(sessionId),
     keys.removalMark(sessionId),
+    ...indexKeys(keys, sessionId),
     String(notAfterMs),
     String(remove.expectedVersion),
     publishedMessage(state.version, encodeState(state)),
@@ -97,18 +107,19 @@ export async function removeSessionScript(
   return toWriteResult(reply, notAfterMs);
 }
 
-/** restore-session-3.lua: writes only if the session is absent and its lifetime was not removed. */
+/** restore-session-4.lua: writes only if the session is absent and its lifetime was not removed. */
 export async function restoreSessionScript(
   commands: ScriptCommands,
   keys: StateKeys,
-  write: SessionWrite,
+  write: RestoreWrite,
   notAfterMs: number,
 ): Promise<WriteResult> {
-  const { sessionId, version } = write.state;
+  const { sessionId, version, status } = write.state;
   const reply = await commands.skRestoreSession(
     keys.session(sessionId),
     keys.deadlinesOf(sessionId),
     keys.removalMark(sessionId),
+    keys.sessionIndexOf(sessionId, status),
     String(notAfterMs),
     String(version),
     encodeState(write.state),
@@ -130,6 +141,22 @@ export async function dropStaleDeadlineScript(
   const reply = await commands.skDropStaleDeadline(
     keys.session(sessionId),
     keys.deadlinesOf(sessionId),
+    String(notAfterMs),
+    sessionId,
+  );
+  checkDropReply(reply, notAfterMs);
+}
+
+/** drop-stale-listing-7.lua: takes the id out of the status indexes only if the session is gone. */
+export async function dropStaleListingScript(
+  commands: ScriptCommands,
+  keys: StateKeys,
+  sessionId: string,
+  notAfterMs: number,
+): Promise<void> {
+  const reply = await commands.skDropStaleListing(
+    keys.session(sessionId),
+    ...indexKeys(keys, sessionId),
     String(notAfterMs),
     sessionId,
   );

@@ -1,4 +1,4 @@
-import type { SessionState } from './session.js';
+import type { SessionState, SessionStatus } from './session.js';
 
 /** A compare-and-set write of one session. */
 export interface SessionWrite {
@@ -6,6 +6,11 @@ export interface SessionWrite {
   expectedVersion: number;
   /** The new state (its `version` is the one stored). */
   state: SessionState;
+  /**
+   * The status of the stored version (`expectedVersion`'s), null when creating: the status index
+   * moves the session only when it differs from the new state's.
+   */
+  previousStatus: SessionStatus | null;
   /** When the running clock needs the server's attention next (deadline index), or null. */
   deadlineAtMs: number | null;
   /** How long the session is kept after this write; null keeps it while it could be in play. */
@@ -15,7 +20,17 @@ export interface SessionWrite {
 }
 
 /** A restore: the state, its deadline and TTL, as a write would store them. */
-export type RestoreWrite = Omit<SessionWrite, 'expectedVersion' | 'auditRecords'>;
+export type RestoreWrite = Omit<SessionWrite, 'expectedVersion' | 'auditRecords' | 'previousStatus'>;
+
+/** A page of the session list: sessions ordered by id. */
+export interface SessionListQuery {
+  /** Only sessions stored with this status; every session when absent. */
+  status?: SessionStatus | undefined;
+  /** Only ids after this one (the last id of the previous page). */
+  afterId?: string | undefined;
+  /** At most this many; fewer only when no more sessions match. */
+  limit: number;
+}
 
 /** One entry of the deadline index: when a running session needs the server's attention. */
 export interface DeadlineEntry {
@@ -58,6 +73,12 @@ export interface StateStore {
    * ran out, or the key was deleted), atomically with that check; a live session is left alone.
    */
   dropStaleDeadline(sessionId: string): Promise<void>;
+  /**
+   * Live sessions in id order (by code unit: ids are ASCII), from an index, never a scan of every
+   * session. Ids are the order, so creates and deletes between pages never shift one: a walk
+   * page after page sees every session that lived throughout it exactly once.
+   */
+  list(query: SessionListQuery): Promise<SessionState[]>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,8 +1,8 @@
 // One suite, every StateStore: the embedded store must behave exactly like the Redis one.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SessionState } from '../../src/types/session.js';
-import type { SessionWrite, StateStore } from '../../src/types/store.js';
+import type { SessionState, SessionStatus } from '../../src/types/session.js';
+import type { SessionListQuery, SessionWrite, StateStore } from '../../src/types/store.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
 import { decodeState, splitPublished } from '../../src/state/stateCodec.js';
 import { SyncEngine } from '../../src/engine/SyncEngine.js';
@@ -29,13 +29,27 @@ function newState(overrides: Partial<SessionState> = {}): SessionState {
 }
 
 function create(state: SessionState, extra: Partial<SessionWrite> = {}): SessionWrite {
-  return { expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null, ...extra };
+  return { expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null, ...extra };
 }
 
 function next(state: SessionState, extra: Partial<SessionWrite> = {}): SessionWrite {
   const bumped: SessionState = { ...state, version: state.version + 1, lastEvent: 'started' };
-  return { expectedVersion: state.version, state: bumped, deadlineAtMs: null, ttlMs: null, ...extra };
+  return {
+    expectedVersion: state.version,
+    previousStatus: state.status,
+    state: bumped,
+    deadlineAtMs: null,
+    ttlMs: null,
+    ...extra,
+  };
 }
+
+/** The next version of the session, with another status. */
+function withStatus(state: SessionState, status: SessionStatus): SessionWrite {
+  return next(state, { state: { ...state, version: state.version + 1, status } });
+}
+
+const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function stateStoreContract(name: string, setup: () => Promise<StateStoreContext>): void {
   describe(`StateStore contract: ${name}`, () => {
@@ -345,6 +359,140 @@ export function stateStoreContract(name: string, setup: () => Promise<StateStore
         expect(publishedFor(state.sessionId)).toStrictEqual([state, v2.state, v3.state]),
       );
       expect(publishedFor(other.sessionId)).toStrictEqual([other]);
+    });
+
+    /** Every page of the list, `limit` at a time; `between` runs after each page but the last. */
+    async function walk(
+      query: Omit<SessionListQuery, 'afterId'>,
+      between: (page: number) => Promise<void> = async () => {},
+    ): Promise<SessionState[]> {
+      const all: SessionState[] = [];
+      for (let page = 0; ; page++) {
+        const found = await store.list({ ...query, afterId: all.at(-1)?.sessionId });
+        expect(found.length).toBeLessThanOrEqual(query.limit);
+        all.push(...found);
+        if (found.length < query.limit) return all;
+        await between(page);
+      }
+    }
+
+    const idsOf = (states: SessionState[]): string[] => states.map((state) => state.sessionId);
+
+    it('list pages through the sessions in id order, with their stored state', async () => {
+      const states = Array.from({ length: 7 }, () => newState());
+      for (const state of states) await store.save(create(state));
+      const sorted = [...states].sort((a, b) => byId(a.sessionId, b.sessionId));
+
+      expect(await store.list({ limit: 100 })).toEqual(sorted);
+      expect(idsOf(await walk({ limit: 3 }))).toEqual(idsOf(sorted));
+      expect(idsOf(await store.list({ limit: 2, afterId: sorted[4]!.sessionId }))).toEqual(
+        idsOf(sorted.slice(5)),
+      );
+      expect(await store.list({ limit: 5, afterId: sorted[6]!.sessionId })).toEqual([]);
+    });
+
+    it('list by status follows every change of status, and a write that keeps it', async () => {
+      const [a, b, c] = [newState(), newState(), newState()];
+      for (const state of [a!, b!, c!]) await store.save(create(state));
+      const aRunning = withStatus(a!, 'running');
+      await store.save(aRunning);
+      const bPaused = withStatus(b!, 'paused');
+      await store.save(bPaused);
+      // The same status again (a switch): the session stays where it is.
+      const aSwitched = next(aRunning.state);
+      await store.save(aSwitched);
+
+      const listed = async (status: SessionStatus): Promise<string[]> =>
+        idsOf(await store.list({ status, limit: 10 }));
+      expect(await store.list({ status: 'running', limit: 10 })).toEqual([aSwitched.state]);
+      expect(await listed('paused')).toEqual([b!.sessionId]);
+      expect(await listed('pending')).toEqual([c!.sessionId]);
+      expect(await listed('completed')).toEqual([]);
+
+      await store.save(withStatus(bPaused.state, 'running'));
+      expect(await listed('running')).toEqual([a!.sessionId, b!.sessionId].sort(byId));
+      expect(await listed('paused')).toEqual([]);
+      expect(idsOf(await store.list({ limit: 10 }))).toEqual([a!, b!, c!].map((s) => s.sessionId).sort(byId));
+    });
+
+    it('a walk sees every session that lived throughout it exactly once, while others come and go', async () => {
+      const kept = Array.from({ length: 12 }, () => newState());
+      const doomed = Array.from({ length: 4 }, () => newState());
+      for (const state of [...kept, ...doomed]) await store.save(create(state));
+      const created: SessionState[] = [];
+
+      const listed = await walk({ limit: 3 }, async (page) => {
+        // Between pages: one session removed, two created (random ids land before and after the cursor).
+        const gone = doomed[page];
+        if (gone !== undefined) await store.remove({ ...gone, status: 'cancelled', version: 2 }, 1);
+        for (let i = 0; i < 2; i++) {
+          const state = newState();
+          await store.save(create(state));
+          created.push(state);
+        }
+      });
+
+      const ids = idsOf(listed);
+      expect(ids).toEqual([...ids].sort(byId));
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const state of kept) expect(ids.filter((id) => id === state.sessionId)).toHaveLength(1);
+      // Whatever else it saw existed at some point of the walk.
+      const existed = new Set(idsOf([...kept, ...doomed, ...created]));
+      for (const id of ids) expect(existed.has(id)).toBe(true);
+    });
+
+    it('a walk by status is stable while sessions change status between pages', async () => {
+      const running = Array.from({ length: 8 }, () => newState());
+      const states = new Map<string, SessionState>();
+      for (const state of running) {
+        await store.save(create(state));
+        const write = withStatus(state, 'running');
+        await store.save(write);
+        states.set(state.sessionId, write.state);
+      }
+      const sorted = [...running].sort((a, b) => byId(a.sessionId, b.sessionId));
+      // The last one leaves `running` mid-walk; the rest stay.
+      const leaver = sorted[7]!;
+
+      const listed = await walk({ status: 'running', limit: 2 }, async (page) => {
+        if (page === 0) await store.save(withStatus(states.get(leaver.sessionId)!, 'paused'));
+      });
+      expect(idsOf(listed)).toEqual(idsOf(sorted.slice(0, 7)));
+      expect(listed.every((state) => state.status === 'running')).toBe(true);
+    });
+
+    it('an id created again after its TTL ran out is listed once, under its new status only', async () => {
+      const first = newState();
+      const running = withStatus(first, 'running');
+      await store.save(create(first, { ttlMs: 60_000 }));
+      await store.save({ ...running, ttlMs: 50 });
+      await sleep(150);
+      const again = newState({ sessionId: first.sessionId });
+      await store.save(create(again));
+
+      expect(await store.list({ limit: 10 })).toEqual([again]);
+      expect(await store.list({ status: 'pending', limit: 10 })).toEqual([again]);
+      expect(await store.list({ status: 'running', limit: 10 })).toEqual([]);
+    });
+
+    it('list never returns removed sessions nor those whose TTL ran out, and a restore is listed', async () => {
+      const removed = newState();
+      const expiring = newState();
+      const live = newState();
+      await store.save(create(removed));
+      await store.save(create(expiring, { ttlMs: 50 }));
+      await store.save(create(live));
+      await store.remove({ ...removed, status: 'cancelled', version: 2 }, 1);
+      await sleep(150);
+
+      expect(await store.list({ limit: 10 })).toEqual([live]);
+      expect(await store.list({ status: 'pending', limit: 1 })).toEqual([live]);
+      expect(await store.list({ status: 'cancelled', limit: 10 })).toEqual([]);
+
+      const restored = { ...expiring, version: 4, status: 'running' as const };
+      expect(await store.restore({ state: restored, deadlineAtMs: null, ttlMs: null })).toEqual({ ok: true });
+      expect(await store.list({ status: 'running', limit: 10 })).toEqual([restored]);
+      expect(idsOf(await store.list({ limit: 10 }))).toEqual([restored.sessionId, live.sessionId].sort(byId));
     });
 
     it('of 50 concurrent saves with the same expected version exactly one wins', async () => {

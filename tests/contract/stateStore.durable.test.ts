@@ -32,10 +32,28 @@ describe('the durable log', () => {
     const a = sessionStateFixture({ sessionId: 'a' });
     const b = sessionStateFixture({ sessionId: 'b' });
     const gone = sessionStateFixture({ sessionId: 'gone' });
-    await first.save({ expectedVersion: 0, state: a, deadlineAtMs: null, ttlMs: null });
-    await first.save({ expectedVersion: 1, state: { ...a, version: 2 }, deadlineAtMs: 5_000, ttlMs: null });
-    await first.save({ expectedVersion: 0, state: b, deadlineAtMs: 9_000, ttlMs: 3_600_000 });
-    await first.save({ expectedVersion: 0, state: gone, deadlineAtMs: 1_000, ttlMs: null });
+    await first.save({ expectedVersion: 0, previousStatus: null, state: a, deadlineAtMs: null, ttlMs: null });
+    await first.save({
+      expectedVersion: 1,
+      previousStatus: 'pending',
+      state: { ...a, version: 2 },
+      deadlineAtMs: 5_000,
+      ttlMs: null,
+    });
+    await first.save({
+      expectedVersion: 0,
+      previousStatus: null,
+      state: b,
+      deadlineAtMs: 9_000,
+      ttlMs: 3_600_000,
+    });
+    await first.save({
+      expectedVersion: 0,
+      previousStatus: null,
+      state: gone,
+      deadlineAtMs: 1_000,
+      ttlMs: null,
+    });
     await first.remove(gone, 1);
     await first.close();
 
@@ -48,9 +66,18 @@ describe('the durable log', () => {
       { sessionId: 'a', deadlineAtMs: 5_000 },
       { sessionId: 'b', deadlineAtMs: 9_000 },
     ]);
+    // The list's indexes are rebuilt from the log too.
+    expect(await second.list({ limit: 10 })).toEqual([{ ...a, version: 2 }, b]);
+    expect(await second.list({ status: 'pending', afterId: 'a', limit: 10 })).toEqual([b]);
     // The compare-and-set goes on from the restored version.
     expect(
-      await second.save({ expectedVersion: 1, state: { ...a, version: 2 }, deadlineAtMs: null, ttlMs: null }),
+      await second.save({
+        expectedVersion: 1,
+        previousStatus: 'pending',
+        state: { ...a, version: 2 },
+        deadlineAtMs: null,
+        ttlMs: null,
+      }),
     ).toEqual({
       ok: false,
       reason: 'version_conflict',
@@ -72,7 +99,13 @@ describe('the durable log', () => {
     const dir = dataDir();
     const first = await openStore(dir);
     const brief = sessionStateFixture({ sessionId: 'brief' });
-    await first.save({ expectedVersion: 0, state: brief, deadlineAtMs: null, ttlMs: 30 });
+    await first.save({
+      expectedVersion: 0,
+      previousStatus: null,
+      state: brief,
+      deadlineAtMs: null,
+      ttlMs: 30,
+    });
     await first.close();
     await new Promise((resolve) => setTimeout(resolve, 60));
 
@@ -96,6 +129,7 @@ describe('the durable log', () => {
       ['x', 'y'].map((id) =>
         store.save({
           expectedVersion: 0,
+          previousStatus: null,
           state: sessionStateFixture({ sessionId: id }),
           deadlineAtMs: null,
           ttlMs: null,

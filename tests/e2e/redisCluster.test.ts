@@ -184,6 +184,23 @@ describe('on a Redis Cluster', () => {
       callJson(a.http, 'GET', `/v1/sessions/${id}`),
     );
     for (const s of stored) expect(s).toMatchObject({ status: 'expired', version: 3 });
+
+    // The session list reads every bucket's status index, on every master: each session once, in order.
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+      const page = await callJson<{ sessions: SessionView[]; next_cursor: string | null }>(
+        b.http,
+        'GET',
+        `/v1/sessions?status=expired&limit=500${query}`,
+      );
+      listed.push(...page.sessions.map((view) => view.session_id));
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    const ours = listed.filter((id) => id.startsWith('cluster-expiry-'));
+    expect(ours).toEqual([...ids].sort());
+    expect(listed).toEqual([...listed].sort());
   }, 90_000);
 
   it("a killed master's replica takes over: 503 for the gap, then commands work and the owed expiries fire once", async () => {

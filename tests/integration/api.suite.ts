@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpApp } from '../../src/api/app.js';
 import { BATCH_BODY_LIMIT_BYTES } from '../../src/schemas/requests.js';
 import { sessionBatchResponseSchema } from '../../src/schemas/responses.js';
+import { sessionListResponseSchema } from '../../src/schemas/responses.js';
 import type { ParticipantView, SessionView } from '../../src/types/session.js';
 
 export interface ApiSetup {
@@ -1320,6 +1321,108 @@ export function apiSuite(name: string, setup: () => Promise<ApiSetup>): void {
           'query.expected_version',
         ]);
         await expectUnchanged(before);
+      });
+    });
+
+    describe('the session list', () => {
+      interface ListPage {
+        sessions: SessionView[];
+        next_cursor: string | null;
+      }
+
+      async function listPage(query: Record<string, string | number>): Promise<ListPage> {
+        const res = await api().get('/v1/sessions').query(query);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.headers['cache-control']).toBe('no-store');
+        // The page the OpenAPI document describes (SessionList), every state a strict SessionView.
+        const parsed = sessionListResponseSchema.safeParse(res.body);
+        expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+        return res.body as ListPage;
+      }
+
+      /** Every page, following next_cursor; each but the last is `limit` long. */
+      async function walk(query: Record<string, string | number>, limit: number): Promise<SessionView[]> {
+        const all: SessionView[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await listPage({ ...query, limit, ...(cursor === null ? {} : { cursor }) });
+          cursor = page.next_cursor;
+          if (cursor !== null) expect(page.sessions).toHaveLength(limit);
+          all.push(...page.sessions);
+        } while (cursor !== null);
+        return all;
+      }
+
+      const idsOf = (views: SessionView[]): string[] => views.map((view) => view.session_id);
+
+      it('pages through every session in id order, as GET shows each; status filters', async () => {
+        const running = await runningChessClock();
+        const pending = await create({
+          session_id: uniqueId('list'),
+          sync_mode: 'global',
+          participants: [{ participant_id: 'host' }],
+          total_time_ms: 60_000,
+        });
+        const deleted = await runningChessClock();
+        expect((await api().delete(`/v1/sessions/${deleted.session_id}`)).status).toBe(204);
+
+        const all = await walk({}, 7);
+        const ids = idsOf(all);
+        expect(ids).toEqual([...ids].sort());
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids).toContain(pending.session_id);
+        expect(ids).not.toContain(deleted.session_id);
+        const listed = all.find((view) => view.session_id === running.session_id);
+        expect(listed).toMatchObject({
+          version: running.version,
+          status: 'running',
+          participants: running.participants.map((p) => ({ participant_id: p.participant_id })),
+        });
+
+        const runningIds = idsOf(await walk({ status: 'running' }, 3));
+        expect(runningIds).toContain(running.session_id);
+        expect(runningIds).not.toContain(pending.session_id);
+        // The filter is on the stored status: a session whose time ran out but whose expiry is not
+        // stored yet is still listed under running (and shown expired, as GET shows it).
+        const shownRunning = ids.filter(
+          (id) => all.find((view) => view.session_id === id)?.status === 'running',
+        );
+        for (const id of shownRunning) expect(runningIds).toContain(id);
+        expect(runningIds.every((id) => ids.includes(id))).toBe(true);
+        const pendingIds = idsOf(await walk({ status: 'pending' }, 500));
+        expect(pendingIds).toContain(pending.session_id);
+        expect(pendingIds).not.toContain(running.session_id);
+        expect((await listPage({ status: 'cancelled' })).sessions).toEqual([]);
+      });
+
+      it('bad status, limit or cursor, or a cursor of another filter: 400 naming the field, nothing changed', async () => {
+        const before = await runningChessClock();
+        await runningChessClock();
+        const first = await listPage({ status: 'running', limit: 1 });
+        expect(first.next_cursor).toEqual(expect.any(String));
+
+        const refusals: [Record<string, string>, string][] = [
+          [{ status: 'finished' }, 'query.status'],
+          [{ limit: '0' }, 'query.limit'],
+          [{ limit: '501' }, 'query.limit'],
+          [{ limit: 'ten' }, 'query.limit'],
+          [{ cursor: 'not a cursor' }, 'query.cursor'],
+          [{ cursor: Buffer.from('running/').toString('base64url') }, 'query.cursor'],
+          [{ cursor: Buffer.from('finished/x').toString('base64url') }, 'query.cursor'],
+          [{ cursor: `${first.next_cursor}A` }, 'query.cursor'],
+          // A cursor returned for `running`, used without a filter or with another one.
+          [{ cursor: first.next_cursor! }, 'query.cursor'],
+          [{ cursor: first.next_cursor!, status: 'pending' }, 'query.cursor'],
+          [{ order: 'desc' }, 'query.order'],
+        ];
+        for (const [query, path] of refusals) {
+          const error = expectError(await api().get('/v1/sessions').query(query), 400, 'VALIDATION_ERROR');
+          expect(issuePaths(error), JSON.stringify(query)).toEqual([path]);
+        }
+        await expectUnchanged(before);
+        // The cursor still works with the filter it was returned for.
+        const second = await listPage({ status: 'running', limit: 1, cursor: first.next_cursor! });
+        expect(second.sessions[0]!.session_id > first.sessions[0]!.session_id).toBe(true);
       });
     });
 

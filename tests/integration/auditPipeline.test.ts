@@ -373,7 +373,7 @@ describe('AuditRelay', () => {
     const p = await newPipeline();
     const sessionId = newSessionId();
     const events = range(1, 8).map((v) => auditEvent(sessionId, v));
-    // As save-session-3.lua appends them: one entry per version, the record in field 'r'.
+    // As save-session-5.lua appends them: one entry per version, the record in field 'r'.
     for (const event of events.slice(0, 4)) await p.redis.xadd(p.log, '*', 'r', auditRecord(event));
     await p.startRelay();
     await waitFor('the first entries to be queued', async () => (await p.backlog()) === 4);

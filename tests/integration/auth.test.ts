@@ -169,6 +169,26 @@ describe('auth', () => {
     expect((await call('GET', '/v1/sessions/g-403', viewer)).body.version).toBe(game.version);
   });
 
+  it('only an admin token not bound to a session lists the sessions: 403 for the others, nothing changes', async () => {
+    const game = await newGame('g-list');
+    const refused = [
+      await token({ sub: 'white', role: 'participant', session_id: 'g-list' }),
+      await token({ sub: 'fan', role: 'viewer' }),
+      await token({ sub: 'arbiter', role: 'admin', session_id: 'g-list' }),
+    ];
+    for (const bearer of refused) {
+      const answer = await call('GET', '/v1/sessions?status=running', bearer);
+      expect(answer.status).toBe(403);
+      expect(answer.body.error.code).toBe('FORBIDDEN');
+    }
+    expect((await call('GET', '/v1/sessions', null)).status).toBe(401);
+
+    const listed = await call('GET', '/v1/sessions?status=running&limit=500', admin);
+    expect(listed.status).toBe(200);
+    expect(listed.body.sessions.map((view: SessionView) => view.session_id)).toContain('g-list');
+    expect((await call('GET', '/v1/sessions/g-list', admin)).body.version).toBe(game.version);
+  });
+
   it('a participant switches on its own turn, and only then', async () => {
     await newGame('g-turn');
     const white = await token({ sub: 'white', role: 'participant', session_id: 'g-turn' });

@@ -272,6 +272,7 @@ describe.each([memoryBackend, redisBackend])('DeadlineScheduler on the $name sto
       const { state } = await startSession(writer, writerStore, perParticipant(60_000));
       await writerStore.save({
         expectedVersion: state.version,
+        previousStatus: state.status,
         state: { ...state, version: state.version + 1 },
         deadlineAtMs: clock.nowMs() - 1000 + i,
         ttlMs: 1,

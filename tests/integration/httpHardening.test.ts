@@ -320,7 +320,7 @@ describe('methods a path does not serve', () => {
     expect(await answer(`${url}/v1/sessions/x/switch`, 'OPTIONS')).toEqual(notAllowed('POST'));
     expect(await answer(`${url}/v1/sessions/x/switch`, 'PUT')).toEqual(notAllowed('POST'));
     expect(await answer(`${url}/v1/sessions/x/switch`, 'GET')).toEqual(notAllowed('POST'));
-    expect(await answer(`${url}/v1/sessions`, 'OPTIONS')).toEqual(notAllowed('POST'));
+    expect(await answer(`${url}/v1/sessions`, 'OPTIONS')).toEqual(notAllowed('POST, GET, HEAD'));
     expect(await answer(`${url}/v1/sessions/x`, 'POST')).toEqual(notAllowed('GET, HEAD, DELETE'));
     expect(await answer(`${url}/v1/sessions/x/events`, 'DELETE')).toEqual(notAllowed('GET, HEAD'));
     expect(await answer(`${url}/v1/time`, 'POST')).toEqual(notAllowed('GET, HEAD'));

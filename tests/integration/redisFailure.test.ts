@@ -62,7 +62,14 @@ describe('Redis going away and coming back', () => {
     const live = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
     const gone = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
     for (const state of [live, gone]) {
-      await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null, auditRecords: ['v1'] });
+      await store.save({
+        expectedVersion: 0,
+        previousStatus: null,
+        state,
+        deadlineAtMs: 1234,
+        ttlMs: null,
+        auditRecords: ['v1'],
+      });
     }
     // Its index entry outlives it, so a stale-entry drop would have something to remove.
     await redis.del(keys.session(gone.sessionId));
@@ -75,6 +82,7 @@ describe('Redis going away and coming back', () => {
         rejectionOf(
           store.save({
             expectedVersion: 1,
+            previousStatus: 'pending',
             state: { ...live, version: 2 },
             deadlineAtMs: 5678,
             ttlMs: null,
@@ -99,14 +107,20 @@ describe('Redis going away and coming back', () => {
 
   it('a write cut off before its answer is reported only once Redis can no longer run it', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
     const own = createRedisConnection(server.url, { onError: () => {} });
     await connectRedis(own);
     const cutOff = new RedisStateStore(own, { clock: systemClock, keyPrefix });
 
     server.pause();
     const outcome = rejectionOf(
-      cutOff.save({ expectedVersion: 1, state: { ...state, version: 2 }, deadlineAtMs: null, ttlMs: null }),
+      cutOff.save({
+        expectedVersion: 1,
+        previousStatus: 'pending',
+        state: { ...state, version: 2 },
+        deadlineAtMs: null,
+        ttlMs: null,
+      }),
     );
     // The script sits in Redis's socket buffer; closing the connection fails it at once in ioredis.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -131,7 +145,9 @@ describe('Redis going away and coming back', () => {
 
   it('while Redis is stopped, every call rejects quickly with STORE_UNAVAILABLE', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    expect(await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null })).toEqual({
+    expect(
+      await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null }),
+    ).toEqual({
       ok: true,
     });
 
@@ -140,7 +156,13 @@ describe('Redis going away and coming back', () => {
     const calls: Array<() => Promise<unknown>> = [
       () => store.get(state.sessionId),
       () =>
-        store.save({ expectedVersion: 1, state: { ...state, version: 2 }, deadlineAtMs: null, ttlMs: null }),
+        store.save({
+          expectedVersion: 1,
+          previousStatus: 'pending',
+          state: { ...state, version: 2 },
+          deadlineAtMs: null,
+          ttlMs: null,
+        }),
       () => store.remove(state, 1),
       () => store.deadlinesUntil(Date.now(), 10),
       () => store.dropStaleDeadline(state.sessionId),
@@ -163,12 +185,15 @@ describe('Redis going away and coming back', () => {
     });
 
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    expect(await store.save({ expectedVersion: 0, state, deadlineAtMs: 5, ttlMs: null })).toEqual({
+    expect(
+      await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: 5, ttlMs: null }),
+    ).toEqual({
       ok: true,
     });
     expect(
       await store.save({
         expectedVersion: 1,
+        previousStatus: 'pending',
         state: { ...state, version: 2 },
         deadlineAtMs: null,
         ttlMs: null,

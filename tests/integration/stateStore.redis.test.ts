@@ -5,6 +5,7 @@ import { RedisStateStore } from '../../src/state/RedisStateStore.js';
 import { systemClock } from '../../src/state/SystemClock.js';
 import { stateKeys } from '../../src/state/keys.js';
 import { encodeState } from '../../src/state/stateCodec.js';
+import type { SessionStatus } from '../../src/types/session.js';
 import { connectRedis, createRedisConnection } from '../../src/state/redisConnection.js';
 import { stateStoreContract, type PublishedMessage } from '../contract/stateStore.contract.js';
 import { sessionStateFixture } from '../helpers/fixtures.js';
@@ -87,7 +88,7 @@ describe('RedisStateStore specifics', () => {
 
   it('keeps a session in one hash-tagged string, its version ahead of its state', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: 1234, ttlMs: null });
     expect(keys.session(state.sessionId)).toBe(
       `${keyPrefix}{b${keys.bucketOf(state.sessionId)}}:s:${state.sessionId}`,
     );
@@ -96,29 +97,98 @@ describe('RedisStateStore specifics', () => {
     expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBe('1234');
   });
 
+  it('indexes the session by status in its bucket, and moves it only when the status changes', async () => {
+    const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
+    const { sessionId } = state;
+    const members = async (status: SessionStatus): Promise<string[]> =>
+      redis.zrange(keys.sessionIndexOf(sessionId, status), 0, -1);
+    expect(keys.sessionIndexOf(sessionId, 'running')).toBe(
+      `${keyPrefix}{b${keys.bucketOf(sessionId)}}:ids:running`,
+    );
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
+    expect(await redis.zscore(keys.sessionIndexOf(sessionId, 'pending'), sessionId)).toBe('0');
+
+    const running = { ...state, version: 2, status: 'running' as const };
+    await store.save({
+      expectedVersion: 1,
+      previousStatus: 'pending',
+      state: running,
+      deadlineAtMs: null,
+      ttlMs: 50,
+    });
+    expect(await members('pending')).toEqual([]);
+    expect(await members('running')).toEqual([sessionId]);
+
+    // Its TTL runs out: the id stays behind until a list read finds the session gone.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await members('running')).toEqual([sessionId]);
+    expect(await store.list({ status: 'running', limit: 10 })).toEqual([]);
+    expect(await members('running')).toEqual([]);
+  });
+
+  it('lists ids crowded into one bucket in order, over as many rounds of bucket reads as it takes', async () => {
+    // Each bucket is read a few ids at a time: 40 ids of bucket 0 (and 10 elsewhere) need several rounds.
+    // A prefix of its own: this store lists these sessions only.
+    const own = new RedisStateStore(redis, {
+      clock: systemClock,
+      keyPrefix: `test-${randomUUID().slice(0, 8)}:`,
+    });
+    const crowded: string[] = [];
+    const elsewhere: string[] = [];
+    for (let i = 0; crowded.length < 40 || elsewhere.length < 10; i++) {
+      const id = `c-${i}`;
+      if (keys.bucketOf(id) === 0) {
+        if (crowded.length < 40) crowded.push(id);
+      } else if (elsewhere.length < 10) elsewhere.push(id);
+    }
+    for (const sessionId of [...crowded, ...elsewhere]) {
+      const state = sessionStateFixture({ sessionId });
+      await own.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
+    }
+    const sorted = [...crowded, ...elsewhere].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const ids = async (afterId: string | undefined, limit: number): Promise<string[]> =>
+      (await own.list({ afterId, limit })).map((state) => state.sessionId);
+    expect(await ids(undefined, 30)).toEqual(sorted.slice(0, 30));
+    expect(await ids(sorted[29], 30)).toEqual(sorted.slice(30));
+    expect(await ids(undefined, 100)).toEqual(sorted);
+  });
+
   it('ttlMs null persists the key (PTTL -1); a TTL sets it and a later null clears it', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
     const key = keys.session(state.sessionId);
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
     expect(await redis.pttl(key)).toBe(-1);
 
     const v2 = { ...state, version: 2 };
-    await store.save({ expectedVersion: 1, state: v2, deadlineAtMs: null, ttlMs: 60_000 });
+    await store.save({
+      expectedVersion: 1,
+      previousStatus: 'pending',
+      state: v2,
+      deadlineAtMs: null,
+      ttlMs: 60_000,
+    });
     const pttl = await redis.pttl(key);
     expect(pttl).toBeGreaterThan(50_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
 
-    await store.save({ expectedVersion: 2, state: { ...v2, version: 3 }, deadlineAtMs: null, ttlMs: null });
+    await store.save({
+      expectedVersion: 2,
+      previousStatus: 'pending',
+      state: { ...v2, version: 3 },
+      deadlineAtMs: null,
+      ttlMs: null,
+    });
     expect(await redis.pttl(key)).toBe(-1);
   });
 
   it('a script flushed from Redis is sent again (NOSCRIPT falls back to EVAL)', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
     await redis.script('FLUSH');
     expect(
       await store.save({
         expectedVersion: 1,
+        previousStatus: 'pending',
         state: { ...state, version: 2 },
         deadlineAtMs: null,
         ttlMs: null,
@@ -132,7 +202,7 @@ describe('RedisStateStore specifics', () => {
 
   it('a hash deleted behind the store leaves its deadline entry, which dropStaleDeadline removes', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: 1234, ttlMs: null });
     await store.dropStaleDeadline(state.sessionId);
     expect(await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId)).toBe('1234');
 
@@ -144,7 +214,14 @@ describe('RedisStateStore specifics', () => {
 
   it('a write that reaches Redis after its not-after instant changes nothing and is STORE_UNAVAILABLE', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}` });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: 1234, ttlMs: null, auditRecords: ['v1'] });
+    await store.save({
+      expectedVersion: 0,
+      previousStatus: null,
+      state,
+      deadlineAtMs: 1234,
+      ttlMs: null,
+      auditRecords: ['v1'],
+    });
     const footprint = async () => ({
       value: await redis.get(keys.session(state.sessionId)),
       deadlineAtMs: await redis.zscore(keys.deadlinesOf(state.sessionId), state.sessionId),
@@ -156,7 +233,14 @@ describe('RedisStateStore specifics', () => {
     const v2 = { ...state, version: 2 };
     const writes = [
       () =>
-        late.save({ expectedVersion: 1, state: v2, deadlineAtMs: null, ttlMs: null, auditRecords: ['v2'] }),
+        late.save({
+          expectedVersion: 1,
+          previousStatus: 'pending',
+          state: v2,
+          deadlineAtMs: null,
+          ttlMs: null,
+          auditRecords: ['v2'],
+        }),
       () => late.remove(v2, 1, ['v2-cancelled']),
       () => late.dropStaleDeadline(state.sessionId),
       () => late.restore({ state: v2, deadlineAtMs: null, ttlMs: null }),
@@ -169,7 +253,7 @@ describe('RedisStateStore specifics', () => {
 
   it('a removed lifetime is never restored (the trail may not know yet); a new lifetime of the id is', async () => {
     const state = sessionStateFixture({ sessionId: `s-${randomUUID()}`, createdAtMs: 1_000 });
-    await store.save({ expectedVersion: 0, state, deadlineAtMs: null, ttlMs: null });
+    await store.save({ expectedVersion: 0, previousStatus: null, state, deadlineAtMs: null, ttlMs: null });
     await store.remove({ ...state, status: 'cancelled' }, 1);
     expect(await store.restore({ state, deadlineAtMs: null, ttlMs: null })).toEqual({
       ok: false,

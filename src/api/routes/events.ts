@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { checkAction } from '../../auth/permissions.js';
 import { decodeHistoryCursor, isConnectionError, type AuditStore } from '../../audit/AuditStore.js';
-import { idSchema, parseInput } from '../../schemas/requests.js';
+import { idSchema, pageCursorSchema, pageLimitSchema, parseInput } from '../../schemas/requests.js';
 import { SyncKairosError, sessionNotFound, storeUnavailable } from '../../types/errors.js';
 import { principalOf } from '../middlewares/authenticate.js';
 
@@ -12,23 +12,8 @@ export const DEFAULT_EVENTS_LIMIT = 100;
 export const MAX_EVENTS_LIMIT = 500;
 
 export const eventsQuerySchema = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d{1,6}$/, 'must be an integer')
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= MAX_EVENTS_LIMIT, `must be between 1 and ${MAX_EVENTS_LIMIT}`)
-    .optional(),
-  cursor: z
-    .string()
-    .transform((cursor, ctx) => {
-      const version = decodeHistoryCursor(cursor);
-      if (version === null) {
-        ctx.addIssue({ code: 'custom', message: 'is not a cursor this endpoint returned' });
-        return z.NEVER;
-      }
-      return version;
-    })
-    .optional(),
+  limit: pageLimitSchema(MAX_EVENTS_LIMIT).optional(),
+  cursor: pageCursorSchema(decodeHistoryCursor).optional(),
   /** Which lifetime of a reused id (1: its first creation); the current one when absent. */
   lifetime: z
     .string()

@@ -15,8 +15,11 @@ import { principalOf } from '../middlewares/authenticate.js';
 import {
   BATCH_BODY_LIMIT_BYTES,
   createSessionSchema,
+  DEFAULT_SESSIONS_LIMIT,
   deleteQuerySchema,
+  encodeSessionListCursor,
   idSchema,
+  listSessionsQuerySchema,
   parseBatchInput,
   parseInput,
 } from '../../schemas/requests.js';
@@ -33,7 +36,7 @@ function authorize(req: FastifyRequest, action: Action, sessionId: string | null
   return { principal, actor: principal.subject };
 }
 
-type TimedOperation = SessionCommandType | 'create' | 'create_batch' | 'get';
+type TimedOperation = SessionCommandType | 'create' | 'create_batch' | 'get' | 'list';
 
 /** A state is only true as of its server_time, so no cache may keep it. */
 function sendState(reply: FastifyReply, status: number, view: SessionView): FastifyReply {
@@ -82,6 +85,24 @@ export function sessionsRoutes(app: FastifyInstance, deps: SessionsRouteDeps): v
   });
 
   batchRoute(app, engine, timed);
+  app.get('/', async (req, reply) => {
+    authorize(req, 'list', null);
+    const query = parseInput(listSessionsQuerySchema, req.query, ['query']);
+    const status = query.status ?? null;
+    const page = await timed('list', () =>
+      engine.listSessions({
+        status: query.status,
+        afterId: query.cursor?.afterId,
+        limit: query.limit ?? DEFAULT_SESSIONS_LIMIT,
+      }),
+    );
+    const nextCursor =
+      page.nextAfterId === null ? null : encodeSessionListCursor({ afterId: page.nextAfterId, status });
+    return reply
+      .code(200)
+      .header('cache-control', 'no-store')
+      .send({ sessions: page.sessions, next_cursor: nextCursor });
+  });
 
   app.get<WithId>('/:id', async (req, reply) => {
     const sessionId = sessionIdOf(req.params);

@@ -18,7 +18,7 @@
 local sessionKey = KEYS[1]
 local deadlineKey = KEYS[2]
 
--- Before anything else, as in save-session-3.lua: a write its caller gave up on never lands.
+-- Before anything else, as in save-session-5.lua: a write its caller gave up on never lands.
 local time = redis.call("TIME")
 local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 if redisNowMs > tonumber(ARGV[1]) then

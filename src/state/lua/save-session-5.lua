@@ -6,6 +6,8 @@
       KEYS[1] session                 ('sk:{b7}:s:<sessionId>', a string: '<version>|<stateJson>')
       KEYS[2] deadline index          ('sk:{b7}:deadlines', the session's bucket: score deadlineAtMs, member sessionId)
       KEYS[3] audit log               ('sk:{b7}:audit', the session's bucket: a stream; one entry per version, field 'r')
+      KEYS[4] status index            ('sk:{b7}:ids:<status>', the session's bucket and new status: score 0, member sessionId)
+      KEYS[5] previous status index   (the stored version's status index; KEYS[4] when creating)
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] expectedVersion         (0: the session must not exist yet)
@@ -14,7 +16,7 @@
       ARGV[5] ttlMs                   (-1: no TTL, the key is persisted)
       ARGV[6] deadlineAtMs            ('': no deadline, the session leaves the index)
       ARGV[7] channel                 (the session's updates channel, in the keys' slot: sharded pub/sub)
-      ARGV[8] sessionId               (the member in the deadline index)
+      ARGV[8] sessionId               (the member in the deadline and status indexes)
       ARGV[9..] auditRecords          (JSON, one per version this write makes, oldest first)
 
     Output:
@@ -69,6 +71,15 @@ if ARGV[6] == "" then
   redis.call("ZREM", deadlineKey, ARGV[8])
 else
   redis.call("ZADD", deadlineKey, ARGV[6], ARGV[8])
+end
+
+-- The status indexes: a create adds the id, a change of status moves it, and a write that keeps
+-- the status (most of them: a switch) costs the comparison of two key names.
+if expectedVersion == 0 then
+  redis.call("ZADD", KEYS[4], 0, ARGV[8])
+elseif KEYS[4] ~= KEYS[5] then
+  redis.call("ZREM", KEYS[5], ARGV[8])
+  redis.call("ZADD", KEYS[4], 0, ARGV[8])
 end
 
 for i = 9, #ARGV do

@@ -7,7 +7,8 @@
     Input:
       KEYS[1] session                 ('sk:{b7}:s:<sessionId>', a string: '<version>|<stateJson>')
       KEYS[2] deadline index          ('sk:{b7}:deadlines', the session's bucket)
-      KEYS[3] removal mark            ('sk:{b7}:s:<sessionId>:gone', left by remove-session-4.lua)
+      KEYS[3] removal mark            ('sk:{b7}:s:<sessionId>:gone', left by remove-session-10.lua)
+      KEYS[4] status index            ('sk:{b7}:ids:<status>', the session's bucket and restored status)
 
       ARGV[1] notAfterMs              (Redis TIME in ms after which the write must not happen)
       ARGV[2] version
@@ -15,7 +16,7 @@
       ARGV[4] ttlMs                   (-1: no TTL)
       ARGV[5] deadlineAtMs            ('': no deadline)
       ARGV[6] channel                 (the session's updates channel)
-      ARGV[7] sessionId               (the member in the deadline index)
+      ARGV[7] sessionId               (the member in the deadline and status indexes)
       ARGV[8] lifetime                (the restored lifetime; refused if the removal mark names it)
 
     Output:
@@ -49,6 +50,7 @@ end
 if ARGV[5] ~= "" then
   redis.call("ZADD", KEYS[2], ARGV[5], ARGV[7])
 end
+redis.call("ZADD", KEYS[4], 0, ARGV[7])
 -- Published as saves publish: the stored value.
 redis.call("SPUBLISH", ARGV[6], value)
 return 1
