@@ -12,12 +12,24 @@ function loadLua(fileName: string): string {
   return readFileSync(new URL(`./lua/${fileName}`, import.meta.url), 'utf8');
 }
 
+/** Every write script starts with the not-after check it calls first (Lua has no imports). */
+const NOT_AFTER = loadLua('not-after.lua');
+function loadWriteScript(fileName: string): string {
+  return `${NOT_AFTER}\n${loadLua(fileName)}`;
+}
+
 const SCRIPTS = {
-  skSaveSession: { numberOfKeys: 5, lua: loadLua('save-session-5.lua') },
-  skRemoveSession: { numberOfKeys: 4 + SESSION_STATUSES.length, lua: loadLua('remove-session-10.lua') },
-  skRestoreSession: { numberOfKeys: 4, lua: loadLua('restore-session-4.lua') },
-  skDropStaleDeadline: { numberOfKeys: 2, lua: loadLua('drop-stale-deadline-2.lua') },
-  skDropStaleListing: { numberOfKeys: 1 + SESSION_STATUSES.length, lua: loadLua('drop-stale-listing-7.lua') },
+  skSaveSession: { numberOfKeys: 5, lua: loadWriteScript('save-session-5.lua') },
+  skRemoveSession: {
+    numberOfKeys: 4 + SESSION_STATUSES.length,
+    lua: loadWriteScript('remove-session-10.lua'),
+  },
+  skRestoreSession: { numberOfKeys: 4, lua: loadWriteScript('restore-session-4.lua') },
+  skDropStaleDeadline: { numberOfKeys: 2, lua: loadWriteScript('drop-stale-deadline-2.lua') },
+  skDropStaleListing: {
+    numberOfKeys: 1 + SESSION_STATUSES.length,
+    lua: loadWriteScript('drop-stale-listing-7.lua'),
+  },
 } as const;
 
 /** The commands defineCommand adds at runtime (ioredis cannot type them). */

@@ -62,7 +62,7 @@ function fillDefaults(target: Record<string, unknown>, defaults: Record<string, 
 
 /**
  * What the stores publish on every write: `<version>|<stateJson>`, the stored value's own form
- * (save-session-3.lua), so a receiver can tell the version without parsing the state.
+ * (save-session-5.lua), so a receiver can tell the version without parsing the state.
  */
 export function publishedMessage(version: number, stateJson: string): string {
   return `${version}|${stateJson}`;

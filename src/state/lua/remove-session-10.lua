@@ -29,11 +29,10 @@
 local sessionKey = KEYS[1]
 local deadlineKey = KEYS[2]
 
--- Before anything else, as in save-session-5.lua: a write its caller gave up on never lands.
-local time = redis.call("TIME")
-local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if redisNowMs > tonumber(ARGV[1]) then
-  return {-4, redisNowMs}
+-- Before anything else: a write its caller gave up on never lands (not-after.lua).
+local refused = tooLate()
+if refused then
+  return refused
 end
 
 local storedVersion = string.match(redis.call("GETRANGE", sessionKey, 0, 19), "^(%d+)|")

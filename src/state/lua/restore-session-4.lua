@@ -27,10 +27,10 @@
 ]]
 local sessionKey = KEYS[1]
 
-local time = redis.call("TIME")
-local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if redisNowMs > tonumber(ARGV[1]) then
-  return {-4, redisNowMs}
+-- Before anything else: a write its caller gave up on never lands (not-after.lua).
+local refused = tooLate()
+if refused then
+  return refused
 end
 
 if redis.call("EXISTS", sessionKey) == 1 then

@@ -29,14 +29,10 @@
 local sessionKey = KEYS[1]
 local deadlineKey = KEYS[2]
 
--- Before anything else: a write that reaches Redis after its not-after instant comes from a
--- caller that has stopped waiting and answered STORE_UNAVAILABLE, so it must change nothing.
--- TIME before writes is allowed: Redis 7 replicates a script's effects, not the script, so
--- replicas and the AOF never run this check again.
-local time = redis.call("TIME")
-local redisNowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if redisNowMs > tonumber(ARGV[1]) then
-  return {-4, redisNowMs}
+-- Before anything else: a write its caller gave up on never lands (not-after.lua).
+local refused = tooLate()
+if refused then
+  return refused
 end
 
 -- The version is the value's prefix; reading only the head keeps the check cheap.
