@@ -89,11 +89,15 @@ export class MemoryStateStore implements StateStore {
     if (write.deadlineAtMs === null) this.deadlines.delete(sessionId);
     else this.deadlines.set(sessionId, write.deadlineAtMs);
     await this.persist(() =>
-      this.log?.put(sessionId, {
-        stateJson,
-        deadlineAtMs: write.deadlineAtMs,
-        expiresAtMs: ttlMs === null ? null : Date.now() + ttlMs,
-      }),
+      this.log?.put(
+        sessionId,
+        {
+          stateJson,
+          deadlineAtMs: write.deadlineAtMs,
+          expiresAtMs: ttlMs === null ? null : Date.now() + ttlMs,
+        },
+        write.auditRecords,
+      ),
     );
     if (write.auditRecords?.length) this.appendAudit(write.auditRecords);
     this.notify(sessionId, stateJson);
@@ -112,7 +116,7 @@ export class MemoryStateStore implements StateStore {
 
     this.sessions.delete(sessionId);
     this.deadlines.delete(sessionId);
-    await this.persist(() => this.log?.remove(sessionId));
+    await this.persist(() => this.log?.remove(sessionId, auditRecords));
     if (auditRecords.length > 0) this.appendAudit(auditRecords);
     this.notify(sessionId, encodeState(state));
     return { ok: true };
