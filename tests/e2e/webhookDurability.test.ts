@@ -4,10 +4,12 @@
 // instances on one Redis and PostgreSQL, one SIGKILLed while it holds delivery jobs; every message
 // still arrives, and a duplicate is only one whose answer the dead sender never got.
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../src/types/session.js';
 import { chessClockInput } from '../helpers/fixtures.js';
 import { callJson } from '../helpers/http.js';
+import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
 import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 import { until } from '../helpers/until.js';
@@ -126,4 +128,112 @@ describe('embedded: the audit outbox', () => {
       expect(versions.sort((a, b) => a - b)).toEqual(acknowledged[i]!.map((view) => view.version));
     }
   }, 180_000);
+});
+
+interface DeliveryView {
+  message_id: string;
+  status: string;
+  attempts: number;
+  last_response_code: number | null;
+}
+
+async function deliveryLog(instance: Instance, endpointId: string): Promise<DeliveryView[]> {
+  const rows: DeliveryView[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+    const page: { deliveries: DeliveryView[]; next_cursor: string | null } = await callJson(
+      instance.http,
+      'GET',
+      `/v1/webhooks/${endpointId}/deliveries?limit=200${query}`,
+    );
+    rows.push(...page.deliveries);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  return rows;
+}
+
+describe('distributed: an instance killed mid-delivery', () => {
+  /** More sessions than one instance attempts at once (16): only one message per session is in flight. */
+  const SESSIONS = 40;
+  const VERSIONS_PER_SESSION = 5;
+  const CONCURRENCY_PER_INSTANCE = 16;
+  const ANSWER_AFTER_MS = 1_500;
+  let redis: RedisServerHandle | undefined;
+  let postgres: PostgresServerHandle | undefined;
+
+  afterAll(async () => {
+    await stopAllServices();
+    await redis?.close();
+    await postgres?.close();
+  });
+
+  it('SIGKILLed while it holds delivery jobs: every message arrives, a duplicate only where the answer never got back', async () => {
+    redis = await startRedisServer();
+    postgres = await startPostgresServer();
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    receiver.answerAfter(ANSWER_AFTER_MS);
+    const env = {
+      REDIS_URL: redis.url,
+      DATABASE_URL: await postgres.createDatabase(),
+      WEBHOOK_RETRY_SCHEDULE: Array(30).fill('1000').join(','),
+    };
+    const [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+    const endpoint = await subscribe(a!, receiver.url);
+    // Each instance reads the endpoints at most a second old.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const ids = Array.from({ length: SESSIONS }, () => `inflight-${randomUUID()}`);
+    await Promise.all(ids.map((id) => play(a!.http, id, VERSIONS_PER_SESSION)));
+
+    // More attempts in flight than one instance makes at once: the other holds some of them.
+    await until(
+      async () => receiver.inFlight() > CONCURRENCY_PER_INSTANCE + 2,
+      30_000,
+      'attempts in flight from both instances',
+    );
+    await kill9(b!);
+    const killedAtMs = Date.now();
+
+    const expected = SESSIONS * VERSIONS_PER_SESSION;
+    await until(
+      async () => new Set(receiver.requests.map((r) => r.id)).size === expected && receiver.inFlight() === 0,
+      120_000,
+      'every message',
+    );
+    // Time for a second copy of anything to show up.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+    // Every copy is signed right.
+    const messages = verifiedMessages(endpoint.secret, receiver);
+    expect(messages).toHaveLength(receiver.requests.length);
+    // Every change of every session, by version.
+    for (const id of ids) {
+      const versions = new Set(messages.filter((m) => m.session === id).map((m) => m.version));
+      expect([...versions].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5]);
+    }
+    // A copy beyond the first is sent only because the first was in flight when the sender died:
+    // taken before the kill, its answer cut off or written out around it.
+    const copies = new Map<string, typeof receiver.requests>();
+    for (const request of receiver.requests)
+      copies.set(request.id, [...(copies.get(request.id) ?? []), request]);
+    const duplicated = [...copies.values()].filter((list) => list.length > 1);
+    for (const list of duplicated) {
+      for (const earlier of list.slice(0, -1)) {
+        expect(earlier.receivedAtMs).toBeLessThan(killedAtMs);
+        expect(earlier.cutOff || (earlier.answeredAtMs ?? 0) > killedAtMs - 500).toBe(true);
+      }
+    }
+    process.stdout.write(
+      `${expected} messages, ${receiver.requests.length} requests, ${duplicated.length} sent again after the kill\n`,
+    );
+
+    // The delivery log: each message once, delivered, with the receiver's answer.
+    const log = await deliveryLog(a!, endpoint.id);
+    expect(log.map((row) => row.message_id).sort()).toEqual([...copies.keys()].sort());
+    for (const row of log) {
+      expect(row).toMatchObject({ status: 'delivered', last_response_code: 200 });
+      expect(row.attempts).toBeGreaterThanOrEqual(1);
+    }
+  }, 240_000);
 });
