@@ -177,7 +177,7 @@ export class EmbeddedAuditService extends AuditService {
     if (this.closed) return;
     this.closed = true;
     await this.ready;
-    await this.writer.close();
+    await this.writer.close(this.outbox !== null);
     await this.store.close();
   }
 }

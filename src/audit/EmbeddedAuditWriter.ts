@@ -127,9 +127,10 @@ export class EmbeddedAuditWriter {
 
   /**
    * Stops the writer: waits up to closeTimeoutMs for the queue to empty, then drops what is
-   * left (logged with its count). Safe to call twice.
+   * left (logged with its count; `kept`: an outbox on disk still holds it for the next start).
+   * Safe to call twice.
    */
-  async close(): Promise<void> {
+  async close(kept = false): Promise<void> {
     if (this.closed) {
       await this.drain();
       return;
@@ -145,7 +146,9 @@ export class EmbeddedAuditWriter {
     if (!done) {
       this.options.logger?.error(
         { pending: this.queue.length },
-        'audit writer closed with records not yet written; they are lost',
+        kept
+          ? 'audit writer closed with records not yet written; the outbox keeps them for the next start'
+          : 'audit writer closed with records not yet written; they are lost',
       );
       this.queue.length = 0;
       this.interruptSleep();
