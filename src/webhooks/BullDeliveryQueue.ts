@@ -62,6 +62,13 @@ export class BullDeliveryQueue implements DeliveryQueue {
     );
   }
 
+  async wake(messageId: string): Promise<void> {
+    const job = await this.queue.getJob(messageId);
+    if (job === undefined || !(await job.isDelayed())) return;
+    // It may have been taken meanwhile: then it is not delayed any more, and that is fine.
+    await job.promote().catch(() => {});
+  }
+
   async backlog(): Promise<number> {
     const counts = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
     return Object.values(counts).reduce((sum, count) => sum + count, 0);
