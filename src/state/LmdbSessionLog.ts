@@ -91,20 +91,21 @@ export class LmdbSessionLog implements SessionLog, AuditOutbox {
   }
 
   async put(sessionId: string, session: StoredSession, auditRecords: readonly string[] = []): Promise<void> {
-    await this.write(auditRecords, () => void this.sessions.put(sessionId, session));
+    await this.write(auditRecords, () => this.sessions.put(sessionId, session));
   }
 
   async remove(sessionId: string, auditRecords: readonly string[] = []): Promise<void> {
-    await this.write(auditRecords, () => void this.sessions.remove(sessionId));
+    await this.write(auditRecords, () => this.sessions.remove(sessionId));
   }
 
-  /** The change and its records in one transaction, which joins this turn's group commit. */
-  private async write(auditRecords: readonly string[], change: () => void): Promise<void> {
+  /**
+   * The change and its records in one transaction: lmdb-js commits every write queued in one
+   * event-loop turn together (its group commit, eventTurnBatching), so queuing them in one
+   * synchronous step makes them land together or not at all.
+   */
+  private async write(auditRecords: readonly string[], change: () => Promise<boolean>): Promise<void> {
     const keys = auditRecords.map(() => this.nextOutboxKey++);
-    await this.root.transaction(() => {
-      change();
-      auditRecords.forEach((record, i) => void this.outbox.put(keys[i]!, record));
-    });
+    await Promise.all([change(), ...auditRecords.map((record, i) => this.outbox.put(keys[i]!, record))]);
     auditRecords.forEach((record, i) => this.remember(record, keys[i]!));
   }
 

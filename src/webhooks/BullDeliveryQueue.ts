@@ -64,9 +64,8 @@ export class BullDeliveryQueue implements DeliveryQueue {
 
   async wake(messageId: string): Promise<void> {
     const job = await this.queue.getJob(messageId);
-    if (job === undefined || !(await job.isDelayed())) return;
-    // It may have been taken meanwhile: then it is not delayed any more, and that is fine.
-    await job.promote().catch(() => {});
+    // Refused unless the job is delayed (waiting, or taken meanwhile): then there is nothing to wake.
+    await job?.promote().catch(() => {});
   }
 
   async backlog(): Promise<number> {
