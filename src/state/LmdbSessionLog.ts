@@ -38,6 +38,9 @@ export interface AuditOutbox {
   ack(records: readonly string[]): void;
 }
 
+/** An acknowledged record leaves the outbox with the next write, or after this long without one. */
+const ACK_FLUSH_MS = 1_000;
+
 /** Where embedded mode keeps its sessions inside DATA_DIR. */
 export function sessionLogPath(dataDir: string): string {
   return path.join(dataDir, 'sessions.mdb');
@@ -48,6 +51,9 @@ export class LmdbSessionLog implements SessionLog, AuditOutbox {
   /** Each waiting record → its outbox keys (a list only in case two records are equal). */
   private readonly outboxKeys = new Map<string, number[]>();
   private nextOutboxKey: number;
+  /** Acknowledged records' keys, removed with the next write's commit rather than in one of their own. */
+  private acked: number[] = [];
+  private ackTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -105,7 +111,12 @@ export class LmdbSessionLog implements SessionLog, AuditOutbox {
    */
   private async write(auditRecords: readonly string[], change: () => Promise<boolean>): Promise<void> {
     const keys = auditRecords.map(() => this.nextOutboxKey++);
-    await Promise.all([change(), ...auditRecords.map((record, i) => this.outbox.put(keys[i]!, record))]);
+    const written = Promise.all([
+      change(),
+      ...auditRecords.map((record, i) => this.outbox.put(keys[i]!, record)),
+    ]);
+    this.removeAcked();
+    await written;
     auditRecords.forEach((record, i) => this.remember(record, keys[i]!));
   }
 
@@ -120,8 +131,21 @@ export class LmdbSessionLog implements SessionLog, AuditOutbox {
       const key = keys?.shift();
       if (key === undefined) continue;
       if (keys!.length === 0) this.outboxKeys.delete(record);
-      this.outbox.remove(key).catch(() => {});
+      this.acked.push(key);
     }
+    // Busy, the removals ride on the next write's commit (no fsync of their own); idle, on a timer.
+    if (this.acked.length > 0 && this.ackTimer === null) {
+      this.ackTimer = setTimeout(() => this.removeAcked(), ACK_FLUSH_MS);
+      this.ackTimer.unref();
+    }
+  }
+
+  /** Queues the removal of the acknowledged records; a removal that fails only means a replay. */
+  private removeAcked(): void {
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    for (const key of this.acked) this.outbox.remove(key).catch(() => {});
+    this.acked = [];
   }
 
   private remember(record: string, key: number): void {
@@ -136,6 +160,7 @@ export class LmdbSessionLog implements SessionLog, AuditOutbox {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.removeAcked();
     this.closed = true;
     try {
       // Waits for the writes in flight to commit.
