@@ -14,7 +14,9 @@ import { systemClock } from '../src/state/SystemClock.js';
 import { stateKeys } from '../src/state/keys.js';
 import { connectRedis, createRedisConnection } from '../src/state/redisConnection.js';
 import { startRedisCluster, type RedisClusterHandle } from '../tests/helpers/redisCluster.js';
+import { startPostgresServer, type PostgresServerHandle } from '../tests/helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../tests/helpers/redisServer.js';
+import { startBenchReceiver } from './lib/receiver.js';
 import { mergeEncoded, newHistogram, recordMs, summarize, type LatencySummary } from './lib/hdr.js';
 import { monoMs, sleep } from './lib/load.js';
 import {
@@ -57,8 +59,8 @@ if (args.help) {
       '  --quick    smaller counts and shorter runs (about 6 minutes on 2 cores)\n' +
       '  --profile  run every server instance under --cpu-prof and summarize where its time goes\n' +
       '  --only     rows by id: http-switch, embedded-switch, http-layers (server CPU per REST switch,\n' +
-      '             layer by layer, Express and Fastify), ws-switch, delivery, redis-cluster, fanout,\n' +
-      '             expiry, phases, offset, memory, session-list, connections\n' +
+      '             layer by layer, Express and Fastify), ws-switch, webhook-switch, delivery, redis-cluster,\n' +
+      '             fanout, expiry, phases, offset, memory, session-list, connections\n' +
       '  --priority run every process of the benchmark at nice -10 (needs root), so that other work\n' +
       '             on the machine disturbs the figures less (the output says so)\n' +
       '             (the profiler costs a few percent: figures of such a run are not the reference)\n',
@@ -72,6 +74,7 @@ export const ROWS = [
   'embedded-switch',
   'http-layers',
   'ws-switch',
+  'webhook-switch',
   'delivery',
   'redis-cluster',
   'fanout',
@@ -96,6 +99,8 @@ const SIZE = QUICK
       closedConcurrency: [64, 256],
       closedDurationMs: 3000,
       deliverySessions: 200,
+      webhookRate: 100,
+      webhookPhaseMs: 5000,
       viewers: 2000,
       fanoutReps: 8,
       expirySessions: 2000,
@@ -115,6 +120,8 @@ const SIZE = QUICK
       closedConcurrency: [32, 128, 512],
       closedDurationMs: 8000,
       deliverySessions: 200,
+      webhookRate: 100,
+      webhookPhaseMs: 15_000,
       viewers: 10_000,
       fanoutReps: 40,
       expirySessions: 10_000,
@@ -176,6 +183,8 @@ const contention: Record<string, { foreignCores: number; beforeCores: number }> 
 const QUIET_THRESHOLD_CORES = 0.25;
 /** Every redis-server this run started, so a failure or a signal stops them too. */
 const redisServers = new Set<RedisServerHandle | RedisClusterHandle>();
+/** The PostgreSQL servers this run started (the audit database of the webhook row). */
+const postgresServers = new Set<PostgresServerHandle>();
 
 async function startRedis(): Promise<RedisServerHandle> {
   const handle = await startRedisServer();
@@ -409,6 +418,161 @@ async function waitForAuditTrail(a: Instance, token: string, sessionId: string):
     await sleep(500);
   }
   throw new Error('the embedded audit trail did not open within 120 s');
+}
+
+/** Requests of the webhook admin routes, as the admin token. */
+async function adminCall(a: Instance, token: string, method: string, route: string, body?: unknown) {
+  return fetch(`${a.httpUrl}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** Polls `probe` every 250 ms until it holds; false when `boundMs` ran out first. */
+async function pollUntil(probe: () => Promise<boolean>, boundMs: number): Promise<boolean> {
+  const deadline = monoMs() + boundMs;
+  while (monoMs() < deadline) {
+    if (await probe()) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+const WEBHOOK_ENDPOINTS = 10;
+const WEBHOOK_SESSIONS = 200;
+/** Instances read the endpoint list at most this stale (WebhookService's cache), plus a margin. */
+const ENDPOINT_CACHE_WAIT_MS = 1_500;
+const WEBHOOK_DRAIN_BOUND_MS = 90_000;
+
+/**
+ * One instance in distributed mode with the audit trail on PostgreSQL; switches over WebSocket
+ * at a fixed rate, without endpoints and with 10 (`["*"]`) to a receiver in this process,
+ * alternately, twice each. Between phases the queued messages go out (or are dropped once their
+ * endpoint is deleted) so that a phase without endpoints is not measured beside a backlog.
+ */
+async function measureWebhookSwitch(
+  rows: RowResult[],
+  w0: Worker,
+  workers: Worker[],
+  token: string,
+): Promise<void> {
+  const rate = SIZE.webhookRate;
+  log(
+    `webhook-switch: 1 instance, audit on PostgreSQL, ${WEBHOOK_SESSIONS} sockets at ${rate}/s; without and with ${WEBHOOK_ENDPOINTS} endpoints, ${SIZE.webhookPhaseMs / 1000} s each, twice`,
+  );
+  const postgres = await startPostgresServer();
+  postgresServers.add(postgres);
+  const receiver = await startBenchReceiver();
+  try {
+    const env = { DATABASE_URL: await postgres.createDatabase(), WEBHOOK_ALLOW_PRIVATE: 'true' };
+    await withStack('webhook-switch', 1, env, async ({ instances }) => {
+      const [a] = instances as [Instance];
+      const backlog = async (): Promise<number> =>
+        metricValue(await metricsOf(a), 'synckairos_webhook_backlog', '');
+      // The audit database migrates in the background; the webhook routes answer once it has.
+      const ready = await pollUntil(
+        async () => (await adminCall(a, token, 'GET', '/v1/webhooks')).ok,
+        60_000,
+      );
+      if (!ready) throw new Error('the webhook routes did not answer within 60 s');
+      const sessionIds = ids('wh', WEBHOOK_SESSIONS);
+      await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
+      const phases: {
+        endpoints: number;
+        latency: LatencySummary;
+        histogram: string;
+        replies: Record<string, number>;
+        switches: number;
+        deliveredDuring: number;
+        deliveredAfter: number;
+        drainMs: number;
+        drained: boolean;
+      }[] = [];
+      for (const endpoints of [0, WEBHOOK_ENDPOINTS, 0, WEBHOOK_ENDPOINTS]) {
+        const created: string[] = [];
+        for (let i = 0; i < endpoints; i++) {
+          const res = await adminCall(a, token, 'POST', '/v1/webhooks', { url: receiver.url, events: ['*'] });
+          if (res.status !== 201) throw new Error(`creating an endpoint: ${res.status} ${await res.text()}`);
+          created.push(((await res.json()) as { id: string }).id);
+        }
+        await sleep(ENDPOINT_CACHE_WAIT_MS);
+        const received0 = receiver.received;
+        const r = await w0.run<{ histogram: string; replies: Record<string, number>; total: number }>(
+          'wsSwitchRate',
+          {
+            wsUrl: a.wsUrl,
+            token,
+            sessionIds,
+            ratePerSec: rate,
+            warmupMs: SIZE.warmupMs,
+            durationMs: SIZE.webhookPhaseMs,
+          },
+        );
+        const deliveredDuring = receiver.received - received0;
+        const drainFrom = monoMs();
+        const drained = await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
+        const drainMs = Math.round(monoMs() - drainFrom);
+        const deliveredAfter = receiver.received - received0 - deliveredDuring;
+        for (const id of created) await adminCall(a, token, 'DELETE', `/v1/webhooks/${id}`);
+        // What is left (bound reached) is dropped at its turn, its endpoint gone.
+        if (!drained) await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
+        const latency = summarize(mergeEncoded([r.histogram]));
+        phases.push({
+          endpoints,
+          latency,
+          histogram: r.histogram,
+          replies: r.replies,
+          switches: r.total,
+          deliveredDuring,
+          deliveredAfter,
+          drainMs,
+          drained,
+        });
+        log(
+          `  ${endpoints} endpoints: ${lat(latency)}; replies ${JSON.stringify(r.replies)}; ${deliveredDuring} deliveries during, ${deliveredAfter} after (${drained ? `drained in ${drainMs} ms` : 'not drained within the bound'})`,
+        );
+      }
+      const without = phases.filter((phase) => phase.endpoints === 0);
+      const withHooks = phases.filter((phase) => phase.endpoints > 0);
+      const off = summarize(mergeEncoded(without.map((phase) => phase.histogram)));
+      const on = summarize(mergeEncoded(withHooks.map((phase) => phase.histogram)));
+      const offP99s = without.map((phase) => phase.latency.p99Ms);
+      const noiseMs = Math.max(...offP99s) - Math.min(...offP99s);
+      const errors = phases.flatMap((phase) => Object.keys(phase.replies).filter((k) => k !== 'ACK'));
+      const delivered = withHooks.reduce(
+        (sum, phase) => sum + phase.deliveredDuring + phase.deliveredAfter,
+        0,
+      );
+      rows.push({
+        id: 'webhook-switch',
+        what: `\`switch\` over WebSocket with ${WEBHOOK_ENDPOINTS} webhook endpoints (\`["*"]\`) against none, 1 instance, audit on PostgreSQL (${WEBHOOK_SESSIONS} sockets at ${rate}/s)`,
+        target: 'p99 unchanged: within the noise of the runs without',
+        measured: `without: ${lat(off)}; with: ${lat(on)}; ${delivered} deliveries`,
+        floor: `the runs without endpoints: p99 ${offP99s.map(fmt).join(' / ')} ms (noise ${fmt(noiseMs)} ms)`,
+        ratio: `p50 ×${ratio(on.p50Ms, off.p50Ms)} · p99 ×${ratio(on.p99Ms, off.p99Ms)}`,
+        met: on.p99Ms <= off.p99Ms + noiseMs && errors.length === 0,
+        data: {
+          without: off,
+          with: on,
+          noiseMs,
+          phases: phases.map((phase) => ({ ...phase, histogram: undefined })),
+        },
+        notes: [
+          `phases in turn: ${phases.map((phase) => `${phase.endpoints} endpoints p99 ${fmt(phase.latency.p99Ms)} ms`).join(', ')}; met when the p99 of the runs with endpoints is within that of the runs without plus the spread between those`,
+          `deliveries to a node:http receiver in the bench process (200 at once): ${withHooks.map((phase) => `${phase.deliveredDuring} during the phase, ${phase.deliveredAfter} after it (${phase.drained ? `backlog empty ${phase.drainMs} ms after the load` : 'backlog not empty within the bound'})`).join('; ')}`,
+          `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery worker runs in the instance that serves the switches, so what it costs shows up in their latency, which is the point of the row`,
+        ],
+      });
+    });
+  } finally {
+    await receiver.close();
+    postgresServers.delete(postgres);
+    await postgres.close();
+  }
 }
 
 /** Offered rate of the layer stacks: one that every stack sustains even on a busy machine. */
@@ -809,6 +973,19 @@ async function main(): Promise<void> {
           });
         });
       },
+    );
+  }
+
+  // ---------------------------------------------------------------- switch latency with webhooks on
+  if (wanted('webhook-switch')) {
+    await guarded(
+      rows,
+      {
+        id: 'webhook-switch',
+        what: '`switch` over WebSocket with 10 webhook endpoints subscribed to every event',
+        target: 'p99 unchanged: within the noise of the runs without',
+      },
+      () => measureWebhookSwitch(rows, w0, workers, token),
     );
   }
 
@@ -1641,7 +1818,11 @@ let exiting = false;
 async function cleanupAndExit(code: number): Promise<void> {
   if (exiting) return;
   exiting = true;
-  await Promise.all([stopAll(), ...[...redisServers].map((handle) => handle.close())]);
+  await Promise.all([
+    stopAll(),
+    ...[...redisServers].map((handle) => handle.close()),
+    ...[...postgresServers].map((handle) => handle.close()),
+  ]);
   process.exit(code);
 }
 process.on('SIGINT', () => void cleanupAndExit(130));

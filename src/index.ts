@@ -100,7 +100,7 @@ function redisTarget(config: Config): RedisTarget | null {
 }
 
 async function openEmbeddedBackend(
-  appendAudit: (records: readonly string[]) => void,
+  audit: EmbeddedAuditService,
   dataDir: string,
   logger: Logger,
 ): Promise<StateBackend> {
@@ -112,7 +112,10 @@ async function openEmbeddedBackend(
       { cause: err },
     );
   });
-  const store = new MemoryStateStore({ publish: bus.publish, appendAudit, log });
+  const replayed = audit.attachOutbox(log);
+  if (replayed > 0)
+    logger.info({ records: replayed }, `audit records from the outbox queued again: ${replayed}`);
+  const store = new MemoryStateStore({ publish: bus.publish, appendAudit: audit.appendAudit, log });
   logger.info(
     { sessions: store.restoredCount, durationMs: Math.round(performance.now() - loadStartedMs) },
     `restored ${store.restoredCount} sessions from ${sessionLogPath(dataDir)}`,
@@ -275,13 +278,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }),
     );
     audit = embeddedAudit;
-    backend = await openEmbeddedBackend(embeddedAudit.appendAudit, config.dataDir, logger).catch(
-      async (err: unknown) => {
-        webhooksStarted(null);
-        await embeddedAudit.close();
-        throw err;
-      },
-    );
+    backend = await openEmbeddedBackend(embeddedAudit, config.dataDir, logger).catch(async (err: unknown) => {
+      webhooksStarted(null);
+      await embeddedAudit.close();
+      throw err;
+    });
   } else {
     backend = await openRedisBackend(target, logger, metrics);
     if (config.databaseUrl !== null) {

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../monitoring/logger.js';
 import type { StateKeys } from '../state/keys.js';
+import type { AuditOutbox } from '../state/LmdbSessionLog.js';
 import type { SessionEvent } from '../types/session.js';
 import {
   connectRedis,
@@ -19,7 +20,7 @@ import {
 import { AuditRelay } from './AuditRelay.js';
 import { AuditStore } from './AuditStore.js';
 import { AuditQueue, AuditWorker } from './DBWriteQueue.js';
-import { EmbeddedAuditWriter } from './EmbeddedAuditWriter.js';
+import { EmbeddedAuditWriter, type AuditSink } from './EmbeddedAuditWriter.js';
 import { pgliteClient, pgliteDataDir, postgresClient } from './sqlClient.js';
 
 const MIGRATE_RETRY_MS = 2_000;
@@ -79,35 +80,45 @@ async function migrateWhenReachable(
   return false;
 }
 
-/** Embedded mode: the memory store hands its records to `appendAudit`. */
+/**
+ * Embedded mode: the memory store hands its records to `appendAudit`. With an outbox attached
+ * (the session log, which keeps each change's records in the change's own transaction), a record
+ * leaves the outbox only once it is written and handed on to webhooks; startup replays the rest.
+ */
 export class EmbeddedAuditService extends AuditService {
   readonly store: AuditStore;
   private readonly writer: EmbeddedAuditWriter;
   /** Records that arrived before the schema was ready. */
   private pending: string[] | null = [];
   private closed = false;
+  private outbox: AuditOutbox | null = null;
   readonly ready: Promise<boolean>;
 
   private constructor(store: AuditStore, options: AuditServiceOptions) {
     super();
     this.store = store;
     const { onRecorded, logger } = options;
-    const sink =
-      onRecorded === undefined
-        ? store
-        : {
-            write: async (events: SessionEvent[]): Promise<number> => {
-              const written = await store.write(events);
-              // Its failure is the webhooks' to report: the records are written, so no retry here.
-              await onRecorded(events).catch((err: unknown) =>
-                logger.error({ err }, 'audit records written but not handed on to webhooks'),
-              );
-              return written;
-            },
-          };
+    const sink: AuditSink = {
+      write: async (events, records) => {
+        const written = await store.write(events);
+        try {
+          await onRecorded?.(events);
+        } catch (err) {
+          // The records are written, so no retry now; kept in the outbox, the next start hands them on again.
+          logger.error({ err }, 'audit records written but not handed on to webhooks');
+          return written;
+        }
+        this.outbox?.ack(records);
+        return written;
+      },
+    };
     this.writer = new EmbeddedAuditWriter(sink, {
       logger: options.logger,
-      onFailed: () => options.counters?.onFailed(),
+      onFailed: (record) => {
+        // No retry can write it: replaying it at every start would not either.
+        this.outbox?.ack([record]);
+        options.counters?.onFailed();
+      },
     });
     this.ready = migrateWhenReachable(store, options.logger, () => this.closed).then((migrated) => {
       const pending = this.pending ?? [];
@@ -115,6 +126,17 @@ export class EmbeddedAuditService extends AuditService {
       if (migrated && pending.length > 0) this.writer.append(pending);
       return migrated;
     });
+  }
+
+  /**
+   * Makes the hand-off durable: queues what the outbox still holds (a previous run's records not
+   * yet written), then acknowledges each record once handed on. Call before the store takes writes.
+   */
+  attachOutbox(outbox: AuditOutbox): number {
+    this.outbox = outbox;
+    const replayed = outbox.pending();
+    if (replayed.length > 0) this.appendAudit(replayed);
+    return replayed.length;
   }
 
   static async start(options: AuditServiceOptions): Promise<EmbeddedAuditService> {
@@ -155,7 +177,7 @@ export class EmbeddedAuditService extends AuditService {
     if (this.closed) return;
     this.closed = true;
     await this.ready;
-    await this.writer.close();
+    await this.writer.close(this.outbox !== null);
     await this.store.close();
   }
 }

@@ -5,7 +5,12 @@
 // attempts, the queue waits and retries until it is back.
 import type { Logger } from '../monitoring/logger.js';
 import type { SessionEvent } from '../types/session.js';
-import { isConnectionError, isRecordError, type AuditStore } from './AuditStore.js';
+import { isConnectionError, isRecordError } from './AuditStore.js';
+
+/** Where the writer writes; `records` are the events as appended (the outbox knows them so). */
+export interface AuditSink {
+  write(events: SessionEvent[], records: readonly string[]): Promise<number>;
+}
 
 export interface EmbeddedAuditWriterOptions {
   /** First retry delay for a refused record; doubles with each attempt (default 1000 ms). */
@@ -58,7 +63,7 @@ export class EmbeddedAuditWriter {
   private failures = 0;
 
   constructor(
-    private readonly store: Pick<AuditStore, 'write'>,
+    private readonly store: AuditSink,
     private readonly options: EmbeddedAuditWriterOptions = {},
   ) {
     this.retryDelayMs = options.retryDelayMs ?? 1000;
@@ -122,9 +127,10 @@ export class EmbeddedAuditWriter {
 
   /**
    * Stops the writer: waits up to closeTimeoutMs for the queue to empty, then drops what is
-   * left (logged with its count). Safe to call twice.
+   * left (logged with its count; `kept`: an outbox on disk still holds it for the next start).
+   * Safe to call twice.
    */
-  async close(): Promise<void> {
+  async close(kept = false): Promise<void> {
     if (this.closed) {
       await this.drain();
       return;
@@ -140,7 +146,9 @@ export class EmbeddedAuditWriter {
     if (!done) {
       this.options.logger?.error(
         { pending: this.queue.length },
-        'audit writer closed with records not yet written; they are lost',
+        kept
+          ? 'audit writer closed with records not yet written; the outbox keeps them for the next start'
+          : 'audit writer closed with records not yet written; they are lost',
       );
       this.queue.length = 0;
       this.interruptSleep();
@@ -154,7 +162,10 @@ export class EmbeddedAuditWriter {
     while (this.queue.length > 0 && !this.closed) {
       const batch = this.queue.slice(0, this.isolating > 0 ? 1 : MAX_BATCH);
       try {
-        this.written += await this.store.write(batch.map((entry) => entry.event));
+        this.written += await this.store.write(
+          batch.map((entry) => entry.event),
+          batch.map((entry) => entry.record),
+        );
         this.queue.splice(0, batch.length);
         this.isolating = Math.max(0, this.isolating - batch.length);
         this.databaseUp();

@@ -115,11 +115,15 @@ export class MemoryStateStore implements StateStore {
     if (write.deadlineAtMs === null) this.deadlines.delete(sessionId);
     else this.deadlines.set(sessionId, write.deadlineAtMs);
     await this.persist(() =>
-      this.log?.put(sessionId, {
-        stateJson,
-        deadlineAtMs: write.deadlineAtMs,
-        expiresAtMs: ttlMs === null ? null : Date.now() + ttlMs,
-      }),
+      this.log?.put(
+        sessionId,
+        {
+          stateJson,
+          deadlineAtMs: write.deadlineAtMs,
+          expiresAtMs: ttlMs === null ? null : Date.now() + ttlMs,
+        },
+        write.auditRecords,
+      ),
     );
     if (write.auditRecords?.length) this.appendAudit(write.auditRecords);
     this.notify(sessionId, write.state.version, stateJson);
@@ -138,7 +142,7 @@ export class MemoryStateStore implements StateStore {
 
     this.drop(sessionId);
     this.deadlines.delete(sessionId);
-    await this.persist(() => this.log?.remove(sessionId));
+    await this.persist(() => this.log?.remove(sessionId, auditRecords));
     if (auditRecords.length > 0) this.appendAudit(auditRecords);
     this.notify(sessionId, state.version, encodeState(state));
     return { ok: true };

@@ -62,6 +62,12 @@ export class BullDeliveryQueue implements DeliveryQueue {
     );
   }
 
+  async wake(messageId: string): Promise<void> {
+    const job = await this.queue.getJob(messageId);
+    // Refused unless the job is delayed (waiting, or taken meanwhile): then there is nothing to wake.
+    await job?.promote().catch(() => {});
+  }
+
   async backlog(): Promise<number> {
     const counts = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
     return Object.values(counts).reduce((sum, count) => sum + count, 0);

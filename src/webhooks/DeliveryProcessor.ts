@@ -7,7 +7,7 @@ import type { Logger } from '../monitoring/logger.js';
 import { attemptDelivery, type AttemptResult } from './attempt.js';
 import { checkPublicUrl } from './addressGuard.js';
 import type { WebhookMessage } from './messages.js';
-import { nextRetryDelayMs } from './retrySchedule.js';
+import { holdBackMs, nextRetryDelayMs } from './retrySchedule.js';
 import { signedHeaders } from './signing.js';
 import type { WebhookStore } from './WebhookStore.js';
 
@@ -33,11 +33,10 @@ export interface DeliveryProcessorOptions {
   observer?: DeliveryObserver;
   logger?: Pick<Logger, 'warn' | 'info'>;
   timeoutMs?: number;
+  /** Makes a held-back message due now (the queue's wake): called for the next one once a message is finished. */
+  wake?: (messageId: string) => Promise<void>;
 }
 
-/** A message held back behind an earlier one looks again after at most this long. */
-const MAX_HOLD_BACK_MS = 30_000;
-const MIN_HOLD_BACK_MS = 50;
 /** The longest error text kept in the delivery log. */
 const MAX_ERROR_CHARS = 1024;
 
@@ -45,6 +44,33 @@ export class DeliveryProcessor {
   constructor(private readonly options: DeliveryProcessorOptions) {}
 
   readonly process = async (message: WebhookMessage): Promise<ProcessResult> => {
+    const result = await this.decide(message);
+    if (result === null) await this.wakeNext(message);
+    return result;
+  };
+
+  /**
+   * The next message of the session to this endpoint need not wait for its own next look. Only a
+   * hint: this message is finished whatever happens here.
+   */
+  private async wakeNext(message: WebhookMessage): Promise<void> {
+    if (this.options.wake === undefined) return;
+    try {
+      const next = await this.options.store.nextPending(
+        message.endpointId,
+        message.sessionId,
+        message.version,
+      );
+      if (next !== null) await this.options.wake(next);
+    } catch (err) {
+      this.options.logger?.warn(
+        { err, message: message.id },
+        'could not wake the next webhook message; it looks again by itself',
+      );
+    }
+  }
+
+  private async decide(message: WebhookMessage): Promise<ProcessResult> {
     const { store } = this.options;
     const row = await store.delivery(message.id);
     // Not logged (its endpoint was deleted) or already finished: a re-queued copy, nothing to do.
@@ -64,10 +90,8 @@ export class DeliveryProcessor {
     }
     // Per session, in version order: wait while an earlier message is still on its way.
     const earlier = await store.earlierPending(message.endpointId, message.sessionId, message.version);
-    if (earlier !== null) {
-      const waitMs = (earlier.nextAttemptAtMs ?? startedMs) - startedMs;
-      return { retryInMs: Math.min(Math.max(waitMs, MIN_HOLD_BACK_MS), MAX_HOLD_BACK_MS) };
-    }
+    if (earlier !== null)
+      return { retryInMs: holdBackMs(earlier.nextAttemptAtMs, row.createdAtMs, startedMs) };
 
     const result = await this.attempt(endpoint.url, endpoint.secret, message);
     const nowMs = Date.now();
@@ -102,7 +126,7 @@ export class DeliveryProcessor {
     await store.recordAttempt(message.id, { ...logged, status: 'pending', nextAttemptAtMs: nowMs + delayMs });
     this.options.observer?.onAttempt?.('retry', durationMs);
     return { retryInMs: delayMs };
-  };
+  }
 
   private async attempt(url: string, secret: string, message: WebhookMessage): Promise<AttemptResult> {
     if (!this.options.allowPrivate) {

@@ -25,6 +25,8 @@ type DueKey = [number, string];
 
 export class LmdbDeliveryQueue implements DeliveryQueue {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** In flight when woken: if its answer is "again later", it is due at once instead. */
+  private readonly wokenInFlight = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -67,6 +69,23 @@ export class LmdbDeliveryQueue implements DeliveryQueue {
     });
   }
 
+  async wake(messageId: string): Promise<void> {
+    if (this.inFlight.has(messageId)) {
+      this.wokenInFlight.add(messageId);
+      return;
+    }
+    const nowMs = Date.now();
+    await this.root.transaction(() => {
+      const dueAtMs = this.byId.get(messageId);
+      if (dueAtMs === undefined || dueAtMs <= nowMs) return;
+      const message = this.due.get([dueAtMs, messageId]);
+      if (message === undefined) return;
+      void this.due.remove([dueAtMs, messageId]);
+      void this.due.put([nowMs, messageId], message);
+      void this.byId.put(messageId, nowMs);
+    });
+  }
+
   async backlog(): Promise<number> {
     return this.byId.getCount();
   }
@@ -100,6 +119,7 @@ export class LmdbDeliveryQueue implements DeliveryQueue {
       this.options.onError?.(err, message);
       retryInMs = PROCESS_ERROR_RETRY_MS;
     }
+    if (this.wokenInFlight.delete(message.id) && retryInMs !== null) retryInMs = 0;
     await this.root.transaction(() => {
       void this.due.remove(key);
       if (retryInMs === null) {

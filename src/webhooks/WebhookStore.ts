@@ -187,6 +187,17 @@ export class WebhookStore {
     };
   }
 
+  /** The next still-pending message of the same session to the same endpoint after `version`, if any. */
+  async nextPending(endpointId: string, sessionId: string, version: number): Promise<string | null> {
+    const { rows } = await this.sql.query<{ message_id: string }>(
+      `SELECT message_id FROM webhook_deliveries
+        WHERE endpoint_id = $1 AND session_id = $2 AND version > $3 AND status = 'pending'
+        ORDER BY version LIMIT 1`,
+      [endpointId, sessionId, version],
+    );
+    return rows[0]?.message_id ?? null;
+  }
+
   async recordAttempt(
     messageId: string,
     result: {

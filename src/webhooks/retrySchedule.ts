@@ -36,3 +36,23 @@ export function parseRetryAfterMs(header: string | null, nowMs: number): number 
   const atMs = Date.parse(value);
   return Number.isNaN(atMs) ? null : Math.max(0, atMs - nowMs);
 }
+
+/** A message held back behind an earlier one looks again after at most this long. */
+const MAX_HOLD_BACK_MS = 30_000;
+const MIN_HOLD_BACK_MS = 50;
+
+/**
+ * How long a message held back waits before it looks again: until the earlier message's next
+ * attempt, and at least half its own age. So a backlog is looked at a logarithmic number of times
+ * rather than every 50 ms, which under load would cost more than the deliveries themselves; a
+ * message that has waited little still looks again soon.
+ */
+export function holdBackMs(
+  earlierNextAttemptAtMs: number | null,
+  createdAtMs: number,
+  nowMs: number,
+): number {
+  const untilEarlierMs = (earlierNextAttemptAtMs ?? nowMs) - nowMs;
+  const halfAgeMs = (nowMs - createdAtMs) / 2;
+  return Math.round(Math.min(Math.max(untilEarlierMs, halfAgeMs, MIN_HOLD_BACK_MS), MAX_HOLD_BACK_MS));
+}

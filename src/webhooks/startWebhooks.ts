@@ -69,7 +69,10 @@ async function openPush(options: StartWebhooksOptions, store: WebhookStore): Pro
 export async function startWebhooks(options: StartWebhooksOptions): Promise<WebhookService> {
   const { logger, metrics } = options;
   const store = new WebhookStore(options.sql);
+  // The processor wakes messages in the queue it feeds: the queue is opened just below.
+  let queue: DeliveryQueue | null = null;
   const processor = new DeliveryProcessor({
+    wake: async (messageId) => queue?.wake(messageId),
     store,
     retryScheduleMs: options.retryScheduleMs,
     allowPrivate: options.allowPrivate,
@@ -89,7 +92,7 @@ export async function startWebhooks(options: StartWebhooksOptions): Promise<Webh
     if (!(await options.ready)) return { retryInMs: PROCESS_ERROR_RETRY_MS };
     return processor.process(message);
   };
-  const queue = await openQueue(options.queue, process, (err, message) =>
+  queue = await openQueue(options.queue, process, (err, message) =>
     logger.warn({ err, message: message.id }, 'webhook message could not be processed; trying again'),
   );
   const service = new WebhookService({

@@ -139,4 +139,53 @@ describe('the durable log', () => {
     expect(order).toEqual(['stored x', 'stored y', 'published x', 'published y']);
     await store.close();
   });
+
+  it("a change's audit records wait in the outbox beside it until acknowledged, across a reopen", async () => {
+    const dir = dataDir();
+    const first = await openStore(dir);
+    const a = sessionStateFixture({ sessionId: 'a' });
+    await first.save({
+      expectedVersion: 0,
+      previousStatus: null,
+      state: a,
+      deadlineAtMs: null,
+      ttlMs: null,
+      auditRecords: ['a1'],
+    });
+    await first.save({
+      expectedVersion: 1,
+      previousStatus: a.status,
+      state: { ...a, version: 2 },
+      deadlineAtMs: null,
+      ttlMs: null,
+      auditRecords: ['a2-expired', 'a2-switched'],
+    });
+    await first.remove({ ...a, version: 2 }, 2, ['a3-removed']);
+    // The store failed its compare-and-set: nothing of it reaches the outbox.
+    await first.save({
+      expectedVersion: 7,
+      previousStatus: a.status,
+      state: a,
+      deadlineAtMs: null,
+      ttlMs: null,
+      auditRecords: ['lost'],
+    });
+    await first.close();
+
+    // Killed before the audit store had any of them: the next start finds them all, in order.
+    const log = await LmdbSessionLog.open(dir);
+    expect(log.pending()).toEqual(['a1', 'a2-expired', 'a2-switched', 'a3-removed']);
+    log.ack(['a2-expired', 'a1']);
+    const b = sessionStateFixture({ sessionId: 'b' });
+    await log.put('b', { stateJson: JSON.stringify(b), deadlineAtMs: null, expiresAtMs: null }, ['b1']);
+    await log.close();
+
+    const again = await LmdbSessionLog.open(dir);
+    expect(again.pending()).toEqual(['a2-switched', 'a3-removed', 'b1']);
+    again.ack(again.pending());
+    await again.close();
+    const last = await LmdbSessionLog.open(dir);
+    expect(last.pending()).toEqual([]);
+    await last.close();
+  });
 });

@@ -1,5 +1,5 @@
 // A webhook receiver on 127.0.0.1 for tests: records every request it gets (with the status it
-// answered) and answers whatever status the test sets.
+// answered) and answers whatever status the test sets, after a delay if the test sets one.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -12,6 +12,12 @@ export interface ReceivedRequest {
   body: string;
   /** The status this receiver answered. */
   answered: number;
+  /** Epoch ms the request was in. */
+  receivedAtMs: number;
+  /** Epoch ms the answer was written out; null while it waits, or when the sender hung up first. */
+  answeredAtMs: number | null;
+  /** The sender hung up before the answer was written (it died, or gave up). */
+  cutOff: boolean;
 }
 
 export interface WebhookReceiver {
@@ -19,6 +25,10 @@ export interface WebhookReceiver {
   readonly requests: ReceivedRequest[];
   /** What the next requests are answered (200 unless set), and extra headers (Retry-After). */
   answer(status: number, headers?: Record<string, string>): void;
+  /** Answers each request this long after it is in (0 unless set): attempts stay in flight. */
+  answerAfter(ms: number): void;
+  /** Requests in, not yet answered. */
+  inFlight(): number;
   /** The requests answered 2xx, in arrival order. */
   accepted(): ReceivedRequest[];
   close(): Promise<void>;
@@ -28,19 +38,38 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
   let status = 200;
   let extraHeaders: Record<string, string> = {};
+  let delayMs = 0;
+  let inFlight = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      requests.push({
+      const request: ReceivedRequest = {
         id: String(req.headers['webhook-id']),
         timestamp: String(req.headers['webhook-timestamp']),
         signature: String(req.headers['webhook-signature']),
         body: Buffer.concat(chunks).toString('utf8'),
         answered: status,
+        receivedAtMs: Date.now(),
+        answeredAtMs: null,
+        cutOff: false,
+      };
+      requests.push(request);
+      const headers = { 'content-type': 'text/plain', ...extraHeaders };
+      inFlight += 1;
+      res.once('close', () => {
+        inFlight -= 1;
+        request.cutOff = !res.writableFinished;
       });
-      res.writeHead(status, { 'content-type': 'text/plain', ...extraHeaders });
-      res.end(status >= 300 ? `receiver says ${status}` : 'ok');
+      const reply = (): void => {
+        if (res.destroyed) return;
+        res.writeHead(request.answered, headers);
+        res.end(request.answered >= 300 ? `receiver says ${request.answered}` : 'ok', () => {
+          request.answeredAtMs = Date.now();
+        });
+      };
+      if (delayMs > 0) setTimeout(reply, delayMs);
+      else reply();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,6 +81,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       status = next;
       extraHeaders = headers;
     },
+    answerAfter(ms) {
+      delayMs = ms;
+    },
+    inFlight: () => inFlight,
     accepted: () => requests.filter((r) => r.answered >= 200 && r.answered < 300),
     close: () =>
       new Promise((resolve) => {

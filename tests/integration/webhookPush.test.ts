@@ -51,7 +51,7 @@ describe('push notifications', () => {
     store = new WebhookStore(sql);
     service = new WebhookService({
       store,
-      queue: { add: async () => {}, backlog: async () => 0, close: async () => {} },
+      queue: { add: async () => {}, wake: async () => {}, backlog: async () => 0, close: async () => {} },
       sessionExists: async (sessionId) => sessionId === 'match',
       allowPrivate: true,
     });

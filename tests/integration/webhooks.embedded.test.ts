@@ -284,6 +284,7 @@ function recordingQueue(): DeliveryQueue & { added: WebhookMessage[] } {
   return {
     added,
     add: async (m) => void added.push(...m),
+    wake: async () => {},
     backlog: async () => added.length,
     close: async () => {},
   };

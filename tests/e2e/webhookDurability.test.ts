@@ -1,0 +1,239 @@
+// Webhooks lose nothing when an instance dies, through the real entry point. Embedded: a change's
+// audit records go to disk in the change's own transaction (the outbox), so a kill -9 right after
+// acknowledged changes loses neither an audit record nor a webhook message. Distributed: two
+// instances on one Redis and PostgreSQL, one SIGKILLed while it holds delivery jobs; every message
+// still arrives, and a duplicate is only one whose answer the dead sender never got.
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { SessionView } from '../../src/types/session.js';
+import { chessClockInput } from '../helpers/fixtures.js';
+import { callJson } from '../helpers/http.js';
+import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
+import { testDataDir } from '../helpers/testDataDir.js';
+import { until } from '../helpers/until.js';
+import { startWebhookReceiver, verifiedMessages, type WebhookReceiver } from '../helpers/webhookReceiver.js';
+
+interface Instance {
+  service: ServiceProcess;
+  http: string;
+}
+
+const started: Instance[] = [];
+const receivers: WebhookReceiver[] = [];
+
+async function startInstance(env: Record<string, string>): Promise<Instance> {
+  const instance = await startHttpService(env);
+  started.push(instance);
+  return instance;
+}
+
+async function kill9(instance: Instance): Promise<void> {
+  instance.service.proc.kill('SIGKILL');
+  expect((await instance.service.exit).signal).toBe('SIGKILL');
+}
+
+/** Registers an endpoint for every event once the webhook tables answer (the audit database opens in the background). */
+function subscribe(instance: Instance, url: string): Promise<{ id: string; secret: string }> {
+  return until(
+    () =>
+      callJson<{ id: string; secret: string }>(instance.http, 'POST', '/v1/webhooks', { url, events: ['*'] }),
+    30_000,
+    'the webhook tables',
+  );
+}
+
+/** Creates, starts and switches a chess clock up to `version`; the acknowledged views, in order. */
+async function play(base: string, sessionId: string, version: number): Promise<SessionView[]> {
+  const views = [
+    await callJson<SessionView>(base, 'POST', '/v1/sessions', chessClockInput(sessionId, 3_600_000)),
+  ];
+  views.push(await callJson<SessionView>(base, 'POST', `/v1/sessions/${sessionId}/start`));
+  while (views[views.length - 1]!.version < version) {
+    views.push(await callJson<SessionView>(base, 'POST', `/v1/sessions/${sessionId}/switch`));
+  }
+  return views;
+}
+
+function countById(ids: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
+afterEach(async (context) => {
+  if (context.task.result?.state === 'fail') {
+    for (const { service } of started) {
+      const tail = service.logs.slice(-15).map((line) => JSON.stringify(line));
+      process.stderr.write(`instance ${service.proc.pid}:\n${tail.join('\n')}\n${service.stderr()}\n`);
+    }
+  }
+  started.length = 0;
+  await stopAllServices();
+  for (const receiver of receivers.splice(0)) await receiver.close();
+});
+
+describe('embedded: the audit outbox', () => {
+  const SESSIONS = 10;
+  /** Created (v1), started (v2), switches up to v20: 200 changes, 200 messages. */
+  const VERSIONS_PER_SESSION = 20;
+
+  it('SIGKILLed right after acknowledged changes, a restart records every change and sends each message exactly once', async () => {
+    const dataDir = testDataDir();
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    // Nothing is taken before the kill, so no message can be in flight when the sender dies: each
+    // one is then due exactly once, whatever the kill interrupted.
+    receiver.answer(503);
+    const env = { DATA_DIR: dataDir, WEBHOOK_RETRY_SCHEDULE: Array(30).fill('1000').join(',') };
+    const first = await startInstance(env);
+    const endpoint = await subscribe(first, receiver.url);
+    const ids = Array.from({ length: SESSIONS }, () => `outbox-${randomUUID()}`);
+    const acknowledged = await Promise.all(ids.map((id) => play(first.http, id, VERSIONS_PER_SESSION)));
+    // No grace: the process dies the moment the last answer is in.
+    await kill9(first);
+
+    receiver.answer(200);
+    const second = await startInstance(env);
+    for (const [i, id] of ids.entries()) {
+      const history = await until(
+        async () => {
+          const page = await callJson<{ events: Array<{ version: number }> }>(
+            second.http,
+            'GET',
+            `/v1/sessions/${id}/events?limit=100`,
+          );
+          return page.events.length === VERSIONS_PER_SESSION && page.events;
+        },
+        30_000,
+        `the audit history of ${id}`,
+      );
+      expect(history.map((event) => event.version)).toEqual(acknowledged[i]!.map((view) => view.version));
+    }
+
+    const expected = SESSIONS * VERSIONS_PER_SESSION;
+    await until(
+      async () => new Set(receiver.accepted().map((r) => r.id)).size === expected,
+      60_000,
+      'every message',
+    );
+    // Time for a second copy of anything to show up.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const messages = verifiedMessages(endpoint.secret, receiver);
+    expect([...countById(messages.map((m) => m.id)).values()].every((count) => count === 1)).toBe(true);
+    expect(messages).toHaveLength(expected);
+    for (const [i, id] of ids.entries()) {
+      const versions = messages.filter((m) => m.session === id).map((m) => m.version);
+      expect(versions.sort((a, b) => a - b)).toEqual(acknowledged[i]!.map((view) => view.version));
+    }
+  }, 180_000);
+});
+
+interface DeliveryView {
+  message_id: string;
+  status: string;
+  attempts: number;
+  last_response_code: number | null;
+}
+
+async function deliveryLog(instance: Instance, endpointId: string): Promise<DeliveryView[]> {
+  const rows: DeliveryView[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+    const page: { deliveries: DeliveryView[]; next_cursor: string | null } = await callJson(
+      instance.http,
+      'GET',
+      `/v1/webhooks/${endpointId}/deliveries?limit=200${query}`,
+    );
+    rows.push(...page.deliveries);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  return rows;
+}
+
+describe('distributed: an instance killed mid-delivery', () => {
+  /** More sessions than one instance attempts at once (16): only one message per session is in flight. */
+  const SESSIONS = 40;
+  const VERSIONS_PER_SESSION = 5;
+  const CONCURRENCY_PER_INSTANCE = 16;
+  const ANSWER_AFTER_MS = 1_500;
+  let redis: RedisServerHandle | undefined;
+  let postgres: PostgresServerHandle | undefined;
+
+  afterAll(async () => {
+    await stopAllServices();
+    await redis?.close();
+    await postgres?.close();
+  });
+
+  it('SIGKILLed while it holds delivery jobs: every message arrives, a duplicate only where the answer never got back', async () => {
+    redis = await startRedisServer();
+    postgres = await startPostgresServer();
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    receiver.answerAfter(ANSWER_AFTER_MS);
+    const env = {
+      REDIS_URL: redis.url,
+      DATABASE_URL: await postgres.createDatabase(),
+      WEBHOOK_RETRY_SCHEDULE: Array(30).fill('1000').join(','),
+    };
+    const [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+    const endpoint = await subscribe(a!, receiver.url);
+    // Each instance reads the endpoints at most a second old.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const ids = Array.from({ length: SESSIONS }, () => `inflight-${randomUUID()}`);
+    await Promise.all(ids.map((id) => play(a!.http, id, VERSIONS_PER_SESSION)));
+
+    // More attempts in flight than one instance makes at once: the other holds some of them.
+    await until(
+      async () => receiver.inFlight() > CONCURRENCY_PER_INSTANCE + 2,
+      30_000,
+      'attempts in flight from both instances',
+    );
+    await kill9(b!);
+    const killedAtMs = Date.now();
+
+    const expected = SESSIONS * VERSIONS_PER_SESSION;
+    await until(
+      async () => new Set(receiver.requests.map((r) => r.id)).size === expected && receiver.inFlight() === 0,
+      120_000,
+      'every message',
+    );
+    // Time for a second copy of anything to show up.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+    // Every copy is signed right.
+    const messages = verifiedMessages(endpoint.secret, receiver);
+    expect(messages).toHaveLength(receiver.requests.length);
+    // Every change of every session, by version.
+    for (const id of ids) {
+      const versions = new Set(messages.filter((m) => m.session === id).map((m) => m.version));
+      expect([...versions].sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5]);
+    }
+    // A copy beyond the first is sent only because the first was in flight when the sender died:
+    // taken before the kill, its answer cut off or written out around it.
+    const copies = new Map<string, typeof receiver.requests>();
+    for (const request of receiver.requests)
+      copies.set(request.id, [...(copies.get(request.id) ?? []), request]);
+    const duplicated = [...copies.values()].filter((list) => list.length > 1);
+    for (const list of duplicated) {
+      for (const earlier of list.slice(0, -1)) {
+        expect(earlier.receivedAtMs).toBeLessThan(killedAtMs);
+        expect(earlier.cutOff || (earlier.answeredAtMs ?? 0) > killedAtMs - 500).toBe(true);
+      }
+    }
+    process.stdout.write(
+      `${expected} messages, ${receiver.requests.length} requests, ${duplicated.length} sent again after the kill\n`,
+    );
+
+    // The delivery log: each message once, delivered, with the receiver's answer.
+    const log = await deliveryLog(a!, endpoint.id);
+    expect(log.map((row) => row.message_id).sort()).toEqual([...copies.keys()].sort());
+    for (const row of log) {
+      expect(row).toMatchObject({ status: 'delivered', last_response_code: 200 });
+      expect(row.attempts).toBeGreaterThanOrEqual(1);
+    }
+  }, 240_000);
+});

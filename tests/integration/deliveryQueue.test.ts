@@ -1,0 +1,112 @@
+// Both delivery queues (BullMQ on a private Redis, LMDB in a data folder) keep the same promises:
+// a message answered "again later" waits, and one woken (its predecessor is finished) is due at once.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bullConnection } from '../../src/audit/AuditService.js';
+import { BullDeliveryQueue } from '../../src/webhooks/BullDeliveryQueue.js';
+import type { DeliveryQueue, ProcessMessage } from '../../src/webhooks/DeliveryQueue.js';
+import { LmdbDeliveryQueue } from '../../src/webhooks/LmdbDeliveryQueue.js';
+import type { WebhookMessage } from '../../src/webhooks/messages.js';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { testDataDir } from '../helpers/testDataDir.js';
+import { waitUntil } from '../helpers/webhookReceiver.js';
+
+/** Far longer than any wait below: a message that comes back sooner was woken. */
+const HELD_MS = 600_000;
+
+function message(): WebhookMessage {
+  return {
+    id: `msg_${randomUUID()}`,
+    endpointId: 'ep_1',
+    sessionId: 's',
+    version: 2,
+    type: 'session.switched',
+    body: '{}',
+  };
+}
+
+type OpenQueue = (process: ProcessMessage) => Promise<DeliveryQueue>;
+
+function queueSuite(name: string, open: () => OpenQueue): void {
+  describe(`${name} delivery queue`, () => {
+    it('a message held back comes again at once when woken, not after its wait', async () => {
+      const seen: string[] = [];
+      const queue = await open()(async (m) => {
+        seen.push(m.id);
+        return seen.length === 1 ? { retryInMs: HELD_MS } : null;
+      });
+      try {
+        const held = message();
+        await queue.add([held]);
+        await waitUntil('the first look', () => seen.length === 1);
+        // Its answer is stored a moment after the call: wake until it is taken again.
+        await waitUntil('the woken look', async () => {
+          await queue.wake(held.id);
+          return seen.length === 2;
+        });
+        expect(seen).toEqual([held.id, held.id]);
+        await waitUntil('an empty backlog', async () => (await queue.backlog()) === 0);
+      } finally {
+        await queue.close();
+      }
+    });
+
+    it('waking a message it does not hold changes nothing', async () => {
+      const queue = await open()(async () => null);
+      try {
+        await queue.wake(`msg_${randomUUID()}`);
+        expect(await queue.backlog()).toBe(0);
+      } finally {
+        await queue.close();
+      }
+    });
+  });
+}
+
+let redis: RedisServerHandle | undefined;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+
+queueSuite('BullMQ', () => async (process) => {
+  const target = { url: redis!.url };
+  return new BullDeliveryQueue({
+    producer: bullConnection(target, 'test-webhook-queue'),
+    consumer: bullConnection(target, 'test-webhook-worker'),
+    prefix: `{test-${randomUUID().slice(0, 8)}}`,
+    process,
+  });
+});
+
+queueSuite('LMDB', () => (process) => LmdbDeliveryQueue.open(testDataDir(), { process }));
+
+describe('LMDB delivery queue', () => {
+  it('a message woken while it is being looked at is due at once after', async () => {
+    let release!: () => void;
+    const looking = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seen: string[] = [];
+    const queue = await LmdbDeliveryQueue.open(testDataDir(), {
+      process: async (m) => {
+        seen.push(m.id);
+        if (seen.length > 1) return null;
+        await looking;
+        return { retryInMs: HELD_MS };
+      },
+    });
+    try {
+      const held = message();
+      await queue.add([held]);
+      await waitUntil('the first look', () => seen.length === 1);
+      await queue.wake(held.id);
+      release();
+      await waitUntil('the woken look', () => seen.length === 2);
+    } finally {
+      await queue.close();
+    }
+  });
+});
