@@ -5,12 +5,11 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_QUEUE_NAME } from '../../src/audit/DBWriteQueue.js';
 import { stateKeys } from '../../src/state/keys.js';
 import { auditEvent } from '../contract/auditStore.contract.js';
-import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { distributedServers } from '../helpers/distributedServers.js';
 import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
 import { callJson } from '../helpers/http.js';
 import { until } from '../helpers/until.js';
@@ -69,20 +68,10 @@ afterEach(async (context) => {
 });
 
 describe('distributed audit trail', () => {
-  let redis: RedisServerHandle | undefined;
-  let postgres: PostgresServerHandle | undefined;
-
-  afterAll(async () => {
-    await stopAllServices();
-    await redis?.close();
-    await postgres?.close();
-  });
+  const startServers = distributedServers();
 
   it('1,000 changes with PostgreSQL stopped for 30 s, an instance SIGKILLed and a poison record: every version exactly once', async () => {
-    redis = await startRedisServer();
-    postgres = await startPostgresServer();
-    const databaseUrl = await postgres.createDatabase();
-    const env = { REDIS_URL: redis.url, DATABASE_URL: databaseUrl };
+    const { redis, postgres, env } = await startServers();
     const a = await startInstance(env);
     const b = await startInstance(env);
     const instances = [a, b];
@@ -155,7 +144,7 @@ describe('distributed audit trail', () => {
     for (const id of sessionIds) expect(versions.get(id)).toBe(VERSIONS_PER_SESSION);
 
     // Every version of every session exactly once; the poison record never became a row.
-    const db = new pg.Client({ connectionString: databaseUrl });
+    const db = new pg.Client({ connectionString: env.DATABASE_URL });
     await db.connect();
     try {
       const rows = await until(

@@ -4,16 +4,15 @@
 // and to a WebSocket subscribe, racing instances restore each once, commands go on at version + 1, a running clock shows what it
 // would have without the flush, and a deadline nobody asks about still fires, once, at its instant.
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEventView } from '../../src/audit/AuditStore.js';
 import type { SessionView } from '../../src/types/session.js';
 import { chessClockInput } from '../helpers/fixtures.js';
 import { callJson } from '../helpers/http.js';
-import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { distributedServers } from '../helpers/distributedServers.js';
 import { until } from '../helpers/until.js';
 import { openSocket } from '../helpers/wsClient.js';
-import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
+import { startHttpService, type ServiceProcess } from '../helpers/serviceProcess.js';
 
 interface Instance {
   service: ServiceProcess;
@@ -49,19 +48,10 @@ afterEach(async (context) => {
 });
 
 describe('distributed mode after Redis lost everything', () => {
-  let redis: RedisServerHandle | undefined;
-  let postgres: PostgresServerHandle | undefined;
-
-  afterAll(async () => {
-    await stopAllServices();
-    await redis?.close();
-    await postgres?.close();
-  });
+  const startServers = distributedServers();
 
   it('FLUSHALL once the trail caught up: every session is back at its version, commands go on, a deadline fires once', async () => {
-    redis = await startRedisServer();
-    postgres = await startPostgresServer();
-    const env = { REDIS_URL: redis.url, DATABASE_URL: await postgres.createDatabase() };
+    const { redis, env } = await startServers();
     const a = await startHttpService(env);
     const b = await startHttpService(env);
     started.push(a, b);

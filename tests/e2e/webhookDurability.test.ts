@@ -4,12 +4,11 @@
 // instances on one Redis and PostgreSQL, one SIGKILLed while it holds delivery jobs; every message
 // still arrives, and a duplicate is only one whose answer the dead sender never got.
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../src/types/session.js';
 import { chessClockInput } from '../helpers/fixtures.js';
 import { callJson } from '../helpers/http.js';
-import { startPostgresServer, type PostgresServerHandle } from '../helpers/postgresServer.js';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
+import { distributedServers } from '../helpers/distributedServers.js';
 import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 import { until } from '../helpers/until.js';
@@ -159,24 +158,15 @@ describe('distributed: an instance killed mid-delivery', () => {
   const VERSIONS_PER_SESSION = 5;
   const CONCURRENCY_PER_INSTANCE = 16;
   const ANSWER_AFTER_MS = 1_500;
-  let redis: RedisServerHandle | undefined;
-  let postgres: PostgresServerHandle | undefined;
-
-  afterAll(async () => {
-    await stopAllServices();
-    await redis?.close();
-    await postgres?.close();
-  });
+  const startServers = distributedServers();
 
   it('SIGKILLed while it holds delivery jobs: every message arrives, a duplicate only where the answer never got back', async () => {
-    redis = await startRedisServer();
-    postgres = await startPostgresServer();
+    const servers = await startServers();
     const receiver = await startWebhookReceiver();
     receivers.push(receiver);
     receiver.answerAfter(ANSWER_AFTER_MS);
     const env = {
-      REDIS_URL: redis.url,
-      DATABASE_URL: await postgres.createDatabase(),
+      ...servers.env,
       WEBHOOK_RETRY_SCHEDULE: Array(30).fill('1000').join(','),
     };
     const [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
