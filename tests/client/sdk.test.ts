@@ -276,6 +276,32 @@ describe('client SDK on an embedded server', () => {
     expect(Math.abs(handle.now() - (performanceEpochMs() + performanceToServerMs))).toBeLessThanOrEqual(2);
   });
 
+  it('the REST helper creates a batch at one start instant and lists sessions a page at a time', async () => {
+    const prefix = `round-${process.pid}-${++sessionSeq}`;
+    const startAt = (await api.getServerTime()) + 60_000;
+    const boards = ['a', 'b', 'c'].map((board) => ({
+      session_id: `${prefix}-${board}`,
+      sync_mode: 'per_participant' as const,
+      participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
+      total_time_ms: 300_000,
+    }));
+    const created = await api.createSessions(boards, { startAt });
+    expect(created.map((s) => [s.session_id, s.start_at])).toEqual(
+      boards.map((b) => [b.session_id, startAt]),
+    );
+
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await api.listSessions({ status: 'running', limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(page.sessions.length).toBeLessThanOrEqual(2);
+      listed.push(...page.sessions.map((s) => s.session_id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    expect(listed.filter((id) => id.startsWith(prefix))).toEqual(boards.map((b) => b.session_id));
+    expect(listed).toEqual([...listed].sort());
+  });
+
   it('the REST helper throws the error shape as SyncKairosApiError', async () => {
     const missing = await api.getSession('no-such-session').catch((err: unknown) => err);
     expect(missing).toBeInstanceOf(SyncKairosApiError);

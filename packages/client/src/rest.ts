@@ -1,6 +1,6 @@
 // createClient(): the REST API with the service's own types, for what a socket is not for —
 // creating sessions, reading one once, the server's time.
-import type { CreateSessionInput, SessionView } from './wire/session.js';
+import type { CreateSessionInput, SessionStatus, SessionView } from './wire/session.js';
 import { fromErrorBody, SyncKairosApiError } from './errors.js';
 import { oneClockBody, type CommandOptions, type OneClockOptions, type SwitchOptions } from './connect.js';
 
@@ -16,6 +16,17 @@ export interface ClientOptions {
 export interface SyncKairosClient {
   createSession(input: CreateSessionInput): Promise<SessionView>;
   getSession(sessionId: string): Promise<SessionView>;
+  /**
+   * `POST /v1/sessions/batch`: up to 500 sessions, all created or none; with `startAt` every one
+   * starts at that server time. The states come back in the order given.
+   */
+  createSessions(sessions: CreateSessionInput[], options?: { startAt?: number }): Promise<SessionView[]>;
+  /** Admins only, `GET /v1/sessions`: a page of sessions by id; pass `nextCursor` back for the next. */
+  listSessions(options?: {
+    status?: SessionStatus;
+    limit?: number;
+    cursor?: string;
+  }): Promise<{ sessions: SessionView[]; nextCursor: string | null }>;
   start(sessionId: string, options?: CommandOptions & { startAt?: number }): Promise<SessionView>;
   /**
    * The turn to the next participant in order; `nextParticipantId` (admins only) names another.
@@ -86,6 +97,25 @@ export function createClient(options: ClientOptions): SyncKairosClient {
   return {
     createSession: (input) => request<SessionView>('POST', '/v1/sessions', input),
     getSession: (sessionId) => request<SessionView>('GET', sessionPath(sessionId)),
+    createSessions: async (sessions, opts = {}) =>
+      (
+        await request<{ sessions: SessionView[] }>('POST', '/v1/sessions/batch', {
+          sessions,
+          start_at: opts.startAt,
+        })
+      ).sessions,
+    listSessions: async (opts = {}) => {
+      const query = new URLSearchParams();
+      if (opts.status !== undefined) query.set('status', opts.status);
+      if (opts.limit !== undefined) query.set('limit', String(opts.limit));
+      if (opts.cursor !== undefined) query.set('cursor', opts.cursor);
+      const search = query.toString() === '' ? '' : `?${query.toString()}`;
+      const page = await request<{ sessions: SessionView[]; next_cursor: string | null }>(
+        'GET',
+        `/v1/sessions${search}`,
+      );
+      return { sessions: page.sessions, nextCursor: page.next_cursor };
+    },
     start: (sessionId, opts = {}) =>
       command(sessionId, 'start', { expected_version: opts.expectedVersion, start_at: opts.startAt }),
     switch: (sessionId, opts = {}) =>
