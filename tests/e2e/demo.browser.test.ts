@@ -230,6 +230,8 @@ describe(
       await a.page.click('#create-button');
       await a.page.waitForURL(/\/s\/chess-[a-z0-9]+$/);
       const sessionId = decodeURIComponent(new URL(a.page.url()).pathname.split('/')[2] ?? '');
+      // A player's clock turns red in its last ten seconds: the session's phase, not the page's.
+      expect((await api.getSession(sessionId)).phases).toEqual([{ name: 'danger', remaining_ms: 10_000 }]);
       // The other screen opens the link's second form.
       await b.page.goto(`${server.url}/?session=${sessionId}`);
       for (const { page } of [a, b]) {
@@ -421,8 +423,17 @@ describe(
       await page.goto(`${server.url}/`);
       await page.tap('label.kind:has(input[value="countdown"])');
       await page.tap('fieldset[data-kind="countdown"] .presets button[data-minutes="10"]');
+      await page.tap('input[name="countdown-overtime"]');
       await page.tap('#create-button');
       await page.waitForURL(/\/s\/stage-[a-z0-9]+$/);
+      const stage = await api.getSession(
+        decodeURIComponent(new URL(page.url()).pathname.split('/')[2] ?? ''),
+      );
+      expect(stage.on_expire).toBe('overtime');
+      expect(stage.phases).toEqual([
+        { name: 'warning', remaining_ms: 60_000 },
+        { name: 'danger', remaining_ms: 10_000 },
+      ]);
       await page.waitForSelector('#clocks[data-layout="stage"][data-status="pending"]');
       expect((await readDrawn(page)).clocks.session?.text).toBe('10:00');
       await page.tap('#btn-start');
