@@ -622,8 +622,15 @@ describe(
         expect(await screen.textContent('#runsheet-next')).toBe('Close (0:03)');
       }
       await screenshot(page, 'demo-runsheet.png');
+      // On a phone the cue's digits still fill their panel above the list.
+      await phone.page.goto(`${server.url}/s/${sessionId}`);
+      await phone.page.waitForSelector('#clocks[data-layout="runsheet"]');
+      await phone.page.waitForSelector('.cue[data-index="1"][data-cue="done"]');
+      await expectDigitsFit(phone.page);
+      await screenshot(phone.page, 'demo-phone-runsheet.png');
       expect(problems).toEqual([]);
       expect(b.problems).toEqual([]);
+      expect(phone.problems).toEqual([]);
     });
 
     it('a link to a clock that does not exist says so', async () => {
