@@ -229,7 +229,11 @@ class SessionScreen {
     on('btn-next', () => this.handle.switch({ expectedVersion: this.handle.state.version }));
     on('btn-finish', () => this.handle.complete());
     on('btn-plus', () => this.handle.adjust({ deltaMs: ADJUST_STEP_MS }));
-    on('btn-minus', () => this.handle.adjust({ deltaMs: -Math.min(ADJUST_STEP_MS, this.adjustableMs()) }));
+    on('btn-minus', async () => {
+      // In overtime nothing is left to take: the clock already counts below zero.
+      const takeMs = Math.min(ADJUST_STEP_MS, this.adjustableMs());
+      if (takeMs > 0) await this.handle.adjust({ deltaMs: -takeMs });
+    });
     on('btn-share', () => this.share());
     on('btn-flip', async () => this.setFacing(this.clocks.dataset.facing !== 'true'));
     byId('btn-flip').hidden = !(this.layout === 'players' && this.panels.length === 2);
