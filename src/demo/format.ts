@@ -15,9 +15,15 @@ export function formatClock(remainingMs: number): string {
   return `${minutes}:${ss}`;
 }
 
-/** A countdown for a stage: whole seconds to the end, "0:00" only at zero. */
+/**
+ * A countdown for a stage: whole seconds to the end, "0:00" only at zero; in overtime (below
+ * zero) the seconds past it with a minus sign, "−0:12", on the same rounding, so the digits tick
+ * on without a jump.
+ */
 export function formatCountdown(remainingMs: number): string {
-  const totalSeconds = Math.ceil(Math.max(0, remainingMs) / 1000);
+  const signedSeconds = Math.ceil(remainingMs / 1000);
+  if (signedSeconds < 0) return `−${formatCountdown(-signedSeconds * 1000)}`;
+  const totalSeconds = Math.max(0, signedSeconds);
   const hours = Math.floor(totalSeconds / 3600);
   const minutes = Math.floor((totalSeconds % 3600) / 60);
   const ss = String(totalSeconds % 60).padStart(2, '0');
@@ -39,4 +45,11 @@ export function formatSmallDuration(ms: number): string {
   if (abs >= 1000) return `${(abs / 1000).toFixed(2)} s`;
   if (abs >= 10) return `${Math.round(abs)} ms`;
   return `${abs.toFixed(1)} ms`;
+}
+
+/** How far a cue ran over (+) or under (−) its plan: "+0:12", "−1:05", "+2.5" under ten seconds. */
+export function formatOverUnder(ms: number): string {
+  if (!Number.isFinite(ms)) return '—';
+  const sign = ms > 0 ? '+' : ms < 0 ? '−' : '';
+  return `${sign}${formatClock(Math.abs(ms))}`;
 }

@@ -1,9 +1,12 @@
-// The home page: choose a chess clock or a stage countdown, create it, go to its shareable page.
-import { createClient, SyncKairosApiError, type CreateSessionInput } from '@synckairos/client';
+// The home page: choose a chess clock, a stage countdown or a run sheet, create it, go to its
+// shareable page. The colours a clock turns are the session's own phases, chosen here.
+import { createClient, SyncKairosApiError, type CreateSessionInput, type CueInput } from '@synckairos/client';
 import { byId } from './dom.js';
 import { newSessionId } from './links.js';
 
-export type ClockKind = 'chess' | 'countdown';
+export type ClockKind = 'chess' | 'countdown' | 'runsheet';
+
+const CLOCK_KINDS: readonly ClockKind[] = ['chess', 'countdown', 'runsheet'];
 
 /** The chess clock's controls; the form's second number is what each gives per move. */
 export const CHESS_CONTROLS = ['fischer', 'delay', 'bronstein', 'byoyomi', 'stages'] as const;
@@ -52,12 +55,58 @@ function chessTime(control: ChessControl, totalMs: number, perMoveMs: number): P
 
 const MINUTE_MS = 60_000;
 
+type PhaseInput = NonNullable<CreateSessionInput['phases']>[number];
+
+/** A player's clock turns red in its last ten seconds. */
+const CHESS_PHASES: PhaseInput[] = [{ name: 'danger', remaining_ms: 10_000 }];
+
+/**
+ * A stage countdown's phases: amber for the last minute, red for the last ten seconds; a short
+ * countdown scales them down (the last fifth, the last tenth), so each phase is seen.
+ */
+export function stagePhases(totalMs: number): PhaseInput[] {
+  const warningMs = Math.min(MINUTE_MS, Math.round(totalMs / 5));
+  const dangerMs = Math.min(10_000, Math.round(totalMs / 10));
+  return dangerMs >= 1 && warningMs > dangerMs
+    ? [
+        { name: 'warning', remaining_ms: warningMs },
+        { name: 'danger', remaining_ms: dangerMs },
+      ]
+    : [];
+}
+
+/** A cue's phases: amber for its last 30 seconds, red for its last 10. */
+const CUE_PHASES: PhaseInput[] = [
+  { name: 'warning', remaining_ms: 30_000 },
+  { name: 'danger', remaining_ms: 10_000 },
+];
+
+/** The run sheet the form starts with, one cue a line: "label, minutes". */
+export const DEFAULT_AGENDA = ['Welcome, 2', 'Keynote, 10', 'Q&A, 5', 'Close, 1'].join('\n');
+
+/** A run sheet's lines as cues; a string says what is wrong with the first bad line. */
+export function parseAgenda(text: string): CueInput[] | string {
+  const cues: CueInput[] = [];
+  for (const [index, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const match = /^(.+?)\s*,\s*(\d+(?:\.\d+)?)$/.exec(line);
+    const minutes = Number(match?.[2]);
+    if (match === null || !(minutes >= 0.01 && minutes <= 1440))
+      return `Line ${index + 1}: write a cue as “label, minutes” (0.01 to 1440 minutes).`;
+    cues.push({ label: (match[1] ?? '').slice(0, 128), duration_ms: Math.round(minutes * MINUTE_MS) });
+  }
+  if (cues.length === 0) return 'The run sheet needs at least one cue.';
+  return cues;
+}
+
 /** The session a form's choice makes. Chess: white and black, white to move first. */
 export function sessionInput(
   kind: ClockKind,
   minutes: number,
   incrementSeconds: number,
   control: ChessControl = 'fischer',
+  options: { overtime?: boolean; cues?: CueInput[] } = {},
 ): CreateSessionInput {
   const totalMs = Math.round(minutes * MINUTE_MS);
   if (kind === 'chess') {
@@ -66,14 +115,30 @@ export function sessionInput(
       sync_mode: 'per_participant',
       participants: [{ participant_id: 'white' }, { participant_id: 'black' }],
       ...chessTime(control, totalMs, Math.round(incrementSeconds * 1000)),
+      phases: CHESS_PHASES,
       metadata: { demo: 'chess' },
     };
   }
+  if (kind === 'runsheet') {
+    // A stage manager moves on with "Next cue": a cue that runs over counts on below zero.
+    return {
+      session_id: newSessionId('cues'),
+      sync_mode: 'per_cycle',
+      participants: [{ participant_id: 'stage' }],
+      cycles: options.cues ?? [],
+      on_expire: 'overtime',
+      phases: CUE_PHASES,
+      metadata: { demo: 'runsheet' },
+    };
+  }
+  const phases = stagePhases(totalMs);
   return {
     session_id: newSessionId('stage'),
     sync_mode: 'global',
     participants: [{ participant_id: 'stage' }],
     total_time_ms: totalMs,
+    ...(phases.length > 0 ? { phases } : {}),
+    ...(options.overtime ? { on_expire: 'overtime' as const } : {}),
     metadata: { demo: 'countdown' },
   };
 }
@@ -87,8 +152,10 @@ export function initHome(options: { token?: string; onCreated: (sessionId: strin
   const submit = byId<HTMLButtonElement>('create-button');
   const client = createClient({ url: location.origin, ...(options.token ? { token: options.token } : {}) });
 
-  const kind = (): ClockKind =>
-    (form.elements.namedItem('kind') as RadioNodeList).value === 'countdown' ? 'countdown' : 'chess';
+  const kind = (): ClockKind => {
+    const value = (form.elements.namedItem('kind') as RadioNodeList).value;
+    return CLOCK_KINDS.find((k) => k === value) ?? 'chess';
+  };
   const presets = form.querySelectorAll<HTMLButtonElement>('.presets button');
   const input = (name: string): HTMLInputElement => form.elements.namedItem(name) as HTMLInputElement;
 
@@ -129,22 +196,32 @@ export function initHome(options: { token?: string; onCreated: (sessionId: strin
       markPreset();
     });
   });
+  const agenda = form.elements.namedItem('agenda') as HTMLTextAreaElement;
+  if (agenda.value.trim() === '') agenda.value = DEFAULT_AGENDA;
   showKind();
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     errorBox.hidden = true;
     const chosen = kind();
-    const minutes = Number(input(chosen === 'chess' ? 'minutes' : 'countdown-minutes').value);
+    const minutes =
+      chosen === 'runsheet' ? 1 : Number(input(chosen === 'chess' ? 'minutes' : 'countdown-minutes').value);
     const increment = chosen === 'chess' ? Number(input('increment').value) : 0;
     const chessControl = control();
-    const problem = checkSettings(chosen, minutes, increment, chessControl);
+    const cues = chosen === 'runsheet' ? parseAgenda(agenda.value) : [];
+    const problem = typeof cues === 'string' ? cues : checkSettings(chosen, minutes, increment, chessControl);
     if (problem !== null) {
       showError(problem);
       return;
     }
+    const options = {
+      overtime: input('countdown-overtime').checked,
+      cues: typeof cues === 'string' ? [] : cues,
+    };
     submit.disabled = true;
-    void create(chosen, minutes, increment, chessControl).finally(() => (submit.disabled = false));
+    void create(() => sessionInput(chosen, minutes, increment, chessControl, options)).finally(
+      () => (submit.disabled = false),
+    );
   });
 
   function showError(message: string): void {
@@ -152,16 +229,12 @@ export function initHome(options: { token?: string; onCreated: (sessionId: strin
     errorBox.hidden = false;
   }
 
-  async function create(
-    chosen: ClockKind,
-    minutes: number,
-    increment: number,
-    chessControl: ChessControl,
-  ): Promise<void> {
+  /** `session` makes the input with a fresh random id each time. */
+  async function create(session: () => CreateSessionInput): Promise<void> {
     // A random id can be taken (rarely); a fresh one is tried then.
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const created = await client.createSession(sessionInput(chosen, minutes, increment, chessControl));
+        const created = await client.createSession(session());
         options.onCreated(created.session_id);
         return;
       } catch (err) {

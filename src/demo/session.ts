@@ -1,7 +1,8 @@
 // The clock page of one session. Every frame draws the digits from the SDK — remaining() at the
 // server time now() — so the page never counts down on its own: the server's timestamps and the
 // synced clock say what every screen shows. Status, flags and whose turn it is come from the
-// server's STATE only.
+// server's STATE only. A clock's colour is the session's phase as the SDK computes it from the
+// server's thresholds at that same instant, so every screen changes colour at the crossing itself.
 import {
   connect,
   SyncKairosApiError,
@@ -10,17 +11,24 @@ import {
   type LocalClockFace,
   type SyncKairosHandle,
   type TimeControl,
+  type CueView,
 } from '@synckairos/client';
 
 import { byId, element, setText, showView, toast } from './dom.js';
-import { formatClock, formatCountdown, formatOffset, formatSmallDuration } from './format.js';
+import {
+  formatClock,
+  formatCountdown,
+  formatOffset,
+  formatOverUnder,
+  formatSmallDuration,
+} from './format.js';
 import { shareUrl } from './links.js';
 
-/** How the session is drawn: a clock per participant, or one big clock for the room. */
-type Layout = 'players' | 'stage';
+/** How the session is drawn: a clock per participant, one big clock for the room, or a cue list's. */
+type Layout = 'players' | 'stage' | 'runsheet';
 
-/** Under this a player's clock turns red. */
-const PLAYER_LOW_MS = 10_000;
+/** Phase names with a colour of their own in styles.css; any other is drawn neutral, its name shown. */
+const STYLED_PHASES: ReadonlySet<string> = new Set(['warning', 'danger', 'critical', 'overtime']);
 const ADJUST_STEP_MS = 60_000;
 const FACING_KEY = 'synckairos.faceToFace';
 
@@ -35,6 +43,11 @@ interface ClockPanel {
   face: HTMLElement;
   /** Stage countdown: the bar of time left. */
   progress: HTMLElement | null;
+  name: HTMLElement;
+  /** The phase's name, beside the clock's. */
+  phaseLabel: HTMLElement;
+  /** The phase drawn last, whose class `phase-<name>` the panel has. */
+  phase: string | null;
 }
 
 export interface OpenSession {
@@ -101,9 +114,9 @@ function displayName(participantId: string): string {
   return participantId.charAt(0).toUpperCase() + participantId.slice(1);
 }
 
-/** When a stage clock turns amber: the last minute of a long countdown, the last fifth of a short one. */
-function stageWarningMs(totalMs: number): number {
-  return totalMs >= 5 * 60_000 ? 60_000 : totalMs / 5;
+function layoutOf(state: SessionView): Layout {
+  if (state.sync_mode === 'global' || state.sync_mode === 'count_up') return 'stage';
+  return state.sync_mode === 'per_cycle' && (state.cycles?.length ?? 0) > 0 ? 'runsheet' : 'players';
 }
 
 class SessionScreen {
@@ -120,8 +133,7 @@ class SessionScreen {
 
   constructor(handle: SyncKairosHandle) {
     this.handle = handle;
-    const mode = handle.state.sync_mode;
-    this.layout = mode === 'global' || mode === 'count_up' ? 'stage' : 'players';
+    this.layout = layoutOf(handle.state);
     this.build();
     this.bindControls();
     this.unsubscribe.push(
@@ -156,7 +168,7 @@ class SessionScreen {
     const state = this.handle.state;
     this.clocks.dataset.layout = this.layout;
     this.clocks.replaceChildren();
-    if (this.layout === 'stage') {
+    if (this.layout !== 'players') {
       this.panels.push(this.buildPanel('session', 'div', stageLabel(state)));
     } else {
       for (const participant of state.participants)
@@ -170,6 +182,7 @@ class SessionScreen {
   private buildPanel(id: string, tag: 'button' | 'div', name: string): ClockPanel {
     const root = element(tag, 'clock');
     root.dataset.clock = id;
+    root.dataset.phase = '';
     if (root instanceof HTMLButtonElement) {
       root.type = 'button';
       root.addEventListener('pointerdown', (event) => {
@@ -181,9 +194,10 @@ class SessionScreen {
       });
     }
     const head = element('span', 'clock-head');
-    head.append(element('span', 'clock-name', name));
+    const nameText = element('span', 'clock-name', name);
+    const phaseLabel = element('span', 'clock-phase');
     const badge = element('span', 'clock-badge');
-    head.append(badge);
+    head.append(nameText, phaseLabel, badge);
     const time = element('span', 'clock-time');
     const row = element('span', 'clock-meta');
     const meta = element('span', '');
@@ -191,14 +205,14 @@ class SessionScreen {
     row.append(meta, face);
     root.append(head, time, row);
     let progress: HTMLElement | null = null;
-    if (id === 'session' && this.handle.state.sync_mode === 'global') {
+    if (id === 'session' && (this.handle.state.sync_mode === 'global' || this.layout === 'runsheet')) {
       const track = element('span', 'clock-progress');
       progress = element('i', '');
       track.append(progress);
       root.append(track);
     }
     this.clocks.append(root);
-    return { id, root, time, badge, meta, face, progress };
+    return { id, root, time, badge, meta, face, progress, name: nameText, phaseLabel, phase: null };
   }
 
   private bindControls(): void {
@@ -212,15 +226,26 @@ class SessionScreen {
     on('btn-start', () => this.handle.start({ expectedVersion: this.handle.state.version }));
     on('btn-pause', () => this.handle.pause({ expectedVersion: this.handle.state.version }));
     on('btn-resume', () => this.handle.resume({ expectedVersion: this.handle.state.version }));
+    on('btn-next', () => this.handle.switch({ expectedVersion: this.handle.state.version }));
+    on('btn-finish', () => this.handle.complete());
     on('btn-plus', () => this.handle.adjust({ deltaMs: ADJUST_STEP_MS }));
-    on('btn-minus', () => this.handle.adjust({ deltaMs: -Math.min(ADJUST_STEP_MS, this.adjustableMs()) }));
+    on('btn-minus', async () => {
+      // In overtime nothing is left to take: the clock already counts below zero.
+      const takeMs = Math.min(ADJUST_STEP_MS, this.adjustableMs());
+      if (takeMs > 0) await this.handle.adjust({ deltaMs: -takeMs });
+    });
     on('btn-share', () => this.share());
     on('btn-flip', async () => this.setFacing(this.clocks.dataset.facing !== 'true'));
     byId('btn-flip').hidden = !(this.layout === 'players' && this.panels.length === 2);
+    byId('runsheet').hidden = this.layout !== 'runsheet';
     this.setFacing(readFlag(FACING_KEY));
     setText(
       byId('key-hint'),
-      this.layout === 'players' ? 'Space: switch · P: pause' : 'Space: start, pause, resume',
+      this.layout === 'players'
+        ? 'Space: switch · P: pause'
+        : this.layout === 'runsheet'
+          ? 'Space: start, next cue · P: pause'
+          : 'Space: start, pause, resume',
     );
     document.addEventListener('keydown', this.onKey);
     document.addEventListener('keyup', this.onKeyUp);
@@ -247,7 +272,7 @@ class SessionScreen {
       event.preventDefault();
       if (event.repeat) return;
       if (state.status === 'pending') this.run(() => this.handle.start({ expectedVersion: state.version }));
-      else if (this.layout === 'players' && state.status === 'running')
+      else if (this.layout !== 'stage' && state.status === 'running')
         this.run(() => this.handle.switch({ expectedVersion: state.version }));
       else this.togglePause(state);
     } else if (event.key === 'p' || event.key === 'P') {
@@ -332,14 +357,14 @@ class SessionScreen {
     clocks.dataset.version = String(state.version);
     clocks.dataset.active = state.active_participant_id ?? '';
     const running = state.status === 'running';
+    const oneClock = this.layout !== 'players';
     for (const panel of this.panels) {
       const participant = state.participants.find((p) => p.participant_id === panel.id);
-      const isActive =
-        this.layout === 'stage' ? state.status !== 'pending' : (participant?.is_active ?? false);
-      const expired =
-        this.layout === 'stage'
-          ? state.status === 'expired' || state.participants.every((p) => p.has_expired)
-          : (participant?.has_expired ?? false);
+      const isActive = oneClock ? state.status !== 'pending' : (participant?.is_active ?? false);
+      const expired = oneClock
+        ? state.status === 'expired' || state.participants.every((p) => p.has_expired)
+        : (participant?.has_expired ?? false);
+      if (this.layout === 'runsheet') setText(panel.name, currentCue(state)?.label ?? '');
       panel.root.dataset.active = String(isActive);
       panel.root.dataset.running = String(isActive && running);
       panel.root.dataset.expired = String(expired);
@@ -353,19 +378,21 @@ class SessionScreen {
       }
     }
     this.renderControls(state);
+    if (this.layout === 'runsheet') this.renderRunSheet(state);
     setText(byId('banner'), this.bannerText(state));
     void this.updateWakeLock(state);
     this.drawTimes();
   }
 
   private badgeText(state: SessionView, isActive: boolean, expired: boolean): string {
-    if (expired) return this.layout === 'stage' ? 'Time' : 'Flag';
+    const oneClock = this.layout !== 'players';
+    if (expired) return oneClock ? 'Time' : 'Flag';
     if (!isActive) return '';
     switch (state.status) {
       case 'pending':
-        return this.layout === 'stage' ? '' : 'First to move';
+        return oneClock ? '' : 'First to move';
       case 'running':
-        return this.layout === 'stage' ? 'Running' : 'To move';
+        return oneClock ? 'Running' : 'To move';
       case 'paused':
         return 'Paused';
       default:
@@ -374,6 +401,11 @@ class SessionScreen {
   }
 
   private metaText(state: SessionView, id: string): string {
+    if (this.layout === 'runsheet') {
+      const cue = currentCue(state);
+      const count = state.cycles?.length ?? 0;
+      return `Cue ${(state.cycle_index ?? 0) + 1} of ${count} · of ${formatCountdown(cue?.planned_ms ?? 0)}`;
+    }
     if (this.layout === 'stage') {
       if (state.sync_mode === 'count_up')
         return state.max_time_ms === null ? 'Stopwatch' : `Up to ${formatCountdown(state.max_time_ms)}`;
@@ -391,9 +423,10 @@ class SessionScreen {
 
   private bannerText(state: SessionView): string {
     const active = state.active_participant_id === null ? '' : displayName(state.active_participant_id);
-    const stage = this.layout === 'stage';
+    const stage = this.layout !== 'players';
     switch (state.status) {
       case 'pending':
+        if (this.layout === 'runsheet') return 'Ready. Start runs the first cue on every screen.';
         return stage
           ? 'Ready. Start runs the clock on every screen.'
           : `Ready. Start runs ${active}'s clock; after each move, tap your own clock.`;
@@ -422,18 +455,96 @@ class SessionScreen {
       byId(id).hidden = !visible;
     };
     const ended = state.status === 'expired' || state.status === 'completed' || state.status === 'cancelled';
-    const adjustable = this.layout === 'stage' && state.sync_mode === 'global' && !ended;
+    const live = state.status === 'running' || state.status === 'paused';
+    const adjustable =
+      (this.layout === 'stage' && state.sync_mode === 'global' && !ended) ||
+      (this.layout === 'runsheet' && live);
     show('btn-start', state.status === 'pending');
     show('btn-pause', state.status === 'running');
     show('btn-resume', state.status === 'paused');
+    show('btn-next', this.layout === 'runsheet' && live);
+    const lastCue = (state.cycle_index ?? 0) + 1 >= (state.cycles?.length ?? 0);
+    setText(byId('btn-next'), lastCue ? 'End last cue' : 'Next cue');
+    // A countdown into overtime runs until somebody ends it.
+    show('btn-finish', this.layout === 'stage' && state.on_expire === 'overtime' && live);
     show('btn-plus', adjustable);
     show('btn-minus', adjustable);
     show('btn-new', ended);
   }
 
+  /** The cue list: what ran (planned, actual, over or under), what runs, what is next; the drift. */
+  private renderRunSheet(state: SessionView): void {
+    const cues = state.cycles ?? [];
+    const index = state.cycle_index ?? 0;
+    const ended = !(state.status === 'pending' || state.status === 'running' || state.status === 'paused');
+    const live = state.status === 'running' || state.status === 'paused';
+    const rows = cues.map((cue, i) => {
+      const row = element('li', 'cue');
+      row.dataset.index = String(i);
+      row.dataset.cue = cueProgress(cue, i, index, ended);
+      const label = element('span', 'cue-label', cue.label);
+      const planned = element('span', 'cue-planned', formatCountdown(cue.planned_ms));
+      const actual = element(
+        'span',
+        'cue-actual',
+        cue.actual_ms === null ? '' : formatCountdown(cue.actual_ms),
+      );
+      const overUnder = element(
+        'span',
+        'cue-over-under',
+        cue.over_under_ms === null ? '' : formatOverUnder(cue.over_under_ms),
+      );
+      if (cue.actual_ms !== null) row.dataset.actualMs = String(cue.actual_ms);
+      if (cue.over_under_ms !== null) {
+        row.dataset.overUnderMs = String(cue.over_under_ms);
+        overUnder.dataset.sign = cue.over_under_ms > 0 ? 'over' : cue.over_under_ms < 0 ? 'under' : 'even';
+      }
+      row.append(label, planned, actual, overUnder);
+      // An operator may jump ahead: the cues in between are skipped.
+      if (live && i > index + 1) {
+        const go = element('button', 'cue-go', 'Go');
+        go.type = 'button';
+        go.setAttribute('aria-label', `Go to ${cue.label}`);
+        go.onclick = () =>
+          this.run(() => this.handle.switch({ expectedVersion: state.version, nextCycleIndex: i }));
+        row.append(go);
+      }
+      return row;
+    });
+    byId('runsheet-cues').replaceChildren(...rows);
+    const next = ended ? undefined : cues[index + 1];
+    setText(
+      byId('runsheet-next'),
+      next === undefined ? '—' : `${next.label} (${formatCountdown(next.planned_ms)})`,
+    );
+    const drift = byId('runsheet-drift');
+    const driftMs = state.over_under_ms ?? 0;
+    drift.dataset.ms = String(driftMs);
+    setText(drift, formatOverUnder(driftMs));
+  }
+
+  /**
+   * The drift the show would have if the running cue ended now: the cues that ended plus this
+   * one's wall-clock time so far (a pause included) against its plan.
+   */
+  private drawProjectedDrift(state: SessionView, serverNowMs: number): void {
+    const projected = byId('runsheet-projected');
+    const cue = currentCue(state);
+    const live = state.status === 'running' || state.status === 'paused';
+    if (!live || cue === undefined || state.cycle_started_at === null) {
+      setText(projected, '—');
+      return;
+    }
+    const soFarMs = Math.max(0, serverNowMs - state.cycle_started_at);
+    const projectedMs = (state.over_under_ms ?? 0) + soFarMs - cue.planned_ms;
+    setText(projected, formatOverUnder(projectedMs));
+  }
+
   private renderSync(): void {
     setText(byId('sync-offset'), formatOffset(this.handle.offsetMs));
-    setText(byId('sync-uncertainty'), formatSmallDuration(this.handle.uncertaintyMs));
+    const uncertainty = byId('sync-uncertainty');
+    uncertainty.dataset.ms = String(this.handle.uncertaintyMs);
+    setText(uncertainty, formatSmallDuration(this.handle.uncertaintyMs));
     setText(byId('sync-rtt'), formatSmallDuration(this.handle.roundTripMs));
   }
 
@@ -466,18 +577,25 @@ class SessionScreen {
           ? face.period_remaining_ms
           : remainingMs;
       if (face !== null) this.drawFace(panel, face);
-      const text = this.layout === 'stage' ? this.stageText(state, remainingMs) : formatClock(shownMs);
+      const text =
+        this.layout !== 'players'
+          ? this.stageText(state, remainingMs)
+          : shownMs < 0
+            ? `−${formatClock(-shownMs)}`
+            : formatClock(shownMs);
       setText(panel.time, text);
       longest = Math.max(longest, text.length);
       panel.root.dataset.remainingMs = remainingMs.toFixed(1);
-      panel.root.dataset.phase = this.phase(state, shownMs);
+      this.drawPhase(panel, this.phaseOf(panel.id, state, serverNowMs), serverNowMs);
       if (panel.progress !== null) {
-        const totalMs = state.total_time_ms ?? remainingMs;
+        const totalMs =
+          (this.layout === 'runsheet' ? currentCue(state)?.planned_ms : state.total_time_ms) ?? remainingMs;
         const left = totalMs > 0 ? Math.min(1, remainingMs / totalMs) : 0;
         panel.progress.style.transform = `scaleX(${left.toFixed(4)})`;
       }
       if (panel.root.dataset.active === 'true') title = text;
     }
+    if (this.layout === 'runsheet') this.drawProjectedDrift(state, serverNowMs);
     // Every clock gets the size that fits the longest one, so two players' digits match.
     const digits = longest >= 8 ? '8' : longest >= 6 ? '7' : longest === 5 ? '5' : '4';
     if (this.clocks.dataset.digits !== digits) this.clocks.dataset.digits = digits;
@@ -525,15 +643,31 @@ class SessionScreen {
       : formatCountdown(ms);
   }
 
-  /** Colour phase of a clock: drawn from the same synced time on every screen. */
-  private phase(state: SessionView, remainingMs: number): 'normal' | 'warning' | 'critical' {
+  /**
+   * A clock's phase at this frame's server time: the session's own thresholds, as the SDK
+   * computes them, so every screen's colour changes at the crossing, not when a STATE arrives.
+   */
+  private phaseOf(id: string, state: SessionView, serverNowMs: number): string | null {
     // Colours tell what is at stake now; after the end only the flag speaks.
-    if (state.sync_mode === 'count_up' || (state.status !== 'running' && state.status !== 'paused'))
-      return 'normal';
-    if (this.layout === 'players') return remainingMs < PLAYER_LOW_MS ? 'critical' : 'normal';
-    const totalMs = state.total_time_ms ?? 0;
-    if (remainingMs <= Math.min(10_000, totalMs / 5)) return 'critical';
-    return remainingMs <= stageWarningMs(totalMs) ? 'warning' : 'normal';
+    if (state.status !== 'running' && state.status !== 'paused') return null;
+    return id === 'session' ? this.handle.sessionPhase(serverNowMs) : this.handle.phase(id, serverNowMs);
+  }
+
+  /**
+   * The phase as the class `phase-<name>` (names are `[a-z0-9_-]`, safe as classes) and its name
+   * beside the clock's; a name styles.css does not know is drawn neutral. `data-phase-at-ms` keeps
+   * the server time of the frame that first drew it.
+   */
+  private drawPhase(panel: ClockPanel, phase: string | null, serverNowMs: number): void {
+    if (panel.phase === phase) return;
+    const root = panel.root;
+    if (panel.phase !== null) root.classList.remove(`phase-${panel.phase}`);
+    if (phase !== null) root.classList.add(`phase-${phase}`);
+    root.classList.toggle('phase-other', phase !== null && !STYLED_PHASES.has(phase));
+    root.dataset.phase = phase ?? '';
+    root.dataset.phaseAtMs = serverNowMs.toFixed(1);
+    setText(panel.phaseLabel, phase ?? '');
+    panel.phase = phase;
   }
 
   /** Keeps a phone's screen on while a clock runs. */
@@ -554,7 +688,19 @@ class SessionScreen {
 }
 
 function stageLabel(state: SessionView): string {
+  if (state.sync_mode === 'per_cycle') return currentCue(state)?.label ?? 'Cue';
   return state.sync_mode === 'count_up' ? 'Stopwatch' : 'Countdown';
+}
+
+function currentCue(state: SessionView): CueView | undefined {
+  return state.cycles?.[state.cycle_index ?? 0];
+}
+
+/** A cue's place in the show: done (it ran), skipped, running (or next, before the start), upcoming. */
+function cueProgress(cue: CueView, i: number, index: number, ended: boolean): string {
+  if (cue.actual_ms !== null) return 'done';
+  if (i < index || (ended && i <= index)) return 'skipped';
+  return i === index ? 'running' : 'upcoming';
 }
 
 function readFlag(key: string): boolean {

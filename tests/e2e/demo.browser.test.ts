@@ -7,7 +7,8 @@ import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-cor
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient, type SessionView, type SyncKairosClient } from '@synckairos/client';
 import { loadConfig } from '../../src/config/config.js';
-import { formatClock, formatCountdown } from '../../src/demo/format.js';
+import { formatClock, formatCountdown, formatOverUnder } from '../../src/demo/format.js';
+import { parseAgenda, stagePhases } from '../../src/demo/home.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { testDataDir } from '../helpers/testDataDir.js';
@@ -15,6 +16,8 @@ import { testDataDir } from '../helpers/testDataDir.js';
 const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 /** Two screens showing the same clock may differ by at most this, at the same instant. */
 const AGREEMENT_MS = 100;
+/** One animation frame at 60 Hz: two screens' first frames past a crossing are at most this apart. */
+const FRAME_MS = 1000 / 60;
 const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 760 } };
 const PHONE: BrowserContextOptions = {
   viewport: { width: 390, height: 844 },
@@ -42,8 +45,95 @@ describe('formatClock (what the demo draws)', () => {
     expect(formatCountdown(600_000)).toBe('10:00');
     expect(formatCountdown(59_001)).toBe('1:00');
     expect(formatCountdown(400)).toBe('0:01');
+    // Overtime counts on below zero on the same rounding: no second is shown twice.
+    expect(formatCountdown(-400)).toBe('0:00');
+    expect(formatCountdown(-1_000)).toBe('−0:01');
+    expect(formatCountdown(-12_300)).toBe('−0:12');
+    expect(formatOverUnder(2_500)).toBe('+2.5');
+    expect(formatOverUnder(-65_000)).toBe('−1:05');
+    expect(formatOverUnder(0)).toBe('0.0');
   });
 });
+
+describe('what the home page creates', () => {
+  it('a countdown’s phases scale with its length, strictly decreasing', () => {
+    expect(stagePhases(10 * 60_000)).toEqual([
+      { name: 'warning', remaining_ms: 60_000 },
+      { name: 'danger', remaining_ms: 10_000 },
+    ]);
+    expect(stagePhases(60_000)).toEqual([
+      { name: 'warning', remaining_ms: 12_000 },
+      { name: 'danger', remaining_ms: 6_000 },
+    ]);
+    expect(stagePhases(6_000)).toEqual([
+      { name: 'warning', remaining_ms: 1_200 },
+      { name: 'danger', remaining_ms: 600 },
+    ]);
+  });
+
+  it('a run sheet is one cue a line, “label, minutes”', () => {
+    expect(parseAgenda('Welcome, 2\n\n Q&A , 0.5 ')).toEqual([
+      { label: 'Welcome', duration_ms: 120_000 },
+      { label: 'Q&A', duration_ms: 30_000 },
+    ]);
+    expect(parseAgenda('Welcome')).toMatch(/^Line 1:/);
+    expect(parseAgenda('Welcome, 2\nBreak, 0')).toMatch(/^Line 2:/);
+    expect(parseAgenda(' \n')).toBe('The run sheet needs at least one cue.');
+  });
+});
+
+/** One change of a clock's phase class, as the page saw it. */
+interface PhaseChange {
+  phase: string;
+  className: string;
+  /** The page's server-time estimate, now(), of the frame that drew it. */
+  serverMs: number;
+  /** The same of the frame before: the phase changed between the two. */
+  previousServerMs: number;
+  /** That frame's local epoch time (the embedded server's clock is this machine's). */
+  drawnAtMs: number;
+  /** The page's clock-sync uncertainty then. */
+  uncertaintyMs: number;
+  color: string;
+}
+
+/**
+ * Records, in the page, every change of the stage clock's class with the server time of the
+ * frame that drew it and of the frame before (a MutationObserver on the clock's class and on the
+ * server time each frame writes).
+ */
+function watchPhases(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const root = document.getElementById('clocks') as HTMLElement;
+    const clock = root.querySelector<HTMLElement>('.clock[data-clock="session"]') as HTMLElement;
+    const log: PhaseChange[] = [];
+    (globalThis as unknown as { phaseLog: PhaseChange[] }).phaseLog = log;
+    let last = clock.dataset.phase ?? '';
+    let previousServerMs = Number(root.dataset.serverMs);
+    new MutationObserver(() => {
+      // Delivered right after each drawing: #clocks holds that frame's server time.
+      const serverMs = Number(root.dataset.serverMs);
+      const phase = clock.dataset.phase ?? '';
+      if (phase !== last) {
+        last = phase;
+        log.push({
+          phase,
+          className: clock.className,
+          serverMs,
+          previousServerMs,
+          drawnAtMs: Number(root.dataset.drawnAtMs),
+          uncertaintyMs: Number(document.getElementById('sync-uncertainty')?.dataset.ms),
+          color: getComputedStyle(clock.querySelector('.clock-time') as HTMLElement).color,
+        });
+      }
+      previousServerMs = serverMs;
+    }).observe(root, { attributes: true, subtree: true, attributeFilter: ['class', 'data-server-ms'] });
+  });
+}
+
+function phaseLog(page: Page): Promise<PhaseChange[]> {
+  return page.evaluate(() => (globalThis as unknown as { phaseLog: PhaseChange[] }).phaseLog);
+}
 
 /** What a page drew in its last animation frame. */
 interface Drawn {
@@ -151,6 +241,8 @@ describe(
       await a.page.click('#create-button');
       await a.page.waitForURL(/\/s\/chess-[a-z0-9]+$/);
       const sessionId = decodeURIComponent(new URL(a.page.url()).pathname.split('/')[2] ?? '');
+      // A player's clock turns red in its last ten seconds: the session's phase, not the page's.
+      expect((await api.getSession(sessionId)).phases).toEqual([{ name: 'danger', remaining_ms: 10_000 }]);
       // The other screen opens the link's second form.
       await b.page.goto(`${server.url}/?session=${sessionId}`);
       for (const { page } of [a, b]) {
@@ -342,8 +434,17 @@ describe(
       await page.goto(`${server.url}/`);
       await page.tap('label.kind:has(input[value="countdown"])');
       await page.tap('fieldset[data-kind="countdown"] .presets button[data-minutes="10"]');
+      await page.tap('input[name="countdown-overtime"]');
       await page.tap('#create-button');
       await page.waitForURL(/\/s\/stage-[a-z0-9]+$/);
+      const stage = await api.getSession(
+        decodeURIComponent(new URL(page.url()).pathname.split('/')[2] ?? ''),
+      );
+      expect(stage.on_expire).toBe('overtime');
+      expect(stage.phases).toEqual([
+        { name: 'warning', remaining_ms: 60_000 },
+        { name: 'danger', remaining_ms: 10_000 },
+      ]);
       await page.waitForSelector('#clocks[data-layout="stage"][data-status="pending"]');
       expect((await readDrawn(page)).clocks.session?.text).toBe('10:00');
       await page.tap('#btn-start');
@@ -371,6 +472,189 @@ describe(
       await expectDigitsFit(page);
       await screenshot(page, 'demo-countdown.png');
       expect(problems).toEqual([]);
+    });
+
+    it('a phased countdown changes colour on two screens at the crossing itself, within a frame, and runs into overtime', async () => {
+      const created = await api.createSession({
+        session_id: `demo-test-${process.pid}-phased`,
+        sync_mode: 'global',
+        participants: [{ participant_id: 'stage' }],
+        total_time_ms: 3_000,
+        phases: stagePhases(3_000 * 5), // warning 3 000 (at once), danger 1 500
+        on_expire: 'overtime',
+      });
+      expect(created.phases).toEqual([
+        { name: 'warning', remaining_ms: 3_000 },
+        { name: 'danger', remaining_ms: 1_500 },
+      ]);
+      await Promise.all([
+        a.page.goto(`${server.url}/s/${created.session_id}`),
+        b.page.goto(`${server.url}/s/${created.session_id}`),
+      ]);
+      for (const { page } of [a, b]) {
+        await page.waitForSelector('#connection[data-connection="connected"]');
+        await page.waitForSelector('#clocks[data-layout="stage"][data-status="pending"]');
+        // Before the start no colour: only a running (or paused) clock shows its phase.
+        expect(await page.getAttribute('.clock[data-clock="session"]', 'data-phase')).toBe('');
+        await watchPhases(page);
+      }
+      const started = await api.start(created.session_id);
+      expect(started.phase).toBe('warning');
+      const dangerAtMs = started.next_phase_at as number;
+      expect(dangerAtMs).toBeGreaterThan(started.server_time);
+      for (const { page } of [a, b])
+        await page.waitForSelector('.clock[data-clock="session"].phase-overtime', { timeout: 15_000 });
+
+      const [logA, logB] = await Promise.all([phaseLog(a.page), phaseLog(b.page)]);
+      for (const log of [logA, logB])
+        expect(log.map((c) => c.phase)).toEqual(['warning', 'danger', 'overtime']);
+      const crossingsMs = { danger: dangerAtMs, overtime: started.server_time + 3_000 };
+      for (const phase of ['danger', 'overtime'] as const) {
+        const [changeA, changeB] = [logA, logB].map(
+          (log) => log.find((c) => c.phase === phase) as PhaseChange,
+        );
+        // Each screen changed in its first frame past the crossing, so the two are one frame apart
+        // at most, in server time: 1/60 s, or a longer frame if the busy machine stretched one.
+        const frameMs = Math.max(
+          FRAME_MS,
+          ...[changeA, changeB].map((c) => (c?.serverMs ?? 0) - (c?.previousServerMs ?? 0)),
+        );
+        expect(Math.abs((changeA?.serverMs ?? 0) - (changeB?.serverMs ?? 0))).toBeLessThanOrEqual(frameMs);
+        for (const change of [changeA, changeB] as PhaseChange[]) {
+          expect(change.className).toContain(`phase-${phase}`);
+          expect(change.previousServerMs).toBeLessThan(crossingsMs[phase]);
+          // Never early: by the page's own estimate, nor by the clock it shares with the server.
+          expect(change.serverMs).toBeGreaterThanOrEqual(crossingsMs[phase]);
+          expect(change.drawnAtMs).toBeGreaterThanOrEqual(crossingsMs[phase] - change.uncertaintyMs);
+          // And not waiting for anything but the clock (how late, on a loaded machine, is the bench's).
+          expect(change.serverMs - crossingsMs[phase]).toBeLessThan(500);
+        }
+      }
+      // Each phase has its colour: warning amber, danger red, overtime magenta.
+      expect(logA.map((c) => c.color)).toEqual([
+        'rgb(245, 185, 66)',
+        'rgb(255, 90, 78)',
+        'rgb(255, 107, 214)',
+      ]);
+      expect(await a.page.textContent('.clock[data-clock="session"] .clock-phase')).toBe('overtime');
+
+      // Overtime counts on below zero until the operator acts; the session is still running.
+      await a.page.waitForFunction(
+        () => document.querySelector('#clocks .clock-time')?.textContent === '−0:01',
+        undefined,
+        { timeout: 5_000 },
+      );
+      const drawn = await readDrawn(a.page);
+      expect(drawn.status).toBe('running');
+      expect(drawn.clocks.session?.expired).toBe(false);
+      expect(drawn.clocks.session?.remainingMs).toBeLessThanOrEqual(-1_000);
+      await Promise.all([screenshot(a.page, 'demo-overtime.png'), screenshot(b.page, 'demo-overtime-b.png')]);
+      // −1 min has nothing left to take in overtime: nothing is sent, nothing is refused.
+      const version =
+        drawn.status === 'running' ? await a.page.getAttribute('#clocks', 'data-version') : null;
+      await a.page.click('#btn-minus');
+      await a.page.waitForTimeout(300);
+      expect(await a.page.getAttribute('#clocks', 'data-version')).toBe(version);
+      expect(await a.page.isVisible('#toast')).toBe(false);
+      await b.page.click('#btn-finish');
+      await a.page.waitForSelector('#clocks[data-status="completed"]');
+      expect(await a.page.getAttribute('.clock[data-clock="session"]', 'data-phase')).toBe('');
+      expect(a.problems).toEqual([]);
+      expect(b.problems).toEqual([]);
+    });
+
+    it('a session created by the API with phases of other names shows them, neutral, by name', async () => {
+      const { page, problems } = b;
+      const created = await api.createSession({
+        session_id: `demo-test-${process.pid}-wrapup`,
+        sync_mode: 'global',
+        participants: [{ participant_id: 'stage' }],
+        total_time_ms: 600_000,
+        phases: [
+          { name: 'wrap-up', remaining_ms: 900_000 },
+          { name: 'warning', remaining_ms: 60_000 },
+        ],
+      });
+      await api.start(created.session_id);
+      await page.goto(`${server.url}/s/${created.session_id}`);
+      await page.waitForSelector('.clock[data-clock="session"].phase-wrap-up.phase-other');
+      expect(await page.textContent('.clock[data-clock="session"] .clock-phase')).toBe('wrap-up');
+      expect(
+        await page.$eval('.clock[data-clock="session"] .clock-time', (time) => getComputedStyle(time).color),
+      ).toBe('rgb(143, 195, 255)');
+      expect(problems).toEqual([]);
+    });
+
+    it('a run sheet: cues in order, “Next cue” on one screen, actual and over/under and the drift on both', async () => {
+      const { page, problems } = a;
+      await page.goto(`${server.url}/`);
+      await page.click('label.kind:has(input[value="runsheet"])');
+      expect(await page.inputValue('textarea[name="agenda"]')).toContain('Welcome, 2');
+      await page.fill('textarea[name="agenda"]', 'Intro, 0.05\nTalk, 0.02\nWrap, 0.05\nClose, 0.05');
+      await page.click('#create-button');
+      await page.waitForURL(/\/s\/cues-[a-z0-9]+$/);
+      const sessionId = decodeURIComponent(new URL(page.url()).pathname.split('/')[2] ?? '');
+      await b.page.goto(`${server.url}/s/${sessionId}`);
+      for (const screen of [page, b.page]) {
+        await screen.waitForSelector('#clocks[data-layout="runsheet"][data-status="pending"]');
+        expect(await screen.textContent('.clock[data-clock="session"] .clock-name')).toBe('Intro');
+        expect(await screen.textContent('#runsheet-next')).toBe('Talk (0:02)');
+      }
+      expect((await api.getSession(sessionId)).on_expire).toBe('overtime');
+      await page.click('#btn-start');
+      await page.waitForSelector('#btn-next:not([hidden])');
+      await page.waitForTimeout(800);
+      // Intro ends early: under its plan.
+      await page.click('#btn-next');
+      await b.page.waitForSelector('.cue[data-index="0"][data-cue="done"]');
+      expect(await b.page.textContent('.clock[data-clock="session"] .clock-name')).toBe('Talk');
+      // Talk runs past its 1.2 s into overtime, in the overtime colour on both screens.
+      for (const screen of [page, b.page])
+        await screen.waitForSelector('.clock[data-clock="session"].phase-overtime', { timeout: 10_000 });
+      await page.waitForTimeout(300);
+      await page.click('#btn-next');
+      for (const screen of [page, b.page])
+        await screen.waitForSelector('.cue[data-index="1"][data-cue="done"]');
+
+      const truth = await api.getSession(sessionId);
+      expect(truth.cycle_index).toBe(2);
+      for (const screen of [page, b.page]) {
+        const rows = await screen.$$eval('.cue', (items) =>
+          items.map((item) => ({
+            state: (item as HTMLElement).dataset.cue,
+            actualMs: Number((item as HTMLElement).dataset.actualMs ?? Number.NaN),
+            overUnderMs: Number((item as HTMLElement).dataset.overUnderMs ?? Number.NaN),
+            actual: item.querySelector('.cue-actual')?.textContent,
+            overUnder: item.querySelector('.cue-over-under')?.textContent,
+          })),
+        );
+        expect(rows.map((r) => r.state)).toEqual(['done', 'done', 'running', 'upcoming']);
+        for (const [i, row] of rows.slice(0, 2).entries()) {
+          const cue = truth.cycles?.[i];
+          expect(row.actualMs).toBe(cue?.actual_ms);
+          expect(row.overUnderMs).toBe(cue?.over_under_ms);
+          expect(row.actual).toBe(formatCountdown(cue?.actual_ms ?? 0));
+          expect(row.overUnder).toBe(formatOverUnder(cue?.over_under_ms ?? 0));
+        }
+        expect(rows[0]?.overUnderMs).toBeLessThan(0);
+        expect(rows[1]?.overUnderMs).toBeGreaterThan(0);
+        // The drift is the sum of what the list shows, and the server's.
+        const driftMs = Number(await screen.getAttribute('#runsheet-drift', 'data-ms'));
+        expect(driftMs).toBe((rows[0]?.overUnderMs ?? 0) + (rows[1]?.overUnderMs ?? 0));
+        expect(driftMs).toBe(truth.over_under_ms);
+        expect(await screen.textContent('#runsheet-drift')).toBe(formatOverUnder(driftMs));
+        expect(await screen.textContent('#runsheet-next')).toBe('Close (0:03)');
+      }
+      await screenshot(page, 'demo-runsheet.png');
+      // On a phone the cue's digits still fill their panel above the list.
+      await phone.page.goto(`${server.url}/s/${sessionId}`);
+      await phone.page.waitForSelector('#clocks[data-layout="runsheet"]');
+      await phone.page.waitForSelector('.cue[data-index="1"][data-cue="done"]');
+      await expectDigitsFit(phone.page);
+      await screenshot(phone.page, 'demo-phone-runsheet.png');
+      expect(problems).toEqual([]);
+      expect(b.problems).toEqual([]);
+      expect(phone.problems).toEqual([]);
     });
 
     it('a link to a clock that does not exist says so', async () => {
