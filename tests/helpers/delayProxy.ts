@@ -19,8 +19,10 @@ function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number, jitterMs
   from.on('data', (chunk: Buffer) => {
     const dueAtMs = performance.now() + delayMs + (Math.random() * 2 - 1) * jitterMs;
     tail = tail.then(async () => {
-      const waitMs = dueAtMs - performance.now();
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      // A timer may fire up to a millisecond early by performance.now(): wait until it is due.
+      for (let waitMs = dueAtMs - performance.now(); waitMs > 0; waitMs = dueAtMs - performance.now()) {
+        await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
+      }
       if (!to.destroyed) to.write(chunk);
     });
   });
