@@ -1,6 +1,7 @@
 // The disconnect policy's engine side: what a gone participant means for the session, and the
 // server's pause, claimed once through the compare-and-set however many instances race for it.
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../../src/api/openapi.js';
 import { disconnectOutcome } from '../../../src/engine/disconnect.js';
 import { SyncEngine } from '../../../src/engine/SyncEngine.js';
 import { MemoryStateStore } from '../../../src/state/MemoryStateStore.js';
@@ -139,5 +140,25 @@ describe('SyncEngine.pauseDisconnected', () => {
     await engine.createSession({ ...duel(), session_id: 'duel' });
     const reset = await engine.execute('duel', { type: 'reset' });
     expect(reset.on_disconnect).toEqual(policy);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('describes on_disconnect on create, and pause_reason with pause_participant_id on the state', () => {
+    const document = buildOpenApiDocument({ bodyLimitBytes: 65_536 });
+    const schemas = (
+      document.components as { schemas: Record<string, { properties?: Record<string, unknown> }> }
+    ).schemas;
+    expect(schemas.CreateSessionRequest?.properties?.on_disconnect).toMatchObject({
+      properties: {
+        grace_ms: { minimum: 1000, maximum: 3_600_000 },
+        action: { enum: ['pause'] },
+      },
+    });
+    expect(schemas.SessionView?.properties).toMatchObject({
+      on_disconnect: expect.any(Object),
+      pause_reason: { enum: ['disconnected'] },
+      pause_participant_id: expect.any(Object),
+    });
   });
 });
