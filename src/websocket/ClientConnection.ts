@@ -107,7 +107,7 @@ export class ClientConnection implements Watcher {
     try {
       checkAction(this.deps.principal, 'read', sessionId);
       const view = await this.deps.fanout.watch(sessionId, this);
-      this.countPresence(view);
+      this.countPresence(sessionId, view);
       if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
     } catch (err) {
       this.subscriptions.delete(sessionId);
@@ -148,11 +148,11 @@ export class ClientConnection implements Watcher {
    * A participant's own connection to a session with a disconnect policy counts it present
    * (participant tokens name their session and participant); nobody else's does.
    */
-  private countPresence(view: SessionView): void {
+  private countPresence(sessionId: string, view: SessionView): void {
     const { presence, principal } = this.deps;
-    const sessionId = view.session_id;
-    if (presence === undefined || view.on_disconnect === undefined || this.closed) return;
-    if (principal.role !== 'participant' || principal.sessionId !== sessionId) return;
+    if (presence === undefined || principal.role !== 'participant' || principal.sessionId !== sessionId)
+      return;
+    if (view.on_disconnect === undefined || this.closed) return;
     if (this.presentIn.has(sessionId)) return;
     if (!view.participants.some((p) => p.participant_id === principal.subject)) return;
     this.presentIn.add(sessionId);
