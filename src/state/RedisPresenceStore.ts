@@ -1,5 +1,6 @@
 import { storeUnavailable } from '../types/errors.js';
 import type { DisconnectEntry, PresenceStore } from '../types/presence.js';
+import { earliestInBuckets } from './bucketIndex.js';
 import { stateKeys, type StateKeys } from './keys.js';
 import { disconnectEntry, disconnectMember } from './MemoryPresenceStore.js';
 import { withinCallTimeout, type RedisClient } from './redisConnection.js';
@@ -94,30 +95,9 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async due(untilMs: number, limit: number): Promise<DisconnectEntry[]> {
-    if (limit <= 0) return [];
-    // As RedisStateStore.deadlinesUntil: one read per bucket, each up to the limit.
-    const perBucket = await this.call(
-      Promise.all(
-        this.keys.buckets.map((bucket) =>
-          this.redis.zrangebyscore(
-            this.keys.disconnects(bucket),
-            '-inf',
-            untilMs,
-            'WITHSCORES',
-            'LIMIT',
-            0,
-            limit,
-          ),
-        ),
-      ),
-    );
-    const entries: DisconnectEntry[] = [];
-    for (const flat of perBucket) {
-      for (let i = 0; i + 1 < flat.length; i += 2)
-        entries.push(disconnectEntry(flat[i]!, Number(flat[i + 1])));
-    }
-    entries.sort((a, b) => a.dueAtMs - b.dueAtMs);
-    return entries.slice(0, limit);
+    const indexes = this.keys.buckets.map((bucket) => this.keys.disconnects(bucket));
+    const earliest = await this.call(earliestInBuckets(this.redis, indexes, untilMs, limit));
+    return earliest.map(({ member, score }) => disconnectEntry(member, score));
   }
 
   async settle(entry: DisconnectEntry, nextDueAtMs: number | null): Promise<boolean> {
