@@ -1,7 +1,6 @@
 // The disconnect policy when an instance dies: the participant's only connection was on a server
 // process that is SIGKILLed; it renews nothing more, its lease runs out, and the other instance
 // pauses the participant a grace after that, once.
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
@@ -10,6 +9,7 @@ import type { SessionView } from '../../src/types/session.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
 import { startHttpService, stopAllServices } from '../helpers/serviceProcess.js';
 import { testDataDir } from '../helpers/testDataDir.js';
+import { signedToken } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
 import { openSocket } from '../helpers/wsClient.js';
 
@@ -18,13 +18,7 @@ const GRACE_MS = 1000;
 /** PresenceTracker's lease: what a killed instance's last renewal still holds the participant for. */
 const LEASE_MS = 3000;
 
-function token(claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
-}
+const token = (claims: Record<string, unknown>): Promise<string> => signedToken(SECRET, claims);
 
 let redisServer: RedisServerHandle;
 let survivor: RunningServer;

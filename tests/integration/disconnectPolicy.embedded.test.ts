@@ -1,25 +1,19 @@
 // The disconnect policy in embedded mode (the memory presence store): the same pause, and after a
 // restart, when nobody can be connected yet, running sessions with the policy are re-armed.
-import { SignJWT } from 'jose';
 import { afterEach, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { createLogger } from '../../src/monitoring/logger.js';
 import type { SessionView } from '../../src/types/session.js';
 import { testDataDir } from '../helpers/testDataDir.js';
+import { signedToken } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
 import { openSocket } from '../helpers/wsClient.js';
 
 const SECRET = 'disconnect-policy-embedded-secret-0123456789';
 const GRACE_MS = 1000;
 
-function token(claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
-}
+const token = (claims: Record<string, unknown>): Promise<string> => signedToken(SECRET, claims);
 
 const servers: RunningServer[] = [];
 afterEach(async () => {

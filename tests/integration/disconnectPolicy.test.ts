@@ -2,7 +2,6 @@
 // by their tokens. A participant whose last connection has been gone for grace_ms is paused
 // once, with the reason in the STATE, whichever instance it was connected to.
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
@@ -11,6 +10,7 @@ import { createLogger } from '../../src/monitoring/logger.js';
 import type { CreateSessionInput, SessionView } from '../../src/types/session.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redisServer.js';
 import { testDataDir } from '../helpers/testDataDir.js';
+import { signedToken } from '../helpers/tokens.js';
 import { until } from '../helpers/until.js';
 import { openSocket, type TestSocket } from '../helpers/wsClient.js';
 
@@ -19,13 +19,7 @@ const SECRET = 'disconnect-policy-test-secret-0123456789';
 const GRACE_MS = 1000;
 const POLICY = { grace_ms: GRACE_MS, action: 'pause' } as const;
 
-function token(claims: Record<string, unknown>): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
-}
+const token = (claims: Record<string, unknown>): Promise<string> => signedToken(SECRET, claims);
 
 let redisServer: RedisServerHandle;
 let redis: Redis;
