@@ -52,6 +52,7 @@ export class RedisPresenceStore implements PresenceStore {
     leaseUntilMs: number,
     graceMs: number,
   ): Promise<void> {
+    // Only roughly: the hash outlives the lease by a minute, so the local clock's error does not matter.
     const ttlMs = Math.max(1, leaseUntilMs - Date.now()) + graceMs + PRESENCE_TTL_MARGIN_MS;
     await this.call(
       this.scripts.skRenewPresence(
