@@ -18,12 +18,15 @@ import { ConfigError, loadConfig, type Config, type RunMode } from './config/con
 import { SyncEngine } from './engine/SyncEngine.js';
 import type { RenderedView } from './engine/renderedView.js';
 import { DeadlineScheduler } from './services/DeadlineScheduler.js';
+import { armDisconnectsAfterRestart, startDisconnectPolicy } from './services/disconnectPolicy.js';
 import { createLogger, type Logger } from './monitoring/logger.js';
 import { createMetrics, type Metrics } from './monitoring/metrics.js';
 import { LmdbSessionLog, sessionLogPath } from './state/LmdbSessionLog.js';
 import { LostSessionSweep, recoverFromAudit } from './state/restore.js';
+import { MemoryPresenceStore } from './state/MemoryPresenceStore.js';
 import { MemoryStateStore } from './state/MemoryStateStore.js';
 import { RedisClock } from './state/RedisClock.js';
+import { RedisPresenceStore } from './state/RedisPresenceStore.js';
 import { RedisStateStore } from './state/RedisStateStore.js';
 import { stateKeys } from './state/keys.js';
 import {
@@ -41,6 +44,7 @@ import { SessionFanout } from './websocket/SessionFanout.js';
 import { SyncWebSocketServer } from './websocket/WebSocketServer.js';
 import type { Clock } from './types/clock.js';
 import type { SessionEventType } from './types/session.js';
+import type { PresenceStore } from './types/presence.js';
 import type { StateStore } from './types/store.js';
 import { SyncKairosError } from './types/errors.js';
 import { startWebhooks } from './webhooks/startWebhooks.js';
@@ -87,6 +91,10 @@ interface StateBackend {
   store: StateStore;
   clock: Clock;
   bus: SessionBus;
+  /** Who is connected, for the disconnect policy. */
+  presence: PresenceStore;
+  /** Embedded mode: nobody is connected after a restart, so running sessions with the policy are re-armed. */
+  memoryStore?: MemoryStateStore;
   /** Rate-limit counts shared by every instance; absent: each process counts in memory. */
   rateLimitStore?: RateLimitStore;
   close(): Promise<void>;
@@ -120,12 +128,16 @@ async function openEmbeddedBackend(
     { sessions: store.restoredCount, durationMs: Math.round(performance.now() - loadStartedMs) },
     `restored ${store.restoredCount} sessions from ${sessionLogPath(dataDir)}`,
   );
+  const presence = new MemoryPresenceStore();
   return {
     store,
     clock: systemClock,
     bus,
+    presence,
+    memoryStore: store,
     async close() {
       await bus.close();
+      await presence.close();
       await store.close();
     },
   };
@@ -189,6 +201,7 @@ async function openRedisBackend(
     store,
     clock,
     bus,
+    presence: new RedisPresenceStore(redis),
     rateLimitStore: redisRateLimitStore(redis, store.keys.rateLimitPrefix),
     async close() {
       clock.close();
@@ -364,6 +377,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   metrics.gauges.schedulerDeadlines = () => scheduler.deadlinesHeld;
   scheduler.start();
+  const disconnectPolicy = startDisconnectPolicy({
+    engine,
+    presence: backend.presence,
+    clock: backend.clock,
+    logger,
+  });
+  if (backend.memoryStore !== undefined) {
+    const armed = await armDisconnectsAfterRestart(
+      backend.memoryStore,
+      backend.presence,
+      disconnectPolicy.tracker.instanceId,
+      backend.clock.nowMs(),
+    );
+    if (armed > 0)
+      logger.info(
+        { participants: armed },
+        'disconnect policy: participants of running sessions count as gone until they reconnect',
+      );
+  }
   const lostSessionSweep =
     target !== null && audit !== null
       ? new LostSessionSweep({
@@ -393,6 +425,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }).catch(async (err: unknown) => {
       webhooksStarted(null);
       await lostSessionSweep?.close();
+      await disconnectPolicy.close();
       await scheduler.close();
       await audit?.close();
       await backend.close();
@@ -420,6 +453,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   /** What is open before the port: closed again when the start fails. */
   const closeBeforeListening = async (): Promise<void> => {
     await lostSessionSweep?.close();
+    await disconnectPolicy.close();
     await scheduler.close();
     await webhooks?.close();
     await audit?.close();
@@ -465,6 +499,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     trustProxyHops: config.trustProxyHops,
     onError: (err, context) => logger.debug({ err }, context),
     onCommand: (command, durationMs) => metrics.commandDuration.observe({ command }, durationMs / 1000),
+    presence: disconnectPolicy.tracker,
   });
   metrics.gauges.websocketConnections = () => websocket.connectionCount;
   metrics.gauges.watchedSessions = () => fanout.sessionCount;
@@ -492,6 +527,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await websocket.close();
         await closeServer(server);
         await lostSessionSweep?.close();
+        // After the connections closed: their leases are released before the store goes.
+        await disconnectPolicy.close();
         await scheduler.close();
         // After the last write (the scheduler's), before the store: the embedded writer drains.
         await audit?.close();

@@ -3,7 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Clock } from '../types/clock.js';
-import { SyncKairosError, batchSessionsExist, sessionNotFound, versionConflict } from '../types/errors.js';
+import {
+  SyncKairosError,
+  batchSessionsExist,
+  sessionNotFound,
+  validationError,
+  versionConflict,
+} from '../types/errors.js';
 import type { SessionCommand } from '../types/session.js';
 import {
   type CreateSessionInput,
@@ -13,6 +19,7 @@ import {
 } from '../types/session.js';
 import type { SessionListQuery, StateStore, WriteResult } from '../types/store.js';
 import { createBatch, createdSession } from './createBatch.js';
+import { SERVER_ACTOR, disconnectOutcome, disconnectPause, type DisconnectOutcome } from './disconnect.js';
 import { applyDueExpiries } from './expiry.js';
 import { DEFAULT_MAX_IDLE_MS, applyIdleExpiry, markActive, nextDeadlineAtMs } from './idle.js';
 import { restoredState } from '../state/restore.js';
@@ -207,6 +214,10 @@ export class SyncEngine {
     command: SessionCommand,
     options: CommandOptions = {},
   ): Promise<CommandResult> {
+    if (command.type === 'pause' && command.systemPause !== undefined) {
+      // Only the server pauses for a reason (pauseDisconnected); no client's command carries one.
+      throw validationError([{ path: 'reason', message: 'is set by the server only' }]);
+    }
     let known = this.recent.get(sessionId);
     for (let attempt = 1; ; attempt++) {
       const stored = known ?? (await this.read(sessionId));
@@ -284,6 +295,34 @@ export class SyncEngine {
     // A conflict: someone else wrote first, and every write applies the expiries due by its
     // time, so there is nothing to re-read for; whatever deadline it left is armed anew.
     return result.reason === 'not_found' ? null : [];
+  }
+
+  /**
+   * The disconnect policy's act: pauses the participant's clock if it runs now, with the reason
+   * in the state, as the server (no client's activity: the idle time runs on). The compare-and-set
+   * makes it a claim: of several instances racing, one pauses and the others find it paused
+   * (`drop`). `wait`: its clock does not run now but may later; `drop`: there is nothing to do.
+   */
+  async pauseDisconnected(
+    sessionId: string,
+    participantId: string,
+  ): Promise<{ outcome: DisconnectOutcome; events: SessionEvent[] }> {
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const stored = await this.load(sessionId);
+      if (!stored) return { outcome: 'drop', events: [] };
+      const nowMs = this.clock.nowMs();
+      const due = applyDueExpiries(stored, nowMs);
+      const outcome = disconnectOutcome(due.state, participantId);
+      if (outcome !== 'pause') return { outcome, events: [] };
+      const paused = step(stored, disconnectPause(due.state, participantId), nowMs, { actor: SERVER_ACTOR });
+      if (paused.refused) throw paused.error;
+      const rendered = new RenderedView(paused.state, nowMs);
+      const result = await this.write(paused.state, stored, nowMs, paused.events, rendered);
+      if (result.ok) return { outcome: 'pause', events: paused.events };
+      if (result.reason === 'not_found') return { outcome: 'drop', events: [] };
+    }
+    // Lost every race: the writers who won have changed the session; the caller looks again later.
+    return { outcome: 'wait', events: [] };
   }
 
   /** Removes the session with its final state and events (a cancel, an idle expiry). */

@@ -43,8 +43,9 @@ export function applyCommand(
   const state = structuredClone(current);
   const events: SessionEvent[] = [];
   const clocksBefore = clockSnapshot(current, nowMs);
+  const systemPause = command.type === 'pause' ? command.systemPause : undefined;
   const record = (type: SessionEvent['type'], participantId = state.activeParticipantId) =>
-    recordChange(state, events, { type, atMs: nowMs, participantId, actor, clocksBefore });
+    recordChange(state, events, { type, atMs: nowMs, participantId, actor, clocksBefore, systemPause });
 
   if (isConcurrent(state) && command.type !== 'start' && command.type !== 'cancel') {
     const change = applyToClocks(state, command, nowMs);

@@ -84,6 +84,10 @@ function inputOf(state: SessionState): CreateSessionInput {
     lag_compensation: config.lagCompensation,
     concurrent: config.concurrent,
     phases: config.phases?.map((phase) => ({ name: phase.name, remaining_ms: phase.remainingMs })),
+    on_disconnect:
+      config.onDisconnect === undefined
+        ? undefined
+        : { grace_ms: config.onDisconnect.graceMs, action: config.onDisconnect.action },
     metadata: state.metadata ?? undefined,
   };
 }
@@ -133,6 +137,9 @@ function firstVersion(
   if (input.concurrent === true) initializeConcurrent(state);
   if (input.phases !== undefined) {
     state.config.phases = input.phases.map((p) => ({ name: p.name, remainingMs: p.remaining_ms }));
+  }
+  if (input.on_disconnect !== undefined) {
+    state.config.onDisconnect = { graceMs: input.on_disconnect.grace_ms, action: input.on_disconnect.action };
   }
   return state;
 }

@@ -1,5 +1,11 @@
 // Recording a change: each one bumps the version and yields the event that describes it.
-import type { ClockSnapshot, SessionEvent, SessionEventType, SessionState } from '../types/session.js';
+import type {
+  ClockSnapshot,
+  SessionEvent,
+  SessionEventType,
+  SessionState,
+  SystemPause,
+} from '../types/session.js';
 import { clockSnapshot } from './view.js';
 
 export interface Transition {
@@ -18,9 +24,13 @@ export function recordChange(
     actor?: string | null;
     /** The clocks just before the change, read at `atMs`. */
     clocksBefore: ClockSnapshot;
+    /** A pause the server made by itself: this version alone carries why. */
+    systemPause?: SystemPause | undefined;
   },
 ): void {
   state.version += 1;
+  if (change.systemPause === undefined) delete state.systemPause;
+  else state.systemPause = { ...change.systemPause };
   state.lastEvent = change.type;
   state.updatedAtMs = Math.max(state.updatedAtMs, change.atMs);
   events.push({

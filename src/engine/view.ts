@@ -75,6 +75,14 @@ export function toSessionView(state: SessionState, nowMs: number): SessionView {
   if (state.config.phases !== undefined) {
     view.phases = state.config.phases.map((p) => ({ name: p.name, remaining_ms: p.remainingMs }));
   }
+  const { onDisconnect } = state.config;
+  if (onDisconnect !== undefined) {
+    view.on_disconnect = { grace_ms: onDisconnect.graceMs, action: onDisconnect.action };
+  }
+  if (state.systemPause !== undefined) {
+    view.pause_reason = state.systemPause.reason;
+    view.pause_participant_id = state.systemPause.participantId;
+  }
   mode.addViewFields(state, view, pendingMs);
   if (showsPhases(state)) writePhases(state, view, mode.clocks(state), nowMs);
   return view;

@@ -7,7 +7,15 @@ import {
   validationError,
   type ValidationIssue,
 } from '../types/errors.js';
-import { ON_EXPIRE_POLICIES, SESSION_STATUSES, SYNC_MODES, type SessionStatus } from '../types/session.js';
+import {
+  DISCONNECT_ACTIONS,
+  MAX_DISCONNECT_GRACE_MS,
+  MIN_DISCONNECT_GRACE_MS,
+  ON_EXPIRE_POLICIES,
+  SESSION_STATUSES,
+  SYNC_MODES,
+  type SessionStatus,
+} from '../types/session.js';
 import { jsonTextIssues, nestsDeeperThan } from './jsonChecks.js';
 import { timeControlSchema } from './timeControl.js';
 
@@ -149,6 +157,22 @@ export const createSessionSchema = z.strictObject({
     .optional()
     .describe(
       'Named thresholds of every clock, remaining_ms strictly decreasing (e.g. warning 60000, critical 10000)',
+    ),
+  on_disconnect: z
+    .strictObject({
+      grace_ms: z
+        .number()
+        .int('must be an integer number of milliseconds')
+        .min(MIN_DISCONNECT_GRACE_MS, `must be at least ${MIN_DISCONNECT_GRACE_MS}`)
+        .max(MAX_DISCONNECT_GRACE_MS, `must be at most ${MAX_DISCONNECT_GRACE_MS}`)
+        .describe("How long a participant's last connection may be gone before its clock is paused"),
+      action: z
+        .enum(DISCONNECT_ACTIONS, { error: `must be one of ${DISCONNECT_ACTIONS.join(', ')}` })
+        .describe('What the server does then'),
+    })
+    .optional()
+    .describe(
+      'Disconnect policy: pauses the clock of a participant (known by its participant token) whose last WebSocket connection has been gone for grace_ms; the state says why (pause_reason). Reconnecting does not resume. Inert without participant tokens (auth off)',
     ),
   metadata: metadata.optional(),
 });

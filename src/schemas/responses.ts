@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { ERROR_STATUS, type ErrorCode } from '../types/errors.js';
 import {
   CLOCK_STATUSES,
+  DISCONNECT_ACTIONS,
   ON_EXPIRE_POLICIES,
+  PAUSE_REASONS,
   SESSION_EVENTS,
   SESSION_STATUSES,
   SYNC_MODES,
@@ -183,6 +185,20 @@ export const sessionViewSchema = z
       .array(z.strictObject({ name: z.string(), remaining_ms: durationMs }))
       .optional()
       .describe('The phase thresholds, as created'),
+    on_disconnect: z
+      .strictObject({ grace_ms: durationMs, action: z.enum(DISCONNECT_ACTIONS) })
+      .optional()
+      .describe('The disconnect policy, as created'),
+    pause_reason: z
+      .enum(PAUSE_REASONS)
+      .optional()
+      .describe(
+        "On the version the server paused by itself (event paused) only: why; `disconnected`: pause_participant_id's last connection was gone for on_disconnect.grace_ms",
+      ),
+    pause_participant_id: z
+      .string()
+      .optional()
+      .describe('With pause_reason: the participant whose clock (or turn) was paused'),
     ...phaseFields,
     participants: z.array(participantViewSchema),
     groups: z.array(groupViewSchema).optional().describe('per_group only'),

@@ -185,6 +185,17 @@ export class MemoryStateStore implements StateStore {
     if (this.live(sessionId) === null) this.deadlines.delete(sessionId);
   }
 
+  /**
+   * Every live session whose stored JSON holds `marker` (a cheap filter before decoding): for the
+   * startup work of one process, such as re-arming the disconnect policy after a restart.
+   */
+  *statesWith(marker: string): Generator<SessionState> {
+    for (const sessionId of this.sessions.keys()) {
+      const entry = this.live(sessionId);
+      if (entry !== null && entry.stateJson.includes(marker)) yield decodeState(entry.stateJson);
+    }
+  }
+
   async ping(): Promise<void> {
     this.assertLogHealthy();
   }

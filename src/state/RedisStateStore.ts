@@ -11,6 +11,7 @@ import type {
   StateStore,
   WriteResult,
 } from '../types/store.js';
+import { earliestInBuckets } from './bucketIndex.js';
 import { stateKeys, type StateKeys } from './keys.js';
 import { REDIS_CALL_TIMEOUT_MS, withinCallTimeout, type RedisClient } from './redisConnection.js';
 import { WriteTooLateError } from './scriptResult.js';
@@ -107,33 +108,9 @@ export class RedisStateStore implements StateStore {
   }
 
   async deadlinesUntil(untilMs: number, limit: number): Promise<DeadlineEntry[]> {
-    // A non-positive LIMIT count means "no limit" to Redis; here it means nothing.
-    if (limit <= 0) return [];
-    // One read per bucket (a cluster routes each to its master; auto-pipelining batches them),
-    // each up to the limit, so the earliest `limit` of all buckets are among them.
-    const perBucket = await this.read(
-      Promise.all(
-        this.keys.buckets.map((bucket) =>
-          this.redis.zrangebyscore(
-            this.keys.deadlines(bucket),
-            '-inf',
-            untilMs,
-            'WITHSCORES',
-            'LIMIT',
-            0,
-            limit,
-          ),
-        ),
-      ),
-    );
-    const entries: DeadlineEntry[] = [];
-    for (const flat of perBucket) {
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        entries.push({ sessionId: flat[i]!, deadlineAtMs: Number(flat[i + 1]) });
-      }
-    }
-    entries.sort((a, b) => a.deadlineAtMs - b.deadlineAtMs);
-    return entries.slice(0, limit);
+    const indexes = this.keys.buckets.map((bucket) => this.keys.deadlines(bucket));
+    const earliest = await this.read(earliestInBuckets(this.redis, indexes, untilMs, limit));
+    return earliest.map(({ member, score }) => ({ sessionId: member, deadlineAtMs: score }));
   }
 
   async list(query: SessionListQuery): Promise<SessionState[]> {

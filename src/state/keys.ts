@@ -53,6 +53,18 @@ export interface StateKeys {
   auditLog(bucket: number): string;
   /** The audit stream of the session's bucket. */
   auditLogOf(sessionId: string): string;
+  /**
+   * Sessions with on_disconnect only: which instances hold a participant's connections, a hash of
+   * `<participantId>|<instanceId>` → lease end (ms): `sk:{b7}:s:abc:presence`.
+   */
+  presence(sessionId: string): string;
+  /**
+   * Sorted set of the bucket's `<sessionId>|<participantId>` scored by when the participant, if
+   * still gone, is due for the disconnect policy: `sk:{b7}:disconnects`.
+   */
+  disconnects(bucket: number): string;
+  /** The disconnect index of the session's bucket. */
+  disconnectsOf(sessionId: string): string;
   /** The audit relays' consumer group on every audit stream. */
   readonly auditRelayGroup: string;
   /**
@@ -89,6 +101,7 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
   const deadlines = (bucket: number): string => `${tagged(bucket)}:deadlines`;
   const auditLog = (bucket: number): string => `${tagged(bucket)}:audit`;
   const sessionIndex = (bucket: number, status: SessionStatus): string => `${tagged(bucket)}:ids:${status}`;
+  const disconnects = (bucket: number): string => `${tagged(bucket)}:disconnects`;
   return {
     prefix,
     buckets: BUCKETS,
@@ -102,6 +115,9 @@ export function stateKeys(prefix: string = DEFAULT_KEY_PREFIX): StateKeys {
     sessionIndexOf: (sessionId, status) => sessionIndex(bucketOf(sessionId), status),
     auditLog,
     auditLogOf: (sessionId) => auditLog(bucketOf(sessionId)),
+    presence: (sessionId) => `${session(sessionId)}:presence`,
+    disconnects,
+    disconnectsOf: (sessionId) => disconnects(bucketOf(sessionId)),
     auditRelayGroup: 'audit-relay',
     bullPrefix: `{${prefix}bull}`,
     rateLimitPrefix: `${prefix}rl:`,

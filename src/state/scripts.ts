@@ -8,7 +8,7 @@ import { lifetimeOf } from './lifetime.js';
 import { encodeState, publishedMessage } from './stateCodec.js';
 
 // Read at module load, next to this file (the build must copy src/state/lua/ beside the output).
-function loadLua(fileName: string): string {
+export function loadLua(fileName: string): string {
   return readFileSync(new URL(`./lua/${fileName}`, import.meta.url), 'utf8');
 }
 

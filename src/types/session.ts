@@ -3,7 +3,9 @@
 // milliseconds (`…AtMs`) or a duration (`…Ms`).
 import type {
   ClockStatus,
+  DisconnectAction,
   OnExpire,
+  PauseReason,
   SessionEventType,
   SessionStatus,
   SyncMode,
@@ -12,7 +14,11 @@ import type { ClockCounters, TimeControl } from './timeControl.js';
 
 export {
   CLOCK_STATUSES,
+  DISCONNECT_ACTIONS,
   ENDED_STATUSES,
+  MAX_DISCONNECT_GRACE_MS,
+  MIN_DISCONNECT_GRACE_MS,
+  PAUSE_REASONS,
   OVERTIME_PHASE,
   PHASE_NAME_PATTERN,
   type ClockStatus,
@@ -28,7 +34,9 @@ export {
   type GroupInput,
   type GroupView,
   type LapView,
+  type OnDisconnect,
   type OnExpire,
+  type PauseReason,
   type ParticipantInput,
   type ParticipantView,
   type SessionEventType,
@@ -123,6 +131,14 @@ export interface SessionConfig {
   concurrent?: true;
   /** Phase thresholds, strictly decreasing. Absent when the session has none. */
   phases?: Phase[];
+  /** The disconnect policy. Absent when the session has none (nothing watches its participants' connections). */
+  onDisconnect?: { graceMs: number; action: DisconnectAction };
+}
+
+/** A pause the server made by itself, and for whom. */
+export interface SystemPause {
+  reason: PauseReason;
+  participantId: string;
 }
 
 export interface Phase {
@@ -178,6 +194,8 @@ export interface SessionState extends PhaseMark {
    */
   lastCommandAtMs?: number;
   lastEvent: SessionEventType;
+  /** Set on the version of a pause the server made by itself; every later version clears it. */
+  systemPause?: SystemPause;
   metadata: Record<string, unknown> | null;
 }
 
@@ -228,7 +246,11 @@ export type SessionCommand =
       nextCycleIndex?: number | undefined;
       transit?: MoveTransit | undefined;
     }
-  | ({ type: 'pause' } & OneClock)
+  | ({
+      type: 'pause';
+      /** The server's own pause (never from a client): recorded in the state as why. */
+      systemPause?: SystemPause | undefined;
+    } & OneClock)
   | ({ type: 'resume' } & OneClock)
   | ({ type: 'complete' } & OneClock)
   | { type: 'adjust'; participantId?: string | undefined; groupId?: string | undefined; deltaMs: number }

@@ -10,6 +10,8 @@ import { COMMAND_BODY_SCHEMAS, toSessionCommand } from '../schemas/commands.js';
 import { parseInput } from '../schemas/requests.js';
 import { SyncKairosError, type ErrorCode } from '../types/errors.js';
 import type { RenderedView } from '../engine/renderedView.js';
+import type { Presence } from '../services/PresenceTracker.js';
+import type { SessionView } from '../types/session.js';
 import { CLOSE_POLICY, readInbound } from './inbound.js';
 import { clientMessageSchemas, type ClientMessage, type ClientMessageType } from './protocol.js';
 import { TokenBucket, type WebSocketLimits } from './limits.js';
@@ -33,6 +35,8 @@ export interface ConnectionDeps {
   limits: WebSocketLimits;
   onError: (err: unknown, context: string) => void;
   onCommand?: (command: string, durationMs: number) => void;
+  /** The disconnect policy's count of this instance's connections per participant. */
+  presence?: Presence;
 }
 
 export class ClientConnection implements Watcher {
@@ -50,6 +54,8 @@ export class ClientConnection implements Watcher {
   private readonly expiry: TokenExpiry;
   /** This connection's round trip, from protocol pings: what lag compensation credits its moves. */
   private readonly roundTrip = new RoundTripEstimate();
+  /** Watched sessions with on_disconnect where this connection counts as its participant present. */
+  private readonly presentIn = new Set<string>();
 
   constructor(ws: WebSocket, deps: ConnectionDeps, urlSessionId?: string) {
     this.ws = ws;
@@ -100,7 +106,8 @@ export class ClientConnection implements Watcher {
     this.subscriptions.add(sessionId);
     try {
       checkAction(this.deps.principal, 'read', sessionId);
-      await this.deps.fanout.watch(sessionId, this);
+      const view = await this.deps.fanout.watch(sessionId, this);
+      this.countPresence(sessionId, view);
       if (requestId !== undefined) this.send(JSON.stringify({ type: 'ACK', request_id: requestId }));
     } catch (err) {
       this.subscriptions.delete(sessionId);
@@ -137,10 +144,31 @@ export class ClientConnection implements Watcher {
     }
   }
 
+  /**
+   * A participant's own connection to a session with a disconnect policy counts it present
+   * (participant tokens name their session and participant); nobody else's does.
+   */
+  private countPresence(sessionId: string, view: SessionView): void {
+    const { presence, principal } = this.deps;
+    if (presence === undefined || principal.role !== 'participant' || principal.sessionId !== sessionId)
+      return;
+    if (view.on_disconnect === undefined || this.closed) return;
+    if (this.presentIn.has(sessionId)) return;
+    if (!view.participants.some((p) => p.participant_id === principal.subject)) return;
+    this.presentIn.add(sessionId);
+    presence.connected(sessionId, principal.subject, view.on_disconnect.grace_ms);
+  }
+
+  private uncountPresence(sessionId: string): void {
+    if (!this.presentIn.delete(sessionId)) return;
+    this.deps.presence?.disconnected(sessionId, this.deps.principal.subject);
+  }
+
   /** Stops receiving updates; called when the socket closes. */
   async release(): Promise<void> {
     this.closed = true;
     this.expiry.stop();
+    for (const sessionId of [...this.presentIn]) this.uncountPresence(sessionId);
     const sessions = this.subscriptions.clear();
     await Promise.all(sessions.map((id) => this.deps.fanout.unwatch(id, this)));
   }
@@ -160,6 +188,7 @@ export class ClientConnection implements Watcher {
         return this.subscribe(message.session_id, message.request_id);
       case 'UNSUBSCRIBE':
         this.subscriptions.delete(message.session_id);
+        this.uncountPresence(message.session_id);
         await this.deps.fanout.unwatch(message.session_id, this);
         if (message.request_id !== undefined)
           this.send(JSON.stringify({ type: 'ACK', request_id: message.request_id }));

@@ -13,6 +13,7 @@ import { rawHttpResponse } from '../types/rawHttpResponse.js';
 import { CLOSE_GOING_AWAY, ClientConnection } from './ClientConnection.js';
 import { DEFAULT_WEBSOCKET_LIMITS, type WebSocketLimits } from './limits.js';
 import type { SessionFanout } from './SessionFanout.js';
+import type { Presence } from '../services/PresenceTracker.js';
 
 export const WEBSOCKET_PATH = '/v1/ws';
 /** Frames larger than this are cut by `ws` itself (close 1009); smaller oversize ones get an ERROR first. */
@@ -29,6 +30,8 @@ export interface WebSocketServerDeps {
   trustProxyHops?: number;
   onError?: (err: unknown, context: string) => void;
   onCommand?: (command: string, durationMs: number) => void;
+  /** The disconnect policy's count of connections per participant. */
+  presence?: Presence;
 }
 
 export class SyncWebSocketServer {
@@ -153,6 +156,7 @@ export class SyncWebSocketServer {
         limits: this.limits,
         onError,
         onCommand: this.deps.onCommand,
+        presence: this.deps.presence,
       },
       sessionId,
     );

@@ -53,6 +53,23 @@ export type SessionEventType = (typeof SESSION_EVENTS)[number];
 export const CLOCK_STATUSES = ['pending', 'running', 'paused', 'expired', 'completed'] as const;
 export type ClockStatus = (typeof CLOCK_STATUSES)[number];
 
+/** What the server does with a participant whose last connection is gone (on_disconnect.action). */
+export const DISCONNECT_ACTIONS = ['pause'] as const;
+export type DisconnectAction = (typeof DISCONNECT_ACTIONS)[number];
+/** on_disconnect.grace_ms bounds. */
+export const MIN_DISCONNECT_GRACE_MS = 1000;
+export const MAX_DISCONNECT_GRACE_MS = 3_600_000;
+
+/** Disconnect policy (needs participant tokens): a clock whose participant is gone this long is paused. */
+export interface OnDisconnect {
+  grace_ms: number;
+  action: DisconnectAction;
+}
+
+/** Why the server itself paused a clock (no client sends one). */
+export const PAUSE_REASONS = ['disconnected'] as const;
+export type PauseReason = (typeof PAUSE_REASONS)[number];
+
 /** Phase names: short, lower-case, safe in a CSS class or a metric label. */
 export const PHASE_NAME_PATTERN = /^[a-z0-9_-]{1,32}$/;
 /** The phase of a clock that runs on below zero (on_expire overtime). */
@@ -103,6 +120,8 @@ export interface CreateSessionInput {
   /** per_participant, per_group: every clock runs at once from start (an exam room). */
   concurrent?: boolean | undefined;
   phases?: PhaseInput[] | undefined;
+  /** Pauses the clock of a participant whose last connection is gone for grace_ms (participant tokens only). */
+  on_disconnect?: OnDisconnect | undefined;
   metadata?: Record<string, unknown> | undefined;
 }
 
@@ -193,6 +212,12 @@ export interface SessionView extends PhaseFields {
   concurrent?: true;
   /** The session's phase thresholds, as created. */
   phases?: PhaseInput[];
+  /** The disconnect policy, as created. */
+  on_disconnect?: OnDisconnect;
+  /** Set on the version the server paused by itself (event `paused`): why. */
+  pause_reason?: PauseReason;
+  /** With pause_reason: the participant it was for (the one whose connections were gone). */
+  pause_participant_id?: string;
   participants: ParticipantView[];
   groups?: GroupView[];
   /** global: the session bank; count_up: what is left to max_time_ms (null without one); per_cycle cue lists: the running cue's. */
