@@ -101,7 +101,7 @@ interface StateBackend {
 }
 
 /** REDIS_CLUSTER_NODES or REDIS_URL; null: embedded mode. */
-function redisTarget(config: Config): RedisTarget | null {
+export function redisTarget(config: Config): RedisTarget | null {
   if (config.redisClusterNodes !== null) return { clusterNodes: config.redisClusterNodes };
   if (config.redisUrl !== null) return { url: config.redisUrl };
   return null;
@@ -418,6 +418,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           : { kind: 'distributed', redis: target, bullPrefix: stateKeys().bullPrefix },
       retryScheduleMs: config.webhooks.retryScheduleMs,
       allowPrivate: config.webhooks.allowPrivate,
+      deliver: config.webhooks.deliver,
       fcmServiceAccount: config.fcmServiceAccount,
       sessionExists: (sessionId) => sessionExists(engine, sessionId),
       logger,
@@ -553,7 +554,13 @@ async function sessionExists(engine: SyncEngine, sessionId: string): Promise<boo
   }
 }
 
-async function main(): Promise<void> {
+/**
+ * A process's life: the configuration (exits 1 on a bad one), `start`, then `close` on SIGTERM or
+ * SIGINT within SHUTDOWN_TIMEOUT_MS. The service and the webhook worker both run through it.
+ */
+export async function runUntilSignalled(
+  start: (config: Config, logger: Logger) => Promise<{ close(): Promise<void> }>,
+): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
@@ -566,9 +573,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ logLevel: config.logLevel, nodeEnv: config.nodeEnv });
 
-  let running: RunningServer;
+  let running: { close(): Promise<void> };
   try {
-    running = await startServer(config, { logger });
+    running = await start(config, logger);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     logger.fatal({ err }, `startup failed: ${message}`);
@@ -599,14 +606,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
-function isEntryPoint(): boolean {
+/** True when the module at `moduleUrl` is the script node was started with. */
+export function isEntryPoint(moduleUrl: string): boolean {
   const entry = process.argv[1];
   if (entry === undefined) return false;
   try {
-    return realpathSync(path.resolve(entry)) === realpathSync(fileURLToPath(import.meta.url));
+    return realpathSync(path.resolve(entry)) === realpathSync(fileURLToPath(moduleUrl));
   } catch {
     return false;
   }
 }
 
-if (isEntryPoint()) void main();
+if (isEntryPoint(import.meta.url))
+  void runUntilSignalled((config, logger) => startServer(config, { logger }));

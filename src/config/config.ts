@@ -59,6 +59,11 @@ export interface Config {
     retryScheduleMs: number[];
     /** Lets webhook URLs reach loopback and private addresses in production. */
     allowPrivate: boolean;
+    /**
+     * False: this instance queues webhook messages but delivers none (distributed mode only);
+     * `npm run webhook-worker` processes deliver them, off the command path's CPU.
+     */
+    deliver: boolean;
   };
   /** The FCM service account (JSON, or a path to it); null: push notifications are off. */
   fcmServiceAccount: string | null;
@@ -318,6 +323,7 @@ const envSchema = z.object({
   TRUST_PROXY: integerVar(0, 10, 0),
   WEBHOOK_RETRY_SCHEDULE: retryScheduleVar(DEFAULT_RETRY_SCHEDULE_MS),
   WEBHOOK_ALLOW_PRIVATE: booleanVar(false),
+  WEBHOOK_DELIVERY: enumVar(['on', 'off'] as const, 'on'),
   FCM_SERVICE_ACCOUNT: optionalStringVar(),
 });
 
@@ -402,6 +408,18 @@ function timeoutProblems(headersTimeoutMs: number, requestTimeoutMs: number): Co
   ];
 }
 
+/** Embedded mode's queue lives in this process's DATA_DIR: only this process can deliver from it. */
+function deliveryProblems(delivery: 'on' | 'off', redis: unknown): ConfigProblem[] {
+  if (delivery === 'on' || redis !== null) return [];
+  return [
+    {
+      variable: 'WEBHOOK_DELIVERY',
+      message:
+        'off needs REDIS_URL or REDIS_CLUSTER_NODES: in embedded mode this process delivers its own webhooks',
+    },
+  ];
+}
+
 /** Reads the configuration; throws ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(env);
@@ -421,6 +439,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     }),
     ...timeoutProblems(vars.HTTP_HEADERS_TIMEOUT_MS, vars.HTTP_REQUEST_TIMEOUT_MS),
     ...redisProblems(vars.REDIS_URL, vars.REDIS_CLUSTER_NODES),
+    ...deliveryProblems(vars.WEBHOOK_DELIVERY, vars.REDIS_URL ?? vars.REDIS_CLUSTER_NODES),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -458,6 +477,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       retryScheduleMs: vars.WEBHOOK_RETRY_SCHEDULE,
       // Outside production (a laptop, the tests) receivers on localhost are the point.
       allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE || vars.NODE_ENV !== 'production',
+      deliver: vars.WEBHOOK_DELIVERY === 'on',
     },
     fcmServiceAccount: vars.FCM_SERVICE_ACCOUNT,
     mode: vars.REDIS_URL === null && vars.REDIS_CLUSTER_NODES === null ? 'embedded' : 'distributed',

@@ -12,7 +12,8 @@ const STALLED_INTERVAL_MS = 5_000;
 
 export interface BullDeliveryQueueOptions {
   producer: ConnectionOptions;
-  consumer: ConnectionOptions;
+  /** Null: this process only queues; workers elsewhere deliver (WEBHOOK_DELIVERY=off). */
+  consumer: ConnectionOptions | null;
   prefix: string;
   process: ProcessMessage;
   /** Attempts in flight at once on this instance (default 16). */
@@ -22,7 +23,7 @@ export interface BullDeliveryQueueOptions {
 
 export class BullDeliveryQueue implements DeliveryQueue {
   private readonly queue: Queue<WebhookMessage>;
-  private readonly worker: Worker<WebhookMessage>;
+  private readonly worker: Worker<WebhookMessage> | null;
 
   constructor(private readonly options: BullDeliveryQueueOptions) {
     this.queue = new Queue<WebhookMessage>(WEBHOOK_QUEUE_NAME, {
@@ -30,15 +31,18 @@ export class BullDeliveryQueue implements DeliveryQueue {
       prefix: options.prefix,
       defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: 1000 } },
     });
-    this.worker = new Worker<WebhookMessage>(WEBHOOK_QUEUE_NAME, (job, token) => this.run(job, token), {
-      connection: options.consumer,
-      prefix: options.prefix,
-      concurrency: options.concurrency ?? 16,
-      lockDuration: LOCK_DURATION_MS,
-      stalledInterval: STALLED_INTERVAL_MS,
-    });
+    this.worker =
+      options.consumer === null
+        ? null
+        : new Worker<WebhookMessage>(WEBHOOK_QUEUE_NAME, (job, token) => this.run(job, token), {
+            connection: options.consumer,
+            prefix: options.prefix,
+            concurrency: options.concurrency ?? 16,
+            lockDuration: LOCK_DURATION_MS,
+            stalledInterval: STALLED_INTERVAL_MS,
+          });
     // A worker without an error listener would throw into the event loop on a Redis blip.
-    this.worker.on('error', () => {});
+    this.worker?.on('error', () => {});
   }
 
   private async run(job: Job<WebhookMessage>, token: string | undefined): Promise<void> {
@@ -74,7 +78,7 @@ export class BullDeliveryQueue implements DeliveryQueue {
   }
 
   async close(): Promise<void> {
-    await this.worker.close();
+    await this.worker?.close();
     await this.queue.close();
   }
 }

@@ -19,7 +19,8 @@ import { WebhookStore } from './WebhookStore.js';
 export type WebhookQueueTarget =
   { kind: 'embedded'; dataDir: string } | { kind: 'distributed'; redis: RedisTarget; bullPrefix: string };
 
-export interface StartWebhooksOptions {
+/** What delivering needs: the database, the queue, the retry rules. */
+export interface DeliveryOptions {
   /** The audit database's connection (AuditStore.sql). */
   sql: SqlClient;
   /** The audit store's migrations (AuditService.ready): nothing touches the tables before. */
@@ -27,27 +28,33 @@ export interface StartWebhooksOptions {
   queue: WebhookQueueTarget;
   retryScheduleMs: readonly number[];
   allowPrivate: boolean;
+  /** False: messages are queued here and delivered by other processes (distributed mode only). */
+  deliver?: boolean;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Per-attempt timeout (default 10 s). */
+  attemptTimeoutMs?: number;
+}
+
+export interface StartWebhooksOptions extends DeliveryOptions {
   /** FCM_SERVICE_ACCOUNT; null: push is off. */
   fcmServiceAccount: string | null;
   /** Instead of firebase-admin's (tests: FCM cannot be reached from here). */
   messaging?: PushMessaging;
   sessionExists: (sessionId: string) => Promise<boolean>;
-  logger: Logger;
-  metrics?: Metrics;
   maxEndpoints?: number;
-  /** Per-attempt timeout (default 10 s). */
-  attemptTimeoutMs?: number;
 }
 
 async function openQueue(
   target: WebhookQueueTarget,
   process: ProcessMessage,
   onError: (err: unknown, message: WebhookMessage) => void,
+  deliver: boolean,
 ): Promise<DeliveryQueue> {
   if (target.kind === 'embedded') return LmdbDeliveryQueue.open(target.dataDir, { process, onError });
   return new BullDeliveryQueue({
     producer: bullConnection(target.redis, 'synckairos-webhook-queue'),
-    consumer: bullConnection(target.redis, 'synckairos-webhook-worker'),
+    consumer: deliver ? bullConnection(target.redis, 'synckairos-webhook-worker') : null,
     prefix: target.bullPrefix,
     process,
     onError,
@@ -66,7 +73,13 @@ async function openPush(options: StartWebhooksOptions, store: WebhookStore): Pro
   return new PushNotifier(store, messaging, logger);
 }
 
-export async function startWebhooks(options: StartWebhooksOptions): Promise<WebhookService> {
+/**
+ * The delivering half: the store and the queue with a processor that attempts each message
+ * (unless `deliver` is false). A delivery-only process (webhookWorker.ts) runs just this.
+ */
+export async function startDelivery(
+  options: DeliveryOptions,
+): Promise<{ store: WebhookStore; queue: DeliveryQueue }> {
   const { logger, metrics } = options;
   const store = new WebhookStore(options.sql);
   // The processor wakes messages in the queue it feeds: the queue is opened just below.
@@ -86,15 +99,25 @@ export async function startWebhooks(options: StartWebhooksOptions): Promise<Webh
       },
     },
   });
-  const push = await openPush(options, store);
   const process: ProcessMessage = async (message) => {
     // Not migrated yet (or closed before): try again later, the message keeps its place.
     if (!(await options.ready)) return { retryInMs: PROCESS_ERROR_RETRY_MS };
     return processor.process(message);
   };
-  queue = await openQueue(options.queue, process, (err, message) =>
-    logger.warn({ err, message: message.id }, 'webhook message could not be processed; trying again'),
+  queue = await openQueue(
+    options.queue,
+    process,
+    (err, message) =>
+      logger.warn({ err, message: message.id }, 'webhook message could not be processed; trying again'),
+    options.deliver ?? true,
   );
+  return { store, queue };
+}
+
+export async function startWebhooks(options: StartWebhooksOptions): Promise<WebhookService> {
+  const { logger, metrics } = options;
+  const { store, queue } = await startDelivery(options);
+  const push = await openPush(options, store);
   const service = new WebhookService({
     store,
     queue,
@@ -107,8 +130,14 @@ export async function startWebhooks(options: StartWebhooksOptions): Promise<Webh
   });
   if (metrics !== undefined) metrics.gauges.webhookBacklog = () => service.backlog();
   logger.info(
-    { queue: options.queue.kind === 'embedded' ? 'lmdb' : 'bullmq', allowPrivate: options.allowPrivate },
-    'webhooks: on',
+    {
+      queue: options.queue.kind === 'embedded' ? 'lmdb' : 'bullmq',
+      allowPrivate: options.allowPrivate,
+      delivering: options.deliver ?? true,
+    },
+    (options.deliver ?? true)
+      ? 'webhooks: on'
+      : 'webhooks: on, delivered by webhook workers (WEBHOOK_DELIVERY=off)',
   );
   return service;
 }

@@ -9,7 +9,12 @@ import type { SessionView } from '../../src/types/session.js';
 import { chessClockInput } from '../helpers/fixtures.js';
 import { callJson } from '../helpers/http.js';
 import { distributedServers } from '../helpers/distributedServers.js';
-import { startHttpService, stopAllServices, type ServiceProcess } from '../helpers/serviceProcess.js';
+import {
+  startHttpService,
+  startService,
+  stopAllServices,
+  type ServiceProcess,
+} from '../helpers/serviceProcess.js';
 import { testDataDir } from '../helpers/testDataDir.js';
 import { until } from '../helpers/until.js';
 import { startWebhookReceiver, verifiedMessages, type WebhookReceiver } from '../helpers/webhookReceiver.js';
@@ -226,4 +231,31 @@ describe('distributed: an instance killed mid-delivery', () => {
       expect(row.attempts).toBeGreaterThanOrEqual(1);
     }
   }, 240_000);
+});
+
+describe('distributed: delivery in its own process (WEBHOOK_DELIVERY=off)', () => {
+  const startServers = distributedServers();
+
+  it('an instance with delivery off queues every message and sends none; a webhook worker delivers each once, signed', async () => {
+    const servers = await startServers();
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    const instance = await startInstance({ ...servers.env, WEBHOOK_DELIVERY: 'off' });
+    const endpoint = await subscribe(instance, receiver.url);
+    // The instance reads the endpoints at most a second old.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const acknowledged = await play(instance.http, 'queued-game', 6);
+
+    // Long enough for an instance that delivers to have sent them all (the other tests: ~100 ms).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(receiver.requests).toHaveLength(0);
+
+    const worker = startService(servers.env, 'src/webhookWorker.ts');
+    await worker.waitForLog((line) => line.msg === 'webhook worker: delivering');
+    await until(async () => receiver.accepted().length >= acknowledged.length, 30_000, 'every message');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const messages = verifiedMessages(endpoint.secret, receiver);
+    expect(messages.map((m) => m.version)).toEqual(acknowledged.map((view) => view.version));
+    expect(new Set(messages.map((m) => m.id)).size).toBe(messages.length);
+  }, 90_000);
 });

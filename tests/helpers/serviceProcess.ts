@@ -27,9 +27,12 @@ export interface ServiceProcess {
 
 const running: ServiceProcess[] = [];
 
-/** `src/index.ts` under tsx, with only the variables given (plus PATH/HOME to find node). */
-export function startService(env: Record<string, string>): ServiceProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+/**
+ * An entry point (the service's `src/index.ts` unless named) under tsx, with only the variables
+ * given (plus PATH/HOME to find node).
+ */
+export function startService(env: Record<string, string>, entry = 'src/index.ts'): ServiceProcess {
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

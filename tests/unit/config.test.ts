@@ -45,6 +45,7 @@ describe('loadConfig', () => {
         retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000],
         // Outside production receivers on localhost are allowed.
         allowPrivate: true,
+        deliver: true,
       },
       fcmServiceAccount: null,
       mode: 'embedded',
@@ -80,6 +81,7 @@ describe('loadConfig', () => {
       TRUST_PROXY: '1',
       WEBHOOK_RETRY_SCHEDULE: '100, 2000,30000',
       WEBHOOK_ALLOW_PRIVATE: 'true',
+      WEBHOOK_DELIVERY: 'off',
       FCM_SERVICE_ACCOUNT: '/etc/synckairos/fcm.json',
     });
     expect(config).toEqual({
@@ -109,7 +111,7 @@ describe('loadConfig', () => {
       rateLimit: { windowMs: 10_000, max: 0 },
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       trustProxyHops: 1,
-      webhooks: { retryScheduleMs: [100, 2000, 30_000], allowPrivate: true },
+      webhooks: { retryScheduleMs: [100, 2000, 30_000], allowPrivate: true, deliver: false },
       fcmServiceAccount: '/etc/synckairos/fcm.json',
       mode: 'distributed',
     });
@@ -130,6 +132,20 @@ describe('loadConfig', () => {
       ).toEqual(['WEBHOOK_RETRY_SCHEDULE']);
     }
     expect(refusal({ WEBHOOK_ALLOW_PRIVATE: 'yes' }).problems[0]!.variable).toBe('WEBHOOK_ALLOW_PRIVATE');
+  });
+
+  it('WEBHOOK_DELIVERY=off leaves delivery to webhook workers, which only distributed mode has', () => {
+    expect(refusal({ WEBHOOK_DELIVERY: 'off' }).problems).toEqual([
+      {
+        variable: 'WEBHOOK_DELIVERY',
+        message:
+          'off needs REDIS_URL or REDIS_CLUSTER_NODES: in embedded mode this process delivers its own webhooks',
+      },
+    ]);
+    expect(refusal({ WEBHOOK_DELIVERY: 'maybe' }).problems[0]!.variable).toBe('WEBHOOK_DELIVERY');
+    expect(
+      loadConfig({ REDIS_URL: 'redis://127.0.0.1:6380', WEBHOOK_DELIVERY: 'off' }).webhooks.deliver,
+    ).toBe(false);
   });
 
   it('refuses a headers timeout longer than the request timeout, which Node would not take', () => {

@@ -1,0 +1,46 @@
+// A delivery-only process (`npm run webhook-worker`): it takes webhook messages from the BullMQ
+// queue the instances fill and delivers them, so instances started with WEBHOOK_DELIVERY=off keep
+// their CPU for commands. Run one or more beside the instances, on the same Redis and PostgreSQL;
+// BullMQ hands each message to one of them, and a killed one's messages go to another.
+import { openAuditStore } from './audit/AuditStore.js';
+import type { Config } from './config/config.js';
+import { isEntryPoint, redisTarget, runUntilSignalled, StartupError } from './index.js';
+import type { Logger } from './monitoring/logger.js';
+import { stateKeys } from './state/keys.js';
+import { startDelivery } from './webhooks/startWebhooks.js';
+
+export async function startWebhookWorker(
+  config: Config,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }> {
+  const target = redisTarget(config);
+  if (target === null || config.databaseUrl === null) {
+    throw new StartupError(
+      'The webhook worker needs REDIS_URL (or REDIS_CLUSTER_NODES) and DATABASE_URL: it delivers what distributed instances queue',
+    );
+  }
+  const store = await openAuditStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onConnectionError: (err) => logger.warn({ err }, 'audit database connection error'),
+  });
+  const { queue } = await startDelivery({
+    sql: store.sql,
+    ready: Promise.resolve(true),
+    queue: { kind: 'distributed', redis: target, bullPrefix: stateKeys().bullPrefix },
+    retryScheduleMs: config.webhooks.retryScheduleMs,
+    allowPrivate: config.webhooks.allowPrivate,
+    logger,
+  });
+  logger.info({ allowPrivate: config.webhooks.allowPrivate }, 'webhook worker: delivering');
+  return {
+    async close() {
+      // What is in flight finishes (BullMQ's close waits for it); what is queued stays queued.
+      await queue.close();
+      await store.close();
+      logger.info('closed');
+    },
+  };
+}
+
+if (isEntryPoint(import.meta.url)) void runUntilSignalled(startWebhookWorker);
