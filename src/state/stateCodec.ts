@@ -22,10 +22,18 @@ const STATE_DEFAULTS = {
 const CONFIG_DEFAULTS = {
   totalTimeMs: null,
   timePerCycleMs: null,
+  incrementMs: 0,
   maxTimeMs: null,
+  onExpire: 'end_session',
 } as const satisfies Partial<SessionConfig>;
 
-const PARTICIPANT_DEFAULTS = { groupId: null } as const satisfies Partial<ParticipantState>;
+/** A participant who has not played yet stores only its id and bank. */
+const PARTICIPANT_DEFAULTS = {
+  groupId: null,
+  usedMs: 0,
+  cycleCount: 0,
+  hasExpired: false,
+} as const satisfies Partial<ParticipantState>;
 
 function isDefault(value: unknown, fallback: unknown): boolean {
   if (Array.isArray(fallback)) return Array.isArray(value) && value.length === 0;

@@ -97,4 +97,23 @@ describe('state codec', () => {
     expect(json).not.toContain('[]');
     expect(json.length).toBeLessThan(JSON.stringify(sessionStateFixture()).length);
   });
+
+  it('stores a fresh participant, and a plain config, without their zero counters and default policy', () => {
+    const state = sessionStateFixture();
+    const stored = JSON.parse(encodeState(state)) as {
+      config: Record<string, unknown>;
+      participants: Record<string, unknown>[];
+    };
+    expect(state.config).toMatchObject({ incrementMs: 0, onExpire: 'end_session' });
+    expect(stored.config).not.toHaveProperty('incrementMs');
+    expect(stored.config).not.toHaveProperty('onExpire');
+    const fresh = state.participants.findIndex((p) => p.usedMs === 0 && p.cycleCount === 0 && !p.hasExpired);
+    expect(fresh).toBeGreaterThanOrEqual(0);
+    expect(Object.keys(stored.participants[fresh]!).sort()).toEqual(
+      Object.keys(state.participants[fresh]!)
+        .filter((key) => !['groupId', 'usedMs', 'cycleCount', 'hasExpired'].includes(key))
+        .sort(),
+    );
+    expect(decodeState(encodeState(state))).toStrictEqual(state);
+  });
 });
