@@ -9,7 +9,8 @@ import { checkPublicUrl } from './addressGuard.js';
 import type { WebhookMessage } from './messages.js';
 import { holdBackMs, nextRetryDelayMs } from './retrySchedule.js';
 import { signedHeaders } from './signing.js';
-import type { WebhookStore } from './WebhookStore.js';
+import { BatchWhileBusy } from './batchWhileBusy.js';
+import type { AttemptRecord, Claim, WebhookStore } from './WebhookStore.js';
 
 /** How a message's turn ended, for the deliveries counter. */
 export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'disabled';
@@ -37,15 +38,38 @@ export interface DeliveryProcessorOptions {
   wake?: (messageId: string) => Promise<void>;
 }
 
+/** What a message's turn comes to: the answer to the queue, the log's record, the outcome to count. */
+interface Decision {
+  result: ProcessResult;
+  /** Null: nothing to log (a copy of a finished message, or one held back). */
+  record: AttemptRecord | null;
+  outcome: { outcome: DeliveryOutcome; durationMs: number | null } | null;
+}
+
 /** The longest error text kept in the delivery log. */
 const MAX_ERROR_CHARS = 1024;
 
 export class DeliveryProcessor {
-  constructor(private readonly options: DeliveryProcessorOptions) {}
+  // The messages in flight at once (the queue's concurrency) share their queries.
+  private readonly claims: BatchWhileBusy<string, Claim | null>;
+  private readonly finishes: BatchWhileBusy<AttemptRecord, string | null>;
+
+  constructor(private readonly options: DeliveryProcessorOptions) {
+    const { store } = options;
+    this.claims = new BatchWhileBusy(async (ids) => {
+      const claims = await store.claim(ids);
+      return ids.map((id) => claims.get(id) ?? null);
+    });
+    this.finishes = new BatchWhileBusy((records) => store.finish(records));
+  }
 
   readonly process = async (message: WebhookMessage): Promise<ProcessResult> => {
-    const result = await this.decide(message);
-    if (result === null) await this.wakeNext(message);
+    const { result, record, outcome } = await this.decide(message);
+    if (record === null) return result;
+    const next = await this.finishes.call(record);
+    // Counted once logged: an outcome that failed to be logged is attempted again, and counted then.
+    if (outcome !== null) this.options.observer?.onAttempt?.(outcome.outcome, outcome.durationMs);
+    if (next !== null) await this.wake(message, next);
     return result;
   };
 
@@ -53,15 +77,9 @@ export class DeliveryProcessor {
    * The next message of the session to this endpoint need not wait for its own next look. Only a
    * hint: this message is finished whatever happens here.
    */
-  private async wakeNext(message: WebhookMessage): Promise<void> {
-    if (this.options.wake === undefined) return;
+  private async wake(message: WebhookMessage, next: string): Promise<void> {
     try {
-      const next = await this.options.store.nextPending(
-        message.endpointId,
-        message.sessionId,
-        message.version,
-      );
-      if (next !== null) await this.options.wake(next);
+      await this.options.wake?.(next);
     } catch (err) {
       this.options.logger?.warn(
         { err, message: message.id },
@@ -70,62 +88,68 @@ export class DeliveryProcessor {
     }
   }
 
-  private async decide(message: WebhookMessage): Promise<ProcessResult> {
-    const { store } = this.options;
-    const row = await store.delivery(message.id);
+  private async decide(message: WebhookMessage): Promise<Decision> {
+    const claim = await this.claims.call(message.id);
     // Not logged (its endpoint was deleted) or already finished: a re-queued copy, nothing to do.
-    if (row === null || row.status !== 'pending') return null;
-    const endpoint = await store.getEndpoint(message.endpointId);
-    if (endpoint === null) return null;
+    if (claim === null || claim.delivery.status !== 'pending')
+      return { result: null, record: null, outcome: null };
+    const { delivery: row, endpoint, earlier } = claim;
     const startedMs = Date.now();
     if (endpoint.disabled) {
-      await store.recordAttempt(message.id, {
-        ...unchanged(row),
-        status: 'failed',
-        error: `endpoint disabled${endpoint.disabledReason === null ? '' : `: ${endpoint.disabledReason}`}`,
-        nowMs: startedMs,
-      });
-      this.options.observer?.onAttempt?.('disabled', null);
-      return null;
+      return {
+        result: null,
+        outcome: { outcome: 'disabled', durationMs: null },
+        record: {
+          messageId: message.id,
+          status: 'failed',
+          attempts: row.attempts,
+          responseCode: row.lastResponseCode,
+          error: `endpoint disabled${endpoint.disabledReason === null ? '' : `: ${endpoint.disabledReason}`}`,
+          nextAttemptAtMs: null,
+          nowMs: startedMs,
+        },
+      };
     }
     // Per session, in version order: wait while an earlier message is still on its way.
-    const earlier = await store.earlierPending(message.endpointId, message.sessionId, message.version);
-    if (earlier !== null)
-      return { retryInMs: holdBackMs(earlier.nextAttemptAtMs, row.createdAtMs, startedMs) };
+    if (earlier !== null) {
+      return {
+        result: { retryInMs: holdBackMs(earlier.nextAttemptAtMs, row.createdAtMs, startedMs) },
+        record: null,
+        outcome: null,
+      };
+    }
 
     const result = await this.attempt(endpoint.url, endpoint.secret, message);
     const nowMs = Date.now();
     const durationMs = nowMs - startedMs;
-    const attempts = row.attempts + 1;
     const logged = {
-      attempts,
+      messageId: message.id,
+      attempts: row.attempts + 1,
       responseCode: result.statusCode,
       error: result.error === null ? null : result.error.slice(0, MAX_ERROR_CHARS),
       nowMs,
     };
-    if (result.outcome === 'delivered') {
-      await store.recordAttempt(message.id, { ...logged, status: 'delivered', nextAttemptAtMs: null });
-      this.options.observer?.onAttempt?.('delivered', durationMs);
-      return null;
-    }
+    const finished = (status: 'delivered' | 'failed', outcome: DeliveryOutcome): Decision => ({
+      result: null,
+      record: { ...logged, status, nextAttemptAtMs: null },
+      outcome: { outcome, durationMs },
+    });
+    if (result.outcome === 'delivered') return finished('delivered', 'delivered');
     if (result.outcome === 'gone') {
       const reason = `the receiver answered 410 Gone to ${message.id}`;
-      await store.disableEndpoint(endpoint.id, reason);
-      await store.recordAttempt(message.id, { ...logged, status: 'failed', nextAttemptAtMs: null });
-      await store.failPending(endpoint.id, `endpoint disabled: ${reason}`, nowMs);
-      this.options.logger?.warn({ endpoint: endpoint.id }, 'webhook endpoint answered 410; disabled');
-      this.options.observer?.onAttempt?.('disabled', durationMs);
-      return null;
+      const { store } = this.options;
+      await store.disableEndpoint(message.endpointId, reason);
+      await store.failPending(message.endpointId, `endpoint disabled: ${reason}`, nowMs);
+      this.options.logger?.warn({ endpoint: message.endpointId }, 'webhook endpoint answered 410; disabled');
+      return finished('failed', 'disabled');
     }
-    const delayMs = nextRetryDelayMs(this.options.retryScheduleMs, attempts, result.retryAfterMs);
-    if (delayMs === null) {
-      await store.recordAttempt(message.id, { ...logged, status: 'failed', nextAttemptAtMs: null });
-      this.options.observer?.onAttempt?.('failed', durationMs);
-      return null;
-    }
-    await store.recordAttempt(message.id, { ...logged, status: 'pending', nextAttemptAtMs: nowMs + delayMs });
-    this.options.observer?.onAttempt?.('retry', durationMs);
-    return { retryInMs: delayMs };
+    const delayMs = nextRetryDelayMs(this.options.retryScheduleMs, logged.attempts, result.retryAfterMs);
+    if (delayMs === null) return finished('failed', 'failed');
+    return {
+      result: { retryInMs: delayMs },
+      record: { ...logged, status: 'pending', nextAttemptAtMs: nowMs + delayMs },
+      outcome: { outcome: 'retry', durationMs },
+    };
   }
 
   private async attempt(url: string, secret: string, message: WebhookMessage): Promise<AttemptResult> {
@@ -145,12 +169,4 @@ export class DeliveryProcessor {
       ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
     });
   }
-}
-
-function unchanged(row: {
-  attempts: number;
-  lastResponseCode: number | null;
-  nextAttemptAtMs: number | null;
-}): { attempts: number; responseCode: number | null; nextAttemptAtMs: null } {
-  return { attempts: row.attempts, responseCode: row.lastResponseCode, nextAttemptAtMs: null };
 }

@@ -32,6 +32,27 @@ export interface DeliveryRow {
   seq: number;
 }
 
+/** A message's log row, its endpoint, and the earlier message it must wait for, if any. */
+export interface Claim {
+  delivery: DeliveryRow;
+  endpoint: Pick<EndpointRow, 'url' | 'secret' | 'disabled' | 'disabledReason'>;
+  earlier: { messageId: string; nextAttemptAtMs: number | null } | null;
+}
+
+type ClaimRow = DeliveryRow &
+  Claim['endpoint'] & { earlierId: string | null; earlierNextAttemptAtMs: string | null };
+
+/** One attempt's outcome, for the log. */
+export interface AttemptRecord {
+  messageId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  responseCode: number | null;
+  error: string | null;
+  nextAttemptAtMs: number | null;
+  nowMs: number;
+}
+
 export interface DeviceRow {
   sessionId: string;
   token: string;
@@ -43,10 +64,12 @@ const ENDPOINT_LOCK_KEY = 7_265_131_913;
 
 const ENDPOINT_COLUMNS = `id, url, events, session_id AS "sessionId", secret, disabled,
   disabled_reason AS "disabledReason", created_at_ms AS "createdAtMs"`;
-const DELIVERY_COLUMNS = `message_id AS "messageId", endpoint_id AS "endpointId", session_id AS "sessionId",
-  version, event_type AS type, status, attempts, last_response_code AS "lastResponseCode",
-  last_error AS "lastError", next_attempt_at_ms AS "nextAttemptAtMs", created_at_ms AS "createdAtMs",
-  updated_at_ms AS "updatedAtMs", seq`;
+/** The delivery log's columns, named as DeliveryRow; `t` prefixes a table alias. */
+const deliveryColumns = (t = ''): string => `${t}message_id AS "messageId", ${t}endpoint_id AS "endpointId",
+  ${t}session_id AS "sessionId", ${t}version, ${t}event_type AS type, ${t}status, ${t}attempts,
+  ${t}last_response_code AS "lastResponseCode", ${t}last_error AS "lastError",
+  ${t}next_attempt_at_ms AS "nextAttemptAtMs", ${t}created_at_ms AS "createdAtMs",
+  ${t}updated_at_ms AS "updatedAtMs", ${t}seq`;
 
 /** pg returns bigint columns as strings; ours hold epoch ms and sequence numbers, well within 2^53. */
 function toNumber(value: unknown): number {
@@ -130,16 +153,24 @@ export class WebhookStore {
   async logPending(messages: readonly WebhookMessage[], nowMs: number): Promise<Set<string>> {
     if (messages.length === 0) return new Set();
     const ids = messages.map((m) => m.id);
-    await this.sql.query(
-      `INSERT INTO webhook_deliveries
-         (message_id, endpoint_id, session_id, version, event_type, next_attempt_at_ms, created_at_ms, updated_at_ms)
-       SELECT m.message_id, m.endpoint_id, m.session_id, m.version, m.event_type, $6::bigint, $6::bigint, $6::bigint
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[]) WITH ORDINALITY
-                AS m (message_id, endpoint_id, session_id, version, event_type, ord)
-         JOIN webhook_endpoints e ON e.id = m.endpoint_id
-        -- The log's order (seq) is the changes' order.
-        ORDER BY m.ord
-       ON CONFLICT (message_id) DO NOTHING`,
+    // One statement: the rows it inserts, and those logged before and still pending (its snapshot
+    // is from before the insert, so the two halves never overlap).
+    const { rows } = await this.sql.query<{ message_id: string }>(
+      `WITH inserted AS (
+         INSERT INTO webhook_deliveries
+           (message_id, endpoint_id, session_id, version, event_type, next_attempt_at_ms, created_at_ms, updated_at_ms)
+         SELECT m.message_id, m.endpoint_id, m.session_id, m.version, m.event_type, $6::bigint, $6::bigint, $6::bigint
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[]) WITH ORDINALITY
+                  AS m (message_id, endpoint_id, session_id, version, event_type, ord)
+           JOIN webhook_endpoints e ON e.id = m.endpoint_id
+          -- The log's order (seq) is the changes' order.
+          ORDER BY m.ord
+         ON CONFLICT (message_id) DO NOTHING
+         RETURNING message_id
+       )
+       SELECT message_id FROM inserted
+       UNION ALL
+       SELECT message_id FROM webhook_deliveries WHERE message_id = ANY($1::text[]) AND status = 'pending'`,
       [
         ids,
         messages.map((m) => m.endpointId),
@@ -149,81 +180,97 @@ export class WebhookStore {
         nowMs,
       ],
     );
-    const { rows } = await this.sql.query<{ message_id: string }>(
-      `SELECT message_id FROM webhook_deliveries WHERE message_id = ANY($1::text[]) AND status = 'pending'`,
-      [ids],
-    );
     return new Set(rows.map((row) => row.message_id));
   }
 
   async delivery(messageId: string): Promise<DeliveryRow | null> {
     const { rows } = await this.sql.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE message_id = $1`,
+      `SELECT ${deliveryColumns()} FROM webhook_deliveries WHERE message_id = $1`,
       [messageId],
     );
     return rows[0] === undefined ? null : deliveryOf(rows[0]);
   }
 
   /**
-   * The earliest still-pending message of the same session to the same endpoint with a lower
-   * version than `version`, if any: the message must wait for it (ordering).
+   * What deciding on each message needs, in one query: its log row, its endpoint, and the earliest
+   * still-pending message of the same session to the same endpoint with a lower version (ordering:
+   * the message waits for it). A message whose row is gone (its endpoint deleted) is absent.
    */
-  async earlierPending(
-    endpointId: string,
-    sessionId: string,
-    version: number,
-  ): Promise<{ messageId: string; nextAttemptAtMs: number | null } | null> {
-    const { rows } = await this.sql.query<{ message_id: string; next_attempt_at_ms: string | null }>(
-      `SELECT message_id, next_attempt_at_ms FROM webhook_deliveries
-        WHERE endpoint_id = $1 AND session_id = $2 AND version < $3 AND status = 'pending'
-        ORDER BY version LIMIT 1`,
-      [endpointId, sessionId, version],
+  async claim(messageIds: readonly string[]): Promise<Map<string, Claim>> {
+    const { rows } = await this.sql.query<ClaimRow>(
+      `SELECT ${deliveryColumns('d.')},
+              e.url, e.secret, e.disabled, e.disabled_reason AS "disabledReason",
+              earlier.message_id AS "earlierId", earlier.next_attempt_at_ms AS "earlierNextAttemptAtMs"
+         FROM webhook_deliveries d
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id
+         LEFT JOIN LATERAL (
+           SELECT x.message_id, x.next_attempt_at_ms FROM webhook_deliveries x
+            WHERE x.endpoint_id = d.endpoint_id AND x.session_id = d.session_id
+              AND x.version < d.version AND x.status = 'pending'
+            ORDER BY x.version LIMIT 1
+         ) earlier ON d.status = 'pending'
+        WHERE d.message_id = ANY($1::text[])`,
+      [messageIds],
     );
-    const row = rows[0];
-    if (row === undefined) return null;
-    return {
-      messageId: row.message_id,
-      nextAttemptAtMs: row.next_attempt_at_ms === null ? null : toNumber(row.next_attempt_at_ms),
-    };
+    return new Map(
+      rows.map((row) => [
+        row.messageId,
+        {
+          delivery: deliveryOf(row),
+          endpoint: {
+            url: row.url,
+            secret: row.secret,
+            disabled: row.disabled,
+            disabledReason: row.disabledReason,
+          },
+          earlier:
+            row.earlierId === null
+              ? null
+              : {
+                  messageId: row.earlierId,
+                  nextAttemptAtMs:
+                    row.earlierNextAttemptAtMs === null ? null : toNumber(row.earlierNextAttemptAtMs),
+                },
+        },
+      ]),
+    );
   }
 
-  /** The next still-pending message of the same session to the same endpoint after `version`, if any. */
-  async nextPending(endpointId: string, sessionId: string, version: number): Promise<string | null> {
-    const { rows } = await this.sql.query<{ message_id: string }>(
-      `SELECT message_id FROM webhook_deliveries
-        WHERE endpoint_id = $1 AND session_id = $2 AND version > $3 AND status = 'pending'
-        ORDER BY version LIMIT 1`,
-      [endpointId, sessionId, version],
-    );
-    return rows[0]?.message_id ?? null;
-  }
-
-  async recordAttempt(
-    messageId: string,
-    result: {
-      status: DeliveryStatus;
-      attempts: number;
-      responseCode: number | null;
-      error: string | null;
-      nextAttemptAtMs: number | null;
-      nowMs: number;
-    },
-  ): Promise<void> {
-    await this.sql.query(
-      `UPDATE webhook_deliveries
-          SET status = $2, attempts = $3, last_response_code = $4, last_error = $5,
-              next_attempt_at_ms = $6::bigint, updated_at_ms = $7::bigint
-        WHERE message_id = $1`,
+  /**
+   * Records each attempt's outcome, in one statement, and answers for each message that is now
+   * finished the next still-pending message of its session to its endpoint (to wake), or null.
+   */
+  async finish(attempts: readonly AttemptRecord[]): Promise<(string | null)[]> {
+    const { rows } = await this.sql.query<{ messageId: string; nextId: string | null }>(
+      `WITH done AS (
+         UPDATE webhook_deliveries d
+            SET status = u.status, attempts = u.attempts, last_response_code = u.response_code,
+                last_error = u.error, next_attempt_at_ms = u.next_attempt_at_ms, updated_at_ms = u.now_ms
+           FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::text[], $6::bigint[], $7::bigint[])
+                  AS u (message_id, status, attempts, response_code, error, next_attempt_at_ms, now_ms)
+          WHERE d.message_id = u.message_id
+         RETURNING d.message_id, d.endpoint_id, d.session_id, d.version, d.status
+       )
+       SELECT done.message_id AS "messageId", later.message_id AS "nextId"
+         FROM done
+         LEFT JOIN LATERAL (
+           SELECT x.message_id FROM webhook_deliveries x
+            WHERE x.endpoint_id = done.endpoint_id AND x.session_id = done.session_id
+              AND x.version > done.version AND x.status = 'pending'
+            ORDER BY x.version LIMIT 1
+         ) later ON done.status <> 'pending'`,
       [
-        messageId,
-        result.status,
-        result.attempts,
-        result.responseCode,
-        result.error,
-        result.nextAttemptAtMs,
-        result.nowMs,
+        attempts.map((a) => a.messageId),
+        attempts.map((a) => a.status),
+        attempts.map((a) => a.attempts),
+        attempts.map((a) => a.responseCode),
+        attempts.map((a) => a.error),
+        attempts.map((a) => a.nextAttemptAtMs),
+        attempts.map((a) => a.nowMs),
       ],
     );
+    const next = new Map(rows.map((row) => [row.messageId, row.nextId]));
+    return attempts.map((a) => next.get(a.messageId) ?? null);
   }
 
   /** Ends every pending message of the endpoint (it was disabled): none of them will be sent. */
@@ -239,7 +286,7 @@ export class WebhookStore {
   /** The endpoint's delivery log, oldest first, `limit` rows after the sequence number `afterSeq`. */
   async deliveries(endpointId: string, afterSeq: number, limit: number): Promise<DeliveryRow[]> {
     const { rows } = await this.sql.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
+      `SELECT ${deliveryColumns()} FROM webhook_deliveries
         WHERE endpoint_id = $1 AND seq > $2::bigint ORDER BY seq LIMIT $3`,
       [endpointId, afterSeq, limit],
     );
