@@ -1,7 +1,13 @@
-// Distributed mode's delivery queue: one BullMQ job per message, its job id the webhook-id (so a
-// message queued twice is one job), under the cluster-safe prefix the audit queue uses. A retry
-// moves the job back to delayed; BullMQ's own attempts are only for unexpected errors.
+// Distributed mode's delivery queue on BullMQ, under the cluster-safe prefix the audit queue uses.
+// New messages go in batch jobs (the messages of one feed, up to MESSAGES_PER_BATCH_JOB): a job
+// costs more Redis work than the delivery it carries, and a feed's messages are due together.
+// A message that must wait (a retry, or held back behind an earlier one) gets a job of its own,
+// its job id the webhook-id, so that it is one job however often it is queued; a retry moves that
+// job back to delayed. BullMQ's own attempts are only for unexpected errors. A batch job run twice
+// (its worker died) finds the messages it already finished logged as such and skips them.
+import { createHash } from 'node:crypto';
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import pLimit from 'p-limit';
 import type { WebhookMessage } from './messages.js';
 import { PROCESS_ERROR_RETRY_MS, type DeliveryQueue, type ProcessMessage } from './DeliveryQueue.js';
 
@@ -9,6 +15,24 @@ export const WEBHOOK_QUEUE_NAME = 'synckairos-webhooks';
 /** As the audit worker: a killed worker's jobs are back with another within about 10 s. */
 const LOCK_DURATION_MS = 5_000;
 const STALLED_INTERVAL_MS = 5_000;
+const MESSAGES_PER_BATCH_JOB = 100;
+/** Attempts of batch jobs' messages in flight at once on this instance. */
+const BATCH_ATTEMPTS_IN_FLIGHT = 64;
+const BATCH_JOB = 'batch';
+const MESSAGE_JOB = 'webhook';
+
+interface Batch {
+  messages: WebhookMessage[];
+}
+
+type JobData = WebhookMessage | Batch;
+
+/** The same messages make the same batch job: queued twice (a relay retry), they are one job. */
+function batchJobId(messages: readonly WebhookMessage[]): string {
+  const hash = createHash('sha256');
+  for (const message of messages) hash.update(message.id).update('\n');
+  return `batch_${hash.digest('base64url')}`;
+}
 
 export interface BullDeliveryQueueOptions {
   producer: ConnectionOptions;
@@ -16,17 +40,18 @@ export interface BullDeliveryQueueOptions {
   consumer: ConnectionOptions | null;
   prefix: string;
   process: ProcessMessage;
-  /** Attempts in flight at once on this instance (default 16). */
+  /** Jobs in flight at once on this instance (default 16). */
   concurrency?: number;
   onError?: (err: unknown, message: WebhookMessage) => void;
 }
 
 export class BullDeliveryQueue implements DeliveryQueue {
-  private readonly queue: Queue<WebhookMessage>;
-  private readonly worker: Worker<WebhookMessage> | null;
+  private readonly queue: Queue<JobData>;
+  private readonly worker: Worker<JobData> | null;
+  private readonly batchAttempts = pLimit(BATCH_ATTEMPTS_IN_FLIGHT);
 
   constructor(private readonly options: BullDeliveryQueueOptions) {
-    this.queue = new Queue<WebhookMessage>(WEBHOOK_QUEUE_NAME, {
+    this.queue = new Queue<JobData>(WEBHOOK_QUEUE_NAME, {
       connection: options.producer,
       prefix: options.prefix,
       defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: 1000 } },
@@ -34,7 +59,7 @@ export class BullDeliveryQueue implements DeliveryQueue {
     this.worker =
       options.consumer === null
         ? null
-        : new Worker<WebhookMessage>(WEBHOOK_QUEUE_NAME, (job, token) => this.run(job, token), {
+        : new Worker<JobData>(WEBHOOK_QUEUE_NAME, (job, token) => this.run(job, token), {
             connection: options.consumer,
             prefix: options.prefix,
             concurrency: options.concurrency ?? 16,
@@ -45,25 +70,65 @@ export class BullDeliveryQueue implements DeliveryQueue {
     this.worker?.on('error', () => {});
   }
 
-  private async run(job: Job<WebhookMessage>, token: string | undefined): Promise<void> {
-    let retryInMs: number;
+  /** Null: finished. Otherwise the ms until it is looked at again (a processing error is one too). */
+  private async processSafely(message: WebhookMessage): Promise<number | null> {
     try {
-      const result = await this.options.process(job.data);
-      if (result === null) return;
-      retryInMs = result.retryInMs;
+      return (await this.options.process(message))?.retryInMs ?? null;
     } catch (err) {
-      this.options.onError?.(err, job.data);
-      retryInMs = PROCESS_ERROR_RETRY_MS;
+      this.options.onError?.(err, message);
+      return PROCESS_ERROR_RETRY_MS;
+    }
+  }
+
+  private async run(job: Job<JobData>, token: string | undefined): Promise<void> {
+    let retryInMs: number | null;
+    if (job.name === BATCH_JOB) {
+      try {
+        await this.runBatch((job.data as Batch).messages);
+        return;
+      } catch {
+        // The waiting messages could not be queued: the whole batch runs again; what it finished, it skips.
+        retryInMs = PROCESS_ERROR_RETRY_MS;
+      }
+    } else {
+      retryInMs = await this.processSafely(job.data as WebhookMessage);
+      if (retryInMs === null) return;
     }
     await job.moveToDelayed(Date.now() + retryInMs, token);
     throw new DelayedError();
   }
 
+  /**
+   * Each message's first look; one that must wait gets a job of its own at once. Rejects once
+   * every look has ended if any such job could not be queued (the batch then runs again).
+   */
+  private async runBatch(messages: readonly WebhookMessage[]): Promise<void> {
+    const looks = await Promise.allSettled(
+      messages.map((message) =>
+        this.batchAttempts(async () => {
+          const retryInMs = await this.processSafely(message);
+          if (retryInMs === null) return;
+          await this.queue.add(MESSAGE_JOB, message, { jobId: message.id, delay: retryInMs });
+        }),
+      ),
+    );
+    const failed = looks.find((look) => look.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
   async add(messages: readonly WebhookMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.queue.addBulk(
-      messages.map((message) => ({ name: 'webhook', data: message, opts: { jobId: message.id } })),
-    );
+    const jobs = [];
+    for (let i = 0; i < messages.length; i += MESSAGES_PER_BATCH_JOB) {
+      const chunk = messages.slice(i, i + MESSAGES_PER_BATCH_JOB);
+      const [only] = chunk;
+      jobs.push(
+        chunk.length === 1 && only !== undefined
+          ? { name: MESSAGE_JOB, data: only, opts: { jobId: only.id } }
+          : { name: BATCH_JOB, data: { messages: chunk }, opts: { jobId: batchJobId(chunk) } },
+      );
+    }
+    await this.queue.addBulk(jobs);
   }
 
   async wake(messageId: string): Promise<void> {
@@ -72,6 +137,7 @@ export class BullDeliveryQueue implements DeliveryQueue {
     await job?.promote().catch(() => {});
   }
 
+  /** Jobs waiting, held back, or being run (a batch job counts once). */
   async backlog(): Promise<number> {
     const counts = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
     return Object.values(counts).reduce((sum, count) => sum + count, 0);
