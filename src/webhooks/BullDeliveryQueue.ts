@@ -4,7 +4,8 @@
 // A message that must wait (a retry, or held back behind an earlier one) gets a job of its own,
 // its job id the webhook-id, so that it is one job however often it is queued; a retry moves that
 // job back to delayed. BullMQ's own attempts are only for unexpected errors. A batch job run twice
-// (its worker died) finds the messages it already finished logged as such and skips them.
+// (its worker died) hands each of its messages to a job of its own, so that no message is
+// attempted by two jobs at once.
 import { createHash } from 'node:crypto';
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import pLimit from 'p-limit';
@@ -32,6 +33,11 @@ function batchJobId(messages: readonly WebhookMessage[]): string {
   const hash = createHash('sha256');
   for (const message of messages) hash.update(message.id).update('\n');
   return `batch_${hash.digest('base64url')}`;
+}
+
+/** A message's own job: its id the webhook-id, so the message is one job however often it is queued. */
+function messageJob(message: WebhookMessage) {
+  return { name: MESSAGE_JOB, data: message, opts: { jobId: message.id } };
 }
 
 export interface BullDeliveryQueueOptions {
@@ -83,11 +89,15 @@ export class BullDeliveryQueue implements DeliveryQueue {
   private async run(job: Job<JobData>, token: string | undefined): Promise<void> {
     let retryInMs: number | null;
     if (job.name === BATCH_JOB) {
+      const { messages } = job.data as Batch;
       try {
-        await this.runBatch((job.data as Batch).messages);
+        // Run again (its worker died, or it could not queue a message that must wait): some of
+        // its messages may have jobs of their own by now, one may be in an attempt. So each
+        // gets its own job instead, which a message that has one already does not get twice.
+        if (job.attemptsStarted > 1) await this.queue.addBulk(messages.map(messageJob));
+        else await this.runBatch(messages);
         return;
       } catch {
-        // The waiting messages could not be queued: the whole batch runs again; what it finished, it skips.
         retryInMs = PROCESS_ERROR_RETRY_MS;
       }
     } else {
@@ -124,7 +134,7 @@ export class BullDeliveryQueue implements DeliveryQueue {
       const [only] = chunk;
       jobs.push(
         chunk.length === 1 && only !== undefined
-          ? { name: MESSAGE_JOB, data: only, opts: { jobId: only.id } }
+          ? messageJob(only)
           : { name: BATCH_JOB, data: { messages: chunk }, opts: { jobId: batchJobId(chunk) } },
       );
     }

@@ -4,7 +4,7 @@
 // Both queues (BullMQ, LMDB) only schedule; every decision is here, once.
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../monitoring/logger.js';
-import { ATTEMPT_TIMEOUT_MS, attemptDelivery, type AttemptResult } from './attempt.js';
+import { attemptDelivery, type AttemptResult } from './attempt.js';
 import { checkPublicUrl } from './addressGuard.js';
 import type { WebhookMessage } from './messages.js';
 import { holdBackMs, nextRetryDelayMs } from './retrySchedule.js';
@@ -46,9 +46,6 @@ interface Decision {
   outcome: { outcome: DeliveryOutcome; durationMs: number | null } | null;
 }
 
-/** A lease outlasts the attempt's timeout by this much. */
-const LEASE_MARGIN_MS = 5_000;
-
 /** The longest error text kept in the delivery log. */
 const MAX_ERROR_CHARS = 1024;
 
@@ -56,15 +53,11 @@ export class DeliveryProcessor {
   // The messages in flight at once (the queue's concurrency) share their queries.
   private readonly claims: BatchWhileBusy<string, Claim | null>;
   private readonly finishes: BatchWhileBusy<AttemptRecord, string | null>;
-  /** How long a look holds a message: longer than an attempt can take. */
-  private readonly leaseMs: number;
 
   constructor(private readonly options: DeliveryProcessorOptions) {
     const { store } = options;
-    this.leaseMs = (options.timeoutMs ?? ATTEMPT_TIMEOUT_MS) + LEASE_MARGIN_MS;
     this.claims = new BatchWhileBusy(async (ids) => {
-      const nowMs = Date.now();
-      const claims = await store.claim(ids, nowMs, nowMs + this.leaseMs);
+      const claims = await store.claim(ids);
       return ids.map((id) => claims.get(id) ?? null);
     });
     this.finishes = new BatchWhileBusy((records) => store.finish(records));
@@ -125,9 +118,6 @@ export class DeliveryProcessor {
         outcome: null,
       };
     }
-    // Another look holds it (a batch run again after its worker died, beside the message's own
-    // job): it finishes the message, or its lease runs out by the time this looks again.
-    if (!claim.leased) return { result: { retryInMs: this.leaseMs }, record: null, outcome: null };
 
     const result = await this.attempt(endpoint.url, endpoint.secret, message);
     const nowMs = Date.now();

@@ -32,17 +32,15 @@ export interface DeliveryRow {
   seq: number;
 }
 
-/** A message's log row, its endpoint, the earlier message it must wait for (if any), its lease. */
+/** A message's log row, its endpoint, and the earlier message it must wait for, if any. */
 export interface Claim {
   delivery: DeliveryRow;
   endpoint: Pick<EndpointRow, 'url' | 'secret' | 'disabled' | 'disabledReason'>;
   earlier: { messageId: string; nextAttemptAtMs: number | null } | null;
-  /** This look holds the message's lease: it alone may attempt it now. */
-  leased: boolean;
 }
 
 type ClaimRow = DeliveryRow &
-  Claim['endpoint'] & { earlierId: string | null; earlierNextAttemptAtMs: string | null; leased: boolean };
+  Claim['endpoint'] & { earlierId: string | null; earlierNextAttemptAtMs: string | null };
 
 /** One attempt's outcome, for the log. */
 export interface AttemptRecord {
@@ -194,43 +192,25 @@ export class WebhookStore {
   }
 
   /**
-   * What deciding on each message needs, in one statement: its log row, its endpoint, the earliest
+   * What deciding on each message needs, in one query: its log row, its endpoint, and the earliest
    * still-pending message of the same session to the same endpoint with a lower version (ordering:
-   * the message waits for it), and its lease. A pending message with nothing to wait for is leased
-   * until `leaseUntilMs` unless another look holds it: then `leased` is false and it must not be
-   * attempted now. A message whose row is gone (its endpoint deleted) is absent.
+   * the message waits for it). A message whose row is gone (its endpoint deleted) is absent.
    */
-  async claim(
-    messageIds: readonly string[],
-    nowMs: number,
-    leaseUntilMs: number,
-  ): Promise<Map<string, Claim>> {
+  async claim(messageIds: readonly string[]): Promise<Map<string, Claim>> {
     const { rows } = await this.sql.query<ClaimRow>(
-      `WITH wanted AS (
-         SELECT ${deliveryColumns('d.')},
-                e.url, e.secret, e.disabled, e.disabled_reason AS "disabledReason",
-                earlier.message_id AS "earlierId", earlier.next_attempt_at_ms AS "earlierNextAttemptAtMs"
-           FROM webhook_deliveries d
-           JOIN webhook_endpoints e ON e.id = d.endpoint_id
-           LEFT JOIN LATERAL (
-             SELECT x.message_id, x.next_attempt_at_ms FROM webhook_deliveries x
-              WHERE x.endpoint_id = d.endpoint_id AND x.session_id = d.session_id
-                AND x.version < d.version AND x.status = 'pending'
-              ORDER BY x.version LIMIT 1
-           ) earlier ON d.status = 'pending'
-          WHERE d.message_id = ANY($1::text[])
-       ),
-       leased AS (
-         -- A concurrent look's lease is seen here (the row is re-read once its update commits).
-         UPDATE webhook_deliveries d SET lease_until_ms = $3::bigint
-           FROM wanted w
-          WHERE d.message_id = w."messageId" AND d.status = 'pending' AND w."earlierId" IS NULL
-            AND NOT w.disabled AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $2::bigint)
-         RETURNING d.message_id
-       )
-       SELECT w.*, l.message_id IS NOT NULL AS leased
-         FROM wanted w LEFT JOIN leased l ON l.message_id = w."messageId"`,
-      [messageIds, nowMs, leaseUntilMs],
+      `SELECT ${deliveryColumns('d.')},
+              e.url, e.secret, e.disabled, e.disabled_reason AS "disabledReason",
+              earlier.message_id AS "earlierId", earlier.next_attempt_at_ms AS "earlierNextAttemptAtMs"
+         FROM webhook_deliveries d
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id
+         LEFT JOIN LATERAL (
+           SELECT x.message_id, x.next_attempt_at_ms FROM webhook_deliveries x
+            WHERE x.endpoint_id = d.endpoint_id AND x.session_id = d.session_id
+              AND x.version < d.version AND x.status = 'pending'
+            ORDER BY x.version LIMIT 1
+         ) earlier ON d.status = 'pending'
+        WHERE d.message_id = ANY($1::text[])`,
+      [messageIds],
     );
     return new Map(
       rows.map((row) => [
@@ -251,16 +231,8 @@ export class WebhookStore {
                   nextAttemptAtMs:
                     row.earlierNextAttemptAtMs === null ? null : toNumber(row.earlierNextAttemptAtMs),
                 },
-          leased: row.leased,
         },
       ]),
-    );
-  }
-
-  /** Ends every lease: for a process that is the only one delivering, at its start (they are its own dead ones). */
-  async releaseLeases(): Promise<void> {
-    await this.sql.query(
-      'UPDATE webhook_deliveries SET lease_until_ms = NULL WHERE lease_until_ms IS NOT NULL',
     );
   }
 
@@ -273,8 +245,7 @@ export class WebhookStore {
       `WITH done AS (
          UPDATE webhook_deliveries d
             SET status = u.status, attempts = u.attempts, last_response_code = u.response_code,
-                last_error = u.error, next_attempt_at_ms = u.next_attempt_at_ms, updated_at_ms = u.now_ms,
-                lease_until_ms = NULL
+                last_error = u.error, next_attempt_at_ms = u.next_attempt_at_ms, updated_at_ms = u.now_ms
            FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::text[], $6::bigint[], $7::bigint[])
                   AS u (message_id, status, attempts, response_code, error, next_attempt_at_ms, now_ms)
           WHERE d.message_id = u.message_id

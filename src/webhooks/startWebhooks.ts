@@ -99,22 +99,9 @@ export async function startDelivery(
       },
     },
   });
-  // Embedded: this process alone delivers, so leases in the log are its own, left by a restart.
-  // Were they kept, those messages would wait for them to run out (WebhookStore.claim).
-  const ready =
-    options.queue.kind === 'embedded'
-      ? options.ready.then(async (migrated) => {
-          if (migrated) {
-            await store
-              .releaseLeases()
-              .catch((err: unknown) => logger.warn({ err }, 'could not release webhook leases'));
-          }
-          return migrated;
-        })
-      : options.ready;
   const process: ProcessMessage = async (message) => {
     // Not migrated yet (or closed before): try again later, the message keeps its place.
-    if (!(await ready)) return { retryInMs: PROCESS_ERROR_RETRY_MS };
+    if (!(await options.ready)) return { retryInMs: PROCESS_ERROR_RETRY_MS };
     return processor.process(message);
   };
   queue = await openQueue(

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullConnection } from '../../src/audit/AuditService.js';
-import { BullDeliveryQueue } from '../../src/webhooks/BullDeliveryQueue.js';
+import { Queue } from 'bullmq';
+import { BullDeliveryQueue, WEBHOOK_QUEUE_NAME } from '../../src/webhooks/BullDeliveryQueue.js';
 import type { DeliveryQueue, ProcessMessage } from '../../src/webhooks/DeliveryQueue.js';
 import { LmdbDeliveryQueue } from '../../src/webhooks/LmdbDeliveryQueue.js';
 import type { WebhookMessage } from '../../src/webhooks/messages.js';
@@ -51,6 +52,27 @@ function queueSuite(name: string, open: () => OpenQueue): void {
       }
     });
 
+    it('messages queued together are each looked at once; one that must wait comes back by itself', async () => {
+      const seen: string[] = [];
+      const [first, waits, last] = [message(), message(), message()];
+      const queue = await open()(async (m) => {
+        seen.push(m.id);
+        return m.id === waits.id && seen.filter((id) => id === waits.id).length === 1
+          ? { retryInMs: 50 }
+          : null;
+      });
+      try {
+        await queue.add([first, waits, last]);
+        await waitUntil('four looks', () => seen.length === 4);
+        expect([...seen].sort()).toEqual([first.id, waits.id, waits.id, last.id].sort());
+        expect(seen[3]).toBe(waits.id);
+        await waitUntil('an empty backlog', async () => (await queue.backlog()) === 0);
+        expect(seen).toHaveLength(4);
+      } finally {
+        await queue.close();
+      }
+    });
+
     it('waking a message it does not hold changes nothing', async () => {
       const queue = await open()(async () => null);
       try {
@@ -78,6 +100,55 @@ queueSuite('BullMQ', () => async (process) => {
     consumer: bullConnection(target, 'test-webhook-worker'),
     prefix: `{test-${randomUUID().slice(0, 8)}}`,
     process,
+  });
+});
+
+describe('BullMQ delivery queue', () => {
+  it('a batch job run again hands each message to a job of its own, and none that has one a second', async () => {
+    const target = { url: redis!.url };
+    const prefix = `{test-${randomUUID().slice(0, 8)}}`;
+    const [first, held, last] = [message(), message(), message()];
+    // Queued while no worker runs: the batch, and the held-back message's own job (as a first run
+    // of the batch leaves it).
+    const producer = new BullDeliveryQueue({
+      producer: bullConnection(target, 'test-webhook-queue'),
+      consumer: null,
+      prefix,
+      process: async () => null,
+    });
+    const raw = new Queue(WEBHOOK_QUEUE_NAME, { connection: bullConnection(target, 'test-raw'), prefix });
+    const seen: string[] = [];
+    let consumer: BullDeliveryQueue | null = null;
+    try {
+      await producer.add([first, held, last]);
+      await raw.add('webhook', held, { jobId: held.id, delay: HELD_MS });
+      const [batch] = await raw.getJobs(['waiting']);
+      expect(batch?.name).toBe('batch');
+      // As if a worker had taken it once already and died.
+      await (await raw.client).hset(`${prefix}:${WEBHOOK_QUEUE_NAME}:${batch!.id}`, { ats: '1' });
+      consumer = new BullDeliveryQueue({
+        producer: bullConnection(target, 'test-webhook-queue'),
+        consumer: bullConnection(target, 'test-webhook-worker'),
+        prefix,
+        process: async (m) => {
+          seen.push(m.id);
+          return null;
+        },
+      });
+      await waitUntil('the two messages without a job of their own', () => seen.length === 2);
+      expect([...seen].sort()).toEqual([first.id, last.id].sort());
+      // The held one keeps its own job, waiting: no second job runs it now.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(seen).toHaveLength(2);
+      expect(await raw.getJobState(held.id)).toBe('delayed');
+      await consumer.wake(held.id);
+      await waitUntil('the woken one', () => seen.length === 3);
+      expect(seen[2]).toBe(held.id);
+    } finally {
+      await consumer?.close();
+      await producer.close();
+      await raw.close();
+    }
   });
 });
 

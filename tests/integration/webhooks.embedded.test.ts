@@ -349,46 +349,6 @@ describe('webhook service rules', () => {
     expect(await service.list()).toEqual([]);
   });
 
-  it('one look at a time: two processors looking at one message at once make one attempt', async () => {
-    const receiver = await startWebhookReceiver();
-    try {
-      receiver.answerAfter(300);
-      const service = new WebhookService({
-        store,
-        queue: recordingQueue(),
-        sessionExists: async () => true,
-        allowPrivate: true,
-      });
-      const endpoint = await service.create({ url: receiver.url, events: ['*'] });
-      const message: WebhookMessage = {
-        id: `msg_${randomUUID()}`,
-        endpointId: endpoint.id,
-        sessionId: 's',
-        version: 1,
-        type: 'session.created',
-        body: '{}',
-      };
-      await store.logPending([message], Date.now());
-      // Two instances (or a batch run again beside the message's own job) look at once.
-      const options = { store, retryScheduleMs: [10], allowPrivate: true, timeoutMs: 2_000 };
-      const [first, second] = await Promise.all([
-        new DeliveryProcessor(options).process(message),
-        new DeliveryProcessor(options).process(message),
-      ]);
-      // One attempted and finished it; the other is told to look again once the lease is over.
-      expect([first, second]).toContainEqual(null);
-      expect([first, second]).toContainEqual({ retryInMs: 2_000 + 5_000 });
-      expect(receiver.requests).toHaveLength(1);
-      // Its later look finds it delivered and sends nothing.
-      expect(await new DeliveryProcessor(options).process(message)).toBeNull();
-      expect(receiver.requests).toHaveLength(1);
-      expect(await store.delivery(message.id)).toMatchObject({ status: 'delivered', attempts: 1 });
-      await service.delete(endpoint.id);
-    } finally {
-      await receiver.close();
-    }
-  });
-
   it('in production, refuses to deliver to a URL that now resolves to loopback', async () => {
     const receiver = await startWebhookReceiver();
     try {
