@@ -23,6 +23,8 @@ import {
   ROOT,
   Worker,
   cpuMs,
+  findPid,
+  treeCpuMs,
   startHttpStack,
   rssBytes,
   startFloorServer,
@@ -469,8 +471,16 @@ async function measureWebhookSwitch(
   const receiver = await startBenchReceiver();
   try {
     const env = { DATABASE_URL: await postgres.createDatabase(), WEBHOOK_ALLOW_PRIVATE: 'true' };
-    await withStack('webhook-switch', 1, env, async ({ instances }) => {
+    await withStack('webhook-switch', 1, env, async ({ instances, redis }) => {
       const [a] = instances as [Instance];
+      // Where each phase's CPU goes: the instance, PostgreSQL (postmaster and backends), Redis.
+      const postmaster = findPid(['postgres', `-p ${postgres.port} `]);
+      const redisPid = findPid(['redis-server', `:${new URL(redis.url).port}`]);
+      const cpuNow = (): { instance: number; postgres: number; redis: number } => ({
+        instance: cpuMs(a.pid),
+        postgres: postmaster === null ? Number.NaN : treeCpuMs(postmaster),
+        redis: redisPid === null ? Number.NaN : cpuMs(redisPid),
+      });
       const backlog = async (): Promise<number> =>
         metricValue(await metricsOf(a), 'synckairos_webhook_backlog', '');
       // The audit database migrates in the background; the webhook routes answer once it has.
@@ -491,6 +501,7 @@ async function measureWebhookSwitch(
         deliveredAfter: number;
         drainMs: number;
         drained: boolean;
+        cpuMs: { instance: number; postgres: number; redis: number };
       }[] = [];
       for (const endpoints of [0, WEBHOOK_ENDPOINTS, 0, WEBHOOK_ENDPOINTS]) {
         const created: string[] = [];
@@ -501,6 +512,7 @@ async function measureWebhookSwitch(
         }
         await sleep(ENDPOINT_CACHE_WAIT_MS);
         const received0 = receiver.received;
+        const cpu0 = cpuNow();
         const r = await w0.run<{ histogram: string; replies: Record<string, number>; total: number }>(
           'wsSwitchRate',
           {
@@ -516,6 +528,12 @@ async function measureWebhookSwitch(
         const drainFrom = monoMs();
         const drained = await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
         const drainMs = Math.round(monoMs() - drainFrom);
+        const cpu1 = cpuNow();
+        const cpuUsed = {
+          instance: cpu1.instance - cpu0.instance,
+          postgres: cpu1.postgres - cpu0.postgres,
+          redis: cpu1.redis - cpu0.redis,
+        };
         const deliveredAfter = receiver.received - received0 - deliveredDuring;
         for (const id of created) await adminCall(a, token, 'DELETE', `/v1/webhooks/${id}`);
         // What is left (bound reached) is dropped at its turn, its endpoint gone.
@@ -531,6 +549,7 @@ async function measureWebhookSwitch(
           deliveredAfter,
           drainMs,
           drained,
+          cpuMs: cpuUsed,
         });
         log(
           `  ${endpoints} endpoints: ${lat(latency)}; replies ${JSON.stringify(r.replies)}; ${deliveredDuring} deliveries during, ${deliveredAfter} after (${drained ? `drained in ${drainMs} ms` : 'not drained within the bound'})`,
@@ -547,6 +566,16 @@ async function measureWebhookSwitch(
         (sum, phase) => sum + phase.deliveredDuring + phase.deliveredAfter,
         0,
       );
+      // CPU a delivery costs: what the phases with endpoints used beyond those without, per delivery.
+      const cpuOf = (list: typeof phases, part: keyof (typeof phases)[number]['cpuMs']): number =>
+        list.reduce((sum, phase) => sum + phase.cpuMs[part], 0);
+      const perDeliveryMs = (part: keyof (typeof phases)[number]['cpuMs']): number =>
+        (cpuOf(withHooks, part) - cpuOf(without, part)) / Math.max(delivered, 1);
+      const cpuPerDelivery = {
+        instance: perDeliveryMs('instance'),
+        postgres: perDeliveryMs('postgres'),
+        redis: perDeliveryMs('redis'),
+      };
       rows.push({
         id: 'webhook-switch',
         what: `\`switch\` over WebSocket with ${WEBHOOK_ENDPOINTS} webhook endpoints (\`["*"]\`) against none, 1 instance, audit on PostgreSQL (${WEBHOOK_SESSIONS} sockets at ${rate}/s)`,
@@ -559,11 +588,13 @@ async function measureWebhookSwitch(
           without: off,
           with: on,
           noiseMs,
+          cpuPerDeliveryMs: cpuPerDelivery,
           phases: phases.map((phase) => ({ ...phase, histogram: undefined })),
         },
         notes: [
           `phases in turn: ${phases.map((phase) => `${phase.endpoints} endpoints p99 ${fmt(phase.latency.p99Ms)} ms`).join(', ')}; met when the p99 of the runs with endpoints is within that of the runs without plus the spread between those`,
           `deliveries to a node:http receiver in the bench process (200 at once): ${withHooks.map((phase) => `${phase.deliveredDuring} during the phase, ${phase.deliveredAfter} after it (${phase.drained ? `backlog empty ${phase.drainMs} ms after the load` : 'backlog not empty within the bound'})`).join('; ')}`,
+          `CPU per delivery beyond the runs without endpoints (the phases' totals, load and drain): instance ${fmt(cpuPerDelivery.instance)} ms, PostgreSQL ${fmt(cpuPerDelivery.postgres)} ms, Redis ${fmt(cpuPerDelivery.redis)} ms; per phase (instance / PostgreSQL / Redis ms): ${phases.map((phase) => `${phase.endpoints} endpoints ${Math.round(phase.cpuMs.instance)} / ${Math.round(phase.cpuMs.postgres)} / ${Math.round(phase.cpuMs.redis)}`).join(', ')}`,
           `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery worker runs in the instance that serves the switches, so what it costs shows up in their latency, which is the point of the row`,
         ],
       });

@@ -1,7 +1,7 @@
 // The processes a benchmark run starts: server instances (the real entry point), the bare floor
 // server, and load workers. Every one is tracked and stopped by stopAll(), whatever happened.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,6 +53,43 @@ export function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   // utime and stime are fields 14 and 15 of stat; after "pid (comm) " they are at 11 and 12.
   const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
+/** The pid of the process whose command line holds every one of `parts`, if one runs. */
+export function findPid(parts: readonly string[]): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (parts.every((part) => cmdline.includes(part))) return Number(entry);
+  }
+  return null;
+}
+
+/**
+ * CPU ms of a process and its children, those exited (reaped into its own counters) and those
+ * running: PostgreSQL's postmaster and its backends, say.
+ */
+export function treeCpuMs(pid: number): number {
+  const statOf = (of: number): string[] =>
+    readFileSync(`/proc/${of}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const own = statOf(pid);
+  // After "pid (comm) ": ppid at 1, utime 11, stime 12, cutime 13, cstime 14 (clock ticks).
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statOf(Number(entry));
+      if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile: its time is in the parent's counters now
+    }
+  }
   return (ticks * 1000) / 100;
 }
 
