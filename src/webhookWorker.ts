@@ -2,12 +2,27 @@
 // queue the instances fill and delivers them, so instances started with WEBHOOK_DELIVERY=off keep
 // their CPU for commands. Run one or more beside the instances, on the same Redis and PostgreSQL;
 // BullMQ hands each message to one of them, and a killed one's messages go to another.
+import os from 'node:os';
 import { openAuditStore } from './audit/AuditStore.js';
 import type { Config } from './config/config.js';
 import { isEntryPoint, redisTarget, runUntilSignalled, StartupError } from './index.js';
 import type { Logger } from './monitoring/logger.js';
 import { stateKeys } from './state/keys.js';
 import { startDelivery } from './webhooks/startWebhooks.js';
+
+/**
+ * A delivery is never as urgent as a command: at a higher nice value this process gets the CPU
+ * that instances on the same cores leave idle (measured: BENCHMARKS.md, the webhook rows). On
+ * Linux this sets the calling thread's, which is where all of the delivery's JavaScript runs.
+ */
+function lowerPriority(nice: number, logger: Logger): void {
+  if (nice === 0) return;
+  try {
+    os.setPriority(nice);
+  } catch (err) {
+    logger.warn({ err, nice }, "could not lower the webhook worker's priority; delivering at the usual one");
+  }
+}
 
 export async function startWebhookWorker(
   config: Config,
@@ -32,7 +47,11 @@ export async function startWebhookWorker(
     allowPrivate: config.webhooks.allowPrivate,
     logger,
   });
-  logger.info({ allowPrivate: config.webhooks.allowPrivate }, 'webhook worker: delivering');
+  lowerPriority(config.webhooks.workerNice, logger);
+  logger.info(
+    { allowPrivate: config.webhooks.allowPrivate, nice: config.webhooks.workerNice },
+    'webhook worker: delivering',
+  );
   return {
     async close() {
       // What is in flight finishes (BullMQ's close waits for it); what is queued stays queued.

@@ -64,6 +64,11 @@ export interface Config {
      * `npm run webhook-worker` processes deliver them, off the command path's CPU.
      */
     deliver: boolean;
+    /**
+     * The nice value a webhook worker process runs at (0–19): on cores it shares with instances,
+     * the scheduler lets their commands go first.
+     */
+    workerNice: number;
   };
   /** The FCM service account (JSON, or a path to it); null: push notifications are off. */
   fcmServiceAccount: string | null;
@@ -324,6 +329,7 @@ const envSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE: retryScheduleVar(DEFAULT_RETRY_SCHEDULE_MS),
   WEBHOOK_ALLOW_PRIVATE: booleanVar(false),
   WEBHOOK_DELIVERY: enumVar(['on', 'off'] as const, 'on'),
+  WEBHOOK_WORKER_NICE: integerVar(0, 19, 10),
   FCM_SERVICE_ACCOUNT: optionalStringVar(),
 });
 
@@ -478,6 +484,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       // Outside production (a laptop, the tests) receivers on localhost are the point.
       allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE || vars.NODE_ENV !== 'production',
       deliver: vars.WEBHOOK_DELIVERY === 'on',
+      workerNice: vars.WEBHOOK_WORKER_NICE,
     },
     fcmServiceAccount: vars.FCM_SERVICE_ACCOUNT,
     mode: vars.REDIS_URL === null && vars.REDIS_CLUSTER_NODES === null ? 'embedded' : 'distributed',

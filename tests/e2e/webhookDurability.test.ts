@@ -4,6 +4,7 @@
 // instances on one Redis and PostgreSQL, one SIGKILLed while it holds delivery jobs; every message
 // still arrives, and a duplicate is only one whose answer the dead sender never got.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../src/types/session.js';
 import { chessClockInput } from '../helpers/fixtures.js';
@@ -252,6 +253,9 @@ describe('distributed: delivery in its own process (WEBHOOK_DELIVERY=off)', () =
 
     const worker = startService(servers.env, 'src/webhookWorker.ts');
     await worker.waitForLog((line) => line.msg === 'webhook worker: delivering');
+    // It runs behind the instances on shared cores: nice 10 (WEBHOOK_WORKER_NICE's default).
+    const stat = readFileSync(`/proc/${worker.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    expect(Number(stat[16])).toBe(10);
     await until(async () => receiver.accepted().length >= acknowledged.length, 30_000, 'every message');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const messages = verifiedMessages(endpoint.secret, receiver);

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
         // Outside production receivers on localhost are allowed.
         allowPrivate: true,
         deliver: true,
+        workerNice: 10,
       },
       fcmServiceAccount: null,
       mode: 'embedded',
@@ -82,6 +83,7 @@ describe('loadConfig', () => {
       WEBHOOK_RETRY_SCHEDULE: '100, 2000,30000',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_DELIVERY: 'off',
+      WEBHOOK_WORKER_NICE: '15',
       FCM_SERVICE_ACCOUNT: '/etc/synckairos/fcm.json',
     });
     expect(config).toEqual({
@@ -111,7 +113,7 @@ describe('loadConfig', () => {
       rateLimit: { windowMs: 10_000, max: 0 },
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       trustProxyHops: 1,
-      webhooks: { retryScheduleMs: [100, 2000, 30_000], allowPrivate: true, deliver: false },
+      webhooks: { retryScheduleMs: [100, 2000, 30_000], allowPrivate: true, deliver: false, workerNice: 15 },
       fcmServiceAccount: '/etc/synckairos/fcm.json',
       mode: 'distributed',
     });
@@ -143,6 +145,10 @@ describe('loadConfig', () => {
       },
     ]);
     expect(refusal({ WEBHOOK_DELIVERY: 'maybe' }).problems[0]!.variable).toBe('WEBHOOK_DELIVERY');
+    expect(loadConfig({}).webhooks.workerNice).toBe(10);
+    for (const nice of ['-1', '20', 'low']) {
+      expect(refusal({ WEBHOOK_WORKER_NICE: nice }).problems[0]!.variable).toBe('WEBHOOK_WORKER_NICE');
+    }
     expect(
       loadConfig({ REDIS_URL: 'redis://127.0.0.1:6380', WEBHOOK_DELIVERY: 'off' }).webhooks.deliver,
     ).toBe(false);
