@@ -24,6 +24,7 @@ import {
   Worker,
   cpuMs,
   findPid,
+  startWebhookWorker,
   treeCpuMs,
   startHttpStack,
   rssBytes,
@@ -61,8 +62,8 @@ if (args.help) {
       '  --quick    smaller counts and shorter runs (about 6 minutes on 2 cores)\n' +
       '  --profile  run every server instance under --cpu-prof and summarize where its time goes\n' +
       '  --only     rows by id: http-switch, embedded-switch, http-layers (server CPU per REST switch,\n' +
-      '             layer by layer, Express and Fastify), ws-switch, webhook-switch, delivery, redis-cluster,\n' +
-      '             fanout, expiry, phases, offset, memory, session-list, connections\n' +
+      '             layer by layer, Express and Fastify), ws-switch, webhook-switch, webhook-worker, delivery,\n' +
+      '             redis-cluster, fanout, expiry, phases, offset, memory, session-list, connections\n' +
       '  --priority run every process of the benchmark at nice -10 (needs root), so that other work\n' +
       '             on the machine disturbs the figures less (the output says so)\n' +
       '             (the profiler costs a few percent: figures of such a run are not the reference)\n',
@@ -77,6 +78,7 @@ export const ROWS = [
   'http-layers',
   'ws-switch',
   'webhook-switch',
+  'webhook-worker',
   'delivery',
   'redis-cluster',
   'fanout',
@@ -461,153 +463,178 @@ async function measureWebhookSwitch(
   w0: Worker,
   workers: Worker[],
   token: string,
+  deliveryIn: 'instance' | 'worker',
 ): Promise<void> {
   const rate = SIZE.webhookRate;
+  const row = deliveryIn === 'worker' ? 'webhook-worker' : 'webhook-switch';
+  const where =
+    deliveryIn === 'worker'
+      ? 'delivery in a webhook-worker process (WEBHOOK_DELIVERY=off, the worker at its default nice 10)'
+      : 'delivery in the instance';
   log(
-    `webhook-switch: 1 instance, audit on PostgreSQL, ${WEBHOOK_SESSIONS} sockets at ${rate}/s; without and with ${WEBHOOK_ENDPOINTS} endpoints, ${SIZE.webhookPhaseMs / 1000} s each, twice`,
+    `${row}: 1 instance, audit on PostgreSQL, ${where}, ${WEBHOOK_SESSIONS} sockets at ${rate}/s; without and with ${WEBHOOK_ENDPOINTS} endpoints, ${SIZE.webhookPhaseMs / 1000} s each, twice`,
   );
   const postgres = await startPostgresServer();
   postgresServers.add(postgres);
   const receiver = await startBenchReceiver();
   try {
-    const env = { DATABASE_URL: await postgres.createDatabase(), WEBHOOK_ALLOW_PRIVATE: 'true' };
-    await withStack('webhook-switch', 1, env, async ({ instances, redis }) => {
+    const env: Record<string, string> = {
+      DATABASE_URL: await postgres.createDatabase(),
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      ...(deliveryIn === 'worker' ? { WEBHOOK_DELIVERY: 'off' } : {}),
+    };
+    await withStack(row, 1, env, async ({ instances, redis }) => {
       const [a] = instances as [Instance];
-      // Where each phase's CPU goes: the instance, PostgreSQL (postmaster and backends), Redis.
-      const postmaster = findPid(['postgres', `-p ${postgres.port} `]);
-      const redisPid = findPid(['redis-server', `:${new URL(redis.url).port}`]);
-      const cpuNow = (): { instance: number; postgres: number; redis: number } => ({
-        instance: cpuMs(a.pid),
-        postgres: postmaster === null ? Number.NaN : treeCpuMs(postmaster),
-        redis: redisPid === null ? Number.NaN : cpuMs(redisPid),
-      });
-      const backlog = async (): Promise<number> =>
-        metricValue(await metricsOf(a), 'synckairos_webhook_backlog', '');
-      // The audit database migrates in the background; the webhook routes answer once it has.
-      const ready = await pollUntil(
-        async () => (await adminCall(a, token, 'GET', '/v1/webhooks')).ok,
-        60_000,
-      );
-      if (!ready) throw new Error('the webhook routes did not answer within 60 s');
-      const sessionIds = ids('wh', WEBHOOK_SESSIONS);
-      await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
-      const phases: {
-        endpoints: number;
-        latency: LatencySummary;
-        histogram: string;
-        replies: Record<string, number>;
-        switches: number;
-        deliveredDuring: number;
-        deliveredAfter: number;
-        drainMs: number;
-        drained: boolean;
-        cpuMs: { instance: number; postgres: number; redis: number };
-      }[] = [];
-      // A first, unmeasured phase with endpoints warms what only deliveries use (the JIT of their
-      // code, the database pool's and the receiver's connections), as the switches' own warm-up does.
-      const schedule = [
-        { endpoints: WEBHOOK_ENDPOINTS, measured: false },
-        ...[0, WEBHOOK_ENDPOINTS, 0, WEBHOOK_ENDPOINTS].map((endpoints) => ({ endpoints, measured: true })),
-      ];
-      for (const { endpoints, measured } of schedule) {
-        const created: string[] = [];
-        for (let i = 0; i < endpoints; i++) {
-          const res = await adminCall(a, token, 'POST', '/v1/webhooks', { url: receiver.url, events: ['*'] });
-          if (res.status !== 201) throw new Error(`creating an endpoint: ${res.status} ${await res.text()}`);
-          created.push(((await res.json()) as { id: string }).id);
-        }
-        await sleep(ENDPOINT_CACHE_WAIT_MS);
-        const received0 = receiver.received;
-        const cpu0 = cpuNow();
-        const r = await w0.run<{ histogram: string; replies: Record<string, number>; total: number }>(
-          'wsSwitchRate',
-          {
-            wsUrl: a.wsUrl,
-            token,
-            sessionIds,
-            ratePerSec: rate,
-            warmupMs: SIZE.warmupMs,
-            durationMs: measured ? SIZE.webhookPhaseMs : SIZE.warmupMs,
-          },
-        );
-        const deliveredDuring = receiver.received - received0;
-        const drainFrom = monoMs();
-        const drained = await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
-        const drainMs = Math.round(monoMs() - drainFrom);
-        const cpu1 = cpuNow();
-        const cpuUsed = {
-          instance: cpu1.instance - cpu0.instance,
-          postgres: cpu1.postgres - cpu0.postgres,
-          redis: cpu1.redis - cpu0.redis,
-        };
-        const deliveredAfter = receiver.received - received0 - deliveredDuring;
-        for (const id of created) await adminCall(a, token, 'DELETE', `/v1/webhooks/${id}`);
-        // What is left (bound reached) is dropped at its turn, its endpoint gone.
-        if (!drained) await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
-        if (!measured) {
-          log(`  warm-up with ${endpoints} endpoints: ${deliveredDuring + deliveredAfter} deliveries`);
-          continue;
-        }
-        const latency = summarize(mergeEncoded([r.histogram]));
-        phases.push({
-          endpoints,
-          latency,
-          histogram: r.histogram,
-          replies: r.replies,
-          switches: r.total,
-          deliveredDuring,
-          deliveredAfter,
-          drainMs,
-          drained,
-          cpuMs: cpuUsed,
+      const deliverer =
+        deliveryIn === 'worker' ? await startWebhookWorker({ ...env, REDIS_URL: redis.url }) : null;
+      try {
+        // Where each phase's CPU goes: the instance, the worker, PostgreSQL (postmaster and backends), Redis.
+        const postmaster = findPid(['postgres', `-p ${postgres.port} `]);
+        const redisPid = findPid(['redis-server', `:${new URL(redis.url).port}`]);
+        const cpuNow = (): { instance: number; worker: number; postgres: number; redis: number } => ({
+          instance: cpuMs(a.pid),
+          worker: deliverer === null ? 0 : cpuMs(deliverer.pid),
+          postgres: postmaster === null ? Number.NaN : treeCpuMs(postmaster),
+          redis: redisPid === null ? Number.NaN : cpuMs(redisPid),
         });
-        log(
-          `  ${endpoints} endpoints: ${lat(latency)}; replies ${JSON.stringify(r.replies)}; ${deliveredDuring} deliveries during, ${deliveredAfter} after (${drained ? `drained in ${drainMs} ms` : 'not drained within the bound'})`,
+        const backlog = async (): Promise<number> =>
+          metricValue(await metricsOf(a), 'synckairos_webhook_backlog', '');
+        // The audit database migrates in the background; the webhook routes answer once it has.
+        const ready = await pollUntil(
+          async () => (await adminCall(a, token, 'GET', '/v1/webhooks')).ok,
+          60_000,
         );
+        if (!ready) throw new Error('the webhook routes did not answer within 60 s');
+        const sessionIds = ids('wh', WEBHOOK_SESSIONS);
+        await createSessions(workers, a.httpUrl, token, sessionIds, 3_600_000, true);
+        const phases: {
+          endpoints: number;
+          latency: LatencySummary;
+          histogram: string;
+          replies: Record<string, number>;
+          switches: number;
+          deliveredDuring: number;
+          deliveredAfter: number;
+          drainMs: number;
+          drained: boolean;
+          cpuMs: { instance: number; worker: number; postgres: number; redis: number };
+        }[] = [];
+        // A first, unmeasured phase with endpoints warms what only deliveries use (the JIT of their
+        // code, the database pool's and the receiver's connections), as the switches' own warm-up does.
+        const schedule = [
+          { endpoints: WEBHOOK_ENDPOINTS, measured: false },
+          ...[0, WEBHOOK_ENDPOINTS, 0, WEBHOOK_ENDPOINTS].map((endpoints) => ({ endpoints, measured: true })),
+        ];
+        for (const { endpoints, measured } of schedule) {
+          const created: string[] = [];
+          for (let i = 0; i < endpoints; i++) {
+            const res = await adminCall(a, token, 'POST', '/v1/webhooks', {
+              url: receiver.url,
+              events: ['*'],
+            });
+            if (res.status !== 201)
+              throw new Error(`creating an endpoint: ${res.status} ${await res.text()}`);
+            created.push(((await res.json()) as { id: string }).id);
+          }
+          await sleep(ENDPOINT_CACHE_WAIT_MS);
+          const received0 = receiver.received;
+          const cpu0 = cpuNow();
+          const r = await w0.run<{ histogram: string; replies: Record<string, number>; total: number }>(
+            'wsSwitchRate',
+            {
+              wsUrl: a.wsUrl,
+              token,
+              sessionIds,
+              ratePerSec: rate,
+              warmupMs: SIZE.warmupMs,
+              durationMs: measured ? SIZE.webhookPhaseMs : SIZE.warmupMs,
+            },
+          );
+          const deliveredDuring = receiver.received - received0;
+          const drainFrom = monoMs();
+          const drained = await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
+          const drainMs = Math.round(monoMs() - drainFrom);
+          const cpu1 = cpuNow();
+          const cpuUsed = {
+            instance: cpu1.instance - cpu0.instance,
+            worker: cpu1.worker - cpu0.worker,
+            postgres: cpu1.postgres - cpu0.postgres,
+            redis: cpu1.redis - cpu0.redis,
+          };
+          const deliveredAfter = receiver.received - received0 - deliveredDuring;
+          for (const id of created) await adminCall(a, token, 'DELETE', `/v1/webhooks/${id}`);
+          // What is left (bound reached) is dropped at its turn, its endpoint gone.
+          if (!drained) await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
+          if (!measured) {
+            log(`  warm-up with ${endpoints} endpoints: ${deliveredDuring + deliveredAfter} deliveries`);
+            continue;
+          }
+          const latency = summarize(mergeEncoded([r.histogram]));
+          phases.push({
+            endpoints,
+            latency,
+            histogram: r.histogram,
+            replies: r.replies,
+            switches: r.total,
+            deliveredDuring,
+            deliveredAfter,
+            drainMs,
+            drained,
+            cpuMs: cpuUsed,
+          });
+          log(
+            `  ${endpoints} endpoints: ${lat(latency)}; replies ${JSON.stringify(r.replies)}; ${deliveredDuring} deliveries during, ${deliveredAfter} after (${drained ? `drained in ${drainMs} ms` : 'not drained within the bound'})`,
+          );
+        }
+        const without = phases.filter((phase) => phase.endpoints === 0);
+        const withHooks = phases.filter((phase) => phase.endpoints > 0);
+        const off = summarize(mergeEncoded(without.map((phase) => phase.histogram)));
+        const on = summarize(mergeEncoded(withHooks.map((phase) => phase.histogram)));
+        const offP99s = without.map((phase) => phase.latency.p99Ms);
+        const noiseMs = Math.max(...offP99s) - Math.min(...offP99s);
+        const errors = phases.flatMap((phase) => Object.keys(phase.replies).filter((k) => k !== 'ACK'));
+        const delivered = withHooks.reduce(
+          (sum, phase) => sum + phase.deliveredDuring + phase.deliveredAfter,
+          0,
+        );
+        // CPU a delivery costs: what the phases with endpoints used beyond those without, per delivery.
+        const cpuOf = (list: typeof phases, part: keyof (typeof phases)[number]['cpuMs']): number =>
+          list.reduce((sum, phase) => sum + phase.cpuMs[part], 0);
+        const perDeliveryMs = (part: keyof (typeof phases)[number]['cpuMs']): number =>
+          (cpuOf(withHooks, part) - cpuOf(without, part)) / Math.max(delivered, 1);
+        const cpuPerDelivery = {
+          instance: perDeliveryMs('instance'),
+          worker: perDeliveryMs('worker'),
+          postgres: perDeliveryMs('postgres'),
+          redis: perDeliveryMs('redis'),
+        };
+        rows.push({
+          id: row,
+          what: `\`switch\` over WebSocket with ${WEBHOOK_ENDPOINTS} webhook endpoints (\`["*"]\`) against none, 1 instance, audit on PostgreSQL, ${where} (${WEBHOOK_SESSIONS} sockets at ${rate}/s)`,
+          target: 'p99 unchanged: within the noise of the runs without',
+          measured: `without: ${lat(off)}; with: ${lat(on)}; ${delivered} deliveries`,
+          floor: `the runs without endpoints: p99 ${offP99s.map(fmt).join(' / ')} ms (noise ${fmt(noiseMs)} ms)`,
+          ratio: `p50 ×${ratio(on.p50Ms, off.p50Ms)} · p99 ×${ratio(on.p99Ms, off.p99Ms)}`,
+          met: on.p99Ms <= off.p99Ms + noiseMs && errors.length === 0,
+          data: {
+            without: off,
+            with: on,
+            noiseMs,
+            cpuPerDeliveryMs: cpuPerDelivery,
+            phases: phases.map((phase) => ({ ...phase, histogram: undefined })),
+          },
+          notes: [
+            `phases in turn, after an unmeasured warm-up with endpoints: ${phases.map((phase) => `${phase.endpoints} endpoints p99 ${fmt(phase.latency.p99Ms)} ms`).join(', ')}; met when the p99 of the runs with endpoints is within that of the runs without plus the spread between those`,
+            `deliveries to a node:http receiver in the bench process (200 at once): ${withHooks.map((phase) => `${phase.deliveredDuring} during the phase, ${phase.deliveredAfter} after it (${phase.drained ? `backlog empty ${phase.drainMs} ms after the load` : 'backlog not empty within the bound'})`).join('; ')}`,
+            `CPU per delivery beyond the runs without endpoints (the phases' totals, load and drain): instance ${fmt(cpuPerDelivery.instance)} ms, worker ${fmt(cpuPerDelivery.worker)} ms, PostgreSQL ${fmt(cpuPerDelivery.postgres)} ms, Redis ${fmt(cpuPerDelivery.redis)} ms; per phase (instance / worker / PostgreSQL / Redis ms): ${phases.map((phase) => `${phase.endpoints} endpoints ${Math.round(phase.cpuMs.instance)} / ${Math.round(phase.cpuMs.worker)} / ${Math.round(phase.cpuMs.postgres)} / ${Math.round(phase.cpuMs.redis)}`).join(', ')}`,
+            deliveryIn === 'worker'
+              ? `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the instance only queues them, one webhook worker process on the same cores delivers them at nice 10 (WEBHOOK_WORKER_NICE's default), the deployment docs/webhooks.md recommends for webhook-heavy loads`
+              : `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery runs in the instance that serves the switches (the default), so what it costs shows up in their latency, which is the point of the row`,
+          ],
+        });
+      } finally {
+        if (deliverer !== null) await stopProcess(deliverer.proc);
       }
-      const without = phases.filter((phase) => phase.endpoints === 0);
-      const withHooks = phases.filter((phase) => phase.endpoints > 0);
-      const off = summarize(mergeEncoded(without.map((phase) => phase.histogram)));
-      const on = summarize(mergeEncoded(withHooks.map((phase) => phase.histogram)));
-      const offP99s = without.map((phase) => phase.latency.p99Ms);
-      const noiseMs = Math.max(...offP99s) - Math.min(...offP99s);
-      const errors = phases.flatMap((phase) => Object.keys(phase.replies).filter((k) => k !== 'ACK'));
-      const delivered = withHooks.reduce(
-        (sum, phase) => sum + phase.deliveredDuring + phase.deliveredAfter,
-        0,
-      );
-      // CPU a delivery costs: what the phases with endpoints used beyond those without, per delivery.
-      const cpuOf = (list: typeof phases, part: keyof (typeof phases)[number]['cpuMs']): number =>
-        list.reduce((sum, phase) => sum + phase.cpuMs[part], 0);
-      const perDeliveryMs = (part: keyof (typeof phases)[number]['cpuMs']): number =>
-        (cpuOf(withHooks, part) - cpuOf(without, part)) / Math.max(delivered, 1);
-      const cpuPerDelivery = {
-        instance: perDeliveryMs('instance'),
-        postgres: perDeliveryMs('postgres'),
-        redis: perDeliveryMs('redis'),
-      };
-      rows.push({
-        id: 'webhook-switch',
-        what: `\`switch\` over WebSocket with ${WEBHOOK_ENDPOINTS} webhook endpoints (\`["*"]\`) against none, 1 instance, audit on PostgreSQL (${WEBHOOK_SESSIONS} sockets at ${rate}/s)`,
-        target: 'p99 unchanged: within the noise of the runs without',
-        measured: `without: ${lat(off)}; with: ${lat(on)}; ${delivered} deliveries`,
-        floor: `the runs without endpoints: p99 ${offP99s.map(fmt).join(' / ')} ms (noise ${fmt(noiseMs)} ms)`,
-        ratio: `p50 ×${ratio(on.p50Ms, off.p50Ms)} · p99 ×${ratio(on.p99Ms, off.p99Ms)}`,
-        met: on.p99Ms <= off.p99Ms + noiseMs && errors.length === 0,
-        data: {
-          without: off,
-          with: on,
-          noiseMs,
-          cpuPerDeliveryMs: cpuPerDelivery,
-          phases: phases.map((phase) => ({ ...phase, histogram: undefined })),
-        },
-        notes: [
-          `phases in turn, after an unmeasured warm-up with endpoints: ${phases.map((phase) => `${phase.endpoints} endpoints p99 ${fmt(phase.latency.p99Ms)} ms`).join(', ')}; met when the p99 of the runs with endpoints is within that of the runs without plus the spread between those`,
-          `deliveries to a node:http receiver in the bench process (200 at once): ${withHooks.map((phase) => `${phase.deliveredDuring} during the phase, ${phase.deliveredAfter} after it (${phase.drained ? `backlog empty ${phase.drainMs} ms after the load` : 'backlog not empty within the bound'})`).join('; ')}`,
-          `CPU per delivery beyond the runs without endpoints (the phases' totals, load and drain): instance ${fmt(cpuPerDelivery.instance)} ms, PostgreSQL ${fmt(cpuPerDelivery.postgres)} ms, Redis ${fmt(cpuPerDelivery.redis)} ms; per phase (instance / PostgreSQL / Redis ms): ${phases.map((phase) => `${phase.endpoints} endpoints ${Math.round(phase.cpuMs.instance)} / ${Math.round(phase.cpuMs.postgres)} / ${Math.round(phase.cpuMs.redis)}`).join(', ')}`,
-          `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery worker runs in the instance that serves the switches, so what it costs shows up in their latency, which is the point of the row`,
-        ],
-      });
     });
   } finally {
     await receiver.close();
@@ -1026,7 +1053,18 @@ async function main(): Promise<void> {
         what: '`switch` over WebSocket with 10 webhook endpoints subscribed to every event',
         target: 'p99 unchanged: within the noise of the runs without',
       },
-      () => measureWebhookSwitch(rows, w0, workers, token),
+      () => measureWebhookSwitch(rows, w0, workers, token, 'instance'),
+    );
+  }
+  if (wanted('webhook-worker')) {
+    await guarded(
+      rows,
+      {
+        id: 'webhook-worker',
+        what: '`switch` over WebSocket with 10 webhook endpoints subscribed to every event, delivered by a webhook worker process',
+        target: 'p99 unchanged: within the noise of the runs without',
+      },
+      () => measureWebhookSwitch(rows, w0, workers, token, 'worker'),
     );
   }
 
