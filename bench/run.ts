@@ -1045,26 +1045,19 @@ async function main(): Promise<void> {
   }
 
   // ---------------------------------------------------------------- switch latency with webhooks on
-  if (wanted('webhook-switch')) {
+  for (const [id, deliveryIn, by] of [
+    ['webhook-switch', 'instance', ''],
+    ['webhook-worker', 'worker', ', delivered by a webhook worker process'],
+  ] as const) {
+    if (!wanted(id)) continue;
     await guarded(
       rows,
       {
-        id: 'webhook-switch',
-        what: '`switch` over WebSocket with 10 webhook endpoints subscribed to every event',
+        id,
+        what: `\`switch\` over WebSocket with 10 webhook endpoints subscribed to every event${by}`,
         target: 'p99 unchanged: within the noise of the runs without',
       },
-      () => measureWebhookSwitch(rows, w0, workers, token, 'instance'),
-    );
-  }
-  if (wanted('webhook-worker')) {
-    await guarded(
-      rows,
-      {
-        id: 'webhook-worker',
-        what: '`switch` over WebSocket with 10 webhook endpoints subscribed to every event, delivered by a webhook worker process',
-        target: 'p99 unchanged: within the noise of the runs without',
-      },
-      () => measureWebhookSwitch(rows, w0, workers, token, 'worker'),
+      () => measureWebhookSwitch(rows, w0, workers, token, deliveryIn),
     );
   }
 
