@@ -183,14 +183,6 @@ export class WebhookStore {
     return new Set(rows.map((row) => row.message_id));
   }
 
-  async delivery(messageId: string): Promise<DeliveryRow | null> {
-    const { rows } = await this.sql.query<DeliveryRow>(
-      `SELECT ${deliveryColumns()} FROM webhook_deliveries WHERE message_id = $1`,
-      [messageId],
-    );
-    return rows[0] === undefined ? null : deliveryOf(rows[0]);
-  }
-
   /**
    * What deciding on each message needs, in one query: its log row, its endpoint, and the earliest
    * still-pending message of the same session to the same endpoint with a lower version (ordering:

@@ -372,12 +372,15 @@ describe('webhook service rules', () => {
       const processor = new DeliveryProcessor({ store, retryScheduleMs: [10], allowPrivate: false });
       expect(await processor.process(message)).toMatchObject({ retryInMs: expect.any(Number) });
       expect(receiver.requests).toHaveLength(0);
-      expect(await store.delivery(message.id)).toMatchObject({
-        status: 'pending',
-        attempts: 1,
-        lastResponseCode: null,
-        lastError: expect.stringContaining('127.0.0.1 (loopback)'),
-      });
+      expect(await store.deliveries(endpoint.id, 0, 10)).toEqual([
+        expect.objectContaining({
+          messageId: message.id,
+          status: 'pending',
+          attempts: 1,
+          lastResponseCode: null,
+          lastError: expect.stringContaining('127.0.0.1 (loopback)'),
+        }),
+      ]);
       await lenient.delete(endpoint.id);
     } finally {
       await receiver.close();
