@@ -16,6 +16,7 @@ import { connectRedis, createRedisConnection } from '../src/state/redisConnectio
 import { startRedisCluster, type RedisClusterHandle } from '../tests/helpers/redisCluster.js';
 import { startPostgresServer, type PostgresServerHandle } from '../tests/helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../tests/helpers/redisServer.js';
+import { startService } from '../tests/helpers/serviceProcess.js';
 import { startBenchReceiver } from './lib/receiver.js';
 import { mergeEncoded, newHistogram, recordMs, summarize, type LatencySummary } from './lib/hdr.js';
 import { monoMs, sleep } from './lib/load.js';
@@ -24,7 +25,6 @@ import {
   Worker,
   cpuMs,
   findPid,
-  startWebhookWorker,
   treeCpuMs,
   startHttpStack,
   rssBytes,
@@ -486,14 +486,17 @@ async function measureWebhookSwitch(
     await withStack(row, 1, env, async ({ instances, redis }) => {
       const [a] = instances as [Instance];
       const deliverer =
-        deliveryIn === 'worker' ? await startWebhookWorker({ ...env, REDIS_URL: redis.url }) : null;
+        deliveryIn === 'worker'
+          ? startService({ ...env, REDIS_URL: redis.url }, 'src/webhookWorker.ts')
+          : null;
+      await deliverer?.waitForLog((line) => line.msg === 'webhook worker: delivering');
       try {
         // Where each phase's CPU goes: the instance, the worker, PostgreSQL (postmaster and backends), Redis.
         const postmaster = findPid(['postgres', `-p ${postgres.port} `]);
         const redisPid = findPid(['redis-server', `:${new URL(redis.url).port}`]);
         const cpuNow = (): { instance: number; worker: number; postgres: number; redis: number } => ({
           instance: cpuMs(a.pid),
-          worker: deliverer === null ? 0 : cpuMs(deliverer.pid),
+          worker: deliverer === null ? 0 : cpuMs(deliverer.proc.pid!),
           postgres: postmaster === null ? Number.NaN : treeCpuMs(postmaster),
           redis: redisPid === null ? Number.NaN : cpuMs(redisPid),
         });

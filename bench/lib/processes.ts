@@ -139,6 +139,7 @@ export function startInstance(options: InstanceOptions): Promise<Instance> {
     stderr = (stderr + chunk.toString()).slice(-8000);
   });
   return new Promise((resolve, reject) => {
+    let buffer = '';
     let clock: Instance['clock'] = null;
     const timer = setTimeout(() => {
       reject(new Error(`${options.name} did not log its port within ${STARTUP_BOUND_MS} ms:\n${stderr}`));
@@ -147,76 +148,41 @@ export function startInstance(options: InstanceOptions): Promise<Instance> {
       clearTimeout(timer);
       reject(new Error(`${options.name} exited (${code}) before listening:\n${stderr}`));
     });
-    onJsonLines(proc, (line) => {
-      if (typeof line.clockOffsetMs === 'number' && typeof line.clockRoundTripMs === 'number') {
-        clock = { offsetMs: line.clockOffsetMs, roundTripMs: line.clockRoundTripMs };
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let newline = buffer.indexOf('\n');
+      while (newline >= 0) {
+        const text = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf('\n');
+        let line: Record<string, unknown>;
+        try {
+          line = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (typeof line.clockOffsetMs === 'number' && typeof line.clockRoundTripMs === 'number') {
+          clock = { offsetMs: line.clockOffsetMs, roundTripMs: line.clockRoundTripMs };
+        }
+        if (
+          typeof line.msg === 'string' &&
+          line.msg.startsWith('listening') &&
+          typeof line.port === 'number'
+        ) {
+          clearTimeout(timer);
+          const port = line.port;
+          resolve({
+            name: options.name,
+            proc,
+            pid: proc.pid!,
+            port,
+            httpUrl: `http://127.0.0.1:${port}`,
+            wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
+            clock,
+            stderr: () => stderr,
+          });
+        }
       }
-      if (typeof line.msg === 'string' && line.msg.startsWith('listening') && typeof line.port === 'number') {
-        clearTimeout(timer);
-        const port = line.port;
-        resolve({
-          name: options.name,
-          proc,
-          pid: proc.pid!,
-          port,
-          httpUrl: `http://127.0.0.1:${port}`,
-          wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
-          clock,
-          stderr: () => stderr,
-        });
-      }
-    });
-  });
-}
-
-/** Calls `onLine` with each JSON line the process writes to stdout (its log). */
-function onJsonLines(proc: ChildProcess, onLine: (line: Record<string, unknown>) => void): void {
-  let buffer = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let newline = buffer.indexOf('\n');
-    while (newline >= 0) {
-      const text = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      newline = buffer.indexOf('\n');
-      let line: Record<string, unknown>;
-      try {
-        line = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        continue; // not a log line
-      }
-      onLine(line);
-    }
-  });
-}
-
-/** `npm run webhook-worker` (src/webhookWorker.ts under tsx); resolves once it delivers. */
-export function startWebhookWorker(
-  env: Record<string, string>,
-): Promise<{ proc: ChildProcess; pid: number }> {
-  const proc = track(
-    spawn(process.execPath, ['--import', 'tsx', 'src/webhookWorker.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  let stderr = '';
-  proc.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-8000);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`the webhook worker did not start within ${STARTUP_BOUND_MS} ms:\n${stderr}`));
-    }, STARTUP_BOUND_MS);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the webhook worker exited (${code}):\n${stderr}`));
-    });
-    onJsonLines(proc, (line) => {
-      if (line.msg !== 'webhook worker: delivering') return;
-      clearTimeout(timer);
-      resolve({ proc, pid: proc.pid! });
     });
   });
 }
