@@ -487,7 +487,7 @@ async function measureWebhookSwitch(
       const [a] = instances as [Instance];
       const deliverer =
         deliveryIn === 'worker'
-          ? startService({ ...env, REDIS_URL: redis.url }, 'src/webhookWorker.ts')
+          ? startService({ ...env, REDIS_URL: redis.url, WEBHOOK_WORKER_PORT: '0' }, 'src/webhookWorker.ts')
           : null;
       await deliverer?.waitForLog((line) => line.msg === 'webhook worker: delivering');
       try {

@@ -1,12 +1,15 @@
 // A delivery-only process (`npm run webhook-worker`): it takes webhook messages from the BullMQ
 // queue the instances fill and delivers them, so instances started with WEBHOOK_DELIVERY=off keep
 // their CPU for commands. Run one or more beside the instances, on the same Redis and PostgreSQL;
-// BullMQ hands each message to one of them, and a killed one's messages go to another.
+// BullMQ hands each message to one of them, and a killed one's messages go to another. Each
+// serves `/health` and `/metrics` on WEBHOOK_WORKER_PORT: its deliveries are counted there.
 import os from 'node:os';
 import { openAuditStore } from './audit/AuditStore.js';
 import type { Config } from './config/config.js';
 import { isEntryPoint, redisTarget, runUntilSignalled, StartupError } from './index.js';
 import type { Logger } from './monitoring/logger.js';
+import { createMetrics } from './monitoring/metrics.js';
+import { startOpsListener } from './monitoring/opsListener.js';
 import { stateKeys } from './state/keys.js';
 import { startDelivery } from './webhooks/startWebhooks.js';
 
@@ -34,6 +37,13 @@ export async function startWebhookWorker(
       'The webhook worker needs REDIS_URL (or REDIS_CLUSTER_NODES) and DATABASE_URL: it delivers what distributed instances queue',
     );
   }
+  const metrics = createMetrics();
+  const ops = await startOpsListener({ host: config.host, port: config.webhooks.workerPort, metrics }).catch(
+    (err: unknown) => {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new StartupError(`WEBHOOK_WORKER_PORT ${config.webhooks.workerPort}: ${reason}`, { cause: err });
+    },
+  );
   const store = await openAuditStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -46,10 +56,12 @@ export async function startWebhookWorker(
     retryScheduleMs: config.webhooks.retryScheduleMs,
     allowPrivate: config.webhooks.allowPrivate,
     logger,
+    metrics,
   });
+  metrics.gauges.webhookBacklog = () => queue.backlog();
   lowerPriority(config.webhooks.workerNice, logger);
   logger.info(
-    { allowPrivate: config.webhooks.allowPrivate, nice: config.webhooks.workerNice },
+    { allowPrivate: config.webhooks.allowPrivate, nice: config.webhooks.workerNice, metricsPort: ops.port },
     'webhook worker: delivering',
   );
   return {
@@ -57,6 +69,7 @@ export async function startWebhookWorker(
       // What is in flight finishes (BullMQ's close waits for it); what is queued stays queued.
       await queue.close();
       await store.close();
+      await ops.close();
       logger.info('closed');
     },
   };

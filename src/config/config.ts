@@ -69,6 +69,8 @@ export interface Config {
      * the scheduler lets their commands go first.
      */
     workerNice: number;
+    /** Where a webhook worker process serves `/health` and `/metrics` (on HOST); 0: any free port. */
+    workerPort: number;
   };
   /** The FCM service account (JSON, or a path to it); null: push notifications are off. */
   fcmServiceAccount: string | null;
@@ -330,6 +332,7 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: booleanVar(false),
   WEBHOOK_DELIVERY: enumVar(['on', 'off'] as const, 'on'),
   WEBHOOK_WORKER_NICE: integerVar(0, 19, 10),
+  WEBHOOK_WORKER_PORT: integerVar(0, 65535, 3001),
   FCM_SERVICE_ACCOUNT: optionalStringVar(),
 });
 
@@ -485,6 +488,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE || vars.NODE_ENV !== 'production',
       deliver: vars.WEBHOOK_DELIVERY === 'on',
       workerNice: vars.WEBHOOK_WORKER_NICE,
+      workerPort: vars.WEBHOOK_WORKER_PORT,
     },
     fcmServiceAccount: vars.FCM_SERVICE_ACCOUNT,
     mode: vars.REDIS_URL === null && vars.REDIS_CLUSTER_NODES === null ? 'embedded' : 'distributed',

@@ -61,6 +61,18 @@ async function play(base: string, sessionId: string, version: number): Promise<S
   return views;
 }
 
+async function scrape(base: string): Promise<string> {
+  const res = await fetch(`${base}/metrics`);
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+/** A sample's value in Prometheus text (`name{labels}` as written); null when it is not there. */
+function metricValue(text: string, sample: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? null : Number(line.slice(sample.length + 1));
+}
+
 function countById(ids: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -251,8 +263,8 @@ describe('distributed: delivery in its own process (WEBHOOK_DELIVERY=off)', () =
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(receiver.requests).toHaveLength(0);
 
-    const worker = startService(servers.env, 'src/webhookWorker.ts');
-    await worker.waitForLog((line) => line.msg === 'webhook worker: delivering');
+    const worker = startService({ ...servers.env, WEBHOOK_WORKER_PORT: '0' }, 'src/webhookWorker.ts');
+    const { metricsPort } = await worker.waitForLog((line) => line.msg === 'webhook worker: delivering');
     // It runs behind the instances on shared cores: nice 10 (WEBHOOK_WORKER_NICE's default).
     const stat = readFileSync(`/proc/${worker.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     expect(Number(stat[16])).toBe(10);
@@ -261,5 +273,40 @@ describe('distributed: delivery in its own process (WEBHOOK_DELIVERY=off)', () =
     const messages = verifiedMessages(endpoint.secret, receiver);
     expect(messages.map((m) => m.version)).toEqual(acknowledged.map((view) => view.version));
     expect(new Set(messages.map((m) => m.id)).size).toBe(messages.length);
+
+    // The deliveries are counted where they happen, and the operator can scrape them there.
+    const workerMetrics = await scrape(`http://127.0.0.1:${String(metricsPort)}`);
+    expect(metricValue(workerMetrics, 'synckairos_webhook_deliveries_total{outcome="delivered"}')).toBe(
+      messages.length,
+    );
+    expect(metricValue(workerMetrics, 'synckairos_webhook_attempt_duration_seconds_count')).toBe(
+      messages.length,
+    );
+    expect(metricValue(workerMetrics, 'synckairos_webhook_backlog')).toBe(0);
+    const instanceMetrics = await scrape(instance.http);
+    expect(
+      metricValue(instanceMetrics, 'synckairos_webhook_deliveries_total{outcome="delivered"}'),
+    ).toBeNull();
+  }, 90_000);
+
+  it('a webhook worker started before any instance makes the audit tables itself', async () => {
+    const servers = await startServers();
+    const worker = startService({ ...servers.env, WEBHOOK_WORKER_PORT: '0' }, 'src/webhookWorker.ts');
+    const { metricsPort } = await worker.waitForLog((line) => line.msg === 'webhook worker: delivering');
+    const health = await fetch(`http://127.0.0.1:${String(metricsPort)}/health`);
+    expect(await health.json()).toEqual({ status: 'ok' });
+
+    // An instance after it finds nothing left to apply, and the worker delivers what it queues.
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    const instance = await startInstance({ ...servers.env, WEBHOOK_DELIVERY: 'off' });
+    const ready = await instance.service.waitForLog((line) => line.msg === 'audit store ready');
+    expect(ready.applied).toEqual([]);
+    const endpoint = await subscribe(instance, receiver.url);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const acknowledged = await play(instance.http, 'worker-first', 3);
+    await until(async () => receiver.accepted().length >= acknowledged.length, 30_000, 'every message');
+    const messages = verifiedMessages(endpoint.secret, receiver);
+    expect(messages.map((m) => m.version)).toEqual(acknowledged.map((view) => view.version));
   }, 90_000);
 });

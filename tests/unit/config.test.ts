@@ -47,6 +47,7 @@ describe('loadConfig', () => {
         allowPrivate: true,
         deliver: true,
         workerNice: 10,
+        workerPort: 3001,
       },
       fcmServiceAccount: null,
       mode: 'embedded',
@@ -84,6 +85,7 @@ describe('loadConfig', () => {
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_DELIVERY: 'off',
       WEBHOOK_WORKER_NICE: '15',
+      WEBHOOK_WORKER_PORT: '9464',
       FCM_SERVICE_ACCOUNT: '/etc/synckairos/fcm.json',
     });
     expect(config).toEqual({
@@ -113,7 +115,13 @@ describe('loadConfig', () => {
       rateLimit: { windowMs: 10_000, max: 0 },
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       trustProxyHops: 1,
-      webhooks: { retryScheduleMs: [100, 2000, 30_000], allowPrivate: true, deliver: false, workerNice: 15 },
+      webhooks: {
+        retryScheduleMs: [100, 2000, 30_000],
+        allowPrivate: true,
+        deliver: false,
+        workerNice: 15,
+        workerPort: 9464,
+      },
       fcmServiceAccount: '/etc/synckairos/fcm.json',
       mode: 'distributed',
     });
@@ -148,6 +156,9 @@ describe('loadConfig', () => {
     expect(loadConfig({}).webhooks.workerNice).toBe(10);
     for (const nice of ['-1', '20', 'low']) {
       expect(refusal({ WEBHOOK_WORKER_NICE: nice }).problems[0]!.variable).toBe('WEBHOOK_WORKER_NICE');
+    }
+    for (const port of ['-1', '65536', 'metrics']) {
+      expect(refusal({ WEBHOOK_WORKER_PORT: port }).problems[0]!.variable).toBe('WEBHOOK_WORKER_PORT');
     }
     expect(
       loadConfig({ REDIS_URL: 'redis://127.0.0.1:6380', WEBHOOK_DELIVERY: 'off' }).webhooks.deliver,
