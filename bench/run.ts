@@ -454,7 +454,7 @@ const WEBHOOK_DRAIN_BOUND_MS = 90_000;
 
 /**
  * One instance in distributed mode with the audit trail on PostgreSQL; switches over WebSocket
- * at a fixed rate, without endpoints and with 10 (`["*"]`) to a receiver in this process,
+ * at a fixed rate, without endpoints and with 10 (`["*"]`) to a receiver process at nice 19,
  * alternately, twice each. Between phases the queued messages go out (or are dropped once their
  * endpoint is deleted) so that a phase without endpoints is not measured beside a backlog.
  */
@@ -540,7 +540,7 @@ async function measureWebhookSwitch(
             created.push(((await res.json()) as { id: string }).id);
           }
           await sleep(ENDPOINT_CACHE_WAIT_MS);
-          const received0 = receiver.received;
+          const received0 = await receiver.received();
           const cpu0 = cpuNow();
           const r = await w0.run<{ histogram: string; replies: Record<string, number>; total: number }>(
             'wsSwitchRate',
@@ -553,7 +553,7 @@ async function measureWebhookSwitch(
               durationMs: measured ? SIZE.webhookPhaseMs : SIZE.warmupMs,
             },
           );
-          const deliveredDuring = receiver.received - received0;
+          const deliveredDuring = (await receiver.received()) - received0;
           const drainFrom = monoMs();
           const drained = await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
           const drainMs = Math.round(monoMs() - drainFrom);
@@ -564,7 +564,7 @@ async function measureWebhookSwitch(
             postgres: cpu1.postgres - cpu0.postgres,
             redis: cpu1.redis - cpu0.redis,
           };
-          const deliveredAfter = receiver.received - received0 - deliveredDuring;
+          const deliveredAfter = (await receiver.received()) - received0 - deliveredDuring;
           for (const id of created) await adminCall(a, token, 'DELETE', `/v1/webhooks/${id}`);
           // What is left (bound reached) is dropped at its turn, its endpoint gone.
           if (!drained) await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
@@ -628,7 +628,7 @@ async function measureWebhookSwitch(
           },
           notes: [
             `phases in turn, after an unmeasured warm-up with endpoints: ${phases.map((phase) => `${phase.endpoints} endpoints p99 ${fmt(phase.latency.p99Ms)} ms`).join(', ')}; met when the p99 of the runs with endpoints is within that of the runs without plus the spread between those`,
-            `deliveries to a node:http receiver in the bench process (200 at once): ${withHooks.map((phase) => `${phase.deliveredDuring} during the phase, ${phase.deliveredAfter} after it (${phase.drained ? `backlog empty ${phase.drainMs} ms after the load` : 'backlog not empty within the bound'})`).join('; ')}`,
+            `deliveries to a node:http receiver in a process of its own at nice 19 (it stands for the subscribers' servers; 200 at once): ${withHooks.map((phase) => `${phase.deliveredDuring} during the phase, ${phase.deliveredAfter} after it (${phase.drained ? `backlog empty ${phase.drainMs} ms after the load` : 'backlog not empty within the bound'})`).join('; ')}`,
             `CPU per delivery beyond the runs without endpoints (the phases' totals, load and drain): instance ${fmt(cpuPerDelivery.instance)} ms, worker ${fmt(cpuPerDelivery.worker)} ms, PostgreSQL ${fmt(cpuPerDelivery.postgres)} ms, Redis ${fmt(cpuPerDelivery.redis)} ms; per phase (instance / worker / PostgreSQL / Redis ms): ${phases.map((phase) => `${phase.endpoints} endpoints ${Math.round(phase.cpuMs.instance)} / ${Math.round(phase.cpuMs.worker)} / ${Math.round(phase.cpuMs.postgres)} / ${Math.round(phase.cpuMs.redis)}`).join(', ')}`,
             deliveryIn === 'worker'
               ? `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the instance only queues them, one webhook worker process on the same cores delivers them at nice 10 (WEBHOOK_WORKER_NICE's default), the deployment docs/webhooks.md recommends for webhook-heavy loads`

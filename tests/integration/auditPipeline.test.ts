@@ -449,6 +449,40 @@ describe('AuditRelay', () => {
     expect(queuedVersions).toEqual(range(1, 5));
   });
 
+  it('entries that trickle in go in batches, one read per poll interval; a full batch is read again at once', async () => {
+    const p = await newPipeline();
+    const sessionId = newSessionId();
+    const batches: number[][] = [];
+    await p.startRelay({
+      queue: {
+        addRecords: async (records: Array<{ version: number }>) => {
+          batches.push(records.map((record) => record.version));
+        },
+      },
+    });
+    // A change every 2 ms or so for a while, as busy sessions make them.
+    const fromMs = performance.now();
+    for (const v of range(1, 300)) {
+      await p.redis.xadd(p.log, '*', 'r', auditRecord(auditEvent(sessionId, v)));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await waitFor('all queued', async () => batches.flat().length >= 300);
+    const elapsedMs = performance.now() - fromMs;
+    expect(batches.flat()).toEqual(range(1, 300));
+    // A read per 100 ms at most: reading again right after each non-empty read took one per few entries.
+    expect(batches.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / 100) + 2);
+
+    // 1,200 entries at once (a transaction: no read comes between): batches of 500, 500 and 200.
+    batches.length = 0;
+    const transaction = p.redis.multi();
+    for (const v of range(301, 1500))
+      transaction.xadd(p.log, '*', 'r', auditRecord(auditEvent(sessionId, v)));
+    await transaction.exec();
+    await waitFor('all queued', async () => batches.flat().length >= 1200);
+    expect(batches.flat()).toEqual(range(301, 1500));
+    expect(batches.map((batch) => batch.length).filter((n) => n === 500)).toHaveLength(2);
+  });
+
   it('an entry it cannot read is logged and left in the stream, and does not hold up the others', async () => {
     const p = await newPipeline();
     const sessionId = newSessionId();
