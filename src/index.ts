@@ -419,6 +419,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       retryScheduleMs: config.webhooks.retryScheduleMs,
       allowPrivate: config.webhooks.allowPrivate,
       deliver: config.webhooks.deliver,
+      // Distributed: off this event loop, in a thread at WEBHOOK_WORKER_NICE.
+      ...(config.databaseUrl === null
+        ? {}
+        : {
+            deliveryThread: {
+              databaseUrl: config.databaseUrl,
+              nice: config.webhooks.workerNice,
+              logLevel: config.logLevel,
+              nodeEnv: config.nodeEnv,
+            },
+          }),
       fcmServiceAccount: config.fcmServiceAccount,
       sessionExists: (sessionId) => sessionExists(engine, sessionId),
       logger,

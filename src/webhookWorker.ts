@@ -11,7 +11,7 @@ import type { Logger } from './monitoring/logger.js';
 import { createMetrics } from './monitoring/metrics.js';
 import { startOpsListener } from './monitoring/opsListener.js';
 import { stateKeys } from './state/keys.js';
-import { startDelivery } from './webhooks/startWebhooks.js';
+import { metricsObserver, startDelivery } from './webhooks/startWebhooks.js';
 
 /**
  * A delivery is never as urgent as a command: at a higher nice value this process gets the CPU
@@ -56,7 +56,7 @@ export async function startWebhookWorker(
     retryScheduleMs: config.webhooks.retryScheduleMs,
     allowPrivate: config.webhooks.allowPrivate,
     logger,
-    metrics,
+    observer: metricsObserver(metrics),
   });
   metrics.gauges.webhookBacklog = () => queue.backlog();
   lowerPriority(config.webhooks.workerNice, logger);

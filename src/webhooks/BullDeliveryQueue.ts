@@ -22,11 +22,40 @@ const BATCH_ATTEMPTS_IN_FLIGHT = 64;
 const BATCH_JOB = 'batch';
 const MESSAGE_JOB = 'webhook';
 
+/**
+ * A batch job's data: each distinct body once (the messages of one change to ten endpoints share
+ * one), the messages pointing at theirs by index. Batches queued before bodies were shared carry
+ * them in each message (`bodies` absent) and are read as they are.
+ */
 interface Batch {
-  messages: WebhookMessage[];
+  bodies?: string[];
+  messages: Array<Omit<WebhookMessage, 'body'> & { body: number | string }>;
 }
 
 type JobData = WebhookMessage | Batch;
+
+function packBatch(messages: readonly WebhookMessage[]): Batch {
+  const bodies: string[] = [];
+  const indexOf = new Map<string, number>();
+  return {
+    bodies,
+    messages: messages.map((message) => {
+      let index = indexOf.get(message.body);
+      if (index === undefined) {
+        index = bodies.push(message.body) - 1;
+        indexOf.set(message.body, index);
+      }
+      return { ...message, body: index };
+    }),
+  };
+}
+
+function unpackBatch({ bodies, messages }: Batch): WebhookMessage[] {
+  return messages.map((message) => ({
+    ...message,
+    body: typeof message.body === 'number' ? bodies![message.body]! : message.body,
+  }));
+}
 
 /** The same messages make the same batch job: queued twice (a relay retry), they are one job. */
 function batchJobId(messages: readonly WebhookMessage[]): string {
@@ -89,7 +118,7 @@ export class BullDeliveryQueue implements DeliveryQueue {
   private async run(job: Job<JobData>, token: string | undefined): Promise<void> {
     let retryInMs: number | null;
     if (job.name === BATCH_JOB) {
-      const { messages } = job.data as Batch;
+      const messages = unpackBatch(job.data as Batch);
       try {
         // Run again (its worker died, or it could not queue a message that must wait): some of
         // its messages may have jobs of their own by now, one may be in an attempt. So each
@@ -135,7 +164,7 @@ export class BullDeliveryQueue implements DeliveryQueue {
       jobs.push(
         chunk.length === 1 && only !== undefined
           ? messageJob(only)
-          : { name: BATCH_JOB, data: { messages: chunk }, opts: { jobId: batchJobId(chunk) } },
+          : { name: BATCH_JOB, data: packBatch(chunk), opts: { jobId: batchJobId(chunk) } },
       );
     }
     await this.queue.addBulk(jobs);

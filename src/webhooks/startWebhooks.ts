@@ -8,7 +8,8 @@ import type { Metrics } from '../monitoring/metrics.js';
 import type { RedisTarget } from '../state/redisConnection.js';
 import { guardedAgent } from './addressGuard.js';
 import { BullDeliveryQueue } from './BullDeliveryQueue.js';
-import { DeliveryProcessor } from './DeliveryProcessor.js';
+import { DeliveryProcessor, type DeliveryObserver } from './DeliveryProcessor.js';
+import { startDeliveryThread, type DeliveryThreadData } from './deliveryThread.js';
 import { PROCESS_ERROR_RETRY_MS, type DeliveryQueue, type ProcessMessage } from './DeliveryQueue.js';
 import { LmdbDeliveryQueue } from './LmdbDeliveryQueue.js';
 import type { WebhookMessage } from './messages.js';
@@ -31,12 +32,29 @@ export interface DeliveryOptions {
   /** False: messages are queued here and delivered by other processes (distributed mode only). */
   deliver?: boolean;
   logger: Logger;
-  metrics?: Metrics;
+  /** Told of every attempt (metricsObserver: the webhook metrics). */
+  observer?: DeliveryObserver;
   /** Per-attempt timeout (default 10 s). */
   attemptTimeoutMs?: number;
 }
 
+/** The attempts as the webhook metrics count them. */
+export function metricsObserver(metrics: Metrics): DeliveryObserver {
+  return {
+    onAttempt: (outcome, durationMs) => {
+      metrics.webhookDeliveries.inc({ outcome });
+      if (durationMs !== null) metrics.webhookAttemptDuration.observe(durationMs / 1000);
+    },
+  };
+}
+
 export interface StartWebhooksOptions extends DeliveryOptions {
+  metrics?: Metrics;
+  /**
+   * Distributed mode, delivering: deliver in a thread of this process (deliveryThread.ts) rather
+   * than on its event loop. What the thread needs beyond the options here.
+   */
+  deliveryThread?: Pick<DeliveryThreadData, 'databaseUrl' | 'nice' | 'logLevel' | 'nodeEnv'>;
   /** FCM_SERVICE_ACCOUNT; null: push is off. */
   fcmServiceAccount: string | null;
   /** Instead of firebase-admin's (tests: FCM cannot be reached from here). */
@@ -80,7 +98,7 @@ async function openPush(options: StartWebhooksOptions, store: WebhookStore): Pro
 export async function startDelivery(
   options: DeliveryOptions,
 ): Promise<{ store: WebhookStore; queue: DeliveryQueue }> {
-  const { logger, metrics } = options;
+  const { logger } = options;
   const store = new WebhookStore(options.sql);
   // The processor wakes messages in the queue it feeds: the queue is opened just below.
   let queue: DeliveryQueue | null = null;
@@ -92,12 +110,7 @@ export async function startDelivery(
     ...(options.allowPrivate ? {} : { dispatcher: await guardedAgent() }),
     ...(options.attemptTimeoutMs === undefined ? {} : { timeoutMs: options.attemptTimeoutMs }),
     logger,
-    observer: {
-      onAttempt: (outcome, durationMs) => {
-        metrics?.webhookDeliveries.inc({ outcome });
-        if (durationMs !== null) metrics?.webhookAttemptDuration.observe(durationMs / 1000);
-      },
-    },
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
   const process: ProcessMessage = async (message) => {
     // Not migrated yet (or closed before): try again later, the message keeps its place.
@@ -116,11 +129,46 @@ export async function startDelivery(
 
 export async function startWebhooks(options: StartWebhooksOptions): Promise<WebhookService> {
   const { logger, metrics } = options;
-  const { store, queue } = await startDelivery(options);
+  const observer = metrics === undefined ? undefined : metricsObserver(metrics);
+  const deliver = options.deliver ?? true;
+  const threadTarget = options.queue.kind === 'distributed' && deliver ? options.deliveryThread : undefined;
+  const { store, queue } = await startDelivery({
+    ...options,
+    deliver: deliver && threadTarget === undefined,
+    ...(observer === undefined ? {} : { observer }),
+  });
+  let serviceQueue: DeliveryQueue = queue;
+  if (threadTarget !== undefined && options.queue.kind === 'distributed') {
+    const thread = await startDeliveryThread({
+      data: {
+        ...threadTarget,
+        redis: options.queue.redis,
+        bullPrefix: options.queue.bullPrefix,
+        retryScheduleMs: options.retryScheduleMs,
+        allowPrivate: options.allowPrivate,
+        ...(options.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: options.attemptTimeoutMs }),
+      },
+      ready: options.ready,
+      observer: observer ?? {},
+      logger,
+    }).catch(async (err: unknown) => {
+      await queue.close();
+      throw err;
+    });
+    serviceQueue = {
+      add: (messages) => queue.add(messages),
+      wake: (messageId) => queue.wake(messageId),
+      backlog: () => queue.backlog(),
+      async close() {
+        await thread.close();
+        await queue.close();
+      },
+    };
+  }
   const push = await openPush(options, store);
   const service = new WebhookService({
     store,
-    queue,
+    queue: serviceQueue,
     sessionExists: options.sessionExists,
     allowPrivate: options.allowPrivate,
     ready: options.ready,
@@ -133,11 +181,9 @@ export async function startWebhooks(options: StartWebhooksOptions): Promise<Webh
     {
       queue: options.queue.kind === 'embedded' ? 'lmdb' : 'bullmq',
       allowPrivate: options.allowPrivate,
-      delivering: options.deliver ?? true,
+      delivering: deliver ? (threadTarget === undefined ? 'event loop' : 'thread') : false,
     },
-    (options.deliver ?? true)
-      ? 'webhooks: on'
-      : 'webhooks: on, delivered by webhook workers (WEBHOOK_DELIVERY=off)',
+    deliver ? 'webhooks: on' : 'webhooks: on, delivered by webhook workers (WEBHOOK_DELIVERY=off)',
   );
   return service;
 }

@@ -4,7 +4,7 @@
 // instances on one Redis and PostgreSQL, one SIGKILLed while it holds delivery jobs; every message
 // still arrives, and a duplicate is only one whose answer the dead sender never got.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../src/types/session.js';
 import { chessClockInput } from '../helpers/fixtures.js';
@@ -244,6 +244,42 @@ describe('distributed: an instance killed mid-delivery', () => {
       expect(row.attempts).toBeGreaterThanOrEqual(1);
     }
   }, 240_000);
+});
+
+describe('distributed: delivery in a thread of the instance (the default)', () => {
+  const startServers = distributedServers();
+
+  it('delivers from a thread at nice 10 beside the event loop at 0, and counts the attempts in the instance metrics', async () => {
+    const servers = await startServers();
+    const receiver = await startWebhookReceiver();
+    receivers.push(receiver);
+    const instance = await startInstance(servers.env);
+    await instance.service.waitForLog((line) => line.msg === 'webhooks: on' && line.delivering === 'thread');
+    const endpoint = await subscribe(instance, receiver.url);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const acknowledged = await play(instance.http, 'threaded', 5);
+    await until(async () => receiver.accepted().length >= acknowledged.length, 30_000, 'every message');
+    const messages = verifiedMessages(endpoint.secret, receiver);
+    expect(messages.map((m) => m.version)).toEqual(acknowledged.map((view) => view.version));
+
+    // Linux keeps a nice value per thread: the commands' thread keeps 0, one thread has 10.
+    const pid = instance.service.proc.pid!;
+    const niceOf = (tid: string): number =>
+      Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    expect(niceOf(String(pid))).toBe(0);
+    expect(readdirSync(`/proc/${pid}/task`).filter((tid) => niceOf(tid) === 10).length).toBeGreaterThan(0);
+
+    // The thread reports its attempts about once a second.
+    await until(
+      async () =>
+        metricValue(
+          await scrape(instance.http),
+          'synckairos_webhook_deliveries_total{outcome="delivered"}',
+        ) === messages.length,
+      10_000,
+      'the attempts counted',
+    );
+  }, 90_000);
 });
 
 describe('distributed: delivery in its own process (WEBHOOK_DELIVERY=off)', () => {

@@ -103,22 +103,55 @@ queueSuite('BullMQ', () => async (process) => {
   });
 });
 
+/**
+ * A BullMQ delivery queue with no worker (jobs wait), the raw BullMQ queue under it, and a
+ * consumer started on demand: for looking at and arranging jobs before anything runs them.
+ */
+function queueWithoutWorker(): {
+  prefix: string;
+  producer: BullDeliveryQueue;
+  raw: Queue;
+  startConsumer(process: ProcessMessage): BullDeliveryQueue;
+  close(): Promise<void>;
+} {
+  const target = { url: redis!.url };
+  const prefix = `{test-${randomUUID().slice(0, 8)}}`;
+  const producer = new BullDeliveryQueue({
+    producer: bullConnection(target, 'test-webhook-queue'),
+    consumer: null,
+    prefix,
+    process: async () => null,
+  });
+  const raw = new Queue(WEBHOOK_QUEUE_NAME, { connection: bullConnection(target, 'test-raw'), prefix });
+  let consumer: BullDeliveryQueue | null = null;
+  return {
+    prefix,
+    producer,
+    raw,
+    startConsumer(process) {
+      consumer = new BullDeliveryQueue({
+        producer: bullConnection(target, 'test-webhook-queue'),
+        consumer: bullConnection(target, 'test-webhook-worker'),
+        prefix,
+        process,
+      });
+      return consumer;
+    },
+    async close() {
+      await consumer?.close();
+      await producer.close();
+      await raw.close();
+    },
+  };
+}
+
 describe('BullMQ delivery queue', () => {
   it('a batch job run again hands each message to a job of its own, and none that has one a second', async () => {
-    const target = { url: redis!.url };
-    const prefix = `{test-${randomUUID().slice(0, 8)}}`;
     const [first, held, last] = [message(), message(), message()];
     // Queued while no worker runs: the batch, and the held-back message's own job (as a first run
     // of the batch leaves it).
-    const producer = new BullDeliveryQueue({
-      producer: bullConnection(target, 'test-webhook-queue'),
-      consumer: null,
-      prefix,
-      process: async () => null,
-    });
-    const raw = new Queue(WEBHOOK_QUEUE_NAME, { connection: bullConnection(target, 'test-raw'), prefix });
+    const { prefix, producer, raw, startConsumer, close } = queueWithoutWorker();
     const seen: string[] = [];
-    let consumer: BullDeliveryQueue | null = null;
     try {
       await producer.add([first, held, last]);
       await raw.add('webhook', held, { jobId: held.id, delay: HELD_MS });
@@ -126,14 +159,9 @@ describe('BullMQ delivery queue', () => {
       expect(batch?.name).toBe('batch');
       // As if a worker had taken it once already and died.
       await (await raw.client).hset(`${prefix}:${WEBHOOK_QUEUE_NAME}:${batch!.id}`, { ats: '1' });
-      consumer = new BullDeliveryQueue({
-        producer: bullConnection(target, 'test-webhook-queue'),
-        consumer: bullConnection(target, 'test-webhook-worker'),
-        prefix,
-        process: async (m) => {
-          seen.push(m.id);
-          return null;
-        },
+      const consumer = startConsumer(async (m) => {
+        seen.push(m.id);
+        return null;
       });
       await waitUntil('the two messages without a job of their own', () => seen.length === 2);
       expect([...seen].sort()).toEqual([first.id, last.id].sort());
@@ -145,9 +173,35 @@ describe('BullMQ delivery queue', () => {
       await waitUntil('the woken one', () => seen.length === 3);
       expect(seen[2]).toBe(held.id);
     } finally {
-      await consumer?.close();
-      await producer.close();
-      await raw.close();
+      await close();
+    }
+  });
+
+  it('hold each body once, and hand out every message whole; a batch queued with a body in each message reads the same', async () => {
+    const shared = JSON.stringify({ type: 'session.switched', data: { version: 2 } });
+    // Two endpoints' messages of one change share their body (the same string, as messagesFor makes them).
+    const batch = [
+      { ...message(), body: shared },
+      { ...message(), endpointId: 'ep_2', body: shared },
+      { ...message(), version: 3, body: '{"version":3}' },
+    ];
+    const older = [message(), { ...message(), body: '{"older":true}' }];
+    const { producer, raw, startConsumer, close } = queueWithoutWorker();
+    const seen: WebhookMessage[] = [];
+    try {
+      await producer.add(batch);
+      const [job] = await raw.getJobs(['waiting']);
+      expect(job?.data.bodies).toEqual([shared, '{"version":3}']);
+      await raw.add('batch', { messages: older }, { jobId: `batch_older_${randomUUID()}` });
+      startConsumer(async (m) => {
+        seen.push(m);
+        return null;
+      });
+      await waitUntil('all five', () => seen.length === 5);
+      const byId = (a: WebhookMessage, b: WebhookMessage) => a.id.localeCompare(b.id);
+      expect([...seen].sort(byId)).toEqual([...batch, ...older].sort(byId));
+    } finally {
+      await close();
     }
   });
 });
