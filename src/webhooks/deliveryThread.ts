@@ -36,7 +36,7 @@ const ENTRY = new URL(
   import.meta.url.endsWith('.ts') ? './deliveryThreadMain.ts' : './deliveryThreadMain.js',
   import.meta.url,
 ).href;
-const RESTART_DELAY_MS = 1_000;
+export const RESTART_DELAY_MS = 1_000;
 const CLOSE_BOUND_MS = 15_000;
 
 export interface DeliveryThread {
@@ -49,8 +49,11 @@ export async function startDeliveryThread(options: {
   ready: Promise<boolean>;
   observer: DeliveryObserver;
   logger: Logger;
+  /** The thread's module (default: the delivery's); it speaks ThreadReport and ToThread. */
+  entry?: string;
 }): Promise<DeliveryThread> {
   const { logger, observer } = options;
+  const entry = options.entry ?? ENTRY;
   let closing = false;
   let worker: Worker;
   let closed: Promise<void> = Promise.resolve();
@@ -60,7 +63,7 @@ export async function startDeliveryThread(options: {
       let started = false;
       let onClosed: () => void = () => {};
       closed = new Promise((done) => (onClosed = done));
-      worker = new Worker(BOOT, { workerData: { entry: ENTRY, data: options.data } });
+      worker = new Worker(BOOT, { workerData: { entry, data: options.data } });
       worker.on('message', (report: ThreadReport) => {
         if (report.type === 'started') {
           started = true;
