@@ -1,5 +1,6 @@
 // A stand-in for the delivery thread (deliveryThread.ts's `entry`): it starts, reports two
 // attempts, and then fails, unless its workerData says `{ stay: true }`. It closes when asked.
+import { setTimeout } from 'node:timers';
 import { parentPort, workerData } from 'node:worker_threads';
 
 parentPort.postMessage({ type: 'started' });
