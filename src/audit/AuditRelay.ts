@@ -12,11 +12,11 @@ import type { AuditQueue } from './DBWriteQueue.js';
 
 const BATCH_SIZE = 500;
 /**
- * How often the streams are read, unless the last read left a full batch behind. The streams live
- * in many slots, so no single blocking read can wait on all of them; the audit trail (and the
- * webhooks it feeds) may lag this much. Reading again at once after every non-empty read would
- * cost a read per bucket for the few records each change adds: at 100 changes a second that was
- * 2,000 reads a second, and webhook batches of one change each.
+ * How often the streams are read, unless the last read left a full batch behind. On a cluster the
+ * streams live in many slots, so no single blocking read can wait on all of them; the audit trail
+ * (and the webhooks it feeds) may lag this much. Reading again at once after every non-empty
+ * read cost a read per bucket for the few records each change adds: at 100 changes a second
+ * that was 2,000 reads a second, and webhook batches of one change each.
  */
 const POLL_INTERVAL_MS = 100;
 const RETRY_DELAY_MS = 1_000;
@@ -157,27 +157,37 @@ export class AuditRelay {
    * how many, and whether a bucket filled its batch (more may be waiting there).
    */
   private async relay(from: '>' | '0'): Promise<{ count: number; backlog: boolean }> {
-    const { redis, keys, consumerName } = this.options;
-    const batches = await Promise.all(
-      keys.buckets.map(async (bucket): Promise<BucketEntries> => {
-        const reply = (await redis.call(
-          'XREADGROUP',
-          'GROUP',
-          keys.auditRelayGroup,
-          consumerName,
-          'COUNT',
-          BATCH_SIZE,
-          'STREAMS',
-          keys.auditLog(bucket),
-          from,
-        )) as Array<[string, StreamEntry[]]> | null;
-        return { bucket, entries: reply?.[0]?.[1] ?? [] };
-      }),
-    );
+    const batches = this.options.redis.isCluster
+      ? await Promise.all(this.options.keys.buckets.map((bucket) => this.readBuckets([bucket], from)))
+      : [await this.readBuckets(this.options.keys.buckets, from)];
+    const flat = batches.flat();
     return {
-      count: await this.queueAndAcknowledge(batches),
-      backlog: batches.some(({ entries }) => entries.length >= BATCH_SIZE),
+      count: await this.queueAndAcknowledge(flat),
+      backlog: flat.some(({ entries }) => entries.length >= BATCH_SIZE),
     };
+  }
+
+  /**
+   * One XREADGROUP over these buckets' streams (up to a batch from each). On one Redis that is
+   * every bucket at once; on a cluster each stream lives in its own slot, so one read per bucket.
+   */
+  private async readBuckets(buckets: readonly number[], from: '>' | '0'): Promise<BucketEntries[]> {
+    const { redis, keys, consumerName } = this.options;
+    const streams = buckets.map((bucket) => keys.auditLog(bucket));
+    const reply = (await redis.call(
+      'XREADGROUP',
+      'GROUP',
+      keys.auditRelayGroup,
+      consumerName,
+      'COUNT',
+      BATCH_SIZE,
+      'STREAMS',
+      ...streams,
+      ...streams.map(() => from),
+    )) as Array<[string, StreamEntry[]]> | null;
+    // Streams with nothing to read are left out of the reply.
+    const entriesOf = new Map(reply ?? []);
+    return buckets.map((bucket, i) => ({ bucket, entries: entriesOf.get(streams[i]!) ?? [] }));
   }
 
   private async claimAbandoned(): Promise<void> {

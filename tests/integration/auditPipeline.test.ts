@@ -454,6 +454,31 @@ describe('AuditRelay', () => {
     expect(queuedVersions).toEqual(range(1, 5));
   });
 
+  it('on one Redis a poll reads the streams of every bucket in one command', async () => {
+    const p = await newPipeline();
+    const sessionId = newSessionId();
+    // Entries in the first and the last bucket: one read brings both.
+    const first = p.keys.auditLog(p.keys.buckets[0]!);
+    await p.redis.xadd(first, '*', 'r', auditRecord(auditEvent(sessionId, 1)));
+    await p.redis.xadd(p.log, '*', 'r', auditRecord(auditEvent(newSessionId(), 1)));
+    const queued: number[] = [];
+    await p.startRelay({
+      queue: { addRecords: async (records) => void queued.push(records.length) },
+    });
+    await waitFor('both queued', async () => queued.reduce((a, b) => a + b, 0) === 2);
+    expect(queued).toEqual([2]);
+
+    const xreadgroupCalls = async (): Promise<number> =>
+      Number(/cmdstat_xreadgroup:calls=(\d+)/.exec(await p.redis.info('commandstats'))?.[1] ?? 0);
+    const before = await xreadgroupCalls();
+    const fromMs = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const reads = (await xreadgroupCalls()) - before;
+    // A poll per 100 ms, each one command (a command per bucket would be 64 each).
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(Math.ceil((performance.now() - fromMs) / 100) + 2);
+  });
+
   it('entries that trickle in go in batches, one read per poll interval; a full batch is read again at once', async () => {
     const p = await newPipeline();
     const sessionId = newSessionId();
