@@ -470,7 +470,7 @@ async function measureWebhookSwitch(
   const where =
     deliveryIn === 'worker'
       ? 'delivery in a webhook-worker process (WEBHOOK_DELIVERY=off, the worker at its default nice 10)'
-      : 'delivery in the instance';
+      : 'delivery in the instance (its delivery thread, at nice 10)';
   log(
     `${row}: 1 instance, audit on PostgreSQL, ${where}, ${WEBHOOK_SESSIONS} sockets at ${rate}/s; without and with ${WEBHOOK_ENDPOINTS} endpoints, ${SIZE.webhookPhaseMs / 1000} s each, twice`,
   );
@@ -632,7 +632,7 @@ async function measureWebhookSwitch(
             `CPU per delivery beyond the runs without endpoints (the phases' totals, load and drain): instance ${fmt(cpuPerDelivery.instance)} ms, worker ${fmt(cpuPerDelivery.worker)} ms, PostgreSQL ${fmt(cpuPerDelivery.postgres)} ms, Redis ${fmt(cpuPerDelivery.redis)} ms; per phase (instance / worker / PostgreSQL / Redis ms): ${phases.map((phase) => `${phase.endpoints} endpoints ${Math.round(phase.cpuMs.instance)} / ${Math.round(phase.cpuMs.worker)} / ${Math.round(phase.cpuMs.postgres)} / ${Math.round(phase.cpuMs.redis)}`).join(', ')}`,
             deliveryIn === 'worker'
               ? `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the instance only queues them, one webhook worker process on the same cores delivers them at nice 10 (WEBHOOK_WORKER_NICE's default), the deployment docs/webhooks.md recommends for webhook-heavy loads`
-              : `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery runs in the instance that serves the switches (the default), so what it costs shows up in their latency, which is the point of the row`,
+              : `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery runs in the instance that serves the switches (the default: a thread of its own at nice 10), so what it costs shows up in their latency, which is the point of the row`,
           ],
         });
       } finally {
