@@ -4,6 +4,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onJsonLines } from '../../tests/helpers/jsonLines.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STARTUP_BOUND_MS = 20_000;
@@ -139,7 +140,6 @@ export function startInstance(options: InstanceOptions): Promise<Instance> {
     stderr = (stderr + chunk.toString()).slice(-8000);
   });
   return new Promise((resolve, reject) => {
-    let buffer = '';
     let clock: Instance['clock'] = null;
     const timer = setTimeout(() => {
       reject(new Error(`${options.name} did not log its port within ${STARTUP_BOUND_MS} ms:\n${stderr}`));
@@ -148,40 +148,23 @@ export function startInstance(options: InstanceOptions): Promise<Instance> {
       clearTimeout(timer);
       reject(new Error(`${options.name} exited (${code}) before listening:\n${stderr}`));
     });
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline = buffer.indexOf('\n');
-      while (newline >= 0) {
-        const text = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        newline = buffer.indexOf('\n');
-        let line: Record<string, unknown>;
-        try {
-          line = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        if (typeof line.clockOffsetMs === 'number' && typeof line.clockRoundTripMs === 'number') {
-          clock = { offsetMs: line.clockOffsetMs, roundTripMs: line.clockRoundTripMs };
-        }
-        if (
-          typeof line.msg === 'string' &&
-          line.msg.startsWith('listening') &&
-          typeof line.port === 'number'
-        ) {
-          clearTimeout(timer);
-          const port = line.port;
-          resolve({
-            name: options.name,
-            proc,
-            pid: proc.pid!,
-            port,
-            httpUrl: `http://127.0.0.1:${port}`,
-            wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
-            clock,
-            stderr: () => stderr,
-          });
-        }
+    onJsonLines(proc.stdout, (line) => {
+      if (typeof line.clockOffsetMs === 'number' && typeof line.clockRoundTripMs === 'number') {
+        clock = { offsetMs: line.clockOffsetMs, roundTripMs: line.clockRoundTripMs };
+      }
+      if (typeof line.msg === 'string' && line.msg.startsWith('listening') && typeof line.port === 'number') {
+        clearTimeout(timer);
+        const port = line.port;
+        resolve({
+          name: options.name,
+          proc,
+          pid: proc.pid!,
+          port,
+          httpUrl: `http://127.0.0.1:${port}`,
+          wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
+          clock,
+          stderr: () => stderr,
+        });
       }
     });
   });

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onJsonLines } from './jsonLines.js';
 import { guardAgainstOrphan } from './orphanGuard.js';
 import { testDataDir } from './testDataDir.js';
 
@@ -48,29 +49,18 @@ export function startService(env: Record<string, string>, entry = 'src/index.ts'
   const logs: LogLine[] = [];
   const otherLines: string[] = [];
   const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
-  let stdoutBuffer = '';
   let stderr = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    stdoutBuffer += chunk.toString();
-    let newline = stdoutBuffer.indexOf('\n');
-    while (newline >= 0) {
-      const text = stdoutBuffer.slice(0, newline);
-      stdoutBuffer = stdoutBuffer.slice(newline + 1);
-      newline = stdoutBuffer.indexOf('\n');
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        otherLines.push(text);
-        continue;
-      }
+  onJsonLines<LogLine>(
+    proc.stdout,
+    (line) => {
       logs.push(line);
       for (const waiter of waiters.filter((w) => w.predicate(line))) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve(line);
       }
-    }
-  });
+    },
+    (text) => otherLines.push(text),
+  );
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
