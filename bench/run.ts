@@ -17,14 +17,17 @@ import { startRedisCluster, type RedisClusterHandle } from '../tests/helpers/red
 import { startPostgresServer, type PostgresServerHandle } from '../tests/helpers/postgresServer.js';
 import { startRedisServer, type RedisServerHandle } from '../tests/helpers/redisServer.js';
 import { startService } from '../tests/helpers/serviceProcess.js';
+import { startCpuBurner } from './lib/cpuBurner.js';
 import { startBenchReceiver } from './lib/receiver.js';
 import { mergeEncoded, newHistogram, recordMs, summarize, type LatencySummary } from './lib/hdr.js';
 import { monoMs, sleep } from './lib/load.js';
 import {
   ROOT,
   Worker,
+  childPids,
   cpuMs,
   findPid,
+  pinToCpus,
   treeCpuMs,
   startHttpStack,
   rssBytes,
@@ -447,6 +450,35 @@ async function pollUntil(probe: () => Promise<boolean>, boundMs: number): Promis
 }
 
 const WEBHOOK_ENDPOINTS = 10;
+
+/** CPU ms of the parts a webhook row runs. */
+interface CpuByPart {
+  instance: number;
+  worker: number;
+  postgres: number;
+  redis: number;
+  receiver: number;
+}
+
+const CPU_PART_NAMES: Record<keyof CpuByPart, string> = {
+  instance: 'instance',
+  worker: 'worker',
+  postgres: 'PostgreSQL',
+  redis: 'Redis',
+  receiver: 'receiver',
+};
+
+const CPU_PARTS = Object.keys(CPU_PART_NAMES) as (keyof CpuByPart)[];
+
+function byPart(value: (part: keyof CpuByPart) => number): CpuByPart {
+  return {
+    instance: value('instance'),
+    worker: value('worker'),
+    postgres: value('postgres'),
+    redis: value('redis'),
+    receiver: value('receiver'),
+  };
+}
 const WEBHOOK_SESSIONS = 200;
 /** Instances read the endpoint list at most this stale (WebhookService's cache), plus a margin. */
 const ENDPOINT_CACHE_WAIT_MS = 1_500;
@@ -467,9 +499,12 @@ async function measureWebhookSwitch(
 ): Promise<void> {
   const rate = SIZE.webhookRate;
   const row = deliveryIn === 'worker' ? 'webhook-worker' : 'webhook-switch';
+  // The worker row places the deliveries as a deployment would, on other machines: here the
+  // worker, PostgreSQL and the receiver get one CPU, the instance, its Redis and the load the other.
+  const pinned = deliveryIn === 'worker' && os.availableParallelism() >= 2;
   const where =
     deliveryIn === 'worker'
-      ? 'delivery in a webhook-worker process (WEBHOOK_DELIVERY=off, the worker at its default nice 10)'
+      ? `delivery in a webhook-worker process (WEBHOOK_DELIVERY=off, the worker at its default nice 10)${pinned ? ' on a CPU of its own with PostgreSQL and the receiver' : ''}`
       : 'delivery in the instance (its delivery thread, at nice 10)';
   log(
     `${row}: 1 instance, audit on PostgreSQL, ${where}, ${WEBHOOK_SESSIONS} sockets at ${rate}/s; without and with ${WEBHOOK_ENDPOINTS} endpoints, ${SIZE.webhookPhaseMs / 1000} s each, twice`,
@@ -490,15 +525,25 @@ async function measureWebhookSwitch(
           ? startService({ ...env, REDIS_URL: redis.url, WEBHOOK_WORKER_PORT: '0' }, 'src/webhookWorker.ts')
           : null;
       await deliverer?.waitForLog((line) => line.msg === 'webhook worker: delivering');
+      const postmaster = findPid(['postgres', `-p ${postgres.port} `]);
+      const redisPid = findPid(['redis-server', `:${new URL(redis.url).port}`]);
+      const servicePids = [a.pid, ...(redisPid === null ? [] : [redisPid]), ...workers.map((w) => w.proc.pid!)];
+      if (pinned && postmaster !== null && deliverer !== null) {
+        // The postmaster first: the backends it forks later are on its CPU.
+        const placed =
+          pinToCpus([postmaster, ...childPids(postmaster), deliverer.proc.pid!, receiver.pid], '1') &&
+          pinToCpus(servicePids, '0');
+        if (!placed) throw new Error('could not place the processes on their CPUs (taskset)');
+      }
       try {
-        // Where each phase's CPU goes: the instance, the worker, PostgreSQL (postmaster and backends), Redis.
-        const postmaster = findPid(['postgres', `-p ${postgres.port} `]);
-        const redisPid = findPid(['redis-server', `:${new URL(redis.url).port}`]);
-        const cpuNow = (): { instance: number; worker: number; postgres: number; redis: number } => ({
+        // Where each phase's CPU goes: the instance, the worker, PostgreSQL (postmaster and
+        // backends), Redis, the receiver.
+        const cpuNow = (): CpuByPart => ({
           instance: cpuMs(a.pid),
           worker: deliverer === null ? 0 : cpuMs(deliverer.proc.pid!),
           postgres: postmaster === null ? Number.NaN : treeCpuMs(postmaster),
           redis: redisPid === null ? Number.NaN : cpuMs(redisPid),
+          receiver: cpuMs(receiver.pid),
         });
         const backlog = async (): Promise<number> =>
           metricValue(await metricsOf(a), 'synckairos_webhook_backlog', '');
@@ -520,15 +565,15 @@ async function measureWebhookSwitch(
           deliveredAfter: number;
           drainMs: number;
           drained: boolean;
-          cpuMs: { instance: number; worker: number; postgres: number; redis: number };
+          cpuMs: CpuByPart;
+          wallMs: number;
         }[] = [];
-        // A first, unmeasured phase with endpoints warms what only deliveries use (the JIT of their
-        // code, the database pool's and the receiver's connections), as the switches' own warm-up does.
-        const schedule = [
-          { endpoints: WEBHOOK_ENDPOINTS, measured: false },
-          ...[0, WEBHOOK_ENDPOINTS, 0, WEBHOOK_ENDPOINTS].map((endpoints) => ({ endpoints, measured: true })),
-        ];
-        for (const { endpoints, measured } of schedule) {
+        type Phase = (typeof phases)[number];
+        const runPhase = async (
+          endpoints: number,
+          measured: boolean,
+          burnCores = 0,
+        ): Promise<Phase & { deliveries: number }> => {
           const created: string[] = [];
           for (let i = 0; i < endpoints; i++) {
             const res = await adminCall(a, token, 'POST', '/v1/webhooks', {
@@ -540,53 +585,54 @@ async function measureWebhookSwitch(
             created.push(((await res.json()) as { id: string }).id);
           }
           await sleep(ENDPOINT_CACHE_WAIT_MS);
+          const burner = burnCores > 0 ? await startCpuBurner(burnCores) : null;
           const received0 = await receiver.received();
           const cpu0 = cpuNow();
-          const r = await w0.run<{ histogram: string; replies: Record<string, number>; total: number }>(
-            'wsSwitchRate',
-            {
+          const from = monoMs();
+          const r = await w0
+            .run<{ histogram: string; replies: Record<string, number>; total: number }>('wsSwitchRate', {
               wsUrl: a.wsUrl,
               token,
               sessionIds,
               ratePerSec: rate,
               warmupMs: SIZE.warmupMs,
               durationMs: measured ? SIZE.webhookPhaseMs : SIZE.warmupMs,
-            },
-          );
+            })
+            .finally(() => burner?.stop());
           const deliveredDuring = (await receiver.received()) - received0;
           const drainFrom = monoMs();
           const drained = await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
           const drainMs = Math.round(monoMs() - drainFrom);
           const cpu1 = cpuNow();
-          const cpuUsed = {
-            instance: cpu1.instance - cpu0.instance,
-            worker: cpu1.worker - cpu0.worker,
-            postgres: cpu1.postgres - cpu0.postgres,
-            redis: cpu1.redis - cpu0.redis,
-          };
+          const wallMs = monoMs() - from;
           const deliveredAfter = (await receiver.received()) - received0 - deliveredDuring;
           for (const id of created) await adminCall(a, token, 'DELETE', `/v1/webhooks/${id}`);
           // What is left (bound reached) is dropped at its turn, its endpoint gone.
           if (!drained) await pollUntil(async () => (await backlog()) === 0, WEBHOOK_DRAIN_BOUND_MS);
-          if (!measured) {
-            log(`  warm-up with ${endpoints} endpoints: ${deliveredDuring + deliveredAfter} deliveries`);
-            continue;
-          }
-          const latency = summarize(mergeEncoded([r.histogram]));
-          phases.push({
+          return {
             endpoints,
-            latency,
+            latency: summarize(mergeEncoded([r.histogram])),
             histogram: r.histogram,
             replies: r.replies,
             switches: r.total,
             deliveredDuring,
             deliveredAfter,
+            deliveries: deliveredDuring + deliveredAfter,
             drainMs,
             drained,
-            cpuMs: cpuUsed,
-          });
+            cpuMs: byPart((part) => cpu1[part] - cpu0[part]),
+            wallMs,
+          };
+        };
+        // A first, unmeasured phase with endpoints warms what only deliveries use (the JIT of their
+        // code, the database pool's and the receiver's connections), as the switches' own warm-up does.
+        const warmUp = await runPhase(WEBHOOK_ENDPOINTS, false);
+        log(`  warm-up with ${WEBHOOK_ENDPOINTS} endpoints: ${warmUp.deliveries} deliveries`);
+        for (const endpoints of [0, WEBHOOK_ENDPOINTS, 0, WEBHOOK_ENDPOINTS]) {
+          const { deliveries: _, ...phase } = await runPhase(endpoints, true);
+          phases.push(phase);
           log(
-            `  ${endpoints} endpoints: ${lat(latency)}; replies ${JSON.stringify(r.replies)}; ${deliveredDuring} deliveries during, ${deliveredAfter} after (${drained ? `drained in ${drainMs} ms` : 'not drained within the bound'})`,
+            `  ${endpoints} endpoints: ${lat(phase.latency)}; replies ${JSON.stringify(phase.replies)}; ${phase.deliveredDuring} deliveries during, ${phase.deliveredAfter} after (${phase.drained ? `drained in ${phase.drainMs} ms` : 'not drained within the bound'})`,
           );
         }
         const without = phases.filter((phase) => phase.endpoints === 0);
@@ -595,48 +641,66 @@ async function measureWebhookSwitch(
         const on = summarize(mergeEncoded(withHooks.map((phase) => phase.histogram)));
         const offP99s = without.map((phase) => phase.latency.p99Ms);
         const noiseMs = Math.max(...offP99s) - Math.min(...offP99s);
-        const errors = phases.flatMap((phase) => Object.keys(phase.replies).filter((k) => k !== 'ACK'));
         const delivered = withHooks.reduce(
           (sum, phase) => sum + phase.deliveredDuring + phase.deliveredAfter,
           0,
         );
         // CPU a delivery costs: what the phases with endpoints used beyond those without, per delivery.
-        const cpuOf = (list: typeof phases, part: keyof (typeof phases)[number]['cpuMs']): number =>
+        const cpuOf = (list: Phase[], part: keyof CpuByPart): number =>
           list.reduce((sum, phase) => sum + phase.cpuMs[part], 0);
-        const perDeliveryMs = (part: keyof (typeof phases)[number]['cpuMs']): number =>
-          (cpuOf(withHooks, part) - cpuOf(without, part)) / Math.max(delivered, 1);
-        const cpuPerDelivery = {
-          instance: perDeliveryMs('instance'),
-          worker: perDeliveryMs('worker'),
-          postgres: perDeliveryMs('postgres'),
-          redis: perDeliveryMs('redis'),
-        };
+        const wallOf = (list: Phase[]): number => list.reduce((sum, phase) => sum + phase.wallMs, 0);
+        const cpuPerDelivery = byPart(
+          (part) => (cpuOf(withHooks, part) - cpuOf(without, part)) / Math.max(delivered, 1),
+        );
+        // The control (the default row only; the worker row's deliveries have a CPU of their own):
+        // no endpoints, and instead as much CPU as the deliveries added, burnt at nice 19.
+        const extraCores = CPU_PARTS.reduce(
+          (sum, part) => sum + cpuOf(withHooks, part) / wallOf(withHooks) - cpuOf(without, part) / wallOf(without),
+          0,
+        );
+        let control: { cores: number; latency: LatencySummary } | null = null;
+        if (deliveryIn === 'instance' && extraCores > 0) {
+          const phase = await runPhase(0, true, extraCores);
+          control = { cores: extraCores, latency: phase.latency };
+          log(`  control, no endpoints, ${fmt(extraCores)} cores burnt at nice 19: ${lat(phase.latency)}`);
+        }
+        const errors = phases.flatMap((phase) => Object.keys(phase.replies).filter((k) => k !== 'ACK'));
         rows.push({
           id: row,
           what: `\`switch\` over WebSocket with ${WEBHOOK_ENDPOINTS} webhook endpoints (\`["*"]\`) against none, 1 instance, audit on PostgreSQL, ${where} (${WEBHOOK_SESSIONS} sockets at ${rate}/s)`,
           target: 'p99 unchanged: within the noise of the runs without',
           measured: `without: ${lat(off)}; with: ${lat(on)}; ${delivered} deliveries`,
-          floor: `the runs without endpoints: p99 ${offP99s.map(fmt).join(' / ')} ms (noise ${fmt(noiseMs)} ms)`,
-          ratio: `p50 ×${ratio(on.p50Ms, off.p50Ms)} · p99 ×${ratio(on.p99Ms, off.p99Ms)}`,
+          floor: `the runs without endpoints: p99 ${offP99s.map(fmt).join(' / ')} ms (noise ${fmt(noiseMs)} ms)${control === null ? '' : `; control, the same CPU burnt at nice 19 without webhooks: p99 ${fmt(control.latency.p99Ms)} ms`}`,
+          ratio: `p50 ×${ratio(on.p50Ms, off.p50Ms)} · p99 ×${ratio(on.p99Ms, off.p99Ms)}${control === null ? '' : ` (control p99 ×${ratio(control.latency.p99Ms, off.p99Ms)})`}`,
           met: on.p99Ms <= off.p99Ms + noiseMs && errors.length === 0,
           data: {
             without: off,
             with: on,
             noiseMs,
             cpuPerDeliveryMs: cpuPerDelivery,
+            extraCores,
+            control,
+            pinned,
             phases: phases.map((phase) => ({ ...phase, histogram: undefined })),
           },
           notes: [
             `phases in turn, after an unmeasured warm-up with endpoints: ${phases.map((phase) => `${phase.endpoints} endpoints p99 ${fmt(phase.latency.p99Ms)} ms`).join(', ')}; met when the p99 of the runs with endpoints is within that of the runs without plus the spread between those`,
             `deliveries to a node:http receiver in a process of its own at nice 19 (it stands for the subscribers' servers; 200 at once): ${withHooks.map((phase) => `${phase.deliveredDuring} during the phase, ${phase.deliveredAfter} after it (${phase.drained ? `backlog empty ${phase.drainMs} ms after the load` : 'backlog not empty within the bound'})`).join('; ')}`,
-            `CPU per delivery beyond the runs without endpoints (the phases' totals, load and drain): instance ${fmt(cpuPerDelivery.instance)} ms, worker ${fmt(cpuPerDelivery.worker)} ms, PostgreSQL ${fmt(cpuPerDelivery.postgres)} ms, Redis ${fmt(cpuPerDelivery.redis)} ms; per phase (instance / worker / PostgreSQL / Redis ms): ${phases.map((phase) => `${phase.endpoints} endpoints ${Math.round(phase.cpuMs.instance)} / ${Math.round(phase.cpuMs.worker)} / ${Math.round(phase.cpuMs.postgres)} / ${Math.round(phase.cpuMs.redis)}`).join(', ')}`,
+            `CPU per delivery beyond the runs without endpoints (the phases' totals, load and drain): ${CPU_PARTS.map((part) => `${CPU_PART_NAMES[part]} ${fmt(cpuPerDelivery[part])} ms`).join(', ')}, ${fmt(extraCores)} cores in all; per phase (${CPU_PARTS.map((part) => CPU_PART_NAMES[part]).join(' / ')} ms): ${phases.map((phase) => `${phase.endpoints} endpoints ${CPU_PARTS.map((part) => Math.round(phase.cpuMs[part])).join(' / ')}`).join(', ')}`,
             deliveryIn === 'worker'
-              ? `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the instance only queues them, one webhook worker process on the same cores delivers them at nice 10 (WEBHOOK_WORKER_NICE's default), the deployment docs/webhooks.md recommends for webhook-heavy loads`
-              : `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery runs in the instance that serves the switches (the default: a thread of its own at nice 10), so what it costs shows up in their latency, which is the point of the row`,
+              ? `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the instance only queues them, one webhook worker process delivers them at nice 10 (WEBHOOK_WORKER_NICE's default), the deployment docs/webhooks.md recommends for webhook-heavy loads; ${pinned ? 'as in such a deployment, where the worker, the database and the subscribers run on other machines, they share CPU 1 here, and the instance, its Redis and the load generators CPU 0 (taskset), in every phase' : 'on the same cores as the instance (this machine has one CPU)'}`
+              : `offered: ${rate * WEBHOOK_ENDPOINTS} messages/s while the switches run; the delivery runs in the instance that serves the switches (the default: a thread of its own at nice 10), on the same cores, so what it costs shows up in their latency, which is the point of the row`,
+            ...(control === null
+              ? []
+              : [
+                  `control: a last phase without endpoints, while a process at nice 19 burns the ${fmt(control.cores)} cores the deliveries added, in 0.3 ms slices, touching nothing else: p99 ${fmt(control.latency.p99Ms)} ms against ${fmt(off.p99Ms)} without and ${fmt(on.p99Ms)} with webhooks; what that much low-priority CPU costs the switches on these cores, whatever the code that uses it`,
+                ]),
           ],
         });
       } finally {
         if (deliverer !== null) await stopProcess(deliverer.proc);
+        // The load generators serve the rows after this one on every CPU again.
+        if (pinned) pinToCpus(workers.map((w) => w.proc.pid!), `0-${os.availableParallelism() - 1}`);
       }
     });
   } finally {

@@ -1,6 +1,6 @@
 // The processes a benchmark run starts: server instances (the real entry point), the bare floor
 // server, and load workers. Every one is tracked and stopped by stopAll(), whatever happened.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,26 +72,57 @@ export function findPid(parts: readonly string[]): number | null {
   return null;
 }
 
+function statFields(pid: number): string[] {
+  // After "pid (comm) ": ppid at 1, utime 11, stime 12, cutime 13, cstime 14 (clock ticks).
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+}
+
+/** The processes whose parent is `pid`, running now. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(statFields(Number(entry))[1]) === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
 /**
  * CPU ms of a process and its children, those exited (reaped into its own counters) and those
  * running: PostgreSQL's postmaster and its backends, say.
  */
 export function treeCpuMs(pid: number): number {
-  const statOf = (of: number): string[] =>
-    readFileSync(`/proc/${of}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const own = statOf(pid);
-  // After "pid (comm) ": ppid at 1, utime 11, stime 12, cutime 13, cstime 14 (clock ticks).
+  const own = statFields(pid);
   let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const child of childPids(pid)) {
     try {
-      const fields = statOf(Number(entry));
-      if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+      const fields = statFields(child);
+      ticks += Number(fields[11]) + Number(fields[12]);
     } catch {
       // gone meanwhile: its time is in the parent's counters now
     }
   }
   return (ticks * 1000) / 100;
+}
+
+/**
+ * Binds every thread of each process to the given CPUs (`'0'`, `'1'`, `'0-1'`); what they fork or
+ * start afterwards inherits it. taskset (util-linux), because Node has no sched_setaffinity.
+ * False when it cannot (not Linux, no taskset, fewer CPUs).
+ */
+export function pinToCpus(pids: readonly number[], cpus: string): boolean {
+  let pinned = true;
+  for (const pid of pids) {
+    const result = spawnSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)], {
+      stdio: 'ignore',
+    });
+    pinned &&= result.status === 0;
+  }
+  return pinned;
 }
 
 export interface Instance {
