@@ -46,6 +46,13 @@ interface Decision {
   outcome: { outcome: DeliveryOutcome; durationMs: number | null } | null;
 }
 
+/**
+ * How long the first look and the logging of an outcome wait for others to go in the same
+ * statement. A batch job's messages all look at once; their answers come back over a few ms.
+ */
+const CLAIM_LINGER_MS = 2;
+const FINISH_LINGER_MS = 10;
+
 /** The longest error text kept in the delivery log. */
 const MAX_ERROR_CHARS = 1024;
 
@@ -56,11 +63,14 @@ export class DeliveryProcessor {
 
   constructor(private readonly options: DeliveryProcessorOptions) {
     const { store } = options;
-    this.claims = new BatchWhileBusy(async (ids) => {
-      const claims = await store.claim(ids);
-      return ids.map((id) => claims.get(id) ?? null);
-    });
-    this.finishes = new BatchWhileBusy((records) => store.finish(records));
+    this.claims = new BatchWhileBusy(
+      async (ids) => {
+        const claims = await store.claim(ids);
+        return ids.map((id) => claims.get(id) ?? null);
+      },
+      { lingerMs: CLAIM_LINGER_MS },
+    );
+    this.finishes = new BatchWhileBusy((records) => store.finish(records), { lingerMs: FINISH_LINGER_MS });
   }
 
   readonly process = async (message: WebhookMessage): Promise<ProcessResult> => {

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchWhileBusy } from '../../../src/webhooks/batchWhileBusy.js';
 
 /** A batch function whose batches the test answers by hand. */
-function manual() {
+function manual(lingerMs = 0) {
   const batches: { inputs: number[]; answer: () => void; fail: (err: Error) => void }[] = [];
   const batcher = new BatchWhileBusy<number, string>(
     (inputs) =>
@@ -13,7 +13,7 @@ function manual() {
           fail: reject,
         });
       }),
-    3,
+    { maxBatch: 3, lingerMs },
   );
   return { batcher, batches };
 }
@@ -57,5 +57,36 @@ describe('BatchWhileBusy', () => {
     await new Promise((resolve) => setImmediate(resolve));
     batches[2]!.answer();
     expect(await third).toBe('#4');
+  });
+
+  describe('with a linger', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('gathers the calls made within the linger into one batch', async () => {
+      vi.useFakeTimers();
+      const { batcher, batches } = manual(10);
+      const calls = [batcher.call(1)];
+      await vi.advanceTimersByTimeAsync(6);
+      calls.push(batcher.call(2));
+      expect(batches).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(4);
+      expect(batches.map((b) => b.inputs)).toEqual([[1, 2]]);
+      batches[0]!.answer();
+      expect(await Promise.all(calls)).toEqual(['#1', '#2']);
+    });
+
+    it('sends a full batch at once, and lingers again for the calls after it', async () => {
+      vi.useFakeTimers();
+      const { batcher, batches } = manual(10);
+      const calls = [1, 2, 3, 4].map((n) => batcher.call(n));
+      expect(batches.map((b) => b.inputs)).toEqual([[1, 2, 3]]);
+      batches[0]!.answer();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(batches).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(batches.map((b) => b.inputs)).toEqual([[1, 2, 3], [4]]);
+      batches[1]!.answer();
+      expect(await Promise.all(calls)).toEqual(['#1', '#2', '#3', '#4']);
+    });
   });
 });
