@@ -527,7 +527,11 @@ async function measureWebhookSwitch(
       await deliverer?.waitForLog((line) => line.msg === 'webhook worker: delivering');
       const postmaster = findPid(['postgres', `-p ${postgres.port} `]);
       const redisPid = findPid(['redis-server', `:${new URL(redis.url).port}`]);
-      const servicePids = [a.pid, ...(redisPid === null ? [] : [redisPid]), ...workers.map((w) => w.proc.pid!)];
+      const servicePids = [
+        a.pid,
+        ...(redisPid === null ? [] : [redisPid]),
+        ...workers.map((w) => w.proc.pid!),
+      ];
       if (pinned && postmaster !== null && deliverer !== null) {
         // The postmaster first: the backends it forks later are on its CPU.
         const placed =
@@ -655,7 +659,8 @@ async function measureWebhookSwitch(
         // The control (the default row only; the worker row's deliveries have a CPU of their own):
         // no endpoints, and instead as much CPU as the deliveries added, burnt at nice 19.
         const extraCores = CPU_PARTS.reduce(
-          (sum, part) => sum + cpuOf(withHooks, part) / wallOf(withHooks) - cpuOf(without, part) / wallOf(without),
+          (sum, part) =>
+            sum + cpuOf(withHooks, part) / wallOf(withHooks) - cpuOf(without, part) / wallOf(without),
           0,
         );
         let control: { cores: number; latency: LatencySummary } | null = null;
@@ -700,7 +705,11 @@ async function measureWebhookSwitch(
       } finally {
         if (deliverer !== null) await stopProcess(deliverer.proc);
         // The load generators serve the rows after this one on every CPU again.
-        if (pinned) pinToCpus(workers.map((w) => w.proc.pid!), `0-${os.availableParallelism() - 1}`);
+        if (pinned)
+          pinToCpus(
+            workers.map((w) => w.proc.pid!),
+            `0-${os.availableParallelism() - 1}`,
+          );
       }
     });
   } finally {
