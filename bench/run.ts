@@ -450,6 +450,10 @@ async function pollUntil(probe: () => Promise<boolean>, boundMs: number): Promis
 }
 
 const WEBHOOK_ENDPOINTS = 10;
+const WEBHOOK_SESSIONS = 200;
+/** Instances read the endpoint list at most this stale (WebhookService's cache), plus a margin. */
+const ENDPOINT_CACHE_WAIT_MS = 1_500;
+const WEBHOOK_DRAIN_BOUND_MS = 90_000;
 
 /** CPU ms of the parts a webhook row runs. */
 interface CpuByPart {
@@ -479,16 +483,14 @@ function byPart(value: (part: keyof CpuByPart) => number): CpuByPart {
     receiver: value('receiver'),
   };
 }
-const WEBHOOK_SESSIONS = 200;
-/** Instances read the endpoint list at most this stale (WebhookService's cache), plus a margin. */
-const ENDPOINT_CACHE_WAIT_MS = 1_500;
-const WEBHOOK_DRAIN_BOUND_MS = 90_000;
 
 /**
  * One instance in distributed mode with the audit trail on PostgreSQL; switches over WebSocket
  * at a fixed rate, without endpoints and with 10 (`["*"]`) to a receiver process at nice 19,
  * alternately, twice each. Between phases the queued messages go out (or are dropped once their
- * endpoint is deleted) so that a phase without endpoints is not measured beside a backlog.
+ * endpoint is deleted) so that a phase without endpoints is not measured beside a backlog. The
+ * default row ends with a control phase (the deliveries' CPU burnt at nice 19, no endpoints); the
+ * worker row binds the delivering side and the serving side to a CPU each.
  */
 async function measureWebhookSwitch(
   rows: RowResult[],
@@ -532,9 +534,11 @@ async function measureWebhookSwitch(
         ...(redisPid === null ? [] : [redisPid]),
         ...workers.map((w) => w.proc.pid!),
       ];
-      if (pinned && postmaster !== null && deliverer !== null) {
+      if (pinned) {
         // The postmaster first: the backends it forks later are on its CPU.
         const placed =
+          postmaster !== null &&
+          deliverer !== null &&
           pinToCpus([postmaster, ...childPids(postmaster), deliverer.proc.pid!, receiver.pid], '1') &&
           pinToCpus(servicePids, '0');
         if (!placed) throw new Error('could not place the processes on their CPUs (taskset)');
@@ -573,11 +577,7 @@ async function measureWebhookSwitch(
           wallMs: number;
         }[] = [];
         type Phase = (typeof phases)[number];
-        const runPhase = async (
-          endpoints: number,
-          measured: boolean,
-          burnCores = 0,
-        ): Promise<Phase & { deliveries: number }> => {
+        const runPhase = async (endpoints: number, measured: boolean, burnCores = 0): Promise<Phase> => {
           const created: string[] = [];
           for (let i = 0; i < endpoints; i++) {
             const res = await adminCall(a, token, 'POST', '/v1/webhooks', {
@@ -621,7 +621,6 @@ async function measureWebhookSwitch(
             switches: r.total,
             deliveredDuring,
             deliveredAfter,
-            deliveries: deliveredDuring + deliveredAfter,
             drainMs,
             drained,
             cpuMs: byPart((part) => cpu1[part] - cpu0[part]),
@@ -631,9 +630,11 @@ async function measureWebhookSwitch(
         // A first, unmeasured phase with endpoints warms what only deliveries use (the JIT of their
         // code, the database pool's and the receiver's connections), as the switches' own warm-up does.
         const warmUp = await runPhase(WEBHOOK_ENDPOINTS, false);
-        log(`  warm-up with ${WEBHOOK_ENDPOINTS} endpoints: ${warmUp.deliveries} deliveries`);
+        log(
+          `  warm-up with ${WEBHOOK_ENDPOINTS} endpoints: ${warmUp.deliveredDuring + warmUp.deliveredAfter} deliveries`,
+        );
         for (const endpoints of [0, WEBHOOK_ENDPOINTS, 0, WEBHOOK_ENDPOINTS]) {
-          const { deliveries: _, ...phase } = await runPhase(endpoints, true);
+          const phase = await runPhase(endpoints, true);
           phases.push(phase);
           log(
             `  ${endpoints} endpoints: ${lat(phase.latency)}; replies ${JSON.stringify(phase.replies)}; ${phase.deliveredDuring} deliveries during, ${phase.deliveredAfter} after (${phase.drained ? `drained in ${phase.drainMs} ms` : 'not drained within the bound'})`,
