@@ -149,7 +149,8 @@ export class DeliveryProcessor {
       const reason = `the receiver answered 410 Gone to ${message.id}`;
       const { store } = this.options;
       await store.disableEndpoint(message.endpointId, reason);
-      await store.failPending(message.endpointId, `endpoint disabled: ${reason}`, nowMs);
+      // Not this message: it is logged with its own answer, the 410, like any outcome.
+      await store.failPending(message.endpointId, `endpoint disabled: ${reason}`, nowMs, message.id);
       this.options.logger?.warn({ endpoint: message.endpointId }, 'webhook endpoint answered 410; disabled');
       return finished('failed', 'disabled');
     }

@@ -265,13 +265,21 @@ export class WebhookStore {
     return attempts.map((a) => next.get(a.messageId) ?? null);
   }
 
-  /** Ends every pending message of the endpoint (it was disabled): none of them will be sent. */
-  async failPending(endpointId: string, reason: string, nowMs: number): Promise<void> {
+  /**
+   * Ends every pending message of the endpoint (it was disabled), but `exceptMessageId` (the one
+   * whose answer disabled it): none of them will be sent.
+   */
+  async failPending(
+    endpointId: string,
+    reason: string,
+    nowMs: number,
+    exceptMessageId: string | null = null,
+  ): Promise<void> {
     await this.sql.query(
       `UPDATE webhook_deliveries SET status = 'failed', last_error = $2, next_attempt_at_ms = NULL,
               updated_at_ms = $3::bigint
-        WHERE endpoint_id = $1 AND status = 'pending'`,
-      [endpointId, reason, nowMs],
+        WHERE endpoint_id = $1 AND status = 'pending' AND ($4::text IS NULL OR message_id <> $4::text)`,
+      [endpointId, reason, nowMs, exceptMessageId],
     );
   }
 
