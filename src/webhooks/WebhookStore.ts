@@ -273,12 +273,12 @@ export class WebhookStore {
     endpointId: string,
     reason: string,
     nowMs: number,
-    exceptMessageId: string | null = null,
+    exceptMessageId: string,
   ): Promise<void> {
     await this.sql.query(
       `UPDATE webhook_deliveries SET status = 'failed', last_error = $2, next_attempt_at_ms = NULL,
               updated_at_ms = $3::bigint
-        WHERE endpoint_id = $1 AND status = 'pending' AND ($4::text IS NULL OR message_id <> $4::text)`,
+        WHERE endpoint_id = $1 AND status = 'pending' AND message_id <> $4`,
       [endpointId, reason, nowMs, exceptMessageId],
     );
   }

@@ -14,7 +14,7 @@ interface Waiting<I, O> {
 export interface BatchOptions {
   /** The most inputs in one batch (default 200). */
   maxBatch?: number;
-  /** How long an idle batcher waits for more calls before it sends (default 0: at once). */
+  /** How long each batch waits after its first call for more, unless it fills (default 0: at once). */
   lingerMs?: number;
 }
 
