@@ -79,12 +79,20 @@ describe('think time on switch()', () => {
     expect(first).not.toHaveProperty('think_ms');
 
     const began = { ...scriptedState(2), active_participant_id: 'b', cycle_started_at: Date.now() + 1 };
+    // The state is applied as it is delivered: its receipt falls between these two readings.
+    const beforeDelivery = performance.now();
     socket.deliver({ type: 'STATE', state: began });
+    const afterDelivery = performance.now();
     await sleep(120);
+    // A timer may fire a fraction of a ms before its time by performance.now(): bound by readings.
+    const beforeSwitch = performance.now();
     void handle.switch().catch(() => {});
+    const afterSwitch = performance.now();
     const second = socket.sent.filter((m) => m.type === 'SWITCH').at(-1)!;
     expect(Number.isInteger(second.think_ms)).toBe(true);
-    expect(second.think_ms).toBeGreaterThanOrEqual(120);
+    expect(second.think_ms).toBeGreaterThanOrEqual(Math.floor(beforeSwitch - afterDelivery));
+    expect(second.think_ms).toBeLessThanOrEqual(Math.ceil(afterSwitch - beforeDelivery));
+    expect(second.think_ms).toBeGreaterThanOrEqual(110);
 
     // A paused session has no turn running: nothing to report.
     socket.deliver({ type: 'STATE', state: { ...began, version: 3, status: 'paused' } });
